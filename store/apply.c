@@ -1,0 +1,318 @@
+/* apply.c - turn what a write did on the server into changes to the mirror.
+ *
+ * This is the mirror's state machine: for each operation it decides, from the
+ * record already mirrored, what the server now holds. Whenever it cannot be
+ * sure, the key is dropped: a miss after warm-up is acceptable, a wrong value
+ * is not.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcm_expiry.h"
+#include "mcm_record.h"
+#include "store_internal.h"
+
+/* The pool record as it stands in this transaction, created on first sight. */
+static int ensure_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m,
+		       uint64_t now_us, struct mcm_pool *pool)
+{
+	const struct mcm_pool *d = m->pool;
+	unsigned char kb[8], buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
+	MDB_val k = {8, kb}, v;
+	int rc, dirty = 0;
+
+	mcm_put_be64(kb, d->id);
+	rc = mdb_get(txn, st->pools, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		*pool = *d;
+		pool->created_us = now_us;
+		pool->flush_seq = 0;
+		pool->flush_time = 0;
+		pool->encrypted = 0;
+		dirty = 1;
+	} else if (rc != 0) {
+		return rc;
+	} else if ((rc = mcm_pool_decode(v.mv_data, v.mv_size, pool)) != 0) {
+		return rc;
+	} else if (pool->distribution != d->distribution || pool->key_hash != d->key_hash ||
+		   pool->dist_hash != d->dist_hash || pool->hash_with_namespace != d->hash_with_namespace) {
+		pool->distribution = d->distribution;
+		pool->key_hash = d->key_hash;
+		pool->dist_hash = d->dist_hash;
+		pool->hash_with_namespace = d->hash_with_namespace;
+		dirty = 1;
+	}
+	pool->id = d->id;
+	if (!dirty)
+		return 0;
+	mcm_pool_encode(pool, buf);
+	v.mv_size = mcm_pool_size(pool);
+	v.mv_data = buf;
+	return mdb_put(txn, st->pools, &k, &v, 0);
+}
+
+static int save_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_pool *pool)
+{
+	unsigned char kb[8], buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
+	MDB_val k = {8, kb}, v = {mcm_pool_size(pool), buf};
+
+	mcm_put_be64(kb, pool->id);
+	mcm_pool_encode(pool, buf);
+	return mdb_put(txn, st->pools, &k, &v, 0);
+}
+
+/* The mirrored record for the mutation's key, if any (pointers into the map). */
+static int find_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *old)
+{
+	MDB_val v;
+	int rc = mdb_get(txn, st->items, (MDB_val *)key, &v);
+
+	if (rc != 0)
+		return rc;
+	return mcm_item_decode(v.mv_data, v.mv_size, old);
+}
+
+/* Write item under key with the next sequence number; unindex the old record. */
+static int write_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *item,
+		      const struct mcm_item *old, uint64_t *next_seq)
+{
+	unsigned char sk[8];
+	MDB_val k = {8, sk}, v;
+	int rc;
+
+	if (old) {
+		mcm_put_be64(sk, old->seq);
+		rc = mdb_del(txn, st->seq, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return rc;
+	}
+	item->seq = (*next_seq)++;
+	v.mv_size = mcm_item_size(item);
+	if ((rc = mdb_put(txn, st->items, (MDB_val *)key, &v, MDB_RESERVE)) != 0)
+		return rc;
+	mcm_item_encode(item, v.mv_data);
+	mcm_put_be64(sk, item->seq);
+	v = *key;
+	return mdb_put(txn, st->seq, &k, &v, MDB_APPEND);
+}
+
+/* A new record for the mutation's key with the routing fields filled in. */
+static void item_from(const struct mcm_mutation *m, uint64_t now_us, struct mcm_item *it)
+{
+	memset(it, 0, sizeof *it);
+	it->pool = m->pool->id;
+	it->group_mode = m->group_mode;
+	it->ns_len = m->ns_len;
+	it->group = m->group;
+	it->group_len = m->group_mode == MCM_GROUP_EXPLICIT ? m->group_len : 0;
+	it->wtime_us = now_us;
+	it->value = "";
+}
+
+/* Mark the key absent (kind DELETED or DROPPED), when the mirror has it at all. */
+static int forget(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_mutation *m,
+		  const struct mcm_item *old, int found, enum mcm_kind kind, uint64_t now_us, uint64_t *next_seq)
+{
+	struct mcm_item it;
+
+	if (!found || (old->kind != MCM_KIND_VALUE && kind == MCM_KIND_DROPPED))
+		return 0;
+	item_from(m, now_us, &it);
+	it.kind = (uint8_t)kind;
+	return write_item(st, txn, key, &it, old, next_seq);
+}
+
+/* Parse a value as memcached's incr does: digits, then only trailing spaces. */
+static int parse_counter(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (len == 0 || s[0] < '0' || s[0] > '9')
+		return -1;
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		uint64_t d = (uint64_t)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	for (; i < len; i++)
+		if (s[i] != ' ')
+			return -1;
+	*out = v;
+	return 0;
+}
+
+/* incr/decr: put the number as the server stores it, or drop the key. */
+static int apply_delta(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_mutation *m,
+		       const struct mcm_item *old, int live, int found, uint64_t now_us, uint64_t *next_seq)
+{
+	char text[32];
+	struct mcm_item it;
+	uint64_t before, expect;
+	int n = snprintf(text, sizeof text, "%" PRIu64, m->result);
+
+	if (live && parse_counter(old->value, old->value_len, &before) == 0) {
+		expect = m->incr ? before + m->delta : (m->delta > before ? 0 : before - m->delta);
+		if (expect == m->result) {
+			/* memcached rewrites in place, padded with spaces, when the
+			 * new number is not longer than the old value */
+			char padded[sizeof text + 64];
+			size_t len = (size_t)n;
+
+			item_from(m, now_us, &it);
+			it.kind = MCM_KIND_VALUE;
+			it.flags = old->flags;
+			it.exptime = old->exptime;
+			if (old->value_len > len && old->value_len <= sizeof padded) {
+				memset(padded, ' ', old->value_len);
+				memcpy(padded, text, len);
+				len = old->value_len;
+				it.value = padded;
+			} else {
+				it.value = text;
+			}
+			it.value_len = len;
+			return write_item(st, txn, key, &it, old, next_seq);
+		}
+	}
+	if (m->with_initial && m->result == m->initial) { /* the server created it */
+		item_from(m, now_us, &it);
+		it.kind = MCM_KIND_VALUE;
+		it.exptime = m->exptime;
+		it.value = text;
+		it.value_len = (size_t)n;
+		return write_item(st, txn, key, &it, found ? old : NULL, next_seq);
+	}
+	return forget(st, txn, key, m, old, found, MCM_KIND_DROPPED, now_us, next_seq);
+}
+
+/* append/prepend onto a live mirrored value; otherwise nothing to extend. */
+static int apply_concat(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_mutation *m,
+			const struct mcm_item *old, int live, int found, uint64_t now_us, uint64_t *next_seq)
+{
+	struct mcm_item it;
+	char *buf;
+	int rc;
+
+	if (!live)
+		return forget(st, txn, key, m, old, found, MCM_KIND_DROPPED, now_us, next_seq);
+	/* copy first: the old value lives in pages this transaction may rewrite */
+	if (!(buf = malloc(old->value_len + m->value_len + 1)))
+		return ENOMEM;
+	if (m->op == MCM_OP_APPEND) {
+		memcpy(buf, old->value, old->value_len);
+		memcpy(buf + old->value_len, m->value, m->value_len);
+	} else {
+		memcpy(buf, m->value, m->value_len);
+		memcpy(buf + m->value_len, old->value, old->value_len);
+	}
+	item_from(m, now_us, &it);
+	it.kind = MCM_KIND_VALUE;
+	it.flags = old->flags;
+	it.exptime = old->exptime;
+	it.value = buf;
+	it.value_len = old->value_len + m->value_len;
+	rc = write_item(st, txn, key, &it, old, next_seq);
+	free(buf);
+	return rc;
+}
+
+/* touch of a live record: same value, new expiry. */
+static int apply_touch(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_mutation *m,
+		       const struct mcm_item *old, uint64_t now_us, uint64_t *next_seq)
+{
+	struct mcm_item it = *old;
+	char *buf;
+	int rc;
+
+	/* copy first: the old record lives in pages this transaction may rewrite */
+	if (!(buf = malloc(old->group_len + old->value_len + 1)))
+		return ENOMEM;
+	memcpy(buf, old->group, old->group_len);
+	memcpy(buf + old->group_len, old->value, old->value_len);
+	it.pool = m->pool->id;
+	it.group = buf;
+	it.value = buf + old->group_len;
+	it.exptime = m->exptime;
+	it.wtime_us = now_us;
+	rc = write_item(st, txn, key, &it, old, next_seq);
+	free(buf);
+	return rc;
+}
+
+static int apply_flush(struct mcm_store *st, MDB_txn *txn, struct mcm_pool *pool, const struct mcm_mutation *m,
+		       uint64_t next_seq)
+{
+	if (m->exptime == 0) {
+		pool->flush_seq = next_seq - 1; /* everything written so far */
+		pool->flush_time = 0;   /* an immediate flush replaces a pending delayed one */
+	} else {
+		pool->flush_time = m->exptime;
+	}
+	return save_pool(st, txn, pool);
+}
+
+int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m, uint64_t *next_seq)
+{
+	uint64_t now_us = m->wtime_us ? m->wtime_us : mcm_now_us();
+	int64_t now = (int64_t)(now_us / 1000000u);
+	unsigned char kb[MCM_ITEM_KEY_MAX];
+	MDB_val key;
+	struct mcm_pool pool;
+	struct mcm_item old, it;
+	int rc, found, live;
+
+	if ((rc = ensure_pool(st, txn, m, now_us, &pool)) != 0)
+		return rc;
+	if (m->op == MCM_OP_FLUSH)
+		return apply_flush(st, txn, &pool, m, *next_seq);
+	key.mv_data = kb;
+	key.mv_size = mcm_item_key(pool.id, m->key, m->key_len, kb);
+	if (key.mv_size == 0)
+		return 0; /* a key no server accepts: nothing to mirror */
+	rc = find_item(st, txn, &key, &old);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	found = rc == 0;
+	live = found && mcm_item_is_live(&old, &pool, now);
+
+	switch (m->op) {
+	case MCM_OP_PUT:
+		item_from(m, now_us, &it);
+		it.kind = MCM_KIND_VALUE;
+		it.flags = m->flags;
+		it.exptime = m->exptime;
+		it.value = m->value ? m->value : "";
+		it.value_len = m->value ? m->value_len : 0;
+		return write_item(st, txn, &key, &it, found ? &old : NULL, next_seq);
+	case MCM_OP_APPEND:
+	case MCM_OP_PREPEND:
+		return apply_concat(st, txn, &key, m, &old, live, found, now_us, next_seq);
+	case MCM_OP_DELTA:
+		return apply_delta(st, txn, &key, m, &old, live, found, now_us, next_seq);
+	case MCM_OP_TOUCH:
+		if (!live)
+			return 0;
+		if (mcm_expiry_passed(m->exptime, now))
+			return forget(st, txn, &key, m, &old, found, MCM_KIND_DELETED, now_us, next_seq);
+		return apply_touch(st, txn, &key, m, &old, now_us, next_seq);
+	case MCM_OP_DELETE:
+		return forget(st, txn, &key, m, &old, found, MCM_KIND_DELETED, now_us, next_seq);
+	case MCM_OP_ENCRYPTED:
+		if (!pool.encrypted) {
+			pool.encrypted = 1;
+			if ((rc = save_pool(st, txn, &pool)) != 0)
+				return rc;
+		}
+		/* fall through */
+	case MCM_OP_DROP:
+		return forget(st, txn, &key, m, &old, found, MCM_KIND_DROPPED, now_us, next_seq);
+	case MCM_OP_FLUSH:
+		break;
+	}
+	return EINVAL;
+}

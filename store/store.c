@@ -1,0 +1,502 @@
+/* store.c - open the LMDB environment, run write transactions, read records.
+ * Record semantics live in apply.c, byte layouts in record.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "mcm_record.h"
+#include "store_internal.h"
+
+#define DEFAULT_MAPSIZE ((size_t)64 << 20)
+#define MAX_GROW_RETRIES 16
+#define ITER_BATCH 4096
+
+static const char META_FORMAT[] = "format";
+static const char META_CREATED[] = "created";
+
+uint64_t mcm_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const char *mcm_store_default_path(void)
+{
+	const char *p = getenv("MCMIRROR_PATH");
+
+	return p && *p ? p : MCM_DEFAULT_PATH;
+}
+
+const char *mcm_strerror(int rc)
+{
+	switch (rc) {
+	case MCM_END:
+		return "end of data";
+	case MCM_EFORMAT:
+		return "not a mirror of a known format";
+	case MCM_ENOTFOUND:
+		return "not found";
+	case MDB_MAP_FULL:
+		return "map full (disk full?)";
+	default:
+		return mdb_strerror(rc); /* covers errno values too */
+	}
+}
+
+static int make_dir(const char *path)
+{
+	struct stat sb;
+
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return errno;
+	if (stat(path, &sb) != 0)
+		return errno;
+	return S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
+}
+
+/* Check (and for a new writable environment, write) the format version. */
+static int check_meta(struct mcm_store *st, MDB_txn *txn)
+{
+	MDB_val k = {sizeof META_FORMAT - 1, (void *)META_FORMAT}, v;
+	unsigned char buf[8];
+	int rc = mdb_get(txn, st->meta, &k, &v);
+
+	if (rc == MDB_NOTFOUND && !(st->flags & MCM_STORE_RDONLY)) {
+		uint64_t now = mcm_now_us();
+		uint32_t version = MCM_FORMAT_VERSION;
+
+		v.mv_size = sizeof version;
+		v.mv_data = &version;
+		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
+			return rc;
+		k.mv_size = sizeof META_CREATED - 1;
+		k.mv_data = (void *)META_CREATED;
+		memcpy(buf, &now, sizeof now);
+		v.mv_size = sizeof now;
+		v.mv_data = buf;
+		return mdb_put(txn, st->meta, &k, &v, 0);
+	}
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? MCM_EFORMAT : rc;
+	if (v.mv_size != 4 || *(const unsigned char *)v.mv_data != MCM_FORMAT_VERSION)
+		return MCM_EFORMAT;
+	return 0;
+}
+
+static int open_dbs(struct mcm_store *st)
+{
+	unsigned dbflags = (st->flags & MCM_STORE_RDONLY) ? 0 : MDB_CREATE;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, (st->flags & MCM_STORE_RDONLY) ? MDB_RDONLY : 0, &txn);
+
+	if (rc != 0)
+		return rc;
+	if ((rc = mdb_dbi_open(txn, "meta", dbflags, &st->meta)) == 0 &&
+	    (rc = mdb_dbi_open(txn, "pools", dbflags, &st->pools)) == 0 &&
+	    (rc = mdb_dbi_open(txn, "items", dbflags, &st->items)) == 0 &&
+	    (rc = mdb_dbi_open(txn, "seq", dbflags, &st->seq)) == 0)
+		rc = check_meta(st, txn);
+	if (rc == MDB_NOTFOUND)
+		rc = MCM_EFORMAT; /* an LMDB environment, but not a mirror */
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
+int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, size_t mapsize)
+{
+	struct mcm_store *st;
+	unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD;
+	int rc;
+
+	*out = NULL;
+	if (strlen(path) >= sizeof st->path)
+		return ENAMETOOLONG;
+	if ((flags & MCM_STORE_CREATE) && !(flags & MCM_STORE_RDONLY) && (rc = make_dir(path)) != 0)
+		return rc;
+	if (!(st = calloc(1, sizeof *st)))
+		return ENOMEM;
+	strcpy(st->path, path);
+	st->flags = flags;
+	if (flags & MCM_STORE_RDONLY)
+		envflags |= MDB_RDONLY;
+	if (flags & MCM_STORE_NOSYNC)
+		envflags |= MDB_NOSYNC;
+	pthread_rwlock_init(&st->resize, NULL);
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		goto fail;
+	mdb_env_set_maxdbs(st->env, 4);
+	mdb_env_set_mapsize(st->env, mapsize ? mapsize : DEFAULT_MAPSIZE);
+	if ((rc = mdb_env_open(st->env, path, envflags, 0600)) != 0 || (rc = open_dbs(st)) != 0)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	if (st->env)
+		mdb_env_close(st->env);
+	pthread_rwlock_destroy(&st->resize);
+	free(st);
+	return rc;
+}
+
+void mcm_store_close(struct mcm_store *st)
+{
+	if (!st)
+		return;
+	mdb_env_close(st->env);
+	pthread_rwlock_destroy(&st->resize);
+	free(st);
+}
+
+int mcm_store_sync(struct mcm_store *st)
+{
+	return mdb_env_sync(st->env, 1);
+}
+
+/* Adopt a size another process set, or double ours after MDB_MAP_FULL. */
+static int resize_map(struct mcm_store *st, int grow)
+{
+	MDB_envinfo info;
+	int rc;
+
+	pthread_rwlock_wrlock(&st->resize);
+	if (grow) {
+		mdb_env_info(st->env, &info);
+		rc = mdb_env_set_mapsize(st->env, info.me_mapsize * 2);
+	} else {
+		rc = mdb_env_set_mapsize(st->env, 0);
+	}
+	pthread_rwlock_unlock(&st->resize);
+	return rc;
+}
+
+static int last_seq(struct mcm_store *st, MDB_txn *txn, uint64_t *seq)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, st->seq, &cur);
+
+	if (rc != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND) {
+		*seq = 0;
+		return 0;
+	}
+	if (rc == 0)
+		*seq = k.mv_size == 8 ? mcm_get_be64(k.mv_data) : 0;
+	return rc;
+}
+
+/* One attempt: a write transaction applying all n mutations. */
+static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t n)
+{
+	MDB_txn *txn;
+	uint64_t next;
+	int rc;
+
+	pthread_rwlock_rdlock(&st->resize);
+	rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+	if (rc == 0) {
+		rc = last_seq(st, txn, &next);
+		next++;
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = mcm_apply_one(st, txn, &m[i], &next);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	pthread_rwlock_unlock(&st->resize);
+	return rc;
+}
+
+int mcm_store_apply(struct mcm_store *st, const struct mcm_mutation *m, size_t n)
+{
+	int rc = EROFS;
+
+	if (st->flags & MCM_STORE_RDONLY)
+		return EROFS;
+	for (int tries = 0; tries < MAX_GROW_RETRIES; tries++) {
+		rc = apply_txn(st, m, n);
+		if (rc == MDB_MAP_RESIZED)
+			rc = resize_map(st, 0);
+		else if (rc == MDB_MAP_FULL)
+			rc = resize_map(st, 1);
+		else
+			return rc;
+		if (rc != 0)
+			return rc;
+	}
+	return rc == 0 ? MDB_MAP_FULL : rc;
+}
+
+static int begin_read(struct mcm_store *st, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+
+	if (rc == MDB_MAP_RESIZED && (rc = resize_map(st, 0)) == 0)
+		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+	return rc;
+}
+
+/* A per-thread copy of the last record mcm_store_get returned. */
+static __thread unsigned char *get_copy;
+static __thread size_t get_copy_size;
+
+static int keep_copy(const MDB_val *k, const MDB_val *v)
+{
+	size_t need = k->mv_size + v->mv_size;
+
+	if (need > get_copy_size) {
+		unsigned char *p = realloc(get_copy, need);
+		if (!p)
+			return ENOMEM;
+		get_copy = p;
+		get_copy_size = need;
+	}
+	memcpy(get_copy, k->mv_data, k->mv_size);
+	memcpy(get_copy + k->mv_size, v->mv_data, v->mv_size);
+	return 0;
+}
+
+int mcm_store_get(struct mcm_store *st, mcm_pool_id pool, const char *key, size_t key_len,
+		  struct mcm_item *item)
+{
+	unsigned char kb[MCM_ITEM_KEY_MAX];
+	MDB_val k = {mcm_item_key(pool, key, key_len, kb), kb}, v;
+	MDB_txn *txn;
+	int rc;
+
+	if (k.mv_size == 0)
+		return MCM_ENOTFOUND;
+	if ((rc = begin_read(st, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, st->items, &k, &v);
+	if (rc == 0 && (rc = keep_copy(&k, &v)) == 0) {
+		item->pool = pool;
+		item->key = (const char *)get_copy + 8;
+		item->key_len = key_len;
+		rc = mcm_item_decode(get_copy + k.mv_size, v.mv_size, item);
+	}
+	mdb_txn_abort(txn);
+	return rc == MDB_NOTFOUND ? MCM_ENOTFOUND : rc;
+}
+
+int mcm_store_pool(struct mcm_store *st, mcm_pool_id id, struct mcm_pool *pool)
+{
+	unsigned char kb[8];
+	MDB_val k = {8, kb}, v;
+	MDB_txn *txn;
+	int rc;
+
+	mcm_put_be64(kb, id);
+	if ((rc = begin_read(st, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, st->pools, &k, &v);
+	if (rc == 0 && (rc = mcm_pool_decode(v.mv_data, v.mv_size, pool)) == 0)
+		pool->id = id;
+	mdb_txn_abort(txn);
+	return rc == MDB_NOTFOUND ? MCM_ENOTFOUND : rc;
+}
+
+int mcm_store_pools(struct mcm_store *st, struct mcm_pool **pools, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	MDB_stat ms;
+	struct mcm_pool *arr = NULL;
+	size_t count = 0;
+	int rc;
+
+	*pools = NULL;
+	*n = 0;
+	if ((rc = begin_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_stat(txn, st->pools, &ms)) != 0 || (rc = mdb_cursor_open(txn, st->pools, &cur)) != 0)
+		goto out;
+	if (!(arr = calloc(ms.ms_entries ? ms.ms_entries : 1, sizeof *arr))) {
+		rc = ENOMEM;
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && count < ms.ms_entries;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || mcm_pool_decode(v.mv_data, v.mv_size, &arr[count]) != 0) {
+			rc = MCM_EFORMAT;
+			break;
+		}
+		arr[count++].id = mcm_get_be64(k.mv_data);
+	}
+	if (rc == MDB_NOTFOUND || (rc == 0 && count == ms.ms_entries))
+		rc = 0;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != 0) {
+		free(arr);
+		return rc;
+	}
+	*pools = arr;
+	*n = count;
+	return 0;
+}
+
+int mcm_store_info(struct mcm_store *st, struct mcm_store_info *info)
+{
+	MDB_val k = {sizeof META_CREATED - 1, (void *)META_CREATED}, v;
+	MDB_envinfo ei;
+	MDB_stat es, is;
+	MDB_txn *txn;
+	int rc;
+
+	memset(info, 0, sizeof *info);
+	if ((rc = begin_read(st, &txn)) != 0)
+		return rc;
+	mdb_env_info(st->env, &ei);
+	mdb_env_stat(st->env, &es);
+	info->format_version = MCM_FORMAT_VERSION;
+	info->map_size = ei.me_mapsize;
+	info->used_bytes = (ei.me_last_pgno + 1) * (size_t)es.ms_psize;
+	if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 8)
+		memcpy(&info->created_us, v.mv_data, 8);
+	if ((rc = mdb_stat(txn, st->items, &is)) == 0) {
+		info->entries = is.ms_entries;
+		rc = last_seq(st, txn, &info->last_seq);
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int mcm_item_is_live(const struct mcm_item *item, const struct mcm_pool *p, int64_t now)
+{
+	if (item->kind != MCM_KIND_VALUE)
+		return 0;
+	if (item->exptime != 0 && item->exptime <= now)
+		return 0;
+	if (!p)
+		return 1;
+	if (p->flush_seq && item->seq <= p->flush_seq)
+		return 0;
+	/* memcached drops items last written at or before the flush time once the
+	 * clock reaches it (less one second); a second of margin errs towards a miss. */
+	if (p->flush_time && now >= p->flush_time - 1 && (int64_t)(item->wtime_us / 1000000u) <= p->flush_time)
+		return 0;
+	return 1;
+}
+
+/* Iterators: a read transaction renewed every ITER_BATCH records. */
+struct mcm_iter {
+	struct mcm_store *st;
+	enum mcm_order order;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	unsigned char last[MCM_ITEM_KEY_MAX]; /* last position read */
+	size_t last_len;
+	unsigned batch;
+	int positioned;
+};
+
+int mcm_iter_open(struct mcm_store *st, enum mcm_order order, uint64_t from_seq, struct mcm_iter **out)
+{
+	struct mcm_iter *it = calloc(1, sizeof *it);
+	int rc;
+
+	*out = NULL;
+	if (!it)
+		return ENOMEM;
+	it->st = st;
+	it->order = order;
+	if (order == MCM_ORDER_SEQ) {
+		mcm_put_be64(it->last, from_seq);
+		it->last_len = 8;
+	}
+	if ((rc = begin_read(st, &it->txn)) != 0 ||
+	    (rc = mdb_cursor_open(it->txn, order == MCM_ORDER_SEQ ? st->seq : st->items, &it->cur)) != 0) {
+		if (it->txn)
+			mdb_txn_abort(it->txn);
+		free(it);
+		return rc;
+	}
+	*out = it;
+	return 0;
+}
+
+void mcm_iter_close(struct mcm_iter *it)
+{
+	if (!it)
+		return;
+	mdb_cursor_close(it->cur);
+	mdb_txn_abort(it->txn);
+	free(it);
+}
+
+/* Move the cursor to the record after the last one read (or the start). */
+static int iter_step(struct mcm_iter *it, MDB_val *k, MDB_val *v)
+{
+	int rc;
+
+	if (it->positioned && it->batch < ITER_BATCH)
+		return mdb_cursor_get(it->cur, k, v, MDB_NEXT);
+	if (it->positioned) { /* let writers reuse pages: take a fresh snapshot */
+		mdb_txn_reset(it->txn);
+		if ((rc = mdb_txn_renew(it->txn)) == MDB_MAP_RESIZED && (rc = resize_map(it->st, 0)) == 0)
+			rc = mdb_txn_renew(it->txn);
+		if (rc != 0 || (rc = mdb_cursor_renew(it->txn, it->cur)) != 0)
+			return rc;
+	}
+	it->batch = 0;
+	if (it->last_len == 0) {
+		rc = mdb_cursor_get(it->cur, k, v, MDB_FIRST);
+	} else {
+		k->mv_size = it->last_len;
+		k->mv_data = it->last;
+		rc = mdb_cursor_get(it->cur, k, v, MDB_SET_RANGE);
+		if (rc == 0 && it->positioned && k->mv_size == it->last_len &&
+		    memcmp(k->mv_data, it->last, it->last_len) == 0)
+			rc = mdb_cursor_get(it->cur, k, v, MDB_NEXT);
+	}
+	it->positioned = 1;
+	return rc;
+}
+
+int mcm_iter_next(struct mcm_iter *it, struct mcm_item *item)
+{
+	MDB_val k, v, ik;
+	int rc;
+
+	for (;;) {
+		if ((rc = iter_step(it, &k, &v)) != 0)
+			return rc == MDB_NOTFOUND ? MCM_END : rc;
+		it->batch++;
+		if (k.mv_size > sizeof it->last)
+			return MCM_EFORMAT;
+		memcpy(it->last, k.mv_data, k.mv_size);
+		it->last_len = k.mv_size;
+		if (it->order == MCM_ORDER_SEQ) {
+			ik = v;
+			if (k.mv_size != 8 || (rc = mdb_get(it->txn, it->st->items, &ik, &v)) == MDB_NOTFOUND)
+				return MCM_EFORMAT; /* the index names a missing record */
+			if (rc != 0)
+				return rc;
+		} else {
+			ik = k;
+		}
+		if ((rc = mcm_item_key_split(ik.mv_data, ik.mv_size, &item->pool, &item->key,
+					     &item->key_len)) != 0 ||
+		    (rc = mcm_item_decode(v.mv_data, v.mv_size, item)) != 0)
+			return rc;
+		if (it->order == MCM_ORDER_SEQ && item->seq != mcm_get_be64(k.mv_data))
+			continue; /* rewritten since: it comes again at its new position */
+		return 0;
+	}
+}

@@ -1,0 +1,28 @@
+/* store_internal.h - what store.c and apply.c share; not part of the API. */
+#ifndef MCM_STORE_INTERNAL_H
+#define MCM_STORE_INTERNAL_H
+
+#include <limits.h>
+#include <lmdb.h>
+#include <pthread.h>
+
+#include "mcm_store.h"
+
+struct mcm_store {
+	MDB_env *env;
+	MDB_dbi meta, pools, items, seq;
+	unsigned flags;
+	pthread_rwlock_t resize; /* held shared by transactions, exclusively to resize the map */
+	char path[PATH_MAX];
+};
+
+/** Apply one mutation inside the write transaction txn. next_seq is the next
+ * sequence number to hand out and is advanced for each record written.
+ * @return 0 or an LMDB/errno code. */
+int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m,
+		  uint64_t *next_seq);
+
+/** Microseconds since the epoch, from the wall clock. */
+uint64_t mcm_now_us(void);
+
+#endif

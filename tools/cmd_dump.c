@@ -1,0 +1,11 @@
+/* cmd_dump.c - placeholder until the command is written. */
+#include "mcmirror.h"
+
+static int run(const struct mcm_global *g, int argc, char **argv)
+{
+	(void)g; (void)argc; (void)argv;
+	mcm_cli_error("dump", "not implemented yet");
+	return MCM_EXIT_FAIL;
+}
+
+const struct mcm_cmd mcm_cmd_dump = {"dump", run, "(not implemented yet)"};
