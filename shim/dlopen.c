@@ -1,0 +1,1 @@
+/* dlopen.c - being written */

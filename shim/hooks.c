@@ -1,0 +1,1 @@
+/* hooks.c - being written */

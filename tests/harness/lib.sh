@@ -1,0 +1,118 @@
+# lib.sh - shared by the shell-driven tests: a temp dir, throwaway memcached servers, assertions.
+#
+# Source it from a test script run by ctest. Environment (set by tests/CMakeLists.txt):
+#   MCM_SHIM   path of libmcmirror.so     MCM_TOOL  path of the mcmirror tool
+#   MCM_BIN    directory of test helper binaries
+#   MEMCACHED_BINARY  memcached to start (default: found on PATH)
+# A test that cannot run here (no memcached) exits 77, which ctest reports as skipped.
+set -euo pipefail
+
+MEMCACHED_BINARY=${MEMCACHED_BINARY:-$(command -v memcached || true)}
+MCM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mcmtest.XXXXXX")
+MCM_PIDS=()
+
+mcm_cleanup() {
+	local pid
+	for pid in "${MCM_PIDS[@]}"; do
+		kill -9 "$pid" 2>/dev/null || true
+	done
+	if [ "${MCM_KEEP_TMP:-0}" = 1 ]; then
+		echo "kept $MCM_TMP" >&2
+	else
+		rm -rf "$MCM_TMP"
+	fi
+}
+trap mcm_cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+need_memcached() {
+	[ -n "$MEMCACHED_BINARY" ] && [ -x "$MEMCACHED_BINARY" ] || skip "no memcached binary (install Debian's memcached or set MEMCACHED_BINARY)"
+}
+
+# Wait until 127.0.0.1:$1 accepts a connection (deadline: 10 s).
+wait_port() {
+	local i
+	for i in $(seq 1 200); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# mc_start NAME [memcached options...]: start a memcached on a free loopback
+# port; sets NAME_PORT and NAME_PID. With NAME_PORT already set, reuses that
+# port (a restart after mc_kill).
+mc_start() {
+	local name=$1 port pid try user
+	shift
+	need_memcached
+	user=$(id -un)
+	for try in $(seq 1 30); do
+		port=$(eval "echo \${${name}_PORT:-}")
+		[ -n "$port" ] && [ "$try" = 1 ] || port=$((20000 + RANDOM % 40000))
+		"$MEMCACHED_BINARY" -l 127.0.0.1 -p "$port" -U 0 -u "$user" -m 64 "$@" \
+			>"$MCM_TMP/memcached-$name.log" 2>&1 &
+		pid=$!
+		if wait_port "$port" && kill -0 "$pid" 2>/dev/null; then
+			MCM_PIDS+=("$pid")
+			eval "${name}_PORT=$port; ${name}_PID=$pid"
+			return 0
+		fi
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	fail "could not start memcached ($name): $(cat "$MCM_TMP/memcached-$name.log")"
+}
+
+# mc_kill NAME: SIGKILL the server (as a crash would) and wait for it.
+mc_kill() {
+	local pid
+	pid=$(eval "echo \$${1}_PID")
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# mc_stop NAME: SIGTERM, then SIGKILL after 5 s.
+mc_stop() {
+	local pid i
+	pid=$(eval "echo \$${1}_PID")
+	kill "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+		sleep 0.05
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# mc_cmd PORT TEXT: send raw protocol text, print the reply (for checks).
+mc_cmd() {
+	local port=$1
+	shift
+	exec 4<>"/dev/tcp/127.0.0.1/$port"
+	printf '%b' "$*" >&4
+	timeout 2 cat <&4 || true
+	exec 4>&-
+}
+
+# Run a command under the shim with mirror directory $1.
+under_shim() {
+	local mirror=$1
+	shift
+	LD_PRELOAD="$MCM_SHIM${LD_PRELOAD:+:$LD_PRELOAD}" MCMIRROR_PATH="$mirror" "$@"
+}
+
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-values differ}: expected '$2', got '$1'"
+}
