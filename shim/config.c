@@ -1,1 +1,145 @@
-/* config.c - being written */
+/* config.c - the MCMIRROR_* environment variables, read once per process.
+ *
+ *   MCMIRROR_PATH       mirror directory (default /var/lib/mcmirror)
+ *   MCMIRROR_DISABLE    1/yes/true/on: pass every call through untouched
+ *   MCMIRROR_ONLY_CMDS  comma-separated program names: mirror only these
+ *   MCMIRROR_SKIP_CMDS  comma-separated program names: never mirror these
+ *   MCMIRROR_SYNC       always | everysec (default) | none  (docs/DURABILITY.md)
+ *   MCMIRROR_MAPSIZE    initial LMDB map size, bytes with optional K/M/G suffix
+ *   MCMIRROR_LOG        0 silent, 1 errors (default), 2 warnings, 3 debug
+ *   MCMIRROR_LOG_FILE   append messages to this file instead of stderr
+ * A process named "mcmirror" (the tool) is never mirrored. An invalid value
+ * is reported once and the default used: the host is never stopped.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mcm_store.h"
+#include "shim.h"
+
+static struct mcm_config config;
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+/* 1 true, 0 false, -1 invalid */
+static int parse_bool(const char *s)
+{
+	static const char *const yes[] = {"1", "yes", "true", "on"}, *const no[] = {"0", "no", "false", "off", ""};
+
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	return -1;
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+/* Is name one of the comma-separated words of list? */
+static int in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (len == n && strncmp(p, name, n) == 0)
+			return 1;
+		p += len + (comma != NULL);
+	}
+	return 0;
+}
+
+static void bad_value(const char *var, const char *value, const char *fallback)
+{
+	mcm_log_once(MCM_CAUSE_CONFIG, "ignoring %s='%s': not a valid value; using %s", var, value, fallback);
+}
+
+static void read_sync(void)
+{
+	const char *s = getenv("MCMIRROR_SYNC");
+
+	config.sync = MCM_SYNC_EVERYSEC;
+	if (!s || !*s || strcasecmp(s, "everysec") == 0)
+		return;
+	if (strcasecmp(s, "always") == 0)
+		config.sync = MCM_SYNC_ALWAYS;
+	else if (strcasecmp(s, "none") == 0)
+		config.sync = MCM_SYNC_NONE;
+	else
+		bad_value("MCMIRROR_SYNC", s, "everysec");
+}
+
+static void read_enabled(void)
+{
+	const char *s, *me = program_invocation_short_name;
+	int b;
+
+	config.enabled = strcmp(me, "mcmirror") != 0;
+	if ((s = getenv("MCMIRROR_DISABLE")) && (b = parse_bool(s)) != 0) {
+		if (b < 0)
+			bad_value("MCMIRROR_DISABLE", s, "disabled (to be safe)");
+		config.enabled = 0;
+	}
+	if ((s = getenv("MCMIRROR_ONLY_CMDS")) && *s && !in_list(s, me))
+		config.enabled = 0;
+	if ((s = getenv("MCMIRROR_SKIP_CMDS")) && *s && in_list(s, me))
+		config.enabled = 0;
+}
+
+static void read_config(void)
+{
+	const char *s;
+
+	config.log_level = 1;
+	if ((s = getenv("MCMIRROR_LOG_FILE")) && *s)
+		config.log_file = s;
+	if ((s = getenv("MCMIRROR_LOG")) && *s) {
+		if (strlen(s) == 1 && s[0] >= '0' && s[0] <= '3')
+			config.log_level = s[0] - '0';
+		else
+			bad_value("MCMIRROR_LOG", s, "1");
+	}
+	config.path = mcm_store_default_path();
+	if ((s = getenv("MCMIRROR_MAPSIZE")) && *s && parse_size(s, &config.mapsize) != 0) {
+		config.mapsize = 0;
+		bad_value("MCMIRROR_MAPSIZE", s, "the default");
+	}
+	read_sync();
+	read_enabled();
+}
+
+const struct mcm_config *mcm_config_peek(void)
+{
+	return &config;
+}
+
+const struct mcm_config *mcm_config_get(void)
+{
+	pthread_once(&config_once, read_config);
+	return &config;
+}

@@ -16,6 +16,7 @@ enum mcm_counter {
 	MCM_CTR_ENCRYPTED,      /**< writes skipped: the pool uses an encoding key */
 	MCM_CTR_SKIPPED,        /**< writes passed through while the shim was off */
 	MCM_CTR_MAP_GROWN,      /**< times the map was grown */
+	MCM_CTR_LOST_DROPS,     /**< a write failed and so did dropping its key: the mirror may be stale */
 	MCM_CTR_COUNT
 };
 

@@ -1,1 +1,0 @@
-/* hooks.c - being written */

@@ -1,0 +1,222 @@
+/* hooks_other.c - delete, increment/decrement (plain, _by_key, _with_initial), touch and flush.
+ *
+ * In libmemcached 1.1.4 the plain delete, increment, decrement, touch and
+ * *_with_initial call their _by_key twins through the PLT: the inner hook
+ * sees a depth above zero and passes through, so the write is recorded once,
+ * with the arguments the application gave. */
+#include <stdint.h>
+
+#include "shim.h"
+
+typedef memcached_return_t (*delete_fn)(memcached_st *, const char *, size_t, time_t);
+typedef memcached_return_t (*delete_by_key_fn)(memcached_st *, const char *, size_t, const char *, size_t, time_t);
+typedef memcached_return_t (*incr_fn)(memcached_st *, const char *, size_t, uint32_t, uint64_t *);
+typedef memcached_return_t (*incr_by_key_fn)(memcached_st *, const char *, size_t, const char *, size_t, uint64_t,
+					     uint64_t *);
+typedef memcached_return_t (*incr_init_fn)(memcached_st *, const char *, size_t, uint64_t, uint64_t, time_t,
+					   uint64_t *);
+typedef memcached_return_t (*incr_init_by_key_fn)(memcached_st *, const char *, size_t, const char *, size_t,
+						  uint64_t, uint64_t, time_t, uint64_t *);
+typedef memcached_return_t (*flush_fn)(memcached_st *, time_t);
+
+static void *real_delete, *real_delete_by_key, *real_touch, *real_touch_by_key, *real_flush;
+static void *real_incr, *real_decr, *real_incr_by_key, *real_decr_by_key;
+static void *real_incr_init, *real_decr_init, *real_incr_init_by_key, *real_decr_init_by_key;
+
+/* Fill the key part of a call. */
+static void set_key(struct mcm_call *c, int by_key, const char *group, size_t group_len, const char *key,
+		    size_t key_len)
+{
+	c->by_key = by_key;
+	c->group = group;
+	c->group_len = group_len;
+	c->key = key;
+	c->key_len = key_len;
+}
+
+/* delete and touch share a signature: key and expiration. */
+static memcached_return_t key_exp_call(enum mcm_call_op op, void *fn, memcached_st *ptr, const char *group,
+				       size_t group_len, const char *key, size_t key_len, time_t expiration,
+				       int by_key)
+{
+	struct mcm_call c;
+	int recording;
+	memcached_return_t rc;
+
+	if (!fn)
+		return MEMCACHED_FAILURE;
+	recording = mcm_mirror_begin(&c, op, ptr);
+	if (by_key)
+		rc = ((delete_by_key_fn)fn)(ptr, group, group_len, key, key_len, expiration);
+	else
+		rc = ((delete_fn)fn)(ptr, key, key_len, expiration);
+	if (recording) {
+		set_key(&c, by_key, group, group_len, key, key_len);
+		c.expiration = expiration;
+		c.rc = rc;
+		mcm_mirror_end(&c);
+	}
+	return rc;
+}
+
+MCM_API memcached_return_t memcached_delete(memcached_st *ptr, const char *key, size_t key_length,
+					    time_t expiration)
+{
+	return key_exp_call(MCM_CALL_DELETE, mcm_real(&real_delete, "memcached_delete"), ptr, NULL, 0, key,
+			    key_length, expiration, 0);
+}
+
+MCM_API memcached_return_t memcached_delete_by_key(memcached_st *ptr, const char *group_key,
+						   size_t group_key_length, const char *key, size_t key_length,
+						   time_t expiration)
+{
+	return key_exp_call(MCM_CALL_DELETE, mcm_real(&real_delete_by_key, "memcached_delete_by_key"), ptr,
+			    group_key, group_key_length, key, key_length, expiration, 1);
+}
+
+MCM_API memcached_return_t memcached_touch(memcached_st *ptr, const char *key, size_t key_length,
+					   time_t expiration)
+{
+	return key_exp_call(MCM_CALL_TOUCH, mcm_real(&real_touch, "memcached_touch"), ptr, NULL, 0, key,
+			    key_length, expiration, 0);
+}
+
+MCM_API memcached_return_t memcached_touch_by_key(memcached_st *ptr, const char *group_key,
+						  size_t group_key_length, const char *key, size_t key_length,
+						  time_t expiration)
+{
+	return key_exp_call(MCM_CALL_TOUCH, mcm_real(&real_touch_by_key, "memcached_touch_by_key"), ptr,
+			    group_key, group_key_length, key, key_length, expiration, 1);
+}
+
+/* The arguments of every increment/decrement form. */
+struct delta_args {
+	enum mcm_call_op op;
+	int by_key;
+	const char *group;
+	size_t group_len;
+	const char *key;
+	size_t key_len;
+	uint64_t offset;
+	uint64_t initial;
+	time_t expiration;
+	uint64_t *value;
+};
+
+static memcached_return_t delta_real(void *fn, memcached_st *ptr, const struct delta_args *a, uint64_t *value)
+{
+	int init = a->op == MCM_CALL_INCR_INIT || a->op == MCM_CALL_DECR_INIT;
+
+	if (init && a->by_key)
+		return ((incr_init_by_key_fn)fn)(ptr, a->group, a->group_len, a->key, a->key_len, a->offset,
+						 a->initial, a->expiration, value);
+	if (init)
+		return ((incr_init_fn)fn)(ptr, a->key, a->key_len, a->offset, a->initial, a->expiration, value);
+	if (a->by_key)
+		return ((incr_by_key_fn)fn)(ptr, a->group, a->group_len, a->key, a->key_len, a->offset, value);
+	return ((incr_fn)fn)(ptr, a->key, a->key_len, (uint32_t)a->offset, value);
+}
+
+static memcached_return_t delta_call(void *fn, memcached_st *ptr, const struct delta_args *a)
+{
+	struct mcm_call c;
+	uint64_t mine = 0, *value = a->value ? a->value : &mine; /* to learn the result when the caller passed NULL */
+	memcached_return_t rc;
+
+	if (!fn)
+		return MEMCACHED_FAILURE;
+	if (!mcm_mirror_begin(&c, a->op, ptr))
+		return delta_real(fn, ptr, a, a->value);
+	rc = delta_real(fn, ptr, a, value);
+	set_key(&c, a->by_key, a->group, a->group_len, a->key, a->key_len);
+	c.offset = a->offset;
+	c.initial = a->initial;
+	c.expiration = a->expiration;
+	c.result = *value;
+	c.rc = rc;
+	mcm_mirror_end(&c);
+	return rc;
+}
+
+MCM_API memcached_return_t memcached_increment(memcached_st *ptr, const char *key, size_t key_length,
+					       uint32_t offset, uint64_t *value)
+{
+	struct delta_args a = {MCM_CALL_INCR, 0, NULL, 0, key, key_length, offset, 0, 0, value};
+	return delta_call(mcm_real(&real_incr, "memcached_increment"), ptr, &a);
+}
+
+MCM_API memcached_return_t memcached_decrement(memcached_st *ptr, const char *key, size_t key_length,
+					       uint32_t offset, uint64_t *value)
+{
+	struct delta_args a = {MCM_CALL_DECR, 0, NULL, 0, key, key_length, offset, 0, 0, value};
+	return delta_call(mcm_real(&real_decr, "memcached_decrement"), ptr, &a);
+}
+
+MCM_API memcached_return_t memcached_increment_by_key(memcached_st *ptr, const char *group_key,
+						      size_t group_key_length, const char *key, size_t key_length,
+						      uint64_t offset, uint64_t *value)
+{
+	struct delta_args a = {MCM_CALL_INCR, 1, group_key, group_key_length, key, key_length, offset, 0, 0, value};
+	return delta_call(mcm_real(&real_incr_by_key, "memcached_increment_by_key"), ptr, &a);
+}
+
+MCM_API memcached_return_t memcached_decrement_by_key(memcached_st *ptr, const char *group_key,
+						      size_t group_key_length, const char *key, size_t key_length,
+						      uint64_t offset, uint64_t *value)
+{
+	struct delta_args a = {MCM_CALL_DECR, 1, group_key, group_key_length, key, key_length, offset, 0, 0, value};
+	return delta_call(mcm_real(&real_decr_by_key, "memcached_decrement_by_key"), ptr, &a);
+}
+
+MCM_API memcached_return_t memcached_increment_with_initial(memcached_st *ptr, const char *key, size_t key_length,
+							    uint64_t offset, uint64_t initial, time_t expiration,
+							    uint64_t *value)
+{
+	struct delta_args a = {MCM_CALL_INCR_INIT, 0, NULL, 0, key, key_length, offset, initial, expiration, value};
+	return delta_call(mcm_real(&real_incr_init, "memcached_increment_with_initial"), ptr, &a);
+}
+
+MCM_API memcached_return_t memcached_decrement_with_initial(memcached_st *ptr, const char *key, size_t key_length,
+							    uint64_t offset, uint64_t initial, time_t expiration,
+							    uint64_t *value)
+{
+	struct delta_args a = {MCM_CALL_DECR_INIT, 0, NULL, 0, key, key_length, offset, initial, expiration, value};
+	return delta_call(mcm_real(&real_decr_init, "memcached_decrement_with_initial"), ptr, &a);
+}
+
+MCM_API memcached_return_t memcached_increment_with_initial_by_key(memcached_st *ptr, const char *group_key,
+								   size_t group_key_length, const char *key,
+								   size_t key_length, uint64_t offset,
+								   uint64_t initial, time_t expiration,
+								   uint64_t *value)
+{
+	struct delta_args a = {MCM_CALL_INCR_INIT, 1, group_key, group_key_length, key, key_length, offset, initial,
+			       expiration, value};
+	return delta_call(mcm_real(&real_incr_init_by_key, "memcached_increment_with_initial_by_key"), ptr, &a);
+}
+
+MCM_API memcached_return_t memcached_decrement_with_initial_by_key(memcached_st *ptr, const char *group_key,
+								   size_t group_key_length, const char *key,
+								   size_t key_length, uint64_t offset,
+								   uint64_t initial, time_t expiration,
+								   uint64_t *value)
+{
+	struct delta_args a = {MCM_CALL_DECR_INIT, 1, group_key, group_key_length, key, key_length, offset, initial,
+			       expiration, value};
+	return delta_call(mcm_real(&real_decr_init_by_key, "memcached_decrement_with_initial_by_key"), ptr, &a);
+}
+
+MCM_API memcached_return_t memcached_flush(memcached_st *ptr, time_t expiration)
+{
+	void *fn = mcm_real(&real_flush, "memcached_flush");
+	struct mcm_call c;
+
+	if (!fn)
+		return MEMCACHED_FAILURE;
+	if (!mcm_mirror_begin(&c, MCM_CALL_FLUSH, ptr))
+		return ((flush_fn)fn)(ptr, expiration);
+	c.expiration = expiration;
+	c.rc = ((flush_fn)fn)(ptr, expiration);
+	mcm_mirror_end(&c);
+	return c.rc;
+}
