@@ -6,6 +6,7 @@
  *   MCMIRROR_SKIP_CMDS  comma-separated program names: never mirror these
  *   MCMIRROR_SYNC       always | everysec (default) | none  (docs/DURABILITY.md)
  *   MCMIRROR_MAPSIZE    initial LMDB map size, bytes with optional K/M/G suffix
+ *   MCMIRROR_JOURNAL_SIZE  size of the shared write journal when it is created (default 64M)
  *   MCMIRROR_LOG        0 silent, 1 errors (default), 2 warnings, 3 debug
  *   MCMIRROR_LOG_FILE   append messages to this file instead of stderr
  * A process named "mcmirror" (the tool) is never mirrored. An invalid value
@@ -128,6 +129,10 @@ static void read_config(void)
 	if ((s = getenv("MCMIRROR_MAPSIZE")) && *s && parse_size(s, &config.mapsize) != 0) {
 		config.mapsize = 0;
 		bad_value("MCMIRROR_MAPSIZE", s, "the default");
+	}
+	if ((s = getenv("MCMIRROR_JOURNAL_SIZE")) && *s && parse_size(s, &config.journal_size) != 0) {
+		config.journal_size = 0;
+		bad_value("MCMIRROR_JOURNAL_SIZE", s, "the default");
 	}
 	read_sync();
 	read_enabled();

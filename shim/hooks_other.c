@@ -23,40 +23,27 @@ static void *real_delete, *real_delete_by_key, *real_touch, *real_touch_by_key, 
 static void *real_incr, *real_decr, *real_incr_by_key, *real_decr_by_key;
 static void *real_incr_init, *real_decr_init, *real_incr_init_by_key, *real_decr_init_by_key;
 
-/* Fill the key part of a call. */
-static void set_key(struct mcm_call *c, int by_key, const char *group, size_t group_len, const char *key,
-		    size_t key_len)
-{
-	c->by_key = by_key;
-	c->group = group;
-	c->group_len = group_len;
-	c->key = key;
-	c->key_len = key_len;
-}
-
 /* delete and touch share a signature: key and expiration. */
 static memcached_return_t key_exp_call(enum mcm_call_op op, void *fn, memcached_st *ptr, const char *group,
 				       size_t group_len, const char *key, size_t key_len, time_t expiration,
 				       int by_key)
 {
-	struct mcm_call c;
+	struct mcm_call c = {
+		.op = op, .mc = ptr, .by_key = by_key, .group = group, .group_len = group_len,
+		.key = key, .key_len = key_len, .expiration = expiration,
+	};
 	int recording;
-	memcached_return_t rc;
 
 	if (!fn)
 		return MEMCACHED_FAILURE;
-	recording = mcm_mirror_begin(&c, op, ptr);
+	recording = mcm_mirror_begin(&c);
 	if (by_key)
-		rc = ((delete_by_key_fn)fn)(ptr, group, group_len, key, key_len, expiration);
+		c.rc = ((delete_by_key_fn)fn)(ptr, group, group_len, key, key_len, expiration);
 	else
-		rc = ((delete_fn)fn)(ptr, key, key_len, expiration);
-	if (recording) {
-		set_key(&c, by_key, group, group_len, key, key_len);
-		c.expiration = expiration;
-		c.rc = rc;
+		c.rc = ((delete_fn)fn)(ptr, key, key_len, expiration);
+	if (recording)
 		mcm_mirror_end(&c);
-	}
-	return rc;
+	return c.rc;
 }
 
 MCM_API memcached_return_t memcached_delete(memcached_st *ptr, const char *key, size_t key_length,
@@ -119,23 +106,21 @@ static memcached_return_t delta_real(void *fn, memcached_st *ptr, const struct d
 
 static memcached_return_t delta_call(void *fn, memcached_st *ptr, const struct delta_args *a)
 {
-	struct mcm_call c;
+	struct mcm_call c = {
+		.op = a->op, .mc = ptr, .by_key = a->by_key, .group = a->group, .group_len = a->group_len,
+		.key = a->key, .key_len = a->key_len, .offset = a->offset, .initial = a->initial,
+		.expiration = a->expiration,
+	};
 	uint64_t mine = 0, *value = a->value ? a->value : &mine; /* to learn the result when the caller passed NULL */
-	memcached_return_t rc;
 
 	if (!fn)
 		return MEMCACHED_FAILURE;
-	if (!mcm_mirror_begin(&c, a->op, ptr))
+	if (!mcm_mirror_begin(&c))
 		return delta_real(fn, ptr, a, a->value);
-	rc = delta_real(fn, ptr, a, value);
-	set_key(&c, a->by_key, a->group, a->group_len, a->key, a->key_len);
-	c.offset = a->offset;
-	c.initial = a->initial;
-	c.expiration = a->expiration;
+	c.rc = delta_real(fn, ptr, a, value);
 	c.result = *value;
-	c.rc = rc;
 	mcm_mirror_end(&c);
-	return rc;
+	return c.rc;
 }
 
 MCM_API memcached_return_t memcached_increment(memcached_st *ptr, const char *key, size_t key_length,
@@ -209,13 +194,12 @@ MCM_API memcached_return_t memcached_decrement_with_initial_by_key(memcached_st 
 MCM_API memcached_return_t memcached_flush(memcached_st *ptr, time_t expiration)
 {
 	void *fn = mcm_real(&real_flush, "memcached_flush");
-	struct mcm_call c;
+	struct mcm_call c = {.op = MCM_CALL_FLUSH, .mc = ptr, .expiration = expiration};
 
 	if (!fn)
 		return MEMCACHED_FAILURE;
-	if (!mcm_mirror_begin(&c, MCM_CALL_FLUSH, ptr))
+	if (!mcm_mirror_begin(&c))
 		return ((flush_fn)fn)(ptr, expiration);
-	c.expiration = expiration;
 	c.rc = ((flush_fn)fn)(ptr, expiration);
 	mcm_mirror_end(&c);
 	return c.rc;

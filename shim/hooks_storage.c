@@ -64,20 +64,14 @@ static memcached_return_t call_real(memcached_st *mc, const struct store_args *a
 
 static memcached_return_t store_call(memcached_st *mc, const struct store_args *a)
 {
-	struct mcm_call c;
+	struct mcm_call c = {
+		.op = a->op, .mc = mc, .by_key = a->by_key, .group = a->group, .group_len = a->group_len,
+		.key = a->key, .key_len = a->key_len, .value = a->value, .value_len = a->value_len,
+		.expiration = a->expiration, .flags = a->flags, .cas = a->cas,
+	};
 
-	if (!mcm_mirror_begin(&c, a->op, mc))
+	if (!mcm_mirror_begin(&c))
 		return call_real(mc, a);
-	c.by_key = a->by_key;
-	c.group = a->group;
-	c.group_len = a->group_len;
-	c.key = a->key;
-	c.key_len = a->key_len;
-	c.value = a->value;
-	c.value_len = a->value_len;
-	c.expiration = a->expiration;
-	c.flags = a->flags;
-	c.cas = a->cas;
 	c.rc = call_real(mc, a);
 	mcm_mirror_end(&c);
 	return c.rc;

@@ -2,7 +2,8 @@
  *
  *   hooks_storage.c, hooks_other.c  the exported libmemcached names: call the real
  *                                   function, then hand the outcome to mirror.c
- *   mirror.c    decides what the call did on the server and writes it to the store
+ *   mirror.c    decides what the call did on the server
+ *   writer.c    appends intents and outcomes to the journal; runs the drainer thread
  *   dlopen.c    lets libraries loaded with RTLD_DEEPBIND (PHP) see the hooks
  *   config.c    MCMIRROR_* environment variables
  *   log.c       rate-limited messages to stderr or MCMIRROR_LOG_FILE
@@ -15,6 +16,8 @@
 #include <time.h>
 
 #include <libmemcached/memcached.h>
+
+#include "mcm_store.h"
 
 /** Marks the few symbols the library exports (the hooked libmemcached names
  * and dlopen); everything else is hidden (exports.map enforces it too). */
@@ -32,6 +35,7 @@ struct mcm_config {
 	const char *log_file; /**< MCMIRROR_LOG_FILE or NULL for stderr */
 	size_t mapsize;       /**< MCMIRROR_MAPSIZE, initial map size (0 = store default) */
 	enum mcm_sync sync;   /**< MCMIRROR_SYNC */
+	size_t journal_size;  /**< MCMIRROR_JOURNAL_SIZE, used when the journal is created */
 };
 
 /** The configuration, read from the environment once (thread-safe, idempotent). */
@@ -94,16 +98,36 @@ struct mcm_call {
 	memcached_return_t rc;
 	/* the client's modes, read before the call */
 	uint8_t binary, noreply, buffered, udp, encrypted;
+	/* where the write goes, worked out before the call (mirror.c) */
+	uint64_t intent;        /**< journal intent id */
+	struct mcm_pool pool;
+	uint16_t ns_len;
+	size_t wire_len;
+	char wire[MCM_NAMESPACE_MAX + MCM_KEY_MAX]; /**< namespace + key */
 };
 
-/** Start recording a call on mc: returns 0 when the call must simply pass
- * through (the shim is off, or this is a nested call of an outer hook on this
- * thread); else fills the modes of c and enters the per-thread depth. */
-int mcm_mirror_begin(struct mcm_call *c, enum mcm_call_op op, memcached_st *mc);
+/** Start recording the call described by c (op, mc and the argument fields
+ * set, the rest zero). Returns 0 when the call must simply pass through (the
+ * shim is off, this is a nested call of an outer hook on this thread, or the
+ * mirror is unusable); else reads the client's modes, notes the intent in the
+ * journal and enters the per-thread depth. */
+int mcm_mirror_begin(struct mcm_call *c);
 
 /** Record the outcome of the call begun with mcm_mirror_begin, leave the
  * depth, and restore errno to what the real call left. */
 void mcm_mirror_end(struct mcm_call *c);
+
+/* ---- writer.c ---- */
+
+/** Append the intent to write key (key_len 0: the whole pool, a flush) of
+ * pool to the journal, before the call is sent.
+ * @param[out] id the intent id for mcm_writer_outcome
+ * @return 0, or -1 when the mirror is unusable (the call passes through). */
+int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_len, uint64_t *id);
+
+/** Append what the call did (m->op MCM_OP_NONE: nothing) and, with
+ * MCMIRROR_SYNC=always, wait until it is on disk. */
+void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m);
 
 /** The real libmemcached function name (cached in *slot); NULL if it cannot
  * be found (logged once). */

@@ -311,6 +311,8 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 		/* fall through */
 	case MCM_OP_DROP:
 		return forget(st, txn, &key, m, &old, found, MCM_KIND_DROPPED, now_us, next_seq);
+	case MCM_OP_NONE:
+		return 0;
 	case MCM_OP_FLUSH:
 		break;
 	}

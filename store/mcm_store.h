@@ -98,6 +98,7 @@ struct mcm_pool {
 
 /** What a write did on the server, as the shim determined it. */
 enum mcm_op {
+	MCM_OP_NONE = 0, /**< nothing changed on the server (journal outcomes only) */
 	MCM_OP_PUT = 1, /**< the server now holds value, flags, exptime */
 	MCM_OP_APPEND,  /**< the server appended value: extend the mirrored value, or drop */
 	MCM_OP_PREPEND, /**< the same, prepended */
@@ -163,6 +164,22 @@ void mcm_store_close(struct mcm_store *st);
  * @return 0 or an error; on error nothing was applied. */
 int mcm_store_apply(struct mcm_store *st, const struct mcm_mutation *m, size_t n);
 
+/** A value of the "meta" database, written in the same transaction as a batch. */
+struct mcm_meta {
+	const char *name;
+	const void *data;
+	size_t len;
+};
+
+/** mcm_store_apply, plus nmeta values of the "meta" database, atomically. */
+int mcm_store_apply_meta(struct mcm_store *st, const struct mcm_mutation *m, size_t n, const struct mcm_meta *meta,
+			 size_t nmeta);
+
+/** Read a value of the "meta" database into buf (size bytes).
+ * @param[out] len its full length (it was truncated if larger than size)
+ * @return 0, MCM_ENOTFOUND or an error. */
+int mcm_store_meta_get(struct mcm_store *st, const char *name, void *buf, size_t size, size_t *len);
+
 /** Force the environment to disk (mdb_env_sync with force). */
 int mcm_store_sync(struct mcm_store *st);
 
@@ -219,6 +236,9 @@ int mcm_item_is_live(const struct mcm_item *item, const struct mcm_pool *p, int6
 
 /** Text for any code returned by this module. */
 const char *mcm_strerror(int rc);
+
+/** Wall-clock time in microseconds since the epoch. */
+uint64_t mcm_now_us(void);
 
 /** The mirror directory to use: MCMIRROR_PATH, else MCM_DEFAULT_PATH. */
 const char *mcm_store_default_path(void);

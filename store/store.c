@@ -196,8 +196,20 @@ static int last_seq(struct mcm_store *st, MDB_txn *txn, uint64_t *seq)
 	return rc;
 }
 
+static int put_meta(struct mcm_store *st, MDB_txn *txn, const struct mcm_meta *meta, size_t nmeta)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < nmeta; i++) {
+		MDB_val k = {strlen(meta[i].name), (void *)meta[i].name}, v = {meta[i].len, (void *)meta[i].data};
+		rc = mdb_put(txn, st->meta, &k, &v, 0);
+	}
+	return rc;
+}
+
 /* One attempt: a write transaction applying all n mutations. */
-static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t n)
+static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t n, const struct mcm_meta *meta,
+		     size_t nmeta)
 {
 	MDB_txn *txn;
 	uint64_t next;
@@ -211,6 +223,8 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		for (size_t i = 0; rc == 0 && i < n; i++)
 			rc = mcm_apply_one(st, txn, &m[i], &next);
 		if (rc == 0)
+			rc = put_meta(st, txn, meta, nmeta);
+		if (rc == 0)
 			rc = mdb_txn_commit(txn);
 		else
 			mdb_txn_abort(txn);
@@ -221,12 +235,18 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 
 int mcm_store_apply(struct mcm_store *st, const struct mcm_mutation *m, size_t n)
 {
+	return mcm_store_apply_meta(st, m, n, NULL, 0);
+}
+
+int mcm_store_apply_meta(struct mcm_store *st, const struct mcm_mutation *m, size_t n, const struct mcm_meta *meta,
+			 size_t nmeta)
+{
 	int rc = EROFS;
 
 	if (st->flags & MCM_STORE_RDONLY)
 		return EROFS;
 	for (int tries = 0; tries < MAX_GROW_RETRIES; tries++) {
-		rc = apply_txn(st, m, n);
+		rc = apply_txn(st, m, n, meta, nmeta);
 		if (rc == MDB_MAP_RESIZED)
 			rc = resize_map(st, 0);
 		else if (rc == MDB_MAP_FULL)
@@ -286,6 +306,23 @@ int mcm_store_get(struct mcm_store *st, mcm_pool_id pool, const char *key, size_
 		item->key = (const char *)get_copy + 8;
 		item->key_len = key_len;
 		rc = mcm_item_decode(get_copy + k.mv_size, v.mv_size, item);
+	}
+	mdb_txn_abort(txn);
+	return rc == MDB_NOTFOUND ? MCM_ENOTFOUND : rc;
+}
+
+int mcm_store_meta_get(struct mcm_store *st, const char *name, void *buf, size_t size, size_t *len)
+{
+	MDB_val k = {strlen(name), (void *)name}, v;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = begin_read(st, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, st->meta, &k, &v);
+	if (rc == 0) {
+		memcpy(buf, v.mv_data, v.mv_size < size ? v.mv_size : size);
+		*len = v.mv_size;
 	}
 	mdb_txn_abort(txn);
 	return rc == MDB_NOTFOUND ? MCM_ENOTFOUND : rc;

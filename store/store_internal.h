@@ -22,7 +22,5 @@ struct mcm_store {
 int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m,
 		  uint64_t *next_seq);
 
-/** Microseconds since the epoch, from the wall clock. */
-uint64_t mcm_now_us(void);
 
 #endif

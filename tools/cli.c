@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mcm_drain.h"
 #include "mcm_store.h"
 #include "mcmirror.h"
 
@@ -80,7 +81,14 @@ struct mcm_store *mcm_cli_open_mirror(const struct mcm_global *g, const char *cm
 {
 	const char *path = mcm_cli_mirror_path(g);
 	struct mcm_store *st;
-	int rc = mcm_store_open(&st, path, MCM_STORE_RDONLY, 0);
+	int rc = mcm_drain_catch_up(path, 5000); /* writes still in the journal first */
+
+	if (rc == ETIMEDOUT)
+		mcm_cli_warn(cmd, "the drainer of '%s' did not catch up within 5 s: the newest writes may be missing", path);
+	else if (rc != 0 && rc != ENOENT)
+		mcm_cli_warn(cmd, "cannot apply the journal of '%s': %s: the newest writes may be missing", path,
+			     mcm_strerror(rc));
+	rc = mcm_store_open(&st, path, MCM_STORE_RDONLY, 0);
 
 	if (rc == 0)
 		return st;

@@ -1,0 +1,133 @@
+/* load.c - a libmemcached load generator for measuring what the shim costs the application.
+ *
+ * usage: mcm-load SERVERS OPS [PROCS [MIX [VALUE_SIZE [KEYS]]]]
+ *   MIX: set       blocking sets (default)
+ *        mix9010   90% get, 10% set
+ *        bufnr     binary protocol + BUFFER_REQUESTS + NOREPLY sets (a pipelining client)
+ *        setbin    blocking sets over the binary protocol
+ *   PROCS processes (forked after start-up, each with its own connection) run
+ *   OPS operations each over KEYS keys (default 10000) with VALUE_SIZE-byte
+ *   values (default 100). Prints one line on stdout:
+ *     ops=N secs=S ops_per_s=R p50_us=A p99_us=B
+ *   (latency per call, not measured for bufnr where calls do not wait).
+ */
+#include <libmemcached/memcached.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static memcached_st *connect_to(const char *servers, const char *mix)
+{
+	memcached_st *mc = memcached_create(NULL);
+	memcached_server_st *list = memcached_servers_parse(servers);
+
+	memcached_server_push(mc, list);
+	memcached_server_list_free(list);
+	memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+	if (strcmp(mix, "bufnr") == 0 || strcmp(mix, "setbin") == 0)
+		memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
+	if (strcmp(mix, "bufnr") == 0) {
+		memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1);
+		memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+	}
+	return mc;
+}
+
+/* One worker: ops operations; latencies (seconds) into lat; returns failures. */
+static long run_worker(const char *servers, const char *mix, long ops, size_t vsize, long keys, int id,
+		       double *lat)
+{
+	memcached_st *mc = connect_to(servers, mix);
+	char *value = malloc(vsize), key[64];
+	int is_mix = strcmp(mix, "mix9010") == 0, timed = strcmp(mix, "bufnr") != 0;
+	unsigned seed = (unsigned)id * 7919u + 1;
+	long failures = 0;
+
+	memset(value, 'v', vsize);
+	for (long i = 0; i < ops; i++) {
+		long k = (long)(rand_r(&seed) % (unsigned)keys);
+		size_t klen = (size_t)snprintf(key, sizeof key, "load:%d:%08ld", is_mix ? 0 : id, k);
+		double t0 = timed ? now() : 0;
+		memcached_return_t rc;
+
+		if (is_mix && rand_r(&seed) % 10 != 0) {
+			size_t len;
+			uint32_t flags;
+			char *v = memcached_get(mc, key, klen, &len, &flags, &rc);
+			free(v);
+			if (rc == MEMCACHED_NOTFOUND)
+				rc = MEMCACHED_SUCCESS;
+		} else {
+			rc = memcached_set(mc, key, klen, value, vsize, 0, (uint32_t)i);
+		}
+		if (timed)
+			lat[i] = now() - t0;
+		if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_BUFFERED)
+			failures++;
+	}
+	memcached_flush_buffers(mc);
+	memcached_free(mc);
+	free(value);
+	return failures;
+}
+
+int main(int argc, char **argv)
+{
+	const char *servers, *mix;
+	long ops, keys, failures = 0;
+	int procs;
+	size_t vsize, total;
+	double *lat, t0, secs;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: mcm-load SERVERS OPS [PROCS [MIX [VALUE_SIZE [KEYS]]]]\n");
+		return 2;
+	}
+	servers = argv[1];
+	ops = atol(argv[2]);
+	procs = argc > 3 ? atoi(argv[3]) : 1;
+	mix = argc > 4 ? argv[4] : "set";
+	vsize = argc > 5 ? (size_t)atol(argv[5]) : 100;
+	keys = argc > 6 ? atol(argv[6]) : 10000;
+	total = (size_t)ops * (size_t)procs;
+	lat = mmap(NULL, total * sizeof *lat + sizeof(long) * (size_t)procs, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (lat == MAP_FAILED || ops <= 0 || procs <= 0 || keys <= 0)
+		return 2;
+	t0 = now();
+	for (int p = 0; p < procs; p++) {
+		if (fork() == 0) {
+			long *fails = (long *)(lat + total);
+			fails[p] = run_worker(servers, mix, ops, vsize, keys, p, lat + (size_t)p * (size_t)ops);
+			_exit(0);
+		}
+	}
+	while (wait(NULL) > 0)
+		;
+	secs = now() - t0;
+	for (int p = 0; p < procs; p++)
+		failures += ((long *)(lat + total))[p];
+	qsort(lat, total, sizeof *lat, cmp_double);
+	printf("ops=%zu secs=%.3f ops_per_s=%.0f p50_us=%.2f p99_us=%.2f failures=%ld\n", total, secs,
+	       (double)total / secs, lat[total / 2] * 1e6, lat[total * 99 / 100] * 1e6, failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,340 @@
+/* writer.c - the shim's side of the journal: append intents and outcomes, and drain.
+ *
+ * Application threads only append to the shared journal (mcm_journal.h): no
+ * LMDB work, no system call on the common path. Every process running the
+ * shim also has a drainer thread, started at its first write; the one that
+ * holds the mirror's drain lock applies the journal to LMDB in batches
+ * (mcm_drain.h), the others wait for the lock and take over if it dies.
+ *
+ * MCMIRROR_SYNC decides when LMDB is forced to disk: never (none), about
+ * once a second (everysec), or before the application's call returns
+ * (always: the caller waits for the drainer's next sync, which serves every
+ * waiting writer at once).
+ *
+ * fork(): the child keeps the journal mapping (it is shared memory) but not
+ * the drainer thread, the LMDB environment or the lock: it starts its own
+ * drainer at its first write.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mcm_counters.h"
+#include "mcm_drain.h"
+#include "mcm_journal.h"
+#include "mcm_record.h"
+#include "shim.h"
+
+#define REOPEN_DELAY 10         /* seconds between attempts to open an unusable mirror */
+#define APPEND_WAIT_MS 50       /* how long an append waits for room in a full journal */
+#define DURABLE_WAIT_MS 5000    /* MCMIRROR_SYNC=always: the longest a call waits for its sync */
+#define REAP_AGE 60             /* seconds after which an intent without outcome is given up */
+#define KNOWN_POOLS 16          /* pools this process has described in the journal */
+#define NAP_MS 1                /* a busy drainer looks for new records this often */
+#define IDLE_NAPS 200           /* after this many empty naps it waits to be woken */
+#define EXIT_WAIT_MS 200        /* at exit, how long to wait for a drainer to apply our writes */
+
+static struct {
+	pthread_mutex_t lock;     /* opening, starting the drainer */
+	struct mcm_journal *journal;
+	struct mcm_counters *counters;
+	pid_t pid;
+	uint32_t next_intent;
+	time_t retry_at;
+	int drainer_started;      /* in this process (not inherited by a child) */
+	int drain_fd;             /* the drain lock, when this process holds it */
+	uint64_t known_pools[KNOWN_POOLS];
+	uint64_t known_behaviour[KNOWN_POOLS];
+	unsigned nknown;
+} w = {.lock = PTHREAD_MUTEX_INITIALIZER, .drain_fd = -1};
+
+static void after_fork_child(void)
+{
+	pthread_mutex_init(&w.lock, NULL);
+	w.pid = getpid();
+	w.drainer_started = 0;
+	if (w.drain_fd >= 0)
+		close(w.drain_fd); /* the parent's lock stays the parent's */
+	w.drain_fd = -1;
+	mcm_log_reset();
+}
+
+static void *drainer_main(void *arg);
+
+/* Start this process's drainer thread, with every signal blocked in it. */
+static void start_drainer(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	sigfillset(&all);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, &attr, drainer_main, NULL) == 0)
+		w.drainer_started = 1;
+	else
+		mcm_log_once(MCM_CAUSE_OPEN, "cannot start the drainer thread: %s", strerror(errno));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+/* The journal, mapped at the first write; NULL while the mirror is unusable. */
+static struct mcm_journal *journal_get(void)
+{
+	const struct mcm_config *cfg = mcm_config_get();
+	struct mcm_journal *j;
+	time_t now;
+	int rc;
+
+	if ((j = __atomic_load_n(&w.journal, __ATOMIC_ACQUIRE)) && w.drainer_started)
+		return j;
+	pthread_mutex_lock(&w.lock);
+	if (!w.pid) {
+		w.pid = getpid();
+		pthread_atfork(NULL, NULL, after_fork_child);
+	}
+	if (!w.journal) {
+		now = time(NULL);
+		if (w.retry_at && now < w.retry_at)
+			goto out;
+		if ((mkdir(cfg->path, 0700) != 0 && errno != EEXIST) ||
+		    (rc = mcm_journal_open(&j, cfg->path, cfg->journal_size, 1)) != 0) {
+			rc = errno ? errno : EIO;
+			mcm_log_once(MCM_CAUSE_OPEN, "cannot open mirror '%s': %s; passing writes through (set MCMIRROR_PATH)",
+				     cfg->path, mcm_strerror(rc));
+			w.retry_at = now + REOPEN_DELAY;
+			goto out;
+		}
+		mcm_counters_open(&w.counters, cfg->path, 1);
+		__atomic_store_n(&w.journal, j, __ATOMIC_RELEASE);
+	}
+	if (!w.drainer_started)
+		start_drainer();
+out:
+	pthread_mutex_unlock(&w.lock);
+	return w.journal;
+}
+
+static int append(enum mcm_jtype type, uint64_t id, const struct iovec *iov, int n, uint64_t *end)
+{
+	int rc = mcm_journal_append(w.journal, type, id, iov, n, APPEND_WAIT_MS, end);
+
+	if (rc != 0) {
+		mcm_counters_add(w.counters, MCM_CTR_LOST_DROPS, 1);
+		mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' is full (is a drainer running?): %s; "
+			     "writes pass through unmirrored and the mirror may hold stale values",
+			     mcm_config_get()->path, strerror(rc));
+	}
+	return rc;
+}
+
+/* Describe pool in the journal the first time this process writes to it
+ * (and again when its distribution or hashes change). */
+static void register_pool(const struct mcm_pool *p)
+{
+	uint64_t behaviour = (uint64_t)p->distribution << 40 ^ (uint64_t)p->key_hash << 20 ^ p->dist_hash ^
+			     (uint64_t)p->hash_with_namespace << 63;
+	unsigned char buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
+	struct iovec iov[2] = {{(void *)&p->id, 8}, {buf, mcm_pool_size(p)}};
+	unsigned n = __atomic_load_n(&w.nknown, __ATOMIC_ACQUIRE);
+	uint64_t end;
+
+	for (unsigned i = 0; i < n && i < KNOWN_POOLS; i++)
+		if (w.known_pools[i] == p->id && w.known_behaviour[i] == behaviour)
+			return;
+	mcm_pool_encode(p, buf);
+	if (append(MCM_J_POOL, 0, iov, 2, &end) != 0)
+		return;
+	pthread_mutex_lock(&w.lock);
+	n = w.nknown % KNOWN_POOLS;
+	w.known_pools[n] = p->id;
+	w.known_behaviour[n] = behaviour;
+	__atomic_store_n(&w.nknown, w.nknown + 1 > KNOWN_POOLS ? KNOWN_POOLS : w.nknown + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&w.lock);
+}
+
+int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_len, uint64_t *id)
+{
+	struct mcm_jintent h;
+	struct iovec iov[2];
+	uint64_t end;
+
+	if (!journal_get()) {
+		mcm_counters_add(w.counters, MCM_CTR_SKIPPED, 1);
+		return -1;
+	}
+	register_pool(pool);
+	memset(&h, 0, sizeof h);
+	h.pool = pool->id;
+	h.wtime_us = mcm_now_us();
+	h.key_len = (uint32_t)key_len;
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof h;
+	iov[1].iov_base = (void *)key;
+	iov[1].iov_len = key_len;
+	*id = (uint64_t)w.pid << 32 | __atomic_add_fetch(&w.next_intent, 1, __ATOMIC_RELAXED);
+	return append(MCM_J_INTENT, *id, iov, 2, &end) == 0 ? 0 : -1;
+}
+
+static void count(const struct mcm_mutation *m)
+{
+	if (m->op == MCM_OP_DROP)
+		mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, 1);
+	else if (m->op == MCM_OP_ENCRYPTED)
+		mcm_counters_add(w.counters, MCM_CTR_ENCRYPTED, 1);
+	else if (m->op != MCM_OP_NONE)
+		mcm_counters_add(w.counters, MCM_CTR_RECORDED, 1);
+}
+
+void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
+{
+	struct mcm_joutcome h;
+	struct iovec iov[4];
+	uint64_t end;
+	int rc;
+
+	memset(&h, 0, sizeof h);
+	h.pool = m->pool ? m->pool->id : 0;
+	h.exptime = m->exptime;
+	h.wtime_us = mcm_now_us();
+	h.delta = m->delta;
+	h.result = m->result;
+	h.initial = m->initial;
+	h.flags = m->flags;
+	h.value_len = (uint32_t)m->value_len;
+	h.key_len = (uint16_t)m->key_len;
+	h.group_len = (uint16_t)m->group_len;
+	h.ns_len = m->ns_len;
+	h.op = (uint8_t)m->op;
+	h.group_mode = m->group_mode;
+	h.incr = m->incr;
+	h.with_initial = m->with_initial;
+	iov[0] = (struct iovec){&h, sizeof h};
+	iov[1] = (struct iovec){(void *)m->key, m->key_len};
+	iov[2] = (struct iovec){(void *)m->group, m->group_len};
+	iov[3] = (struct iovec){(void *)m->value, m->value_len};
+	rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, 4, APPEND_WAIT_MS, &end);
+	if (rc == EMSGSIZE) { /* a value larger than a quarter of the journal: drop the key instead */
+		h.op = MCM_OP_DROP;
+		h.value_len = 0;
+		rc = append(MCM_J_OUTCOME, id, iov, 3, &end);
+	} else if (rc != 0) {
+		append(MCM_J_OUTCOME, id, iov, 4, &end); /* counts and logs the failure */
+	}
+	if (rc != 0)
+		return; /* the intent stays open: the drainer drops the key when it gives up on it */
+	count(m);
+	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS && m->op != MCM_OP_NONE &&
+	    mcm_journal_wait_durable(w.journal, end, DURABLE_WAIT_MS) != 0)
+		mcm_log_once(MCM_CAUSE_WRITE, "a write to '%s' was not on disk within %d ms (MCMIRROR_SYNC=always)",
+			     mcm_config_get()->path, DURABLE_WAIT_MS);
+}
+
+/* At exit, give a drainer (ours or another process's) a moment to apply what
+ * this process appended, so that short-lived programs leave the mirror up to
+ * date. Nothing is lost if it cannot: the journal keeps the records for the
+ * next drainer, and the mcmirror tool drains it before reading. */
+__attribute__((destructor)) static void mcm_writer_fini(void)
+{
+	struct mcm_journal *j = __atomic_load_n(&w.journal, __ATOMIC_ACQUIRE);
+	struct timespec ts = {0, 2 * 1000000L};
+	uint64_t tail;
+
+	if (!j || !w.drainer_started)
+		return;
+	tail = mcm_journal_tail(j);
+	for (int waited = 0; mcm_journal_head(j) < tail && waited < EXIT_WAIT_MS; waited += 2) {
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* ---- the drainer thread ---- */
+
+/* Should the drainer force LMDB to disk now? A writer waits for it
+ * (MCMIRROR_SYNC=always in some process), or a second has passed (everysec). */
+static int sync_due(uint64_t durable, time_t synced, time_t now)
+{
+	if (mcm_journal_durable_wanted(w.journal) > durable)
+		return 1;
+	return mcm_config_get()->sync == MCM_SYNC_EVERYSEC && now != synced;
+}
+
+/* Drain with the lock held, until an error needs a pause. */
+static void drain_session(struct mcm_store *st)
+{
+	struct mcm_drain *d;
+	time_t synced = time(NULL), reaped = 0;
+	uint64_t durable = 0;
+	int dirty = 0, idle = 0, rc;
+
+	if ((rc = mcm_drain_open(&d, st, w.journal)) != 0)
+		return;
+	for (;;) {
+		time_t now;
+		size_t n;
+
+		if ((rc = mcm_drain_step(d, 1024, &n)) != 0) {
+			mcm_counters_add(w.counters, MCM_CTR_FAILED, 1);
+			mcm_log_once(MCM_CAUSE_WRITE, "cannot write to mirror '%s': %s; keeping writes in the journal "
+				     "until it works again", mcm_config_get()->path, mcm_strerror(rc));
+			break;
+		}
+		dirty |= n > 0;
+		now = time(NULL);
+		if (dirty && sync_due(durable, synced, now) && mcm_store_sync(st) == 0) {
+			durable = mcm_drain_position(d);
+			mcm_journal_set_durable(w.journal, durable);
+			synced = now;
+			dirty = 0;
+		}
+		if (n == 1024)
+			continue; /* more is waiting */
+		if (now != reaped) {
+			mcm_drain_reap(d, REAP_AGE);
+			reaped = now;
+		}
+		idle = n > 0 ? 0 : idle + 1;
+		/* while writes flow, nap and batch them; once idle, wait to be woken
+		 * (every second at least, for the everysec sync and the reaping) */
+		mcm_journal_wait_records(w.journal, mcm_drain_position(d),
+					 idle < IDLE_NAPS ? NAP_MS : 1000);
+	}
+	mcm_drain_close(d);
+}
+
+static void *drainer_main(void *arg)
+{
+	const struct mcm_config *cfg = mcm_config_get();
+	unsigned flags = MCM_STORE_CREATE | MCM_STORE_NOSYNC;
+	(void)arg;
+
+	for (;;) {
+		struct mcm_store *st;
+		int fd, rc;
+
+		if ((rc = mcm_drain_lock(cfg->path, 1, &fd)) != 0) {
+			mcm_log_once(MCM_CAUSE_OPEN, "cannot take the drain lock of '%s': %s", cfg->path, strerror(rc));
+			sleep(REOPEN_DELAY);
+			continue;
+		}
+		w.drain_fd = fd;
+		if ((rc = mcm_store_open(&st, cfg->path, flags, cfg->mapsize)) != 0) {
+			mcm_log_once(MCM_CAUSE_OPEN, "cannot open mirror '%s': %s; writes wait in its journal",
+				     cfg->path, mcm_strerror(rc));
+		} else {
+			drain_session(st);
+			mcm_store_close(st);
+		}
+		w.drain_fd = -1;
+		close(fd);
+		sleep(1); /* after an error: let the disk recover, or another drainer try */
+	}
+	return NULL;
+}

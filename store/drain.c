@@ -1,0 +1,435 @@
+/* drain.c - apply the write journal to the store (see mcm_drain.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mcm_drain.h"
+#include "mcm_record.h"
+
+#define MAX_OPEN 4096        /* intents open at once; beyond that new ones are tainted at once */
+#define STEP_MAX 1024        /* records per transaction */
+#define POOLS_KEPT 64        /* pools cached by a drainer between steps */
+#define MAX_POOLS (POOLS_KEPT + STEP_MAX) /* a step may name a new pool per record */
+
+static const char META_JOURNAL[] = "journal";  /* instance, position */
+static const char META_INTENTS[] = "intents";  /* the open intents */
+
+/* An intent still waiting for its outcome. */
+struct open_intent {
+	uint64_t id;
+	uint64_t pool;
+	uint64_t opened_us;
+	uint16_t key_len;     /* 0: a flush of the whole pool */
+	uint8_t tainted;      /* overlapped another write: its outcome is unknown */
+	char key[MCM_NAMESPACE_MAX + MCM_KEY_MAX];
+};
+
+struct mcm_drain {
+	struct mcm_store *st;
+	struct mcm_journal *j;
+	uint64_t pos;
+	struct open_intent *open;
+	size_t nopen;
+	int intents_dirty;
+	struct mcm_pool *pools; /* MAX_POOLS; mutations of a step point into it */
+	size_t npools;
+	/* the current step's batch */
+	struct mcm_mutation batch[STEP_MAX];
+	size_t nbatch;
+};
+
+int mcm_drain_lock(const char *dir, int wait, int *fd)
+{
+	char path[PATH_MAX];
+	int f;
+
+	if (snprintf(path, sizeof path, "%s/drain.lock", dir) >= (int)sizeof path)
+		return ENAMETOOLONG;
+	if ((f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return errno;
+	while (flock(f, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+		int err = errno;
+		if (err == EINTR)
+			continue;
+		close(f);
+		return err;
+	}
+	*fd = f;
+	return 0;
+}
+
+/* The saved open intents: a count, then the records. */
+static void load_intents(struct mcm_drain *d)
+{
+	size_t len = 0, cap = sizeof(uint64_t) + MAX_OPEN * sizeof(struct open_intent);
+	unsigned char *buf = malloc(cap);
+	uint64_t n;
+
+	if (!buf)
+		return;
+	if (mcm_store_meta_get(d->st, META_INTENTS, buf, cap, &len) == 0 && len >= sizeof n) {
+		memcpy(&n, buf, sizeof n);
+		if (n <= MAX_OPEN && len == sizeof n + n * sizeof(struct open_intent)) {
+			memcpy(d->open, buf + sizeof n, n * sizeof(struct open_intent));
+			d->nopen = n;
+		}
+	}
+	free(buf);
+}
+
+int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_journal *j)
+{
+	struct mcm_drain *d = calloc(1, sizeof *d);
+	uint64_t saved[2];
+	size_t len;
+
+	*out = NULL;
+	if (!d || !(d->open = calloc(MAX_OPEN, sizeof *d->open)) || !(d->pools = calloc(MAX_POOLS, sizeof *d->pools))) {
+		if (d)
+			free(d->open);
+		free(d);
+		return ENOMEM;
+	}
+	d->st = st;
+	d->j = j;
+	d->pos = mcm_journal_head(j);
+	if (mcm_store_meta_get(st, META_JOURNAL, saved, sizeof saved, &len) == 0 && len == sizeof saved &&
+	    saved[0] == mcm_journal_instance(j) && saved[1] <= mcm_journal_tail(j)) {
+		d->pos = saved[1]; /* what was applied, even if the last drainer died before moving the head */
+		load_intents(d);
+	}
+	mcm_journal_set_head(j, d->pos);
+	*out = d;
+	return 0;
+}
+
+void mcm_drain_close(struct mcm_drain *d)
+{
+	if (!d)
+		return;
+	free(d->open);
+	free(d->pools);
+	free(d);
+}
+
+uint64_t mcm_drain_position(const struct mcm_drain *d)
+{
+	return d->pos;
+}
+
+size_t mcm_drain_open_intents(const struct mcm_drain *d)
+{
+	return d->nopen;
+}
+
+/* The pool record a mutation refers to: from POOL records, else the store. */
+static const struct mcm_pool *pool_of(struct mcm_drain *d, uint64_t id)
+{
+	struct mcm_pool p;
+
+	for (size_t i = 0; i < d->npools; i++)
+		if (d->pools[i].id == id)
+			return &d->pools[i];
+	if (mcm_store_pool(d->st, id, &p) != 0) {
+		memset(&p, 0, sizeof p);
+		p.id = id;
+	}
+	d->pools[d->npools] = p;
+	return &d->pools[d->npools++];
+}
+
+static void remember_pool(struct mcm_drain *d, const unsigned char *payload, size_t len)
+{
+	struct mcm_pool p;
+
+	if (len < 8 || mcm_pool_decode(payload + 8, len - 8, &p) != 0)
+		return;
+	memcpy(&p.id, payload, 8);
+	for (size_t i = 0; i < d->npools; i++)
+		if (d->pools[i].id == p.id) {
+			d->pools[i] = p;
+			return;
+		}
+	d->pools[d->npools++] = p;
+}
+
+/* Do intents a and b concern the same key (a flush covers its whole pool)? */
+static int same_target(const struct open_intent *a, const struct open_intent *b)
+{
+	if (a->pool != b->pool)
+		return 0;
+	if (a->key_len == 0 || b->key_len == 0)
+		return 1;
+	return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
+}
+
+static void open_intent(struct mcm_drain *d, uint64_t id, const unsigned char *payload, size_t len)
+{
+	struct mcm_jintent h;
+	struct open_intent *in;
+
+	if (len < sizeof h)
+		return;
+	memcpy(&h, payload, sizeof h);
+	if (h.key_len > sizeof in->key || sizeof h + h.key_len > len)
+		return;
+	if (d->nopen == MAX_OPEN) { /* cannot track it: its outcome will be dropped (not found) */
+		return;
+	}
+	in = &d->open[d->nopen];
+	memset(in, 0, offsetof(struct open_intent, key));
+	in->id = id;
+	in->pool = h.pool;
+	in->opened_us = h.wtime_us;
+	in->key_len = (uint16_t)h.key_len;
+	memcpy(in->key, payload + sizeof h, h.key_len);
+	for (size_t i = 0; i < d->nopen; i++)
+		if (same_target(&d->open[i], in))
+			d->open[i].tainted = in->tainted = 1; /* both were in flight at once */
+	d->nopen++;
+	d->intents_dirty = 1;
+}
+
+/* Close the intent id; returns 1 if it was found untainted. */
+static int close_intent(struct mcm_drain *d, uint64_t id)
+{
+	for (size_t i = 0; i < d->nopen; i++) {
+		if (d->open[i].id == id) {
+			int clean = !d->open[i].tainted;
+			d->open[i] = d->open[--d->nopen];
+			d->intents_dirty = 1;
+			return clean;
+		}
+	}
+	return 0; /* never seen (lost, or reaped as dead): unknown */
+}
+
+/* Turn an OUTCOME record into a mutation of the batch. The mutation points
+ * into the journal's map, which stays put until the head moves. */
+static void add_outcome(struct mcm_drain *d, uint64_t id, const unsigned char *payload, size_t len)
+{
+	struct mcm_joutcome h;
+	struct mcm_mutation *m = &d->batch[d->nbatch];
+	int clean = close_intent(d, id);
+
+	if (len < sizeof h)
+		return;
+	memcpy(&h, payload, sizeof h);
+	if (sizeof h + h.key_len + h.group_len + h.value_len > len || h.op == MCM_OP_NONE)
+		return; /* NONE: the write changed nothing on the server */
+	memset(m, 0, sizeof *m);
+	m->op = (enum mcm_op)h.op;
+	m->pool = pool_of(d, h.pool);
+	m->key = (const char *)payload + sizeof h;
+	m->key_len = h.key_len;
+	m->ns_len = h.ns_len;
+	m->group_mode = h.group_mode;
+	m->group = m->key + h.key_len;
+	m->group_len = h.group_len;
+	m->value = m->group + h.group_len;
+	m->value_len = h.value_len;
+	m->flags = h.flags;
+	m->exptime = h.exptime;
+	m->wtime_us = h.wtime_us;
+	m->delta = h.delta;
+	m->result = h.result;
+	m->initial = h.initial;
+	m->incr = h.incr;
+	m->with_initial = h.with_initial;
+	if (!clean && m->op != MCM_OP_FLUSH && m->op != MCM_OP_DROP)
+		m->op = MCM_OP_DROP; /* the server's order of overlapping writes is unknown */
+	d->nbatch++;
+}
+
+/* A drop of an intent's key, for intents that will never see their outcome. */
+static void add_drop(struct mcm_drain *d, const struct open_intent *in)
+{
+	struct mcm_mutation *m = &d->batch[d->nbatch++];
+
+	memset(m, 0, sizeof *m);
+	m->op = MCM_OP_DROP;
+	m->pool = pool_of(d, in->pool);
+	m->key = in->key;
+	m->key_len = in->key_len;
+	m->group = "";
+	m->value = "";
+}
+
+/* Commit the batch, the new position and (if changed) the open intents. */
+static int commit(struct mcm_drain *d, uint64_t pos)
+{
+	uint64_t saved[2] = {mcm_journal_instance(d->j), pos};
+	struct mcm_meta meta[2] = {{META_JOURNAL, saved, sizeof saved}, {META_INTENTS, NULL, 0}};
+	unsigned char *intents = NULL;
+	uint64_t n = d->nopen;
+	int rc;
+
+	if (d->intents_dirty) {
+		size_t len = sizeof n + d->nopen * sizeof(struct open_intent);
+		if (!(intents = malloc(len)))
+			return ENOMEM;
+		memcpy(intents, &n, sizeof n);
+		memcpy(intents + sizeof n, d->open, d->nopen * sizeof(struct open_intent));
+		meta[1].data = intents;
+		meta[1].len = len;
+	}
+	rc = mcm_store_apply_meta(d->st, d->batch, d->nbatch, meta, d->intents_dirty ? 2 : 1);
+	free(intents);
+	d->nbatch = 0;
+	if (rc != 0)
+		return rc;
+	d->intents_dirty = 0;
+	d->pos = pos;
+	mcm_journal_set_head(d->j, pos);
+	return 0;
+}
+
+int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
+{
+	struct open_intent *saved_open = NULL;
+	size_t saved_nopen = d->nopen, n = 0;
+	uint64_t pos = d->pos;
+	int rc = 0;
+
+	*consumed = 0;
+	if (max > STEP_MAX)
+		max = STEP_MAX;
+	/* keep the open intents as they were, to roll back if the commit fails */
+	if (!(saved_open = malloc((d->nopen ? d->nopen : 1) * sizeof *saved_open)))
+		return ENOMEM;
+	memcpy(saved_open, d->open, d->nopen * sizeof *saved_open);
+	d->nbatch = 0;
+	if (d->npools > POOLS_KEPT)
+		d->npools = 0; /* between steps nothing points into the cache */
+	while (n < max && d->nbatch < STEP_MAX) {
+		const struct mcm_jrec *r;
+		const unsigned char *payload;
+		size_t len;
+
+		rc = mcm_journal_read(d->j, &pos, &r, &payload, &len);
+		if (rc == MCM_END) {
+			rc = 0;
+			break;
+		}
+		if (rc != 0)
+			break;
+		n++;
+		if (r->type == MCM_J_POOL)
+			remember_pool(d, payload, len);
+		else if (r->type == MCM_J_INTENT)
+			open_intent(d, r->id, payload, len);
+		else if (r->type == MCM_J_OUTCOME)
+			add_outcome(d, r->id, payload, len);
+	}
+	if (rc == 0 && n > 0)
+		rc = commit(d, pos);
+	if (rc != 0) {
+		memcpy(d->open, saved_open, saved_nopen * sizeof *saved_open);
+		d->nopen = saved_nopen;
+		d->npools = 0;
+	} else {
+		*consumed = n;
+	}
+	free(saved_open);
+	return rc;
+}
+
+static int writer_gone(uint64_t id)
+{
+	pid_t pid = (pid_t)(id >> 32);
+
+	return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s)
+{
+	struct open_intent *gone;
+	struct timespec ts;
+	uint64_t now_us;
+	size_t ngone = 0, i = 0;
+	int rc;
+
+	if (d->nopen == 0)
+		return 0;
+	if (!(gone = malloc(d->nopen * sizeof *gone)))
+		return ENOMEM;
+	if (d->npools > POOLS_KEPT)
+		d->npools = 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	while (i < d->nopen) {
+		struct open_intent *in = &d->open[i];
+
+		if (writer_gone(in->id) || now_us - in->opened_us > (uint64_t)max_age_s * 1000000u) {
+			gone[ngone++] = *in;
+			*in = d->open[--d->nopen];
+		} else {
+			i++;
+		}
+	}
+	d->nbatch = 0;
+	for (i = 0; i < ngone && d->nbatch < STEP_MAX; i++)
+		if (gone[i].key_len)
+			add_drop(d, &gone[i]);
+	if (ngone)
+		d->intents_dirty = 1;
+	rc = ngone ? commit(d, d->pos) : 0;
+	free(gone);
+	return rc;
+}
+
+int mcm_drain_catch_up(const char *dir, unsigned timeout_ms)
+{
+	struct mcm_journal *j;
+	struct mcm_store *st;
+	struct mcm_drain *d;
+	int fd, rc;
+
+	rc = mcm_journal_open(&j, dir, 0, 0);
+	if (rc == ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	rc = mcm_drain_lock(dir, 0, &fd);
+	if (rc == EWOULDBLOCK) { /* a live drainer: let it catch up */
+		uint64_t target = mcm_journal_tail(j);
+		for (unsigned waited = 0; mcm_journal_head(j) < target; waited += 10) {
+			struct timespec ts = {0, 10 * 1000000L};
+			if (waited >= timeout_ms) {
+				mcm_journal_close(j);
+				return ETIMEDOUT;
+			}
+			nanosleep(&ts, NULL);
+		}
+		mcm_journal_close(j);
+		return 0;
+	}
+	if (rc != 0) {
+		mcm_journal_close(j);
+		return rc;
+	}
+	if ((rc = mcm_store_open(&st, dir, MCM_STORE_CREATE, 0)) == 0) {
+		if ((rc = mcm_drain_open(&d, st, j)) == 0) {
+			size_t n;
+			do
+				rc = mcm_drain_step(d, STEP_MAX, &n);
+			while (rc == 0 && n > 0);
+			if (rc == 0)
+				rc = mcm_drain_reap(d, 60);
+			mcm_drain_close(d);
+		}
+		if (rc == 0)
+			rc = mcm_store_sync(st);
+		mcm_store_close(st);
+	}
+	close(fd);
+	mcm_journal_close(j);
+	return rc;
+}

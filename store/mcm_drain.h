@@ -1,0 +1,80 @@
+/* mcm_drain.h - apply the write journal to the store, in order, one drainer at a time.
+ *
+ * The journal holds, for each intercepted write, an INTENT appended before the
+ * call reached the server and an OUTCOME appended after it returned. Read in
+ * journal order they tell which writes to a key overlapped in time: the
+ * server may have applied overlapping writes in either order, so such a key
+ * is dropped instead of guessed. An intent whose writer died before its
+ * outcome (killed while its call was in flight) drops its key too.
+ *
+ * The journal position applied so far, and the intents still open, are
+ * written to the store in the same transaction as the mutations, so a
+ * drainer that dies is replaced without applying anything twice.
+ * Only the holder of the drain lock (dir/drain.lock, flock) may drain.
+ */
+#ifndef MCM_DRAIN_H
+#define MCM_DRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcm_journal.h"
+#include "mcm_store.h"
+
+/** Take the drain lock of the mirror in dir.
+ * @param[in] wait block until it is free (else fail with EWOULDBLOCK)
+ * @param[out] fd the lock; close it to release
+ * @return 0 or an errno value. */
+int mcm_drain_lock(const char *dir, int wait, int *fd);
+
+struct mcm_drain;
+
+/** Start draining j into st from the position saved in st. */
+int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_journal *j);
+void mcm_drain_close(struct mcm_drain *d);
+
+/** Apply up to max records in one transaction.
+ * @param[out] consumed journal records consumed (0 when caught up)
+ * @return 0 or an error (nothing of this step was applied then). */
+int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed);
+
+/** Position applied so far. */
+uint64_t mcm_drain_position(const struct mcm_drain *d);
+
+/** Resolve open intents whose writer is gone (dead process) or that have been
+ * open longer than max_age_s: their keys are dropped. Call when caught up. */
+int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s);
+
+/** Open intents (for tests and stats). */
+size_t mcm_drain_open_intents(const struct mcm_drain *d);
+
+/** For the tools: apply whatever the journal of the mirror in dir still holds,
+ * unless a live drainer is doing it (then wait up to timeout_ms for it to
+ * catch up). Nothing to do when there is no journal.
+ * @return 0, ETIMEDOUT, or an error. */
+int mcm_drain_catch_up(const char *dir, unsigned timeout_ms);
+
+/* Encoding of journal payloads (host-local: native byte order). */
+
+/** The fixed part of an OUTCOME payload; key, group key and value follow. */
+struct mcm_joutcome {
+	uint64_t pool;
+	int64_t exptime;
+	uint64_t wtime_us;
+	uint64_t delta, result, initial;
+	uint32_t flags;
+	uint32_t value_len;
+	uint16_t key_len, group_len, ns_len;
+	uint8_t op, group_mode, incr, with_initial;
+	uint8_t pad[6];
+};
+
+/** The fixed part of an INTENT payload; the key follows (none for a flush). */
+struct mcm_jintent {
+	uint64_t pool;
+	uint64_t wtime_us;
+	uint32_t key_len;
+	uint32_t pad;
+};
+
+#endif
