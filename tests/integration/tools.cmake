@@ -1,0 +1,10 @@
+# Tests of `mcmirror stats` and `mcmirror dump`: mirrors built through the store API, no memcached.
+add_executable(tools_fill ${CMAKE_CURRENT_LIST_DIR}/tools_fill.c)
+target_link_libraries(tools_fill PRIVATE mcm_store)
+add_executable(tools_dumpcheck ${CMAKE_CURRENT_LIST_DIR}/tools_dumpcheck.c ${CMAKE_SOURCE_DIR}/tools/dumpfmt.c)
+target_include_directories(tools_dumpcheck PRIVATE ${CMAKE_SOURCE_DIR}/tools)
+target_link_libraries(tools_dumpcheck PRIVATE mcm_store)
+set_target_properties(tools_fill tools_dumpcheck PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+mcm_shell_test(stats ${CMAKE_CURRENT_LIST_DIR}/test_stats.sh integration)
+mcm_shell_test(dump ${CMAKE_CURRENT_LIST_DIR}/test_dump.sh integration)
+mcm_shell_test(dump_signals ${CMAKE_CURRENT_LIST_DIR}/test_dump_signals.sh integration)
