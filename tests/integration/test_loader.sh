@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_loader.sh - the shim sees writes of plugins loaded like PHP (RTLD_DEEPBIND) and Python
 # (RTLD_LOCAL), and a program's own dlopen() keeps resolving through its RUNPATH under the shim.
-. "$MCM_HARNESS/lib.sh"
+set -euo pipefail
+. "$MCM_HARNESS/lib.sh" || exit 1
 mc_start MC
 servers=127.0.0.1:$MC_PORT
 plugin=$MCM_BIN/loader/libloader_plugin.so
