@@ -122,16 +122,21 @@ out:
 	return w.journal;
 }
 
+/* A record could not be appended: the write goes unmirrored. */
+static void report_lost(int rc)
+{
+	mcm_counters_add(w.counters, MCM_CTR_LOST_DROPS, 1);
+	mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' is full (is a drainer running?): %s; "
+		     "writes pass through unmirrored and the mirror may hold stale values",
+		     mcm_config_get()->path, strerror(rc));
+}
+
 static int append(enum mcm_jtype type, uint64_t id, const struct iovec *iov, int n, uint64_t *end)
 {
 	int rc = mcm_journal_append(w.journal, type, id, iov, n, APPEND_WAIT_MS, end);
 
-	if (rc != 0) {
-		mcm_counters_add(w.counters, MCM_CTR_LOST_DROPS, 1);
-		mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' is full (is a drainer running?): %s; "
-			     "writes pass through unmirrored and the mirror may hold stale values",
-			     mcm_config_get()->path, strerror(rc));
-	}
+	if (rc != 0)
+		report_lost(rc);
 	return rc;
 }
 
@@ -224,12 +229,12 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	if (rc == EMSGSIZE) { /* a value larger than a quarter of the journal: drop the key instead */
 		h.op = MCM_OP_DROP;
 		h.value_len = 0;
-		rc = append(MCM_J_OUTCOME, id, iov, 3, &end);
-	} else if (rc != 0) {
-		append(MCM_J_OUTCOME, id, iov, 4, &end); /* counts and logs the failure */
+		rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, 3, APPEND_WAIT_MS, &end);
 	}
-	if (rc != 0)
-		return; /* the intent stays open: the drainer drops the key when it gives up on it */
+	if (rc != 0) {
+		report_lost(rc); /* its intent stays open: the drainer drops the key when it gives up on it */
+		return;
+	}
 	count(m);
 	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS && m->op != MCM_OP_NONE &&
 	    mcm_journal_wait_durable(w.journal, end, DURABLE_WAIT_MS) != 0)
