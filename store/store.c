@@ -16,6 +16,7 @@
 
 static const char META_FORMAT[] = "format";
 static const char META_CREATED[] = "created";
+static const char META_LAST_SEQ[] = "last_seq"; /* highest sequence number ever handed out */
 
 uint64_t mcm_now_us(void)
 {
@@ -177,23 +178,35 @@ static int resize_map(struct mcm_store *st, int grow)
 	return rc;
 }
 
+/* The highest sequence number handed out: the high-water mark kept in "meta"
+ * (records may be deleted, numbers are never reused), or the newest "seq"
+ * entry for environments written before the mark existed. */
 static int last_seq(struct mcm_store *st, MDB_txn *txn, uint64_t *seq)
 {
+	MDB_val k = {sizeof META_LAST_SEQ - 1, (void *)META_LAST_SEQ}, v;
 	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, st->seq, &cur);
+	uint64_t mark = 0;
+	int rc = mdb_get(txn, st->meta, &k, &v);
 
-	if (rc != 0)
+	if (rc == 0 && v.mv_size == 8)
+		memcpy(&mark, v.mv_data, 8);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
 		return rc;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	mdb_cursor_close(cur);
-	if (rc == MDB_NOTFOUND) {
-		*seq = 0;
-		return 0;
-	}
-	if (rc == 0)
-		*seq = k.mv_size == 8 ? mcm_get_be64(k.mv_data) : 0;
-	return rc;
+	*seq = mark;
+	if (rc == 0 && k.mv_size == 8 && mcm_get_be64(k.mv_data) > mark)
+		*seq = mcm_get_be64(k.mv_data);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int save_last_seq(struct mcm_store *st, MDB_txn *txn, uint64_t seq)
+{
+	MDB_val k = {sizeof META_LAST_SEQ - 1, (void *)META_LAST_SEQ}, v = {8, &seq};
+
+	return mdb_put(txn, st->meta, &k, &v, 0);
 }
 
 static int put_meta(struct mcm_store *st, MDB_txn *txn, const struct mcm_meta *meta, size_t nmeta)
@@ -218,10 +231,14 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 	pthread_rwlock_rdlock(&st->resize);
 	rc = mdb_txn_begin(st->env, NULL, 0, &txn);
 	if (rc == 0) {
+		uint64_t first;
+
 		rc = last_seq(st, txn, &next);
-		next++;
+		first = ++next;
 		for (size_t i = 0; rc == 0 && i < n; i++)
 			rc = mcm_apply_one(st, txn, &m[i], &next);
+		if (rc == 0 && next != first)
+			rc = save_last_seq(st, txn, next - 1);
 		if (rc == 0)
 			rc = put_meta(st, txn, meta, nmeta);
 		if (rc == 0)
