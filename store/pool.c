@@ -24,16 +24,18 @@ static int append_server(char *buf, size_t *used, const memcached_instance_st *i
 	unsigned port = memcached_server_port(in);
 	size_t room = MCM_SERVERS_MAX - *used;
 	const char *sep = *used ? "," : "";
-	int n;
+	int n, bracket;
 
 	if (!name)
 		name = "";
+	/* memcached_servers_parse keeps the brackets of "[::1]:11211" in the name */
+	bracket = strchr(name, ':') && name[0] != '[';
 	if (type && strcmp(type, "SOCKET") == 0)
 		n = snprintf(buf + *used, room, "%s%s", sep, name);
 	else
 		n = snprintf(buf + *used, room, "%s%s%s%s%s:%u", sep,
 			     type && strcmp(type, "UDP") == 0 ? "udp:" : "",
-			     strchr(name, ':') ? "[" : "", name, strchr(name, ':') ? "]" : "", port);
+			     bracket ? "[" : "", name, bracket ? "]" : "", port);
 	if (n < 0 || (size_t)n >= room)
 		return ENAMETOOLONG;
 	*used += (size_t)n;
