@@ -63,7 +63,8 @@ int mcm_pool_describe(const memcached_st *mc, struct mcm_pool *p)
 	p->id = mcm_pool_id_of(p->servers, used);
 	p->distribution = (uint32_t)memcached_behavior_get_distribution((memcached_st *)mc);
 	p->key_hash = (uint32_t)memcached_behavior_get_key_hash((memcached_st *)mc);
-	p->dist_hash = (uint32_t)memcached_behavior_get_distribution_hash((memcached_st *)mc);
+	/* not memcached_behavior_get_distribution_hash: in 1.1.4 it returns the key hash */
+	p->dist_hash = (uint32_t)memcached_behavior_get((memcached_st *)mc, MEMCACHED_BEHAVIOR_KETAMA_HASH);
 	p->hash_with_namespace =
 		memcached_behavior_get((memcached_st *)mc, MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY) != 0;
 	return 0;
