@@ -174,6 +174,7 @@ static int resize_map(struct mcm_store *st, int grow)
 	} else {
 		rc = mdb_env_set_mapsize(st->env, 0);
 	}
+	__atomic_add_fetch(&st->map_gen, 1, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&st->resize);
 	return rc;
 }
@@ -458,6 +459,7 @@ struct mcm_iter {
 	size_t last_len;
 	unsigned batch;
 	int positioned;
+	unsigned long map_gen; /* st->map_gen when the cursor was positioned */
 };
 
 int mcm_iter_open(struct mcm_store *st, enum mcm_order order, uint64_t from_seq, struct mcm_iter **out)
@@ -499,7 +501,10 @@ static int iter_step(struct mcm_iter *it, MDB_val *k, MDB_val *v)
 {
 	int rc;
 
-	if (it->positioned && it->batch < ITER_BATCH)
+	/* A resize (a write through this store between two calls may grow the
+	 * map) can move the map under the cursor: then re-position as well. */
+	if (it->positioned && it->batch < ITER_BATCH &&
+	    it->map_gen == __atomic_load_n(&it->st->map_gen, __ATOMIC_ACQUIRE))
 		return mdb_cursor_get(it->cur, k, v, MDB_NEXT);
 	if (it->positioned) { /* let writers reuse pages: take a fresh snapshot */
 		mdb_txn_reset(it->txn);
@@ -508,6 +513,7 @@ static int iter_step(struct mcm_iter *it, MDB_val *k, MDB_val *v)
 		if (rc != 0 || (rc = mdb_cursor_renew(it->txn, it->cur)) != 0)
 			return rc;
 	}
+	it->map_gen = __atomic_load_n(&it->st->map_gen, __ATOMIC_ACQUIRE);
 	it->batch = 0;
 	if (it->last_len == 0) {
 		rc = mdb_cursor_get(it->cur, k, v, MDB_FIRST);

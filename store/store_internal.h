@@ -13,6 +13,7 @@ struct mcm_store {
 	MDB_dbi meta, pools, items, seq;
 	unsigned flags;
 	pthread_rwlock_t resize; /* held shared by transactions, exclusively to resize the map */
+	unsigned long map_gen;   /* bumped by each resize: the map may have moved */
 	char path[PATH_MAX];
 };
 
