@@ -135,7 +135,13 @@ int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, siz
 		goto fail;
 	mdb_env_set_maxdbs(st->env, 4);
 	mdb_env_set_mapsize(st->env, mapsize ? mapsize : DEFAULT_MAPSIZE);
-	if ((rc = mdb_env_open(st->env, path, envflags, 0600)) != 0 || (rc = open_dbs(st)) != 0)
+	if ((rc = mdb_env_open(st->env, path, envflags, 0600)) != 0)
+		goto fail;
+	/* another process may grow the file between mdb_env_open and our first txn */
+	for (int tries = 0; (rc = open_dbs(st)) == MDB_MAP_RESIZED && tries < MAX_GROW_RETRIES; tries++)
+		if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0)
+			break;
+	if (rc != 0)
 		goto fail;
 	*out = st;
 	return 0;
