@@ -89,6 +89,21 @@ static int check_meta(struct mcm_store *st, MDB_txn *txn)
 	return 0;
 }
 
+/* A writable open creates the mirror's databases in a new (empty)
+ * environment only, never among another program's LMDB data. */
+static int check_not_foreign(MDB_txn *txn)
+{
+	MDB_dbi dbi;
+	MDB_stat ms;
+	int rc = mdb_dbi_open(txn, "meta", 0, &dbi);
+
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &dbi)) != 0 || (rc = mdb_stat(txn, dbi, &ms)) != 0)
+		return rc;
+	return ms.ms_entries ? MCM_EFORMAT : 0;
+}
+
 static int open_dbs(struct mcm_store *st)
 {
 	unsigned dbflags = (st->flags & MCM_STORE_RDONLY) ? 0 : MDB_CREATE;
@@ -97,7 +112,8 @@ static int open_dbs(struct mcm_store *st)
 
 	if (rc != 0)
 		return rc;
-	if ((rc = mdb_dbi_open(txn, "meta", dbflags, &st->meta)) == 0 &&
+	if ((rc = dbflags ? check_not_foreign(txn) : 0) == 0 &&
+	    (rc = mdb_dbi_open(txn, "meta", dbflags, &st->meta)) == 0 &&
 	    (rc = mdb_dbi_open(txn, "pools", dbflags, &st->pools)) == 0 &&
 	    (rc = mdb_dbi_open(txn, "items", dbflags, &st->items)) == 0 &&
 	    (rc = mdb_dbi_open(txn, "seq", dbflags, &st->seq)) == 0)
