@@ -1,0 +1,81 @@
+/* unit.c - helpers shared by the cmocka unit tests (see unit.h). */
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mcm_pool.h"
+#include "unit.h"
+
+void unit_tmpdir(char *buf)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(buf, PATH_MAX, "%s/mcm-unit-XXXXXX", base && *base ? base : "/tmp");
+	assert_non_null(mkdtemp(buf));
+}
+
+static int remove_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+void unit_rmtree(const char *dir)
+{
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void unit_pool(struct mcm_pool *p, const char *servers)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->servers, sizeof p->servers, "%s", servers);
+	p->id = mcm_pool_id_of(p->servers, strlen(p->servers));
+}
+
+struct mcm_mutation unit_mut(enum mcm_op op, const struct mcm_pool *p, const char *key)
+{
+	struct mcm_mutation m;
+
+	memset(&m, 0, sizeof m);
+	m.op = op;
+	m.pool = p;
+	m.key = key;
+	m.key_len = key ? strlen(key) : 0;
+	return m;
+}
+
+void unit_apply(struct mcm_store *st, const struct mcm_mutation *m)
+{
+	assert_int_equal(mcm_store_apply(st, m, 1), 0);
+}
+
+int unit_get(struct mcm_store *st, const struct mcm_pool *p, const char *key, struct mcm_item *item)
+{
+	return mcm_store_get(st, p->id, key, strlen(key), item);
+}
+
+int unit_env_setup(void **state)
+{
+	struct unit_env *e = calloc(1, sizeof *e);
+
+	assert_non_null(e);
+	unit_tmpdir(e->dir);
+	assert_int_equal(mcm_store_open(&e->st, e->dir, MCM_STORE_CREATE | MCM_STORE_NOSYNC, 0), 0);
+	*state = e;
+	return 0;
+}
+
+int unit_env_teardown(void **state)
+{
+	struct unit_env *e = *state;
+
+	mcm_store_close(e->st);
+	unit_rmtree(e->dir);
+	free(e);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* unit.h - helpers shared by the cmocka unit tests: temp dirs, a test pool,
+ * mutation builders. Each test binary links unit.c. */
+#ifndef MCM_UNIT_H
+#define MCM_UNIT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mcm_store.h"
+
+/** Make a fresh directory under $TMPDIR (or /tmp) into buf (PATH_MAX bytes);
+ * fails the test when it cannot. */
+void unit_tmpdir(char *buf);
+
+/** Remove dir and everything below it. */
+void unit_rmtree(const char *dir);
+
+/** Fill p as a pool of the canonical server list servers (id = FNV-1a of it). */
+void unit_pool(struct mcm_pool *p, const char *servers);
+
+/** A mutation of op on key (a C string) in pool p, the rest zero. */
+struct mcm_mutation unit_mut(enum mcm_op op, const struct mcm_pool *p, const char *key);
+
+/** Apply one mutation; fails the test unless the store returns 0. */
+void unit_apply(struct mcm_store *st, const struct mcm_mutation *m);
+
+/** mcm_store_get of a C-string key; returns its code. */
+int unit_get(struct mcm_store *st, const struct mcm_pool *p, const char *key, struct mcm_item *item);
+
+/** Fixture for tests that need a store: *state becomes a struct unit_env. */
+struct unit_env {
+	char dir[4096];
+	struct mcm_store *st;
+};
+int unit_env_setup(void **state);
+int unit_env_teardown(void **state);
+
+#endif
