@@ -150,24 +150,24 @@ static int parse_counter(const char *s, size_t len, uint64_t *out)
 static int apply_delta(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_mutation *m,
 		       const struct mcm_item *old, int live, int found, uint64_t now_us, uint64_t *next_seq)
 {
-	char text[32];
+	char text[32], padded[sizeof text + 64];
 	struct mcm_item it;
 	uint64_t before, expect;
 	int n = snprintf(text, sizeof text, "%" PRIu64, m->result);
 
 	if (live && parse_counter(old->value, old->value_len, &before) == 0) {
 		expect = m->incr ? before + m->delta : (m->delta > before ? 0 : before - m->delta);
-		if (expect == m->result) {
+		if (expect == m->result && old->value_len <= sizeof padded) {
 			/* memcached rewrites in place, padded with spaces, when the
-			 * new number is not longer than the old value */
-			char padded[sizeof text + 64];
+			 * new number is not longer than the old value (a longer old
+			 * value than we pad is not a counter anyone keeps: dropped) */
 			size_t len = (size_t)n;
 
 			item_from(m, now_us, &it);
 			it.kind = MCM_KIND_VALUE;
 			it.flags = old->flags;
 			it.exptime = old->exptime;
-			if (old->value_len > len && old->value_len <= sizeof padded) {
+			if (old->value_len > len) {
 				memset(padded, ' ', old->value_len);
 				memcpy(padded, text, len);
 				len = old->value_len;

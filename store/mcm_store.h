@@ -224,7 +224,9 @@ struct mcm_iter;
 int mcm_iter_open(struct mcm_store *st, enum mcm_order order, uint64_t from_seq, struct mcm_iter **it);
 
 /** Next item. @return 0, MCM_END or an error. The item stays valid until the
- * next call on the iterator. */
+ * next call on the iterator, or until a write through the same store grows
+ * the map (the pointers then refer to the old mapping). A record rewritten
+ * during a walk in seq order may be seen twice, old then new. */
 int mcm_iter_next(struct mcm_iter *it, struct mcm_item *item);
 
 void mcm_iter_close(struct mcm_iter *it);
