@@ -1,0 +1,13 @@
+# Shim integration tests: a driver calls every intercepted write under the shim
+# (linked with libmemcached only), mirror_check compares servers and mirror.
+set(shim_dir ${CMAKE_CURRENT_LIST_DIR})
+add_executable(shim_drive ${shim_dir}/drive.c ${shim_dir}/shim_cases.c ${shim_dir}/shim_concurrency.c
+  ${shim_dir}/shim_expect.c ${shim_dir}/shim_raw.c)
+target_link_libraries(shim_drive PRIVATE PkgConfig::LIBMEMCACHED Threads::Threads)
+add_executable(mirror_check ${shim_dir}/mirror_check.c ${shim_dir}/shim_raw.c)
+target_link_libraries(mirror_check PRIVATE mcm_store PkgConfig::LIBMEMCACHED)
+set_target_properties(shim_drive mirror_check PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+
+foreach(t ascii binary threads forks disabled unusable once)
+  mcm_shell_test(shim_${t} ${shim_dir}/test_shim_${t}.sh integration)
+endforeach()
