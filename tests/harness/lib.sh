@@ -38,13 +38,15 @@ need_memcached() {
 	[ -n "$MEMCACHED_BINARY" ] && [ -x "$MEMCACHED_BINARY" ] || skip "no memcached binary (install Debian's memcached or set MEMCACHED_BINARY)"
 }
 
-# Wait until 127.0.0.1:$1 accepts a connection (deadline: 10 s).
+# Wait until 127.0.0.1:$1 accepts a connection (deadline: 10 s); with a
+# pid $2, give up as soon as that process is gone (the port was taken).
 wait_port() {
 	local i
 	for i in $(seq 1 200); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
 			return 0
 		fi
+		[ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.05
 	done
 	return 1
@@ -64,7 +66,7 @@ mc_start() {
 		"$MEMCACHED_BINARY" -l 127.0.0.1 -p "$port" -U 0 -u "$user" -m 64 "$@" \
 			>"$MCM_TMP/memcached-$name.log" 2>&1 &
 		pid=$!
-		if wait_port "$port" && kill -0 "$pid" 2>/dev/null; then
+		if wait_port "$port" "$pid" && kill -0 "$pid" 2>/dev/null; then
 			MCM_PIDS+=("$pid")
 			eval "${name}_PORT=$port; ${name}_PID=$pid"
 			return 0
@@ -106,11 +108,29 @@ mc_cmd() {
 	exec 4>&-
 }
 
-# Run a command under the shim with mirror directory $1.
+# The sanitizer runtime a sanitizer-built shim needs loaded before it (empty
+# for a normal build): ASan must come first in the initial library list, and
+# the hosts under test (memccp, the drivers) may not be linked with it.
+# Sets MCM_PRELOAD_PREFIX once; a value set in the environment is kept.
+mcm_preload_prefix() {
+	if [ -z "${MCM_PRELOAD_PREFIX+set}" ]; then
+		MCM_PRELOAD_PREFIX=$(ldd "$MCM_SHIM" 2>/dev/null | awk '$1 ~ /^libasan\.so/ { print $3; exit }')
+	fi
+}
+
+# Run a command under the shim with mirror directory $1. With a sanitizer
+# build, leak reports of the (uninstrumented) host are off unless
+# ASAN_OPTIONS says otherwise.
 under_shim() {
 	local mirror=$1
 	shift
-	LD_PRELOAD="$MCM_SHIM${LD_PRELOAD:+:$LD_PRELOAD}" MCMIRROR_PATH="$mirror" "$@"
+	mcm_preload_prefix
+	if [ -n "$MCM_PRELOAD_PREFIX" ]; then
+		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} \
+			LD_PRELOAD="$MCM_PRELOAD_PREFIX:$MCM_SHIM${LD_PRELOAD:+:$LD_PRELOAD}" MCMIRROR_PATH="$mirror" "$@"
+	else
+		LD_PRELOAD="$MCM_SHIM${LD_PRELOAD:+:$LD_PRELOAD}" MCMIRROR_PATH="$mirror" "$@"
+	fi
 }
 
 assert_eq() {
