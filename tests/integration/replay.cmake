@@ -1,0 +1,10 @@
+# Tests of `mcmirror replay` and `mcmirror verify` against real memcached servers on loopback.
+add_executable(replay_client ${CMAKE_CURRENT_LIST_DIR}/replay_client.c)
+target_link_libraries(replay_client PRIVATE mcm_store PkgConfig::LIBMEMCACHED)
+set_target_properties(replay_client PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+mcm_shell_test(replay_roundtrip ${CMAKE_CURRENT_LIST_DIR}/test_replay_roundtrip.sh integration)
+mcm_shell_test(replay_pool ${CMAKE_CURRENT_LIST_DIR}/test_replay_pool.sh integration)
+mcm_shell_test(replay_failures ${CMAKE_CURRENT_LIST_DIR}/test_replay_failures.sh integration)
+mcm_shell_test(replay_usage ${CMAKE_CURRENT_LIST_DIR}/test_replay_usage.sh integration)
+mcm_shell_test(replay_shim ${CMAKE_CURRENT_LIST_DIR}/test_replay_shim.sh integration)
+mcm_shell_test(verify ${CMAKE_CURRENT_LIST_DIR}/test_verify.sh integration)

@@ -1,0 +1,92 @@
+/* pipe.h - pipelined connections to memcached servers speaking the meta protocol.
+ *
+ * A pipe is one non-blocking socket (TCP or unix) with an output buffer the
+ * caller fills with requests and an input buffer cut into replies. One call,
+ * mcm_pipe_pump(), waits on every pipe at once and writes while it reads, so
+ * a server whose reply buffer fills up can never deadlock the sender. Pipes
+ * never raise SIGPIPE (they send with MSG_NOSIGNAL).
+ *
+ * A pipe that fails keeps its first error in err (and a reason in why); it
+ * is then left alone by mcm_pipe_pump().
+ */
+#ifndef MCM_PIPE_H
+#define MCM_PIPE_H
+
+#include <stddef.h>
+
+/** One reply: a line without its "\r\n"; for "VA <size> ..." also its data block. */
+struct mcm_reply {
+	const char *line;
+	size_t len;
+	const char *data; /**< VA only: the value bytes (without "\r\n"), else NULL */
+	size_t data_len;
+};
+
+struct mcm_pipe;
+
+/** Called for each complete reply, in the order the server sent them. */
+typedef void mcm_pipe_reply_fn(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx);
+
+struct mcm_pipe {
+	int fd;             /**< -1 when closed */
+	char name[300];     /**< "host:port" or a socket path, for messages */
+	char *out;          /**< bytes queued: out[out_off .. out_len) are unsent */
+	size_t out_off, out_len, out_cap;
+	char *in;           /**< bytes received: in[in_off .. in_len) are unparsed */
+	size_t in_off, in_len, in_cap;
+	unsigned long expect; /**< replies the caller still waits for (the caller keeps it) */
+	double last_io;     /**< mcm_cli_now() of the last byte moved, or of the connection */
+	int err;            /**< first error: an errno value, 0 = healthy */
+	char why[128];      /**< what went wrong, e.g. "connection closed by the server" */
+	void *user;         /**< the caller's */
+};
+
+/** Connect to a server, waiting at most timeout_ms.
+ * @param[out] p the pipe (zeroed and filled)
+ * @param[in] host a host name or address, or a unix socket path when is_socket
+ * @param[in] port TCP port (ignored for sockets)
+ * @param[in] name the server's name for messages (copied)
+ * @return 0, or an errno value (ECONNREFUSED, ETIMEDOUT, ENOENT...); on
+ *         failure p->why says what failed ("Connection refused", "cannot
+ *         resolve: ...") and p needs no mcm_pipe_close(). */
+int mcm_pipe_connect(struct mcm_pipe *p, const char *host, unsigned port, int is_socket, const char *name,
+		     int timeout_ms);
+
+/** Close the socket and free the buffers. */
+void mcm_pipe_close(struct mcm_pipe *p);
+
+/** Room for n more output bytes at the end of the queue.
+ * @return where to write them (then call mcm_pipe_commit), or NULL when out
+ *         of memory (p->err is then ENOMEM). */
+char *mcm_pipe_space(struct mcm_pipe *p, size_t n);
+
+/** Queue the n bytes written at mcm_pipe_space(). */
+void mcm_pipe_commit(struct mcm_pipe *p, size_t n);
+
+/** Queue n bytes. @return 0 or ENOMEM. */
+int mcm_pipe_put(struct mcm_pipe *p, const void *buf, size_t n);
+
+/** Bytes queued and not yet sent. */
+size_t mcm_pipe_unsent(const struct mcm_pipe *p);
+
+/** Move bytes on every healthy pipe: wait up to wait_ms (0: do not wait)
+ * for any of them to be writable (when it has unsent bytes) or readable,
+ * write what the sockets take, read what they have and call fn for each
+ * complete reply. A pipe with unsent bytes or expect > 0 that moved nothing
+ * for stall_ms fails with ETIMEDOUT.
+ * @return 0, or an errno value when poll() itself failed (EINTR is 0). */
+int mcm_pipe_pump(struct mcm_pipe *pipes, size_t n, int wait_ms, int stall_ms, mcm_pipe_reply_fn *fn, void *ctx);
+
+/** Longest key token memcached's meta commands accept (a base64 one too). */
+#define MCM_PIPE_KEY_MAX 250
+
+/** The size of key's token in a meta command. A key with any byte outside
+ * 0x21..0x7e goes in base64 with the `b` flag (*b64 set).
+ * @return the token's length, or 0 when the key cannot be sent (longer than
+ *         250 bytes, or than 186 when it needs base64). */
+size_t mcm_pipe_key_size(const char *key, size_t len, int *b64);
+
+/** Write key's token (mcm_pipe_key_size bytes) at dst. @return its end. */
+char *mcm_pipe_put_key(char *dst, const char *key, size_t len, int b64);
+
+#endif

@@ -1,0 +1,324 @@
+/* target.c - parse --servers, match it to a mirrored pool, place keys with libmemcached's hashing. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dumpfmt.h"
+#include "mcm_pool.h"
+#include "mcmirror.h"
+#include "target.h"
+
+/* Is s (len bytes) a decimal number from lo to hi? */
+static int is_number(const char *s, size_t len, long lo, long hi)
+{
+	long v = 0;
+
+	if (len == 0 || len > 6)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= lo && v <= hi;
+}
+
+/* Check one entry of a server list: "/socket", "host", "host:port", "host:port:weight",
+ * "[v6]:port". memcached_servers_parse() takes garbage ports as 11211: refuse them here. */
+static int check_entry(const char *e, size_t len, char *why, size_t why_size)
+{
+	const char *host_end = e, *end = e + len, *colon;
+
+	if (len == 0) {
+		snprintf(why, why_size, "empty server name in the list");
+		return -1;
+	}
+	if (e[0] == '/')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (!isgraph((unsigned char)e[i])) {
+			snprintf(why, why_size, "bad server '%.*s': contains a space or control character", (int)len, e);
+			return -1;
+		}
+	}
+	if (e[0] == '[' && !(host_end = memchr(e, ']', len))) {
+		snprintf(why, why_size, "bad server '%.*s': no closing ']'", (int)len, e);
+		return -1;
+	}
+	if (!(colon = memchr(host_end, ':', (size_t)(end - host_end))))
+		return 0;
+	{
+		const char *port = colon + 1, *weight = memchr(port, ':', (size_t)(end - port));
+		size_t plen = (size_t)((weight ? weight : end) - port);
+
+		if (!is_number(port, plen, 1, 65535) ||
+		    (weight && !is_number(weight + 1, (size_t)(end - weight - 1), 0, 999999))) {
+			snprintf(why, why_size, "bad server '%.*s': want host:port with a port from 1 to 65535",
+				 (int)len, e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int open_list(struct mcm_target *t, const char *servers, char *why, size_t why_size)
+{
+	memcached_server_st *list;
+	const char *e = servers;
+
+	for (;;) {
+		const char *comma = strchr(e, ',');
+		size_t len = comma ? (size_t)(comma - e) : strlen(e);
+
+		if (check_entry(e, len, why, why_size) != 0)
+			return -1;
+		if (!comma)
+			break;
+		e = comma + 1;
+	}
+	if (!(t->mc = memcached_create(NULL)) || !(list = memcached_servers_parse(servers))) {
+		snprintf(why, why_size, "cannot parse the server list '%s'", servers);
+		return -1;
+	}
+	if (memcached_server_push(t->mc, list) != MEMCACHED_SUCCESS) {
+		memcached_server_list_free(list);
+		snprintf(why, why_size, "cannot use the server list '%s'", servers);
+		return -1;
+	}
+	memcached_server_list_free(list);
+	return 0;
+}
+
+static int open_config(struct mcm_target *t, const char *conf, char *why, size_t why_size)
+{
+	char err[512] = "";
+
+	if (libmemcached_check_configuration(conf, strlen(conf), err, sizeof err) != MEMCACHED_SUCCESS) {
+		snprintf(why, why_size, "bad configuration string '%s': %s", conf, err[0] ? err : "parse error");
+		return -1;
+	}
+	if (!(t->mc = memcached(conf, strlen(conf)))) {
+		snprintf(why, why_size, "cannot use the configuration string '%s'", conf);
+		return -1;
+	}
+	t->from_config = 1;
+	/* the namespace of each record is hashed by mcm_target_server_of itself */
+	t->hash_with_ns = memcached_behavior_get(t->mc, MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY) != 0;
+	memcached_behavior_set(t->mc, MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY, 0);
+	return 0;
+}
+
+static int check_servers(struct mcm_target *t, char *why, size_t why_size)
+{
+	int rc;
+
+	t->count = memcached_server_count(t->mc);
+	for (uint32_t i = 0; i < t->count; i++) {
+		const char *type = memcached_server_type(memcached_server_instance_by_position(t->mc, i));
+
+		if (type && strcmp(type, "UDP") == 0) {
+			snprintf(why, why_size, "udp servers are not supported");
+			return -1;
+		}
+	}
+	if ((rc = mcm_pool_describe(t->mc, &t->described)) != 0) {
+		snprintf(why, why_size, "%s", rc == ENOENT ? "no servers given" : "the server list is too long");
+		return -1;
+	}
+	return 0;
+}
+
+int mcm_target_open(struct mcm_target *t, const char *servers, char *why, size_t why_size)
+{
+	int rc;
+
+	memset(t, 0, sizeof *t);
+	if (!servers || !*servers) {
+		snprintf(why, why_size, "no servers given");
+		return -1;
+	}
+	if (strncmp(servers, "--", 2) == 0)
+		rc = open_config(t, servers, why, why_size);
+	else
+		rc = open_list(t, servers, why, why_size);
+	if (rc == 0)
+		rc = check_servers(t, why, why_size);
+	if (rc != 0)
+		mcm_target_close(t);
+	return rc;
+}
+
+void mcm_target_close(struct mcm_target *t)
+{
+	if (t->mc)
+		memcached_free(t->mc);
+	t->mc = NULL;
+}
+
+static void list_pools(const char *cmd, const struct mcm_pool *pools, size_t n)
+{
+	char id[17];
+
+	for (size_t i = 0; i < n; i++) {
+		mcm_dumpfmt_pool_id(pools[i].id, id);
+		mcm_cli_error(cmd, "  pool %s: servers '%s'", id, pools[i].servers);
+	}
+}
+
+/* The pool the user meant, or NULL (after an error message); *code is the exit code. */
+static const struct mcm_pool *choose(const struct mcm_target *t, const char *cmd, const mcm_pool_id *want,
+				     const struct mcm_pool *pools, size_t n, int *code)
+{
+	char id[17];
+
+	*code = MCM_EXIT_FAIL;
+	for (size_t i = 0; want && i < n; i++)
+		if (pools[i].id == *want)
+			return &pools[i];
+	if (want) {
+		mcm_dumpfmt_pool_id(*want, id);
+		mcm_cli_error(cmd, "no pool '%s' in the mirror; it holds:", id);
+		list_pools(cmd, pools, n);
+		return NULL;
+	}
+	if (n == 1)
+		return &pools[0];
+	for (size_t i = 0; i < n; i++)
+		if (pools[i].id == t->described.id)
+			return &pools[i];
+	*code = MCM_EXIT_USAGE;
+	mcm_cli_error(cmd, "the mirror holds %zu pools and none has the servers '%s': choose one with --pool ID:",
+		      n, t->described.servers);
+	list_pools(cmd, pools, n);
+	return NULL;
+}
+
+int mcm_target_pick_pool(const struct mcm_target *t, struct mcm_store *st, const char *cmd,
+			 const mcm_pool_id *want, struct mcm_pool *out)
+{
+	struct mcm_pool *pools;
+	const struct mcm_pool *p;
+	size_t n;
+	int rc = mcm_store_pools(st, &pools, &n), code;
+
+	if (rc != 0) {
+		mcm_cli_error(cmd, "cannot read the pools of the mirror: %s", mcm_strerror(rc));
+		return MCM_EXIT_FAIL;
+	}
+	if (n == 0) {
+		free(pools);
+		return MCM_TARGET_NO_POOL;
+	}
+	if ((p = choose(t, cmd, want, pools, n, &code)))
+		*out = *p;
+	free(pools);
+	return p ? 0 : code;
+}
+
+static void warn_setting(const char *cmd, const char *what, uint32_t mine, uint32_t recorded,
+			 const char *(*name)(uint32_t))
+{
+	const char *a = name(mine), *b = name(recorded);
+
+	if (mine == recorded)
+		return;
+	mcm_cli_warn(cmd, "the configuration string sets %s '%s' but the application used '%s':"
+		     " keys are placed as the configuration string says", what, a ? a : "?", b ? b : "?");
+}
+
+void mcm_target_adopt(struct mcm_target *t, const struct mcm_pool *pool, const char *cmd)
+{
+	memcached_return_t rc;
+
+	if (t->from_config) {
+		warn_setting(cmd, "distribution", (uint32_t)memcached_behavior_get_distribution(t->mc),
+			     pool->distribution, mcm_dumpfmt_distribution_name);
+		warn_setting(cmd, "key hash", (uint32_t)memcached_behavior_get_key_hash(t->mc), pool->key_hash,
+			     mcm_dumpfmt_hash_name);
+		return;
+	}
+	/* the hashes first: setting the distribution rebuilds the continuum with them */
+	rc = memcached_behavior_set_key_hash(t->mc, (memcached_hash_t)pool->key_hash);
+	if (rc == MEMCACHED_SUCCESS)
+		rc = memcached_behavior_set_distribution_hash(t->mc, (memcached_hash_t)pool->dist_hash);
+	if (rc == MEMCACHED_SUCCESS)
+		rc = memcached_behavior_set_distribution(t->mc, (memcached_server_distribution_t)pool->distribution);
+	if (rc != MEMCACHED_SUCCESS)
+		mcm_cli_warn(cmd, "cannot apply the pool's recorded distribution (%u, hashes %u/%u): %s;"
+			     " keys may land on other servers than the application's", pool->distribution,
+			     pool->key_hash, pool->dist_hash, memcached_strerror(t->mc, rc));
+	t->hash_with_ns = pool->hash_with_namespace != 0;
+}
+
+uint32_t mcm_target_server_of(struct mcm_target *t, const struct mcm_item *item)
+{
+	const char *hk;
+	size_t len;
+
+	if (t->count == 1)
+		return 0;
+	if (item->group_mode == MCM_GROUP_EXPLICIT) {
+		hk = item->group ? item->group : "";
+		len = item->group ? item->group_len : 0;
+	} else {
+		hk = item->key + item->ns_len;
+		len = item->key_len - item->ns_len;
+	}
+	if (t->hash_with_ns) {
+		/* what libmemcached's hash.cc does with HASH_WITH_PREFIX_KEY: namespace +
+		 * key, and server 0 when that is longer than a key may be */
+		if (item->ns_len + len > MEMCACHED_MAX_KEY - 1)
+			return 0;
+		memcpy(t->scratch, item->key, item->ns_len);
+		memcpy(t->scratch + item->ns_len, hk, len);
+		hk = t->scratch;
+		len += item->ns_len;
+	}
+	return memcached_generate_hash(t->mc, hk, len) % t->count;
+}
+
+void mcm_target_server_name(const struct mcm_target *t, uint32_t idx, char *buf, size_t size)
+{
+	const memcached_instance_st *in = memcached_server_instance_by_position(t->mc, idx);
+	const char *name = in ? memcached_server_name(in) : NULL, *type = in ? memcached_server_type(in) : NULL;
+	int v6;
+
+	if (!name)
+		name = "";
+	v6 = strchr(name, ':') && name[0] != '[';
+	if (type && strcmp(type, "SOCKET") == 0)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "%s%s%s:%u", v6 ? "[" : "", name, v6 ? "]" : "", (unsigned)memcached_server_port(in));
+}
+
+int mcm_target_find_server(const struct mcm_target *t, const char *name)
+{
+	char buf[300];
+
+	for (uint32_t i = 0; i < t->count; i++) {
+		mcm_target_server_name(t, i, buf, sizeof buf);
+		if (strcmp(buf, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int mcm_target_connect(const struct mcm_target *t, uint32_t idx, struct mcm_pipe *p, int timeout_ms)
+{
+	const memcached_instance_st *in = memcached_server_instance_by_position(t->mc, idx);
+	const char *host = memcached_server_name(in), *type = memcached_server_type(in);
+	char name[300], bare[300];
+	size_t len = strlen(host);
+
+	mcm_target_server_name(t, idx, name, sizeof name);
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']' && len - 2 < sizeof bare) {
+		memcpy(bare, host + 1, len - 2); /* "[::1]" as parsed from a list: getaddrinfo wants "::1" */
+		bare[len - 2] = '\0';
+		host = bare;
+	}
+	return mcm_pipe_connect(p, host, (unsigned)memcached_server_port(in), type && strcmp(type, "SOCKET") == 0,
+				name, timeout_ms);
+}

@@ -1,0 +1,69 @@
+/* target.h - the servers `replay` and `verify` talk to, and which of them holds each key.
+ *
+ * A target is a memcached_st built from --servers (a host:port list or a
+ * libmemcached configuration string) that is never used to talk to a server:
+ * it only answers "which server would the application's client pick for
+ * this item" through libmemcached's own hashing (memcached_generate_hash),
+ * so placement cannot drift from the library's. It also matches --servers
+ * to a pool of the mirror and connects one mcm_pipe per server.
+ */
+#ifndef MCM_TARGET_H
+#define MCM_TARGET_H
+
+#include <libmemcached/memcached.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcm_store.h"
+#include "pipe.h"
+
+struct mcm_target {
+	memcached_st *mc;
+	struct mcm_pool described; /**< canonical list and id of --servers (mcm_pool_describe) */
+	int from_config;           /**< --servers was a configuration string */
+	int hash_with_ns;          /**< hash namespace + key (the pool's or the configuration's setting) */
+	uint32_t count;            /**< number of servers */
+	char scratch[MCM_KEY_MAX + MCM_NAMESPACE_MAX + 2]; /**< namespace + hash key */
+};
+
+/** Build a target from a server list or configuration string.
+ * @param[out] t the target
+ * @param[in] servers "host:port[,host:port...]" (a '/' entry is a unix
+ *            socket), or a string starting with "--" for memcached()
+ * @param[out] why a reason on failure (for a usage error)
+ * @return 0, or -1 with why set. */
+int mcm_target_open(struct mcm_target *t, const char *servers, char *why, size_t why_size);
+
+void mcm_target_close(struct mcm_target *t);
+
+/** mcm_target_pick_pool: the mirror holds no pool at all. */
+#define MCM_TARGET_NO_POOL (-1)
+
+/** Pick the mirrored pool to work on, in this order: the --pool id when
+ * want is non-NULL; the only pool of the mirror; the pool whose server list
+ * is the target's. On failure prints an error naming the pools to stderr.
+ * @return 0 with *out set, MCM_TARGET_NO_POOL, or an MCM_EXIT_* code
+ *         (MCM_EXIT_USAGE when --pool is needed to choose). */
+int mcm_target_pick_pool(const struct mcm_target *t, struct mcm_store *st, const char *cmd,
+			 const mcm_pool_id *want, struct mcm_pool *out);
+
+/** Place keys as the pool's application did: for a plain server list, the
+ * pool's recorded distribution and hashes; a configuration string keeps its
+ * own (a warning names any difference). Either way the namespace takes part
+ * in the hash when the pool (or configuration) says so. */
+void mcm_target_adopt(struct mcm_target *t, const struct mcm_pool *pool, const char *cmd);
+
+/** The index of the server holding item (0 .. count - 1). */
+uint32_t mcm_target_server_of(struct mcm_target *t, const struct mcm_item *item);
+
+/** Write server idx's name as --servers would spell it ("host:port",
+ * "[v6]:port" or a socket path) into buf. */
+void mcm_target_server_name(const struct mcm_target *t, uint32_t idx, char *buf, size_t size);
+
+/** The index of the server named name ("host:port" or a socket path), or -1. */
+int mcm_target_find_server(const struct mcm_target *t, const char *name);
+
+/** Connect a pipe to server idx. @return 0, or an errno value with p->why set. */
+int mcm_target_connect(const struct mcm_target *t, uint32_t idx, struct mcm_pipe *p, int timeout_ms);
+
+#endif
