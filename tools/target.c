@@ -192,6 +192,7 @@ static const struct mcm_pool *choose(const struct mcm_target *t, const char *cmd
 	mcm_cli_error(cmd, "the mirror holds %zu pools and none has the servers '%s': choose one with --pool ID:",
 		      n, t->described.servers);
 	list_pools(cmd, pools, n);
+	fprintf(stderr, "try 'mcmirror %s --help' for more information\n", cmd);
 	return NULL;
 }
 
@@ -237,6 +238,10 @@ void mcm_target_adopt(struct mcm_target *t, const struct mcm_pool *pool, const c
 			     pool->distribution, mcm_dumpfmt_distribution_name);
 		warn_setting(cmd, "key hash", (uint32_t)memcached_behavior_get_key_hash(t->mc), pool->key_hash,
 			     mcm_dumpfmt_hash_name);
+		if (t->hash_with_ns != (pool->hash_with_namespace != 0))
+			mcm_cli_warn(cmd, "the configuration string %s the namespace in the hash but the application"
+				     " did %s: keys are placed as the configuration string says",
+				     t->hash_with_ns ? "includes" : "leaves out", pool->hash_with_namespace ? "" : "not");
 		return;
 	}
 	/* the hashes first: setting the distribution rebuilds the continuum with them */
