@@ -184,7 +184,8 @@ static int route(struct mcm_call *c)
 	}
 	if (!c->key || c->key_len == 0 || c->key_len > MCM_KEY_MAX || ns_len > MCM_NAMESPACE_MAX)
 		return -1; /* the library refuses such a key: the call changes nothing */
-	memcpy(c->wire, ns, ns_len);
+	if (ns_len) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(c->wire, ns, ns_len);
 	memcpy(c->wire + ns_len, c->key, c->key_len);
 	c->wire_len = ns_len + c->key_len;
 	c->ns_len = (uint16_t)ns_len;
