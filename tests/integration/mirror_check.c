@@ -75,6 +75,13 @@ static int parse_line(char *s, size_t line, struct entry *e)
 	return e->servers && e->key && e->group ? 0 : -1;
 }
 
+static void free_entry(struct entry *e)
+{
+	free(e->servers);
+	free(e->key);
+	free(e->group);
+}
+
 static int by_key_then_line(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
@@ -111,9 +118,12 @@ static struct entry *read_keys(const char *path, size_t *n)
 	free(line);
 	fclose(f);
 	qsort(v, used, sizeof *v, by_key_then_line);
-	for (size_t i = 0; i < used; i++)
+	for (size_t i = 0; i < used; i++) {
 		if (i + 1 == used || strcmp(v[i].servers, v[i + 1].servers) || strcmp(v[i].key, v[i + 1].key))
 			v[out++] = v[i];
+		else
+			free_entry(&v[i]);
+	}
 	*n = out;
 	return v;
 }
@@ -304,8 +314,13 @@ static int run_check(const char *dir, const char *keys)
 	}
 	v = read_keys(keys, &n);
 	c.now = (int64_t)time(NULL);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		check_key(&c, &v[i]);
+		free_entry(&v[i]);
+	}
+	free(v);
+	for (size_t i = 0; i < c.npools; i++)
+		free(c.pools[i].servers);
 	mcm_store_close(c.st);
 	printf("mirror_check: %lu keys: %lu in both, %lu in neither, %lu allowed misses, %lu failures\n", c.keys,
 	       c.both, c.neither, c.misses, c.failures);

@@ -24,7 +24,7 @@ drive() {
 
 base_rc=0
 drive >"$MCM_TMP/base.out" 2>"$MCM_TMP/base.err" || base_rc=$?
-assert_eq "$base_rc" 0 "exit code of the driver without the shim"
+assert_eq "$base_rc" 0 "exit code of the driver without the shim ($(cat "$MCM_TMP/base.err"))"
 
 # check_unusable LABEL PATH
 check_unusable() {
