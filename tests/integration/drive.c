@@ -5,10 +5,13 @@
  *                  a namespace on SERVER1, then the pool cases: SERVER1 and
  *                  SERVER2 as two pools with overlapping keys, SERVER1+SERVER3 as
  *                  a two-server pool, flush_all on SERVER2
+ *   edge           binary writes on SERVER1 to keys the server holds and the
+ *                  mirror never saw (written before the shim, or evicted)
  *   threads        8 threads with clones of one handle on SERVER1
  *   forks          a parent and 4 forked children on SERVER1
- *   count          (arguments OUT SERVER N TAG) N sets of distinct keys TAG-<i>, then N more writes through the
- *                  calls that nest (delete, increment, touch); prints "writes W"
+ *   count          N sets of distinct keys TAG-<i>, then N more writes through
+ *                  the calls that nest (delete, increment, touch); prints
+ *                  "writes W" (arguments: OUT SERVER N TAG)
  * The keys touched are appended to OUT (format in shim_drive.h) for mirror_check.
  * Each call's return code is printed to stdout ("op key: CODE", the transcript
  * that must be the same with and without the shim) unless threads or forks run.
@@ -169,7 +172,7 @@ static void mode_count(struct drv *d, long n, const char *tag)
 static int usage(void)
 {
 	fprintf(stderr, "usage: shim_drive ascii|binary OUT SERVER1 SERVER2 SERVER3\n"
-			"       shim_drive threads|forks OUT SERVER\n"
+			"       shim_drive edge|threads|forks OUT SERVER\n"
 			"       shim_drive count OUT SERVER N TAG\n");
 	return 2;
 }
@@ -182,6 +185,10 @@ int main(int argc, char **argv)
 		return usage();
 	if (strcmp(argv[1], "ascii") == 0 || strcmp(argv[1], "binary") == 0) {
 		mode_protocol(strcmp(argv[1], "binary") == 0, argc, argv);
+	} else if (strcmp(argv[1], "edge") == 0) {
+		d = handle(argv[3], 1, "");
+		cases_edge(&d);
+		memcached_free(d.mc);
 	} else if (strcmp(argv[1], "threads") == 0 || strcmp(argv[1], "forks") == 0) {
 		drv_quiet = 1;
 		d = handle(argv[3], 0, "");

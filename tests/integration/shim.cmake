@@ -8,6 +8,6 @@ add_executable(mirror_check ${shim_dir}/mirror_check.c ${shim_dir}/shim_raw.c)
 target_link_libraries(mirror_check PRIVATE mcm_store PkgConfig::LIBMEMCACHED)
 set_target_properties(shim_drive mirror_check PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
-foreach(t ascii binary threads forks disabled unusable once)
+foreach(t ascii binary edge threads forks disabled unusable once)
   mcm_shell_test(shim_${t} ${shim_dir}/test_shim_${t}.sh integration)
 endforeach()

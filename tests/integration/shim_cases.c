@@ -607,3 +607,30 @@ void cases_pools(struct drv *d1, struct drv *d2, struct drv *d3)
 	present(d2, "pool-del");
 	drv_check(memcached_touch(d2->mc, "after-flush", 11, 600), MEMCACHED_SUCCESS, "touch", "after-flush");
 }
+
+/* Writes to keys the server holds but the mirror never saw (written before the
+ * shim ran, or evicted since): the mirror may miss them, never hold another value. */
+void cases_edge(struct drv *d)
+{
+	raw_set(d, "edge-wi-unseen", "40", 9); /* incremented to 42 == initial: not created */
+	with_initial(d, 1, NULL, "edge-wi-unseen", 2, 42, TTL, MEMCACHED_SUCCESS, 42);
+	expect_note(d, "edge-wi-unseen", SRV_PRESENT, MIR_DROP_OK, GROUP_ANY);
+	put(d, "edge-wi-evicted", "7", 0, 5); /* created anew as 8 == 7 + 1: flags 0, new expiry */
+	raw_delete(d, "edge-wi-evicted");
+	with_initial(d, 1, NULL, "edge-wi-evicted", 1, 8, TTL, MEMCACHED_SUCCESS, 8);
+	expect_note(d, "edge-wi-evicted", SRV_PRESENT, MIR_DROP_OK, GROUP_ANY);
+	raw_set(d, "edge-add-unseen", "x", 3);
+	drv_check(memcached_add(d->mc, "edge-add-unseen", 15, "y", 1, 0, 0), MEMCACHED_DATA_EXISTS, "add",
+		  "edge-add-unseen");
+	expect_note(d, "edge-add-unseen", SRV_PRESENT, MIR_DROP_OK, GROUP_ANY);
+	raw_set(d, "edge-touch-unseen", "x", 4);
+	drv_check(memcached_touch(d->mc, "edge-touch-unseen", 17, 600), MEMCACHED_SUCCESS, "touch",
+		  "edge-touch-unseen");
+	expect_note(d, "edge-touch-unseen", SRV_PRESENT, MIR_DROP_OK, GROUP_ANY);
+	raw_set(d, "edge-del-unseen", "x", 0);
+	drv_check(memcached_delete(d->mc, "edge-del-unseen", 15, 0), MEMCACHED_SUCCESS, "delete", "edge-del-unseen");
+	absent(d, "edge-del-unseen");
+	raw_set(d, "edge-set-unseen", "x", 0);
+	put(d, "edge-set-unseen", "y", TTL, 6);
+	present(d, "edge-set-unseen");
+}

@@ -90,6 +90,9 @@ void cases_run(struct drv *d);
  * followed by new writes on d2. */
 void cases_pools(struct drv *d1, struct drv *d2, struct drv *d3);
 
+/** Binary protocol: writes to keys the server holds and the mirror never saw. */
+void cases_edge(struct drv *d);
+
 /** Server-side changes behind the shim's back: the mirror may only drop. */
 void raw_delete(const struct drv *d, const char *key);
 void raw_set(const struct drv *d, const char *key, const char *value, uint32_t flags);
