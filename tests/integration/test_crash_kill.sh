@@ -1,0 +1,77 @@
+#!/bin/bash
+# test_crash_kill.sh - SIGKILL an application under the shim at random moments; the mirror stays right.
+#
+# A writer (crash_writer) does blocking sets and deletes as fast as it can under
+# the shim with MCMIRROR_SYNC=$CRASH_SYNC; it is killed with SIGKILL after a
+# random 20-300 ms, restarted (resuming after its last acknowledged operation),
+# MCM_CRASH_ITERATIONS times (default 50). After each kill crash_check drains the
+# journal and asserts that every acknowledged operation is in the mirror and
+# that nothing in the mirror disagrees with the server (see crash_check.c).
+# Every 10th writer is the child of a process that does not reap it, so it is
+# checked as a zombie (as under a busy parent, or in a container whose init
+# does not reap orphans): a zombie writes no more and must count as dead.
+# Longer run: MCM_CRASH_ITERATIONS=500 ctest -R crash_kill --output-on-failure
+. "$MCM_HARNESS/lib.sh"
+mc_start MC
+servers=127.0.0.1:$MC_PORT
+mirror=$MCM_TMP/mirror
+state=$MCM_TMP/state
+nkeys=${CRASH_KEYS:-500}
+iterations=${MCM_CRASH_ITERATIONS:-50}
+export MCMIRROR_SYNC=${CRASH_SYNC:-everysec}
+export MCMIRROR_LOG_FILE=$MCM_TMP/shim.log
+
+"$MCM_BIN/crash_writer" init "$state" || fail "cannot create the state file"
+# Start the writer; sets pid (the writer) and parent (its non-reaping parent, or empty).
+start_writer() {
+	parent=
+	if [ $(($1 % 10)) = 0 ]; then
+		rm -f "$MCM_TMP/zpid"
+		bash -c '"$@" & echo $! >"$0"; exec sleep 300' "$MCM_TMP/zpid" \
+			env LD_PRELOAD="$MCM_SHIM" MCMIRROR_PATH="$mirror" \
+			"$MCM_BIN/crash_writer" run "$servers" "$state" "$nkeys" &
+		parent=$!
+		MCM_PIDS+=("$parent") # killed by the harness if the test fails
+		while [ ! -s "$MCM_TMP/zpid" ]; do sleep 0.01; done
+		pid=$(cat "$MCM_TMP/zpid")
+	else
+		# exec: $! must be the writer itself, not the subshell running under_shim
+		under_shim "$mirror" exec "$MCM_BIN/crash_writer" run "$servers" "$state" "$nkeys" &
+		pid=$!
+	fi
+}
+
+# SIGKILL the writer; a direct child is reaped, the other one left a zombie.
+kill_writer() {
+	kill -0 "$pid" 2>/dev/null || { wait "$pid"; fail "iteration $i: the writer died by itself ($?)"; }
+	kill -9 "$pid"
+	if [ -z "$parent" ]; then
+		wait "$pid" 2>/dev/null || true
+		return
+	fi
+	while [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.01; done
+}
+
+prev=-1
+for i in $(seq 1 "$iterations"); do
+	start_writer "$i"
+	sleep "$(printf '0.%03d' $((20 + RANDOM % 281)))"
+	kill_writer
+	out=$("$MCM_BIN/crash_check" "$mirror" "$servers" "$state" "$nkeys") ||
+		fail "iteration $i (sync=$MCMIRROR_SYNC): the mirror is wrong after SIGKILL: $out"
+	if [ -n "$parent" ]; then
+		kill -9 "$parent"
+		wait "$parent" 2>/dev/null || true
+	fi
+	acked=${out#acked=}
+	acked=${acked%% *}
+	[ "$acked" -ge "$prev" ] || fail "iteration $i: the acknowledged index went back"
+	prev=$acked
+	echo "kill $i: $out"
+done
+[ "$prev" -gt "$((iterations * 10))" ] || fail "the writer made too little progress to test anything ($prev operations)"
+if [ -s "$MCMIRROR_LOG_FILE" ]; then
+	cat "$MCMIRROR_LOG_FILE" >&2
+	fail "the shim logged errors"
+fi
+echo "PASS: $iterations kills, $prev operations, sync=$MCMIRROR_SYNC"
