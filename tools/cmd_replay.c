@@ -280,7 +280,7 @@ static void on_mark(struct mcm_pipe *p, struct server *s)
 	p->expect--;
 }
 
-static void print_key_reply(struct replay *r, const struct mcm_reply *rep)
+static void print_key_reply(const struct mcm_reply *rep)
 {
 	const char *k = memmem(rep->line, rep->len, " k", 2);
 	size_t len;
@@ -295,7 +295,6 @@ static void print_key_reply(struct replay *r, const struct mcm_reply *rep)
 		len = (size_t)((const char *)memchr(k, ' ', len) - k);
 	mcm_cli_error(CMD, "already present: '%.*s'%s", (int)len, k,
 		      memmem(rep->line, rep->len, " b", 2) ? " (base64)" : "");
-	(void)r;
 }
 
 static void on_reply(struct mcm_pipe *p, const struct mcm_reply *rep, void *ctx)
@@ -310,7 +309,7 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *rep, void *ctx)
 	if (rep->len >= 2 && memcmp(rep->line, "NS", 2) == 0) {
 		s->present++;
 		if (r->g->verbose >= 2)
-			print_key_reply(r, rep);
+			print_key_reply(rep);
 		return;
 	}
 	if (rep->len >= 2 && memcmp(rep->line, "HD", 2) == 0)
