@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_shim_unusable.sh - with a mirror it cannot use, the shim passes every call through: the host's
-# stdout, stderr and exit code are those of a run without the shim, and the shim says so once in
-# MCMIRROR_LOG_FILE. Unusable: a path under a regular file, a path the kernel refuses (/proc), a
+# stdout, stderr and exit code are those of a run without the shim (as with a usable mirror), and the
+# shim says so once in MCMIRROR_LOG_FILE. Unusable: a path under a regular file, a path the kernel refuses (/proc), a
 # directory holding something that is not a mirror, and (when not root) a read-only directory.
 . "$MCM_HARNESS/lib.sh"
 mc_start S1
@@ -26,16 +26,28 @@ base_rc=0
 drive >"$MCM_TMP/base.out" 2>"$MCM_TMP/base.err" || base_rc=$?
 assert_eq "$base_rc" 0 "exit code of the driver without the shim ($(cat "$MCM_TMP/base.err"))"
 
-# check_unusable LABEL PATH
-check_unusable() {
-	local label=$1 path=$2 log=$MCM_TMP/log-$1 rc=0 lines
+# same_as_base LABEL PATH: a run under the shim with mirror PATH prints and exits as the base run
+same_as_base() {
+	local label=$1 path=$2 rc=0
 	restart_servers
-	MCMIRROR_LOG_FILE=$log drive under_shim "$path" >"$MCM_TMP/$label.out" 2>"$MCM_TMP/$label.err" || rc=$?
+	MCMIRROR_LOG_FILE=$MCM_TMP/log-$label drive under_shim "$path" >"$MCM_TMP/$label.out" \
+		2>"$MCM_TMP/$label.err" || rc=$?
 	assert_eq "$rc" "$base_rc" "$label: exit code under the shim"
 	cmp -s "$MCM_TMP/base.out" "$MCM_TMP/$label.out" ||
 		fail "$label: stdout differs under the shim: $(diff "$MCM_TMP/base.out" "$MCM_TMP/$label.out" | head -5)"
 	cmp -s "$MCM_TMP/base.err" "$MCM_TMP/$label.err" ||
 		fail "$label: stderr differs under the shim: $(head -5 "$MCM_TMP/$label.err")"
+}
+
+# A usable mirror changes nothing either, and says nothing.
+same_as_base usable "$MCM_TMP/usable"
+[ ! -s "$MCM_TMP/log-usable" ] || fail "usable: the shim logged: $(cat "$MCM_TMP/log-usable")"
+[ -d "$MCM_TMP/usable" ] || fail "usable: no mirror was created"
+
+# check_unusable LABEL PATH
+check_unusable() {
+	local label=$1 path=$2 log=$MCM_TMP/log-$1 lines
+	same_as_base "$label" "$path"
 	[ -f "$log" ] || fail "$label: nothing in MCMIRROR_LOG_FILE"
 	lines=$(wc -l <"$log")
 	assert_eq "$lines" 1 "$label: lines in MCMIRROR_LOG_FILE ($(cat "$log"))"
