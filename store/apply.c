@@ -146,48 +146,38 @@ static int parse_counter(const char *s, size_t len, uint64_t *out)
 	return 0;
 }
 
-/* incr/decr: put the number as the server stores it, or drop the key. */
+/* incr/decr: put the number as the server stores it, or drop the key.
+ * A *_with_initial whose result equals its initial value is ambiguous: the
+ * server may have created the item (flags 0, the given expiry) or
+ * incremented one to that value (flags and expiry kept), and nothing the
+ * client sees tells which: the key is dropped. */
 static int apply_delta(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_mutation *m,
 		       const struct mcm_item *old, int live, int found, uint64_t now_us, uint64_t *next_seq)
 {
 	char text[32], padded[sizeof text + 64];
 	struct mcm_item it;
 	uint64_t before, expect;
-	int n = snprintf(text, sizeof text, "%" PRIu64, m->result);
+	size_t len = (size_t)snprintf(text, sizeof text, "%" PRIu64, m->result);
 
-	if (live && parse_counter(old->value, old->value_len, &before) == 0) {
-		expect = m->incr ? before + m->delta : (m->delta > before ? 0 : before - m->delta);
-		if (expect == m->result && old->value_len <= sizeof padded) {
-			/* memcached rewrites in place, padded with spaces, when the
-			 * new number is not longer than the old value (a longer old
-			 * value than we pad is not a counter anyone keeps: dropped) */
-			size_t len = (size_t)n;
-
-			item_from(m, now_us, &it);
-			it.kind = MCM_KIND_VALUE;
-			it.flags = old->flags;
-			it.exptime = old->exptime;
-			if (old->value_len > len) {
-				memset(padded, ' ', old->value_len);
-				memcpy(padded, text, len);
-				len = old->value_len;
-				it.value = padded;
-			} else {
-				it.value = text;
-			}
-			it.value_len = len;
-			return write_item(st, txn, key, &it, old, next_seq);
-		}
+	if (!live || (m->with_initial && m->result == m->initial) || old->value_len > sizeof padded ||
+	    parse_counter(old->value, old->value_len, &before) != 0)
+		return forget(st, txn, key, m, old, found, MCM_KIND_DROPPED, now_us, next_seq);
+	expect = m->incr ? before + m->delta : (m->delta > before ? 0 : before - m->delta);
+	if (expect != m->result) /* the mirror missed a write: it cannot know the flags */
+		return forget(st, txn, key, m, old, found, MCM_KIND_DROPPED, now_us, next_seq);
+	item_from(m, now_us, &it);
+	it.kind = MCM_KIND_VALUE;
+	it.flags = old->flags;
+	it.exptime = old->exptime;
+	it.value = text;
+	if (old->value_len > len) { /* memcached rewrites in place, padded with spaces */
+		memset(padded, ' ', old->value_len);
+		memcpy(padded, text, len);
+		len = old->value_len;
+		it.value = padded;
 	}
-	if (m->with_initial && m->result == m->initial) { /* the server created it */
-		item_from(m, now_us, &it);
-		it.kind = MCM_KIND_VALUE;
-		it.exptime = m->exptime;
-		it.value = text;
-		it.value_len = (size_t)n;
-		return write_item(st, txn, key, &it, found ? old : NULL, next_seq);
-	}
-	return forget(st, txn, key, m, old, found, MCM_KIND_DROPPED, now_us, next_seq);
+	it.value_len = len;
+	return write_item(st, txn, key, &it, old, next_seq);
 }
 
 /* append/prepend onto a live mirrored value; otherwise nothing to extend. */

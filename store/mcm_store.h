@@ -127,9 +127,9 @@ struct mcm_mutation {
 	int64_t exptime;      /**< PUT, TOUCH, DELTA-created: absolute (mcm_expiry.h);
 	                           FLUSH: absolute time of a delayed flush, 0 = now */
 	uint64_t wtime_us;    /**< time of the write; 0 = now */
-	/* MCM_OP_DELTA: incr/decr by `delta` returned `result`. When `with_initial`
-	 * is set and the mirror cannot explain `result` as old value +/- delta,
-	 * result == initial means the server created the item (flags 0, exptime). */
+	/* MCM_OP_DELTA: incr/decr by `delta` returned `result`. A *_with_initial
+	 * call sets `with_initial` and `initial`: a result equal to it is
+	 * ambiguous (created, or incremented to it) and drops the key. */
 	uint64_t delta;
 	uint64_t result;
 	uint64_t initial;

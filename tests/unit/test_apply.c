@@ -239,7 +239,7 @@ static void test_delta_initial(void **state)
 	struct mcm_store *st = store(state);
 	struct mcm_mutation m = unit_mut(MCM_OP_DELTA, &pool_a, "c");
 
-	/* the server created the item with the initial value */
+	/* result == initial: created, or an unmirrored 37 incremented? Unknown: nothing written */
 	m.incr = 1;
 	m.delta = 5;
 	m.with_initial = 1;
@@ -248,26 +248,35 @@ static void test_delta_initial(void **state)
 	m.exptime = T0 + 300;
 	m.wtime_us = US(T0);
 	unit_apply(st, &m);
-	check_value(st, &pool_a, "c", "42", 2, 0, T0 + 300);
-	/* then incremented it: consistent with the mirror, flags and exptime kept */
-	m.result = 47;
-	unit_apply(st, &m);
-	check_value(st, &pool_a, "c", "47", 2, 0, T0 + 300);
+	check_none(st, &pool_a, "c");
 
-	/* over an expired record with other flags: created anew, flags 0 */
+	/* a mirrored 37 + 5 == 42 == initial: still ambiguous (evicted and created anew,
+	 * flags 0, or incremented, flags kept): dropped */
+	put(st, &pool_a, "c", "37", 7, 0, 0);
+	unit_apply(st, &m);
+	check_kind(st, &pool_a, "c", MCM_KIND_DROPPED);
+
+	/* result != initial proves an increment: consistent with the mirror, flags and exptime kept */
+	put(st, &pool_a, "d", "40", 7, T0 + 100, 0);
+	m = unit_mut(MCM_OP_DELTA, &pool_a, "d");
+	m.incr = 1;
+	m.delta = 5;
+	m.with_initial = 1;
+	m.initial = 42;
+	m.result = 45;
+	m.wtime_us = US(T0 + 1);
+	unit_apply(st, &m);
+	check_value(st, &pool_a, "d", "45", 2, 7, T0 + 100);
+
+	/* over an expired record, a result that is not the initial value: dropped */
 	put(st, &pool_a, "e", "9", 77, T0 + 5, 0);
 	m = unit_mut(MCM_OP_DELTA, &pool_a, "e");
 	m.incr = 0;
 	m.delta = 1;
 	m.with_initial = 1;
 	m.initial = 3;
-	m.result = 3;
-	m.wtime_us = US(T0 + 6);
-	unit_apply(st, &m);
-	check_value(st, &pool_a, "e", "3", 1, 0, 0);
-
-	/* with an initial value that does not match either: dropped */
 	m.result = 100;
+	m.wtime_us = US(T0 + 6);
 	unit_apply(st, &m);
 	check_kind(st, &pool_a, "e", MCM_KIND_DROPPED);
 }
