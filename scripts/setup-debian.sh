@@ -1,20 +1,28 @@
 #!/bin/bash
 # setup-debian.sh - install what mcmirror needs to build and test, from Debian 12's packages.
-# Run as root (or through sudo). Installs nothing else; starts no service.
+#
+# Run as root (or through sudo). The README's commands and .ci/run both use it, so the list below
+# is the one place the project's dependencies are named. Installing Debian's memcached package
+# would start memcached.service: a temporary policy-rc.d stops that (the demo and the tests start
+# their own servers on loopback and never touch a system service).
 set -euo pipefail
 packages=(
-	cmake gcc make pkg-config                 # build
-	libmemcached-dev liblmdb-dev              # the shim and the tool
+	cmake gcc make pkg-config libc6-dev                 # build
+	libmemcached-dev liblmdb-dev                        # the shim and the tool
 	libcmocka-dev memcached libmemcached-tools lmdb-utils  # tests: a real server, real clients
-	php-cli php-memcached python3-pylibmc    # tests: unmodified applications
+	php-cli php-memcached python3-pylibmc               # tests: unmodified applications
 )
 if [ "$(id -u)" != 0 ]; then
 	echo "setup-debian.sh: run as root (sudo $0)" >&2
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-# Debian starts memcached.service on install; mcmirror's demo and tests start their own servers
-# on other ports and never touch it.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
+apt-get update -qq </dev/null
+apt-get install -y -qq --no-install-recommends "${packages[@]}" </dev/null >/dev/null
 echo "setup-debian.sh: installed ${packages[*]}" >&2
