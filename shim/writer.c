@@ -16,9 +16,13 @@
  * drainer at its first write.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,11 +50,23 @@ static struct {
 	uint32_t next_intent;
 	time_t retry_at;
 	int drainer_started;      /* in this process (not inherited by a child) */
-	int drain_fd;             /* the drain lock, when this process holds it */
+	int drain_fd;             /* the drain lock, held or waited for (changed under lock) */
 	uint64_t known_pools[KNOWN_POOLS];
 	uint64_t known_behaviour[KNOWN_POOLS];
 	unsigned nknown;
 } w = {.lock = PTHREAD_MUTEX_INITIALIZER, .drain_fd = -1};
+
+/* fork() waits while the drainer opens or closes the drain lock, so that a
+ * child always knows the lock descriptor it inherited. */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&w.lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&w.lock);
+}
 
 static void after_fork_child(void)
 {
@@ -58,7 +74,7 @@ static void after_fork_child(void)
 	w.pid = getpid();
 	w.drainer_started = 0;
 	if (w.drain_fd >= 0)
-		close(w.drain_fd); /* the parent's lock stays the parent's */
+		close(w.drain_fd); /* the parent's lock (or its wait for it) stays the parent's */
 	w.drain_fd = -1;
 	mcm_log_reset();
 }
@@ -98,7 +114,7 @@ static struct mcm_journal *journal_get(void)
 	pthread_mutex_lock(&w.lock);
 	if (!w.pid) {
 		w.pid = getpid();
-		pthread_atfork(NULL, NULL, after_fork_child);
+		pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	}
 	if (!w.journal) {
 		now = time(NULL);
@@ -314,6 +330,41 @@ static void drain_session(struct mcm_store *st)
 	mcm_drain_close(d);
 }
 
+static void release_drain_lock(void)
+{
+	pthread_mutex_lock(&w.lock);
+	close(w.drain_fd);
+	w.drain_fd = -1;
+	pthread_mutex_unlock(&w.lock);
+}
+
+/* Take the drain lock of dir, waiting for it. The descriptor is in
+ * w.drain_fd before the wait: a child forked during the wait closes it, else
+ * it would share the lock the parent takes later, and keep it (with nobody
+ * draining) once the parent dies. */
+static int take_drain_lock(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(path, sizeof path, "%s/drain.lock", dir) >= (int)sizeof path)
+		return ENAMETOOLONG;
+	pthread_mutex_lock(&w.lock);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	err = errno;
+	w.drain_fd = fd;
+	pthread_mutex_unlock(&w.lock);
+	if (fd < 0)
+		return err;
+	while (flock(fd, LOCK_EX) != 0) {
+		if ((err = errno) != EINTR) {
+			release_drain_lock();
+			return err;
+		}
+	}
+	return 0;
+}
+
 static void *drainer_main(void *arg)
 {
 	const struct mcm_config *cfg = mcm_config_get();
@@ -322,14 +373,13 @@ static void *drainer_main(void *arg)
 
 	for (;;) {
 		struct mcm_store *st;
-		int fd, rc;
+		int rc;
 
-		if ((rc = mcm_drain_lock(cfg->path, 1, &fd)) != 0) {
+		if ((rc = take_drain_lock(cfg->path)) != 0) {
 			mcm_log_once(MCM_CAUSE_OPEN, "cannot take the drain lock of '%s': %s", cfg->path, strerror(rc));
 			sleep(REOPEN_DELAY);
 			continue;
 		}
-		w.drain_fd = fd;
 		if ((rc = mcm_store_open(&st, cfg->path, flags, cfg->mapsize)) != 0) {
 			mcm_log_once(MCM_CAUSE_OPEN, "cannot open mirror '%s': %s; writes wait in its journal",
 				     cfg->path, mcm_strerror(rc));
@@ -337,8 +387,7 @@ static void *drainer_main(void *arg)
 			drain_session(st);
 			mcm_store_close(st);
 		}
-		w.drain_fd = -1;
-		close(fd);
+		release_drain_lock();
 		sleep(1); /* after an error: let the disk recover, or another drainer try */
 	}
 	return NULL;
