@@ -176,6 +176,7 @@ static int make_room(struct mcm_journal *j, size_t need, uint64_t *tail)
 		struct mcm_jrec *r = (struct mcm_jrec *)(j->ring + at);
 		r->len = (uint32_t)pad;
 		r->type = MCM_J_PAD;
+		r->reserved = 0; /* the ring holds an old lap's bytes here: mcm_journal_read checks this field */
 		r->id = 0;
 		t += pad;
 		__atomic_store_n(&j->h->tail, t, __ATOMIC_RELEASE);
