@@ -366,7 +366,9 @@ static int writer_gone(uint64_t id)
 	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
 }
 
-int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s)
+/* One round of mcm_drain_reap: at most STEP_MAX intents, dropped in one
+ * commit. Returns an error, or 0 with *n set to the intents given up. */
+static int reap_some(struct mcm_drain *d, unsigned max_age_s, size_t *n)
 {
 	struct open_intent *gone;
 	struct timespec ts;
@@ -374,6 +376,7 @@ int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s)
 	size_t ngone = 0, i = 0;
 	int rc;
 
+	*n = 0;
 	if (d->nopen == 0)
 		return 0;
 	if (!(gone = malloc(d->nopen * sizeof *gone)))
@@ -385,7 +388,8 @@ int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s)
 	while (i < d->nopen) {
 		struct open_intent *in = &d->open[i];
 
-		if (writer_gone(in->id) || now_us - in->opened_us > (uint64_t)max_age_s * 1000000u) {
+		if (ngone < STEP_MAX &&
+		    (writer_gone(in->id) || now_us - in->opened_us > (uint64_t)max_age_s * 1000000u)) {
 			gone[ngone++] = *in;
 			*in = d->open[--d->nopen];
 		} else {
@@ -393,13 +397,25 @@ int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s)
 		}
 	}
 	d->nbatch = 0;
-	for (i = 0; i < ngone && d->nbatch < STEP_MAX; i++)
+	for (i = 0; i < ngone; i++)
 		if (gone[i].key_len)
 			add_drop(d, &gone[i]);
 	if (ngone)
 		d->intents_dirty = 1;
 	rc = ngone ? commit(d, d->pos) : 0;
 	free(gone);
+	*n = ngone;
+	return rc;
+}
+
+int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s)
+{
+	size_t n;
+	int rc;
+
+	do
+		rc = reap_some(d, max_age_s, &n);
+	while (rc == 0 && n == STEP_MAX);
 	return rc;
 }
 
