@@ -1,0 +1,297 @@
+/* test_drain.c - applying the journal: order, overlapping writes, dead writers, a drainer that dies. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mcm_drain.h"
+#include "mcm_journal.h"
+#include "mcm_record.h"
+#include "unit.h"
+
+struct env {
+	char dir[PATH_MAX];
+	struct mcm_store *st;
+	struct mcm_journal *j;
+	struct mcm_drain *d;
+	struct mcm_pool pool;
+};
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof *e);
+
+	unit_tmpdir(e->dir);
+	assert_int_equal(mcm_store_open(&e->st, e->dir, MCM_STORE_CREATE | MCM_STORE_NOSYNC, 0), 0);
+	assert_int_equal(mcm_journal_open(&e->j, e->dir, 1 << 20, 1), 0);
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+	unit_pool(&e->pool, "127.0.0.1:11211");
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+
+	mcm_drain_close(e->d);
+	mcm_journal_close(e->j);
+	mcm_store_close(e->st);
+	unit_rmtree(e->dir);
+	free(e);
+	return 0;
+}
+
+static void add_pool(struct env *e)
+{
+	unsigned char buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
+	struct iovec iov[2] = {{&e->pool.id, 8}, {buf, mcm_pool_size(&e->pool)}};
+	uint64_t end;
+
+	mcm_pool_encode(&e->pool, buf);
+	assert_int_equal(mcm_journal_append(e->j, MCM_J_POOL, 0, iov, 2, 0, &end), 0);
+}
+
+static void intent(struct env *e, uint64_t id, const char *key)
+{
+	struct mcm_jintent h = {.pool = e->pool.id, .wtime_us = mcm_now_us(), .key_len = (uint32_t)strlen(key)};
+	struct iovec iov[2] = {{&h, sizeof h}, {(void *)key, strlen(key)}};
+	uint64_t end;
+
+	assert_int_equal(mcm_journal_append(e->j, MCM_J_INTENT, id, iov, 2, 0, &end), 0);
+}
+
+static void outcome(struct env *e, uint64_t id, enum mcm_op op, const char *key, const char *value)
+{
+	struct mcm_joutcome h;
+	struct iovec iov[3] = {{&h, sizeof h}, {(void *)key, strlen(key)}, {(void *)value, strlen(value)}};
+	uint64_t end;
+
+	memset(&h, 0, sizeof h);
+	h.pool = e->pool.id;
+	h.wtime_us = mcm_now_us();
+	h.key_len = (uint16_t)strlen(key);
+	h.value_len = (uint32_t)strlen(value);
+	h.op = (uint8_t)op;
+	assert_int_equal(mcm_journal_append(e->j, MCM_J_OUTCOME, id, iov, 3, 0, &end), 0);
+}
+
+/* A whole write: intent, then outcome. */
+static void write_key(struct env *e, uint64_t id, enum mcm_op op, const char *key, const char *value)
+{
+	intent(e, id, key);
+	outcome(e, id, op, key, value);
+}
+
+/* Drain everything there is; returns the records consumed. */
+static size_t drain_all(struct env *e)
+{
+	size_t n, total = 0;
+
+	do {
+		assert_int_equal(mcm_drain_step(e->d, 1024, &n), 0);
+		total += n;
+	} while (n > 0);
+	return total;
+}
+
+/* key holds value (NULL: absent or not live); kind is its record kind, 0 when none. */
+static void expect(struct env *e, const char *key, const char *value, int kind)
+{
+	struct mcm_item item;
+	int rc = unit_get(e->st, &e->pool, key, &item);
+
+	if (kind == 0) {
+		assert_int_equal(rc, MCM_ENOTFOUND);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(item.kind, kind);
+	if (value) {
+		assert_int_equal(item.value_len, strlen(value));
+		assert_memory_equal(item.value, value, item.value_len);
+	}
+}
+
+static void test_in_order(void **state)
+{
+	struct env *e = *state;
+
+	add_pool(e);
+	write_key(e, 1, MCM_OP_PUT, "a", "1");
+	write_key(e, 2, MCM_OP_PUT, "b", "2");
+	write_key(e, 3, MCM_OP_PUT, "a", "3");
+	write_key(e, 4, MCM_OP_DELETE, "b", "");
+	write_key(e, 5, MCM_OP_NONE, "c", ""); /* changed nothing on the server */
+	assert_int_equal(drain_all(e), 11);
+	expect(e, "a", "3", MCM_KIND_VALUE);
+	expect(e, "b", NULL, MCM_KIND_DELETED);
+	expect(e, "c", NULL, 0);
+	assert_int_equal(mcm_drain_open_intents(e->d), 0);
+	assert_int_equal(mcm_drain_position(e->d), mcm_journal_tail(e->j));
+	assert_int_equal(mcm_journal_head(e->j), mcm_journal_tail(e->j));
+}
+
+static void test_overlap_drops(void **state)
+{
+	struct env *e = *state;
+
+	add_pool(e);
+	write_key(e, 1, MCM_OP_PUT, "k", "old");
+	write_key(e, 9, MCM_OP_PUT, "other", "x");
+	intent(e, 2, "k");
+	intent(e, 3, "k"); /* opened while 2 is open: the server's order is unknown */
+	intent(e, 4, "other");
+	outcome(e, 2, MCM_OP_PUT, "k", "two");
+	outcome(e, 4, MCM_OP_PUT, "other", "y"); /* another key: not concerned */
+	outcome(e, 3, MCM_OP_PUT, "k", "three");
+	drain_all(e);
+	expect(e, "k", NULL, MCM_KIND_DROPPED);
+	expect(e, "other", "y", MCM_KIND_VALUE);
+	/* a later write that overlaps nothing is applied again */
+	write_key(e, 5, MCM_OP_PUT, "k", "five");
+	drain_all(e);
+	expect(e, "k", "five", MCM_KIND_VALUE);
+}
+
+/* The overlap is known even when the two intents are applied by different drainers. */
+static void test_overlap_across_drainers(void **state)
+{
+	struct env *e = *state;
+
+	add_pool(e);
+	write_key(e, 1, MCM_OP_PUT, "k", "old");
+	intent(e, 2, "k");
+	drain_all(e);
+	assert_int_equal(mcm_drain_open_intents(e->d), 1);
+	mcm_drain_close(e->d); /* the drainer goes away; another opens */
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+	assert_int_equal(mcm_drain_open_intents(e->d), 1);
+	intent(e, 3, "k");
+	outcome(e, 3, MCM_OP_PUT, "k", "three");
+	outcome(e, 2, MCM_OP_PUT, "k", "two");
+	drain_all(e);
+	expect(e, "k", NULL, MCM_KIND_DROPPED);
+}
+
+/* A pid that is certainly gone: a child that has exited and been reaped. */
+static uint64_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	return (uint64_t)pid;
+}
+
+static void test_dead_writer_drops(void **state)
+{
+	struct env *e = *state;
+	uint64_t dead = dead_pid() << 32, alive = (uint64_t)getpid() << 32;
+
+	add_pool(e);
+	write_key(e, alive | 1, MCM_OP_PUT, "k", "old");
+	write_key(e, alive | 2, MCM_OP_PUT, "mine", "v");
+	intent(e, dead | 1, "k");       /* its writer died before the outcome */
+	intent(e, alive | 3, "mine");   /* still in flight, writer alive */
+	drain_all(e);
+	expect(e, "k", "old", MCM_KIND_VALUE);
+	assert_int_equal(mcm_drain_open_intents(e->d), 2);
+	assert_int_equal(mcm_drain_reap(e->d, 60), 0);
+	assert_int_equal(mcm_drain_open_intents(e->d), 1);
+	expect(e, "k", NULL, MCM_KIND_DROPPED);
+	expect(e, "mine", "v", MCM_KIND_VALUE);
+	/* the reaped intent's outcome, should it come after all, changes nothing known */
+	outcome(e, dead | 1, MCM_OP_PUT, "k", "late");
+	drain_all(e);
+	expect(e, "k", NULL, MCM_KIND_DROPPED);
+	/* an intent open longer than max_age is given up too */
+	assert_int_equal(mcm_drain_reap(e->d, 0), 0);
+	expect(e, "mine", NULL, MCM_KIND_DROPPED);
+	assert_int_equal(mcm_drain_open_intents(e->d), 0);
+}
+
+/* More dead intents than one step holds: every key is dropped. */
+static void test_many_dead_writers(void **state)
+{
+	struct env *e = *state;
+	uint64_t dead = dead_pid() << 32;
+	char key[32];
+
+	add_pool(e);
+	for (int i = 0; i < 1500; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		write_key(e, (uint64_t)getpid() << 32 | (uint64_t)(i + 1), MCM_OP_PUT, key, "v");
+		intent(e, dead | (uint64_t)(i + 1), key);
+		if (i % 300 == 299)
+			drain_all(e); /* keep within the 1 MB journal */
+	}
+	drain_all(e);
+	assert_int_equal(mcm_drain_open_intents(e->d), 1500);
+	assert_int_equal(mcm_drain_reap(e->d, 60), 0);
+	assert_int_equal(mcm_drain_open_intents(e->d), 0);
+	for (int i = 0; i < 1500; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		expect(e, key, NULL, MCM_KIND_DROPPED);
+	}
+}
+
+/* A drainer that dies after its commit, before it moved the journal's head:
+ * the next one starts from the position saved with the commit, and an
+ * APPEND is not applied twice. */
+static void test_position_survives(void **state)
+{
+	struct env *e = *state;
+
+	add_pool(e);
+	write_key(e, 1, MCM_OP_PUT, "k", "ab");
+	write_key(e, 2, MCM_OP_APPEND, "k", "c");
+	drain_all(e);
+	expect(e, "k", "abc", MCM_KIND_VALUE);
+	mcm_drain_close(e->d);
+	mcm_journal_set_head(e->j, 0); /* as if it died between the commit and moving the head */
+	mcm_store_close(e->st);
+	assert_int_equal(mcm_store_open(&e->st, e->dir, MCM_STORE_NOSYNC, 0), 0);
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+	assert_int_equal(mcm_drain_position(e->d), mcm_journal_tail(e->j));
+	assert_int_equal(drain_all(e), 0);
+	expect(e, "k", "abc", MCM_KIND_VALUE);
+	write_key(e, 3, MCM_OP_APPEND, "k", "d");
+	assert_int_equal(drain_all(e), 2);
+	expect(e, "k", "abcd", MCM_KIND_VALUE);
+}
+
+/* mcm_drain_catch_up (what the tools do) applies a journal nobody drains. */
+static void test_catch_up(void **state)
+{
+	struct env *e = *state;
+
+	add_pool(e);
+	write_key(e, 1, MCM_OP_PUT, "k", "v");
+	mcm_drain_close(e->d);
+	e->d = NULL;
+	assert_int_equal(mcm_drain_catch_up(e->dir, 1000), 0);
+	expect(e, "k", "v", MCM_KIND_VALUE);
+	assert_int_equal(mcm_journal_head(e->j), mcm_journal_tail(e->j));
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlap_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlap_across_drainers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_writer_drops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_dead_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_position_survives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("drain", tests, NULL, NULL);
+}

@@ -1,0 +1,201 @@
+/* test_journal.c - the shared write journal: appends, reads, wrap-around, a full ring, reopening, fork. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mcm_journal.h"
+#include "unit.h"
+
+/* Append one record of len bytes, each byte fill; returns the append's code. */
+static int append_fill(struct mcm_journal *j, uint64_t id, size_t len, int fill, unsigned wait_ms)
+{
+	unsigned char buf[8192];
+	struct iovec iov = {buf, len};
+	uint64_t end;
+
+	assert_true(len <= sizeof buf);
+	memset(buf, fill, len);
+	return mcm_journal_append(j, MCM_J_OUTCOME, id, &iov, 1, wait_ms, &end);
+}
+
+/* Read the next record and check it is the one append_fill made. */
+static void read_fill(struct mcm_journal *j, uint64_t *pos, uint64_t id, size_t len, int fill)
+{
+	const struct mcm_jrec *r;
+	const unsigned char *p;
+	size_t plen;
+
+	assert_int_equal(mcm_journal_read(j, pos, &r, &p, &plen), 0);
+	assert_int_equal(r->type, MCM_J_OUTCOME);
+	assert_int_equal(r->id, id);
+	assert_int_equal(plen, len);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(p[i], (unsigned char)fill);
+}
+
+static void test_round_trip(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	const struct mcm_jrec *r;
+	const unsigned char *p;
+	size_t plen;
+	uint64_t pos = 0, end;
+	struct iovec iov[2] = {{"abc", 3}, {"defgh", 5}};
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 0, 0), ENOENT); /* not created unless asked */
+	assert_int_equal(mcm_journal_open(&j, dir, 64 << 10, 1), 0);
+	assert_int_equal(mcm_journal_append(j, MCM_J_INTENT, 7, iov, 2, 0, &end), 0);
+	assert_int_equal(end, 32); /* 16-byte header + 8 bytes, rounded up to 16 */
+	assert_int_equal(mcm_journal_tail(j), 32);
+	assert_int_equal(append_fill(j, 8, 0, 0, 0), 0); /* an empty payload */
+	assert_int_equal(mcm_journal_read(j, &pos, &r, &p, &plen), 0);
+	assert_int_equal(r->type, MCM_J_INTENT);
+	assert_int_equal(r->id, 7);
+	assert_int_equal(plen, 8);
+	assert_memory_equal(p, "abcdefgh", 8);
+	read_fill(j, &pos, 8, 0, 0);
+	assert_int_equal(mcm_journal_read(j, &pos, &r, &p, &plen), MCM_END);
+	assert_int_equal(mcm_journal_head(j), 0);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+/* Many laps of a small ring whose old payloads are all 0xff bytes: every
+ * record reads back whole, PAD records at the end of the ring are skipped. */
+static void test_wrap_around(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	uint64_t pos = 0;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 4096, 1), 0);
+	for (uint64_t i = 0; i < 400; i++) {
+		size_t len = 40 + (size_t)(i * 37) % 900;
+		assert_int_equal(append_fill(j, i, len, 0xff, 0), 0);
+		read_fill(j, &pos, i, len, 0xff);
+		mcm_journal_set_head(j, pos);
+	}
+	assert_true(mcm_journal_tail(j) > 10 * 4096); /* it did wrap, many times */
+	assert_int_equal(mcm_journal_lost(j), 0);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+static void test_full_ring(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	uint64_t pos = 0;
+	int n = 0, rc;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 4096, 1), 0);
+	while ((rc = append_fill(j, (uint64_t)n, 500, n, 0)) == 0)
+		n++;
+	assert_int_equal(rc, ENOSPC);
+	assert_int_equal(n, 4096 / 528); /* 16-byte header + 500, rounded up to 528 */
+	assert_int_equal(mcm_journal_lost(j), 1);
+	assert_int_equal(append_fill(j, 99, 500, 0, 3), ENOSPC); /* waited 3 ms, still full */
+	assert_int_equal(mcm_journal_lost(j), 2);
+	/* the records before are intact; consuming one makes room again */
+	read_fill(j, &pos, 0, 500, 0);
+	mcm_journal_set_head(j, pos);
+	assert_int_equal(append_fill(j, 100, 500, 1, 0), 0);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+static void test_too_large(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 16384, 1), 0);
+	assert_int_equal(append_fill(j, 1, 4096, 0, 0), EMSGSIZE); /* with its header, over a quarter */
+	assert_int_equal(append_fill(j, 1, 4096 - 16, 0, 0), 0);
+	assert_int_equal(mcm_journal_lost(j), 0);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+static void test_reopen(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	struct mcm_journal *j;
+	uint64_t instance, pos = 0;
+	FILE *f;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 8192, 1), 0);
+	instance = mcm_journal_instance(j);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(append_fill(j, (uint64_t)i, 100, i, 0), 0);
+	mcm_journal_set_head(j, 128);
+	mcm_journal_close(j);
+	assert_int_equal(mcm_journal_open(&j, dir, 1 << 20, 1), 0); /* the size applies at creation only */
+	assert_int_equal(mcm_journal_instance(j), instance);
+	assert_int_equal(mcm_journal_head(j), 128);
+	for (int i = 0; i < 5; i++)
+		read_fill(j, &pos, (uint64_t)i, 100, i);
+	mcm_journal_close(j);
+	/* a file that is not a journal */
+	snprintf(path, sizeof path, "%s/journal", dir);
+	assert_non_null(f = fopen(path, "w"));
+	for (int i = 0; i < 9000; i++)
+		fputc('x', f);
+	fclose(f);
+	assert_int_equal(mcm_journal_open(&j, dir, 0, 1), MCM_EFORMAT);
+	unit_rmtree(dir);
+}
+
+/* A child after fork() appends into the mapping it inherited; the parent reads it. */
+static void test_fork_child_appends(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	uint64_t pos = 0;
+	int status;
+	pid_t pid;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 8192, 1), 0);
+	assert_int_equal(append_fill(j, 1, 10, 'p', 0), 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(append_fill(j, 2, 20, 'c', 0) == 0 ? 0 : 1);
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	read_fill(j, &pos, 1, 10, 'p');
+	read_fill(j, &pos, 2, 20, 'c');
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_wrap_around),
+		cmocka_unit_test(test_full_ring),
+		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_reopen),
+		cmocka_unit_test(test_fork_child_appends),
+	};
+
+	return cmocka_run_group_tests_name("journal", tests, NULL, NULL);
+}
