@@ -419,6 +419,38 @@ int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s)
 	return rc;
 }
 
+/* Wait until the journal's head reaches the tail it had on entry. */
+static int wait_head(struct mcm_journal *j, unsigned timeout_ms)
+{
+	uint64_t target = mcm_journal_tail(j);
+	struct timespec ts = {0, 10 * 1000000L};
+
+	for (unsigned waited = 0; mcm_journal_head(j) < target; waited += 10) {
+		if (waited >= timeout_ms)
+			return ETIMEDOUT;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+int mcm_drain_wait_live(const char *dir, unsigned timeout_ms)
+{
+	struct mcm_journal *j;
+	int fd, rc = mcm_journal_open(&j, dir, 0, 0);
+
+	if (rc == ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	rc = mcm_drain_lock(dir, 0, &fd);
+	if (rc == 0) /* nobody drains: no shim process is writing */
+		close(fd);
+	else if (rc == EWOULDBLOCK)
+		rc = wait_head(j, timeout_ms);
+	mcm_journal_close(j);
+	return rc;
+}
+
 int mcm_drain_catch_up(const char *dir, unsigned timeout_ms)
 {
 	struct mcm_journal *j;
@@ -433,17 +465,9 @@ int mcm_drain_catch_up(const char *dir, unsigned timeout_ms)
 		return rc;
 	rc = mcm_drain_lock(dir, 0, &fd);
 	if (rc == EWOULDBLOCK) { /* a live drainer: let it catch up */
-		uint64_t target = mcm_journal_tail(j);
-		for (unsigned waited = 0; mcm_journal_head(j) < target; waited += 10) {
-			struct timespec ts = {0, 10 * 1000000L};
-			if (waited >= timeout_ms) {
-				mcm_journal_close(j);
-				return ETIMEDOUT;
-			}
-			nanosleep(&ts, NULL);
-		}
+		rc = wait_head(j, timeout_ms);
 		mcm_journal_close(j);
-		return 0;
+		return rc;
 	}
 	if (rc != 0) {
 		mcm_journal_close(j);

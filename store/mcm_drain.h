@@ -54,6 +54,12 @@ size_t mcm_drain_open_intents(const struct mcm_drain *d);
  * @return 0, ETIMEDOUT, or an error. */
 int mcm_drain_catch_up(const char *dir, unsigned timeout_ms);
 
+/** For a reader that has the store open: if a live drainer exists, wait up
+ * to timeout_ms until it has applied everything appended so far. Opens no
+ * store (a process must not open an LMDB environment twice).
+ * @return 0, ETIMEDOUT, or an error. */
+int mcm_drain_wait_live(const char *dir, unsigned timeout_ms);
+
 /* Encoding of journal payloads (host-local: native byte order). */
 
 /** The fixed part of an OUTCOME payload; key, group key and value follow. */

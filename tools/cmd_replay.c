@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "dumpfmt.h"
+#include "mcm_drain.h"
 #include "mcm_expiry.h"
 #include "mcm_store.h"
 #include "mcmirror.h"
@@ -65,6 +66,7 @@ struct replay {
 	struct server *servers;
 	int only;                /* server index, or -1 */
 	uint64_t scanned, expired, unsendable, queued;
+	uint64_t undone;         /* keys deleted again by settle() */
 	uint64_t errors_shown;
 	double start;
 	struct mcm_progress pg;
@@ -254,6 +256,22 @@ static int queue_item(struct replay *r, struct mcm_pipe *p, const struct mcm_ite
 	return 0;
 }
 
+/* Queue `md <key> [b] q` on p. */
+static int queue_delete(struct mcm_pipe *p, const struct mcm_item *item, int b64)
+{
+	char *start = mcm_pipe_space(p, 360), *w = start;
+
+	if (!w)
+		return ENOMEM;
+	w = put_str(w, "md ", 3);
+	w = mcm_pipe_put_key(w, item->key, item->key_len, b64);
+	if (b64)
+		w = put_str(w, " b", 2);
+	w = put_str(w, " q\r\n", 4);
+	mcm_pipe_commit(p, (size_t)(w - start));
+	return 0;
+}
+
 /* Queue an `mn`: its MN will confirm every item queued so far. */
 static void put_mark(struct mcm_pipe *p)
 {
@@ -314,6 +332,8 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *rep, void *ctx)
 	}
 	if (rep->len >= 2 && memcmp(rep->line, "HD", 2) == 0)
 		return; /* not sent in quiet mode; harmless */
+	if (rep->len >= 2 && memcmp(rep->line, "NF", 2) == 0)
+		return; /* settle()'s delete of a key already gone: what it wanted */
 	s->errors++;
 	if (r->errors_shown++ < ERRORS_SHOWN || r->g->verbose) {
 		mcm_progress_clear(&r->pg);
@@ -429,6 +449,60 @@ static int walk(struct replay *r, struct mcm_store *st)
 			break;
 	}
 	mcm_iter_close(it);
+	return rc == MCM_END ? 0 : rc;
+}
+
+/* Should settle() delete this record's key? Keys the application deleted (or
+ * whose writes became uncertain) after the walk began: the walk may have
+ * written an older value back after the application's delete reached
+ * memcached. After a flush of the pool during the walk, every key the walk
+ * may have written from before the flush. */
+static int undo_needed(const struct mcm_item *item, uint64_t start_seq, int flushed)
+{
+	if (item->seq > start_seq)
+		return item->kind != MCM_KIND_VALUE;
+	return flushed && item->kind == MCM_KIND_VALUE;
+}
+
+/* After the walk: wait for the application's drainer, then delete again what
+ * the application removed while the replay ran. @return 0 or an error. */
+static int settle(struct replay *r, struct mcm_store *st, uint64_t start_seq)
+{
+	const char *path = mcm_cli_mirror_path(r->g);
+	struct mcm_pool now_pool;
+	struct mcm_iter *it;
+	struct mcm_item item;
+	int flushed, rc = mcm_drain_wait_live(path, 5000);
+
+	if (rc != 0)
+		mcm_cli_warn(CMD, "cannot follow the application's latest writes to '%s': %s", path, mcm_strerror(rc));
+	flushed = mcm_store_pool(st, r->pool.id, &now_pool) == 0 && now_pool.flush_seq > start_seq;
+	if (flushed)
+		mcm_cli_warn(CMD, "the application flushed the pool during the replay: deleting what was replayed");
+	if ((rc = mcm_iter_open(st, MCM_ORDER_SEQ, flushed ? 0 : start_seq + 1, &it)) != 0)
+		return rc;
+	while ((rc = mcm_iter_next(it, &item)) == 0 && !mcm_cli_interrupted) {
+		uint32_t idx;
+		int b64;
+
+		if (item.pool != r->pool.id || !undo_needed(&item, start_seq, flushed) ||
+		    (r->o->prefix && (item.key_len < r->o->prefix_len ||
+				      memcmp(item.key, r->o->prefix, r->o->prefix_len) != 0)))
+			continue;
+		idx = mcm_target_server_of(&r->t, &item);
+		if ((r->only >= 0 && idx != (uint32_t)r->only) || mcm_pipe_key_size(item.key, item.key_len, &b64) == 0 ||
+		    r->pipes[idx].fd < 0 || r->pipes[idx].err)
+			continue;
+		if (queue_delete(&r->pipes[idx], &item, b64) != 0)
+			break;
+		r->undone++;
+		if (mcm_pipe_unsent(&r->pipes[idx]) >= SEND_AT && pump(r, 0) != 0)
+			break;
+	}
+	mcm_iter_close(it);
+	if (r->undone && !r->g->quiet)
+		mcm_cli_error(CMD, "deleted %" PRIu64 " keys again that the application removed while the replay ran",
+			      r->undone);
 	return rc == MCM_END ? 0 : rc;
 }
 
@@ -598,14 +672,20 @@ static int replay(struct replay *r, struct mcm_store *st)
 
 	if (rc != 0)
 		return rc < 0 ? MCM_EXIT_OK : rc;
-	if (mcm_store_info(st, &info) != 0)
+	if (mcm_store_info(st, &info) != 0) {
 		info.entries = 0;
+		info.last_seq = 0;
+	}
 	mcm_progress_init(&r->pg, mcm_cli_progress_enabled(r->g), CMD, "items", info.entries);
 	r->start = mcm_cli_now();
 	rc = walk(r, st);
 	if (r->o->dry_run) {
 		mcm_progress_clear(&r->pg);
 		return rc ? outcome(r, rc) : dry_summary(r);
+	}
+	if (rc == 0 && !mcm_cli_interrupted) {
+		mcm_progress_clear(&r->pg);
+		rc = settle(r, st, info.last_seq);
 	}
 	finish(r);
 	return outcome(r, rc);
