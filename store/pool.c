@@ -16,30 +16,51 @@ mcm_pool_id mcm_pool_id_of(const char *servers, size_t len)
 	return h;
 }
 
-/* Append one server as "host:port", "[v6]:port", "udp:host:port" or a socket path. */
+/* Append n bytes of s to buf at *used; 0, or ENAMETOOLONG when it does not fit. */
+static int put(char *buf, size_t *used, const char *s, size_t n)
+{
+	if (n >= MCM_SERVERS_MAX - *used)
+		return ENAMETOOLONG;
+	memcpy(buf + *used, s, n);
+	*used += n;
+	buf[*used] = '\0';
+	return 0;
+}
+
+static int put_port(char *buf, size_t *used, unsigned port)
+{
+	char digits[8];
+	size_t n = sizeof digits;
+
+	do
+		digits[--n] = (char)('0' + port % 10);
+	while ((port /= 10) != 0 && n > 0);
+	return put(buf, used, digits + n, sizeof digits - n);
+}
+
+/* Append one server as "host:port", "[v6]:port", "udp:host:port" or a socket path.
+ * (By hand: this runs on every intercepted call, and snprintf costs more than the rest.) */
 static int append_server(char *buf, size_t *used, const memcached_instance_st *in)
 {
 	const char *name = memcached_server_name(in);
 	const char *type = memcached_server_type(in);
-	unsigned port = memcached_server_port(in);
-	size_t room = MCM_SERVERS_MAX - *used;
-	const char *sep = *used ? "," : "";
-	int n, bracket;
+	size_t len;
+	int v6, rc = 0;
 
 	if (!name)
 		name = "";
-	/* memcached_servers_parse keeps the brackets of "[::1]:11211" in the name */
-	bracket = strchr(name, ':') && name[0] != '[';
+	len = strlen(name);
+	if (*used && (rc = put(buf, used, ",", 1)) != 0)
+		return rc;
 	if (type && strcmp(type, "SOCKET") == 0)
-		n = snprintf(buf + *used, room, "%s%s", sep, name);
-	else
-		n = snprintf(buf + *used, room, "%s%s%s%s%s:%u", sep,
-			     type && strcmp(type, "UDP") == 0 ? "udp:" : "",
-			     bracket ? "[" : "", name, bracket ? "]" : "", port);
-	if (n < 0 || (size_t)n >= room)
-		return ENAMETOOLONG;
-	*used += (size_t)n;
-	return 0;
+		return put(buf, used, name, len);
+	/* memcached_servers_parse keeps the brackets of "[::1]:11211"; memcached_server_add("::1") has none */
+	v6 = strchr(name, ':') && name[0] != '[';
+	if ((type && strcmp(type, "UDP") == 0 && (rc = put(buf, used, "udp:", 4)) != 0) ||
+	    (v6 && (rc = put(buf, used, "[", 1)) != 0) || (rc = put(buf, used, name, len)) != 0 ||
+	    (v6 && (rc = put(buf, used, "]", 1)) != 0) || (rc = put(buf, used, ":", 1)) != 0)
+		return rc;
+	return put_port(buf, used, memcached_server_port(in));
 }
 
 int mcm_pool_describe(const memcached_st *mc, struct mcm_pool *p)
