@@ -34,16 +34,10 @@
 #define ERRORS_SHOWN 10         /* server error lines printed without -v */
 
 struct replay_opts {
-	const char *servers;
-	const char *only;       /* --only-server */
-	const char *prefix;
-	size_t prefix_len;
+	struct mcm_target_opts t; /* servers, pool, only-server, prefix, timeout */
 	int set_mode;           /* --mode set */
 	long long rate;         /* items/s, 0 = unlimited */
 	int dry_run;
-	int timeout_ms;
-	int have_pool;
-	mcm_pool_id pool;
 };
 
 /* One server's counts (its pipe's user pointer). */
@@ -123,35 +117,11 @@ static void usage(FILE *out, const struct mcm_global *g)
 		mcm_cli_mirror_path(g), MCM_DEFAULT_PATH);
 }
 
-static int parse_timeout(const char *s, int *ms)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 86400)
-		return -1;
-	*ms = (int)(v * 1000.0 + 0.5);
-	if (*ms < 1)
-		*ms = 1;
-	return 0;
-}
-
 static int parse_option(int c, struct replay_opts *o)
 {
+	int rc;
+
 	switch (c) {
-	case 's':
-		o->servers = optarg;
-		return 0;
-	case 'p':
-		if (mcm_dumpfmt_parse_pool_id(optarg, &o->pool) != 0)
-			return mcm_cli_usage_error(CMD, "bad pool id '%s': want up to 16 hex digits", optarg);
-		o->have_pool = 1;
-		return 0;
-	case 'o':
-		o->only = optarg;
-		return 0;
 	case 'M':
 		if (strcmp(optarg, "add") != 0 && strcmp(optarg, "set") != 0)
 			return mcm_cli_usage_error(CMD, "bad mode '%s': want 'add' or 'set'", optarg);
@@ -162,19 +132,12 @@ static int parse_option(int c, struct replay_opts *o)
 			return mcm_cli_usage_error(CMD, "bad rate '%s': want a positive number of items per second",
 						   optarg);
 		return 0;
-	case 'P':
-		o->prefix = optarg;
-		o->prefix_len = strlen(optarg);
-		return 0;
 	case 'n':
 		o->dry_run = 1;
 		return 0;
-	case 't':
-		if (parse_timeout(optarg, &o->timeout_ms) != 0)
-			return mcm_cli_usage_error(CMD, "bad timeout '%s': want a positive number of seconds", optarg);
-		return 0;
 	default:
-		return mcm_cli_usage_error(CMD, "unknown option");
+		rc = mcm_target_option(CMD, c, optarg, &o->t);
+		return rc == 1 ? mcm_cli_usage_error(CMD, "unknown option") : rc;
 	}
 }
 
@@ -191,7 +154,7 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 	int c, rc;
 
 	memset(o, 0, sizeof *o);
-	o->timeout_ms = 5000;
+	mcm_target_opts_init(&o->t);
 	while ((c = getopt_long(argc, argv, "s:p:o:M:r:P:nt:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, g);
@@ -200,11 +163,7 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		if ((rc = parse_option(c, o)) != 0)
 			return rc;
 	}
-	if (optind < argc)
-		return mcm_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-	if (!o->servers)
-		return mcm_cli_usage_error(CMD, "no servers given: use --servers host:port[,host:port...]");
-	return 0;
+	return mcm_target_opts_check(CMD, argc, argv, &o->t);
 }
 
 /* Write v in decimal at p. @return the end. */
@@ -344,7 +303,7 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *rep, void *ctx)
 
 static int pump(struct replay *r, int wait_ms)
 {
-	int rc = mcm_pipe_pump(r->pipes, r->t.count, wait_ms, r->o->timeout_ms, on_reply, r);
+	int rc = mcm_pipe_pump(r->pipes, r->t.count, wait_ms, r->o->t.timeout_ms, on_reply, r);
 
 	if (rc != 0) {
 		mcm_cli_error(CMD, "poll failed: %s", strerror(rc));
@@ -411,7 +370,7 @@ static int consider(struct replay *r, const struct mcm_item *item)
 
 	if (item->pool != r->pool.id)
 		return 0;
-	if (r->o->prefix && (item->key_len < r->o->prefix_len || memcmp(item->key, r->o->prefix, r->o->prefix_len)))
+	if (!mcm_target_wants(&r->o->t, item->key, item->key_len))
 		return 0;
 	now = (int64_t)time(NULL);
 	switch (mcm_dumpfmt_status(item, &r->pool, now)) {
@@ -486,8 +445,7 @@ static int settle(struct replay *r, struct mcm_store *st, uint64_t start_seq)
 		int b64;
 
 		if (item.pool != r->pool.id || !undo_needed(&item, start_seq, flushed) ||
-		    (r->o->prefix && (item.key_len < r->o->prefix_len ||
-				      memcmp(item.key, r->o->prefix, r->o->prefix_len) != 0)))
+		    !mcm_target_wants(&r->o->t, item.key, item.key_len))
 			continue;
 		idx = mcm_target_server_of(&r->t, &item);
 		if ((r->only >= 0 && idx != (uint32_t)r->only) || mcm_pipe_key_size(item.key, item.key_len, &b64) == 0 ||
@@ -519,7 +477,7 @@ static void finish(struct replay *r)
 		for (uint32_t i = 0; i < r->t.count; i++)
 			if (r->pipes[i].fd >= 0 && !r->pipes[i].err && r->pipes[i].expect)
 				waiting = 1;
-		if (waiting && mcm_pipe_pump(r->pipes, r->t.count, 100, r->o->timeout_ms, on_reply, r) != 0)
+		if (waiting && mcm_pipe_pump(r->pipes, r->t.count, 100, r->o->t.timeout_ms, on_reply, r) != 0)
 			break;
 		mcm_progress_update(&r->pg, r->scanned, r->queued);
 	}
@@ -531,7 +489,7 @@ static int connect_all(struct replay *r)
 		r->pipes[i].fd = -1;
 		if (r->only >= 0 && i != (uint32_t)r->only)
 			continue;
-		if (mcm_target_connect(&r->t, i, &r->pipes[i], r->o->timeout_ms) != 0) {
+		if (mcm_target_connect(&r->t, i, &r->pipes[i], r->o->t.timeout_ms) != 0) {
 			mcm_cli_error(CMD, "cannot connect to '%s': %s", r->pipes[i].name, r->pipes[i].why);
 			return -1;
 		}
@@ -637,7 +595,7 @@ static void describe_plan(struct replay *r)
 /* Choose the pool and server, connect. @return 0 or an exit code. */
 static int prepare(struct replay *r, struct mcm_store *st)
 {
-	int rc = mcm_target_pick_pool(&r->t, st, CMD, r->o->have_pool ? &r->o->pool : NULL, &r->pool);
+	int rc = mcm_target_pick_pool(&r->t, st, CMD, r->o->t.have_pool ? &r->o->t.pool : NULL, &r->pool);
 
 	if (rc == MCM_TARGET_NO_POOL) {
 		mcm_cli_warn(CMD, "mirror '%s' holds no pool: nothing was recorded, nothing to replay",
@@ -648,8 +606,8 @@ static int prepare(struct replay *r, struct mcm_store *st)
 		return rc;
 	mcm_target_adopt(&r->t, &r->pool, CMD);
 	r->only = -1;
-	if (r->o->only && (r->only = mcm_target_find_server(&r->t, r->o->only)) < 0)
-		return mcm_cli_usage_error(CMD, "--only-server '%s' is not one of the servers '%s'", r->o->only,
+	if (r->o->t.only && (r->only = mcm_target_find_server(&r->t, r->o->t.only)) < 0)
+		return mcm_cli_usage_error(CMD, "--only-server '%s' is not one of the servers '%s'", r->o->t.only,
 					   r->t.described.servers);
 	describe_plan(r);
 	r->pipes = calloc(r->t.count, sizeof *r->pipes);
@@ -704,7 +662,7 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	memset(&r, 0, sizeof r);
 	r.g = g;
 	r.o = &o;
-	if (mcm_target_open(&r.t, o.servers, why, sizeof why) != 0)
+	if (mcm_target_open(&r.t, o.t.servers, why, sizeof why) != 0)
 		return mcm_cli_usage_error(CMD, "%s", why);
 	mcm_cli_signals();
 	if (!(st = mcm_cli_open_mirror(g, CMD))) {

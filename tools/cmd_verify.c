@@ -39,14 +39,8 @@ enum diff {
 static const char *const diff_names[NDIFF] = {"missing", "value", "flags", "ttl", "error"};
 
 struct verify_opts {
-	const char *servers;
-	const char *only;
-	const char *prefix;
-	size_t prefix_len;
+	struct mcm_target_opts t; /* servers, pool, only-server, prefix, timeout */
 	long long sample;     /* 0 = every item */
-	int timeout_ms;
-	int have_pool;
-	mcm_pool_id pool;
 };
 
 /* A request in flight: what the mirror says about the key. */
@@ -117,49 +111,18 @@ static void usage(FILE *out, const struct mcm_global *g)
 		mcm_cli_mirror_path(g), MCM_DEFAULT_PATH, TTL_SLACK);
 }
 
-static int parse_timeout(const char *s, int *ms)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 86400)
-		return -1;
-	*ms = (int)(v * 1000.0 + 0.5);
-	if (*ms < 1)
-		*ms = 1;
-	return 0;
-}
-
 static int parse_option(int c, struct verify_opts *o)
 {
+	int rc;
+
 	switch (c) {
-	case 's':
-		o->servers = optarg;
-		return 0;
-	case 'p':
-		if (mcm_dumpfmt_parse_pool_id(optarg, &o->pool) != 0)
-			return mcm_cli_usage_error(CMD, "bad pool id '%s': want up to 16 hex digits", optarg);
-		o->have_pool = 1;
-		return 0;
-	case 'o':
-		o->only = optarg;
-		return 0;
 	case 'S':
 		if ((o->sample = mcm_cli_parse_count(optarg)) <= 0)
 			return mcm_cli_usage_error(CMD, "bad sample size '%s': want a positive number", optarg);
 		return 0;
-	case 'P':
-		o->prefix = optarg;
-		o->prefix_len = strlen(optarg);
-		return 0;
-	case 't':
-		if (parse_timeout(optarg, &o->timeout_ms) != 0)
-			return mcm_cli_usage_error(CMD, "bad timeout '%s': want a positive number of seconds", optarg);
-		return 0;
 	default:
-		return mcm_cli_usage_error(CMD, "unknown option");
+		rc = mcm_target_option(CMD, c, optarg, &o->t);
+		return rc == 1 ? mcm_cli_usage_error(CMD, "unknown option") : rc;
 	}
 }
 
@@ -175,7 +138,7 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 	int c, rc;
 
 	memset(o, 0, sizeof *o);
-	o->timeout_ms = 5000;
+	mcm_target_opts_init(&o->t);
 	while ((c = getopt_long(argc, argv, "s:p:o:S:P:t:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, g);
@@ -184,11 +147,7 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		if ((rc = parse_option(c, o)) != 0)
 			return rc;
 	}
-	if (optind < argc)
-		return mcm_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-	if (!o->servers)
-		return mcm_cli_usage_error(CMD, "no servers given: use --servers host:port[,host:port...]");
-	return 0;
+	return mcm_target_opts_check(CMD, argc, argv, &o->t);
 }
 
 /* FNV-1a, 64 bits: values are compared by hash, so no copy of them is kept. */
@@ -301,7 +260,7 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
 
 static int pump(struct verify *v, int wait_ms)
 {
-	int rc = mcm_pipe_pump(v->pipes, v->t.count, wait_ms, v->o->timeout_ms, on_reply, v);
+	int rc = mcm_pipe_pump(v->pipes, v->t.count, wait_ms, v->o->t.timeout_ms, on_reply, v);
 
 	if (rc != 0) {
 		mcm_cli_error(CMD, "poll failed: %s", strerror(rc));
@@ -354,7 +313,7 @@ static int wanted(struct verify *v, const struct mcm_item *item, uint32_t *idx)
 {
 	if (item->pool != v->pool.id)
 		return 0;
-	if (v->o->prefix && (item->key_len < v->o->prefix_len || memcmp(item->key, v->o->prefix, v->o->prefix_len)))
+	if (!mcm_target_wants(&v->o->t, item->key, item->key_len))
 		return 0;
 	*idx = mcm_target_server_of(&v->t, item);
 	return v->only < 0 || *idx == (uint32_t)v->only;
@@ -433,7 +392,7 @@ static int connect_all(struct verify *v)
 		v->pipes[i].fd = -1;
 		if (v->only >= 0 && i != (uint32_t)v->only)
 			continue;
-		if (mcm_target_connect(&v->t, i, &v->pipes[i], v->o->timeout_ms) != 0) {
+		if (mcm_target_connect(&v->t, i, &v->pipes[i], v->o->t.timeout_ms) != 0) {
 			mcm_cli_error(CMD, "cannot connect to '%s': %s", v->pipes[i].name, v->pipes[i].why);
 			return -1;
 		}
@@ -481,7 +440,7 @@ static int outcome(struct verify *v, int walk_rc)
 /* Choose pool and servers, connect. @return 0, -1 (nothing to check) or an exit code. */
 static int prepare(struct verify *v, struct mcm_store *st)
 {
-	int rc = mcm_target_pick_pool(&v->t, st, CMD, v->o->have_pool ? &v->o->pool : NULL, &v->pool);
+	int rc = mcm_target_pick_pool(&v->t, st, CMD, v->o->t.have_pool ? &v->o->t.pool : NULL, &v->pool);
 
 	if (rc == MCM_TARGET_NO_POOL) {
 		mcm_cli_warn(CMD, "mirror '%s' holds no pool: nothing to check", mcm_cli_mirror_path(v->g));
@@ -491,8 +450,8 @@ static int prepare(struct verify *v, struct mcm_store *st)
 		return rc;
 	mcm_target_adopt(&v->t, &v->pool, CMD);
 	v->only = -1;
-	if (v->o->only && (v->only = mcm_target_find_server(&v->t, v->o->only)) < 0)
-		return mcm_cli_usage_error(CMD, "--only-server '%s' is not one of the servers '%s'", v->o->only,
+	if (v->o->t.only && (v->only = mcm_target_find_server(&v->t, v->o->t.only)) < 0)
+		return mcm_cli_usage_error(CMD, "--only-server '%s' is not one of the servers '%s'", v->o->t.only,
 					   v->t.described.servers);
 	v->pipes = calloc(v->t.count, sizeof *v->pipes);
 	v->rings = calloc(v->t.count, sizeof *v->rings);
@@ -536,7 +495,7 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	memset(&v, 0, sizeof v);
 	v.g = g;
 	v.o = &o;
-	if (mcm_target_open(&v.t, o.servers, why, sizeof why) != 0)
+	if (mcm_target_open(&v.t, o.t.servers, why, sizeof why) != 0)
 		return mcm_cli_usage_error(CMD, "%s", why);
 	mcm_cli_signals();
 	if (!(st = mcm_cli_open_mirror(g, CMD))) {

@@ -1,6 +1,7 @@
 /* target.c - parse --servers, match it to a mirrored pool, place keys with libmemcached's hashing. */
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,4 +327,67 @@ int mcm_target_connect(const struct mcm_target *t, uint32_t idx, struct mcm_pipe
 	}
 	return mcm_pipe_connect(p, host, (unsigned)memcached_server_port(in), type && strcmp(type, "SOCKET") == 0,
 				name, timeout_ms);
+}
+
+void mcm_target_opts_init(struct mcm_target_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->timeout_ms = 5000;
+}
+
+/* Seconds (a decimal number, up to a day) to milliseconds. */
+static int parse_timeout(const char *s, int *ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 86400)
+		return -1;
+	*ms = (int)(v * 1000.0 + 0.5);
+	if (*ms < 1)
+		*ms = 1;
+	return 0;
+}
+
+int mcm_target_option(const char *cmd, int c, const char *arg, struct mcm_target_opts *o)
+{
+	switch (c) {
+	case 's':
+		o->servers = arg;
+		return 0;
+	case 'p':
+		if (mcm_dumpfmt_parse_pool_id(arg, &o->pool) != 0)
+			return mcm_cli_usage_error(cmd, "bad pool id '%s': want up to 16 hex digits", arg);
+		o->have_pool = 1;
+		return 0;
+	case 'o':
+		o->only = arg;
+		return 0;
+	case 'P':
+		o->prefix = arg;
+		o->prefix_len = strlen(arg);
+		return 0;
+	case 't':
+		if (parse_timeout(arg, &o->timeout_ms) != 0)
+			return mcm_cli_usage_error(cmd, "bad timeout '%s': want a positive number of seconds", arg);
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+int mcm_target_opts_check(const char *cmd, int argc, char **argv, const struct mcm_target_opts *o)
+{
+	if (optind < argc)
+		return mcm_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (!o->servers)
+		return mcm_cli_usage_error(cmd, "no servers given: use --servers host:port[,host:port...]");
+	return 0;
+}
+
+int mcm_target_wants(const struct mcm_target_opts *o, const char *key, size_t key_len)
+{
+	return !o->prefix || (key_len >= o->prefix_len && memcmp(key, o->prefix, o->prefix_len) == 0);
 }

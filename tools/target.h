@@ -32,6 +32,33 @@ struct mcm_target {
  *            socket), or a string starting with "--" for memcached()
  * @param[out] why a reason on failure (for a usage error)
  * @return 0, or -1 with why set. */
+/** Options every command that talks to memcached shares (replay, verify, import). */
+struct mcm_target_opts {
+	const char *servers;  /**< --servers (required) */
+	const char *only;     /**< --only-server */
+	const char *prefix;   /**< --prefix: only wire keys starting with it */
+	size_t prefix_len;
+	int timeout_ms;       /**< --timeout, default 5 s */
+	int have_pool;        /**< --pool was given */
+	mcm_pool_id pool;
+};
+
+/* Their getopt letters: s servers, p pool, o only-server, P prefix, t timeout. */
+
+/** Defaults of the common options. */
+void mcm_target_opts_init(struct mcm_target_opts *o);
+
+/** Handle option c (as getopt_long returned it, argument arg) if it is a common one.
+ * @return 0 handled, 1 not a common option, or MCM_EXIT_USAGE after a message. */
+int mcm_target_option(const char *cmd, int c, const char *arg, struct mcm_target_opts *o);
+
+/** After getopt: no stray argument left, --servers given.
+ * @return 0 or MCM_EXIT_USAGE after a message. */
+int mcm_target_opts_check(const char *cmd, int argc, char **argv, const struct mcm_target_opts *o);
+
+/** Does the wire key start with the --prefix (always, without one)? */
+int mcm_target_wants(const struct mcm_target_opts *o, const char *key, size_t key_len);
+
 int mcm_target_open(struct mcm_target *t, const char *servers, char *why, size_t why_size);
 
 void mcm_target_close(struct mcm_target *t);
