@@ -73,10 +73,10 @@ static int create_journal(const char *dir, const char *path, size_t size)
 		return ENAMETOOLONG;
 	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		return errno;
-	if (ftruncate(fd, (off_t)(JOURNAL_HEADER + size)) != 0) {
-		rc = errno;
+	/* allocated, not sparse: a page of the ring first touched when the disk
+	 * is full would kill the application with SIGBUS */
+	if ((rc = posix_fallocate(fd, 0, (off_t)(JOURNAL_HEADER + size))) != 0)
 		goto out;
-	}
 	h = mmap(NULL, JOURNAL_HEADER, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED) {
 		rc = errno;
