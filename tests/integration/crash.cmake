@@ -15,3 +15,7 @@ add_executable(crash_verify ${CMAKE_CURRENT_LIST_DIR}/crash_verify.c ${CMAKE_CUR
 target_link_libraries(crash_verify PRIVATE mcm_store PkgConfig::LIBMEMCACHED)
 set_target_properties(crash_procs crash_verify PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 mcm_shell_test(crash_concurrency ${CMAKE_CURRENT_LIST_DIR}/test_crash_concurrency.sh integration)
+add_executable(crash_fill ${CMAKE_CURRENT_LIST_DIR}/crash_fill.c)
+target_link_libraries(crash_fill PRIVATE PkgConfig::LIBMEMCACHED)
+set_target_properties(crash_fill PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+mcm_shell_test(crash_diskfull ${CMAKE_CURRENT_LIST_DIR}/test_crash_diskfull.sh integration)
