@@ -1,0 +1,118 @@
+#!/bin/bash
+# run_write_bench.sh - what the shim costs an application on the write path, as paired ratios.
+#
+# usage: bench/write/run_write_bench.sh [BUILD_DIR]    (default: build)
+# Environment: ROUNDS (5), OPS (20000 per process and run), OPS_ALWAYS (OPS/10: with
+# MCMIRROR_SYNC=always every write waits for an fsync), CASES (all: set1 mix set4 bufnr pinned),
+# MEMCACHED_BINARY, TMPDIR.
+# Starts its own memcached on 127.0.0.1 (and a second one pinned to CPU 0 for the
+# pinned case), then for each round runs every case in each arm: no shim (base),
+# shim with MCMIRROR_SYNC=none, everysec, always (fresh mirror directory per run),
+# rotating the order of the arms from round to round. Prints per case and arm the
+# median ops/s, median p50 and p99 latency (µs) and the median of the paired ratios
+# arm ops/s / base ops/s of the same round. Nothing is asserted.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../../build}
+load=$build/bench/write/mcm-load
+shim=$build/shim/libmcmirror.so
+rounds=${ROUNDS:-5}
+ops=${OPS:-20000}
+ops_always=${OPS_ALWAYS:-$((ops / 10))}
+cases=${CASES:-set1 mix set4 bufnr pinned}
+memcached=${MEMCACHED_BINARY:-$(command -v memcached || true)}
+arms="base none everysec always"
+
+[ -x "$load" ] || { echo "run_write_bench: no '$load': build first (cmake --build $build)" >&2; exit 1; }
+[ -f "$shim" ] || { echo "run_write_bench: no '$shim'" >&2; exit 1; }
+[ -n "$memcached" ] || { echo "run_write_bench: no memcached binary (set MEMCACHED_BINARY)" >&2; exit 1; }
+command -v taskset >/dev/null || cases=${cases/pinned/}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcmbench.XXXXXX")
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start_mc PREFIX... : a memcached on a free loopback port; prints the port.
+start_mc() {
+	local port i
+	for i in $(seq 1 20); do
+		port=$((20000 + RANDOM % 40000))
+		"$@" "$memcached" -l 127.0.0.1 -p "$port" -U 0 -u "$(id -un)" -m 256 >/dev/null 2>&1 &
+		local pid=$!
+		for _ in $(seq 1 100); do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				pids+=("$pid")
+				echo "$port"
+				return 0
+			fi
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill "$pid" 2>/dev/null || true
+	done
+	echo "run_write_bench: cannot start memcached" >&2
+	exit 1
+}
+
+port=$(start_mc env)
+pinned_port=
+case " $cases " in *" pinned "*) pinned_port=$(start_mc taskset -c 0) ;; esac
+
+# run_one CASE ARM: one mcm-load run; prints "ops_per_s p50 p99".
+run_one() {
+	local c=$1 arm=$2 n=$ops procs=1 mix=set server=127.0.0.1:$port pin=() out
+	case $c in
+	set1) ;;
+	mix) mix=mix9010 ;;
+	set4) procs=4 ;;
+	bufnr) mix=bufnr ;;
+	pinned) server=127.0.0.1:$pinned_port pin=(taskset -c 0) ;;
+	esac
+	[ "$arm" = always ] && n=$ops_always
+	rm -rf "$tmp/mirror"
+	if [ "$arm" = base ]; then
+		out=$("${pin[@]}" "$load" "$server" "$n" "$procs" "$mix")
+	else
+		out=$(LD_PRELOAD=$shim MCMIRROR_PATH=$tmp/mirror MCMIRROR_SYNC=$arm \
+			"${pin[@]}" "$load" "$server" "$n" "$procs" "$mix")
+	fi
+	echo "$out" | sed -E 's/.*ops_per_s=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/'
+}
+
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "run_write_bench: $rounds rounds, $ops ops per process ($ops_always with sync=always), cases: $cases" >&2
+echo "run_write_bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg), CPUs: $(nproc)" >&2
+results=$tmp/results # lines: case arm round ops_per_s p50 p99
+: >"$results"
+set -- $arms
+for r in $(seq 1 "$rounds"); do
+	for c in $cases; do
+		order=$(for i in 0 1 2 3; do echo "${arms// /$'\n'}" | sed -n "$(((i + r) % 4 + 1))p"; done)
+		for arm in $order; do
+			echo "$c $arm $r $(run_one "$c" "$arm")" >>"$results"
+		done
+	done
+	echo "run_write_bench: round $r of $rounds done" >&2
+done
+echo "run_write_bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+printf '%-7s %-9s %12s %9s %9s %12s\n' case arm ops/s p50_us p99_us ratio_vs_base
+for c in $cases; do
+	for arm in $arms; do
+		ops_med=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == a { print $4 }' "$results" | median)
+		p50=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == a { print $5 }' "$results" | median)
+		p99=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == a { print $6 }' "$results" | median)
+		ratio=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == "base" { b[$3] = $4 } $1 == c && $2 == a { x[$3] = $4 }
+			END { for (r in x) if (b[r] > 0) printf "%.4f\n", x[r] / b[r] }' "$results" | median)
+		printf '%-7s %-9s %12.0f %9s %9s %12s\n' "$c" "$arm" "$ops_med" "$p50" "$p99" "$ratio"
+	done
+done
