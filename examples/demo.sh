@@ -12,7 +12,8 @@ demo=$top/_demo
 build=${MCM_DEMO_BUILD:-$top/build}
 users=${MCM_DEMO_USERS:-1000}
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+if [ -t 2 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain" >&2; }
 
 for tool in cmake gcc memcached pkg-config; do
 	command -v $tool >/dev/null || { echo "demo: '$tool' is missing: run 'sudo scripts/setup-debian.sh' first" >&2; exit 1; }
@@ -65,7 +66,8 @@ echo "memcached (pid $mc_pid) on $servers"
 step "running the demo application under the shim"
 echo "\$ LD_PRELOAD=$shim MCMIRROR_PATH=$demo/mirror mcmirror-demo-app write $servers $users"
 LD_PRELOAD=$shim MCMIRROR_PATH=$demo/mirror "$app" write "$servers" "$users"
-"$tool" --mirror "$demo/mirror" stats | grep -E '^(pool|  servers|  live|  deleted|recorded)' || true
+echo "\$ mcmirror --mirror $demo/mirror stats | grep -E 'servers|live_items|deleted|counters.recorded'"
+"$tool" --mirror "$demo/mirror" stats | grep -E 'servers|live_items|deleted|counters.recorded' || true
 
 step "crash: kill -9 memcached, start it again (empty)"
 kill -9 "$mc_pid"
