@@ -204,13 +204,13 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 	return append(MCM_J_INTENT, *id, iov, 2, &end) == 0 ? 0 : -1;
 }
 
-static void count(const struct mcm_mutation *m)
+static void count(enum mcm_op op)
 {
-	if (m->op == MCM_OP_DROP)
+	if (op == MCM_OP_DROP)
 		mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, 1);
-	else if (m->op == MCM_OP_ENCRYPTED)
+	else if (op == MCM_OP_ENCRYPTED)
 		mcm_counters_add(w.counters, MCM_CTR_ENCRYPTED, 1);
-	else if (m->op != MCM_OP_NONE)
+	else if (op != MCM_OP_NONE)
 		mcm_counters_add(w.counters, MCM_CTR_RECORDED, 1);
 }
 
@@ -251,8 +251,8 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 		report_lost(rc); /* its intent stays open: the drainer drops the key when it gives up on it */
 		return;
 	}
-	count(m);
-	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS && m->op != MCM_OP_NONE &&
+	count((enum mcm_op)h.op);
+	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS && h.op != MCM_OP_NONE &&
 	    mcm_journal_wait_durable(w.journal, end, DURABLE_WAIT_MS) != 0)
 		mcm_log_once(MCM_CAUSE_WRITE, "a write to '%s' was not on disk within %d ms (MCMIRROR_SYNC=always)",
 			     mcm_config_get()->path, DURABLE_WAIT_MS);
