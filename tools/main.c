@@ -8,7 +8,7 @@
 #include "mcmirror.h"
 
 static const struct mcm_cmd *const commands[] = {
-	&mcm_cmd_replay, &mcm_cmd_verify, &mcm_cmd_stats, &mcm_cmd_dump,
+	&mcm_cmd_replay, &mcm_cmd_verify, &mcm_cmd_stats, &mcm_cmd_dump, &mcm_cmd_run,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
