@@ -138,9 +138,20 @@ out:
 	return w.journal;
 }
 
+/* When the journal was last found full: for a second after that, appends do
+ * not wait for room (a stuck drainer must not slow every call by the wait). */
+static time_t full_at;
+
+static unsigned append_wait(void)
+{
+	return time(NULL) - __atomic_load_n(&full_at, __ATOMIC_RELAXED) < 1 ? 0 : APPEND_WAIT_MS;
+}
+
 /* A record could not be appended: the write goes unmirrored. */
 static void report_lost(int rc)
 {
+	if (rc == ENOSPC)
+		__atomic_store_n(&full_at, time(NULL), __ATOMIC_RELAXED);
 	mcm_counters_add(w.counters, MCM_CTR_LOST_DROPS, 1);
 	mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' is full (is a drainer running?): %s; "
 		     "writes pass through unmirrored and the mirror may hold stale values",
@@ -149,7 +160,7 @@ static void report_lost(int rc)
 
 static int append(enum mcm_jtype type, uint64_t id, const struct iovec *iov, int n, uint64_t *end)
 {
-	int rc = mcm_journal_append(w.journal, type, id, iov, n, APPEND_WAIT_MS, end);
+	int rc = mcm_journal_append(w.journal, type, id, iov, n, append_wait(), end);
 
 	if (rc != 0)
 		report_lost(rc);
@@ -241,11 +252,11 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	iov[1] = (struct iovec){(void *)m->key, m->key_len};
 	iov[2] = (struct iovec){(void *)m->group, m->group_len};
 	iov[3] = (struct iovec){(void *)m->value, m->value_len};
-	rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, 4, APPEND_WAIT_MS, &end);
+	rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, 4, append_wait(), &end);
 	if (rc == EMSGSIZE) { /* a value larger than a quarter of the journal: drop the key instead */
 		h.op = MCM_OP_DROP;
 		h.value_len = 0;
-		rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, 3, APPEND_WAIT_MS, &end);
+		rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, 3, append_wait(), &end);
 	}
 	if (rc != 0) {
 		report_lost(rc); /* its intent stays open: the drainer drops the key when it gives up on it */

@@ -180,10 +180,21 @@ static void open_intent(struct mcm_drain *d, uint64_t id, const unsigned char *p
 	memcpy(&h, payload, sizeof h);
 	if (h.key_len > sizeof in->key || sizeof h + h.key_len > len)
 		return;
-	if (d->nopen == MAX_OPEN) { /* cannot track it: its outcome will be dropped (not found) */
+	in = &d->open[d->nopen == MAX_OPEN ? MAX_OPEN - 1 : d->nopen];
+	if (d->nopen == MAX_OPEN) {
+		/* cannot track it (its outcome will be dropped: not found), but the
+		 * writes it overlaps must still learn of it */
+		struct open_intent probe;
+
+		probe.pool = h.pool;
+		probe.key_len = (uint16_t)h.key_len;
+		memcpy(probe.key, payload + sizeof h, h.key_len);
+		for (size_t i = 0; i < d->nopen; i++)
+			if (same_target(&d->open[i], &probe))
+				d->open[i].tainted = 1;
+		d->intents_dirty = 1;
 		return;
 	}
-	in = &d->open[d->nopen];
 	memset(in, 0, offsetof(struct open_intent, key));
 	in->id = id;
 	in->pool = h.pool;
@@ -249,12 +260,14 @@ static void add_outcome(struct mcm_drain *d, uint64_t id, const unsigned char *p
 }
 
 /* A drop of an intent's key, for intents that will never see their outcome. */
+/* An intent that will never see its outcome: its key is dropped; a flush whose
+ * writer died may have reached some servers, so the mirror forgets the pool. */
 static void add_drop(struct mcm_drain *d, const struct open_intent *in)
 {
 	struct mcm_mutation *m = &d->batch[d->nbatch++];
 
 	memset(m, 0, sizeof *m);
-	m->op = MCM_OP_DROP;
+	m->op = in->key_len ? MCM_OP_DROP : MCM_OP_FLUSH;
 	m->pool = pool_of(d, in->pool);
 	m->key = in->key;
 	m->key_len = in->key_len;
@@ -398,8 +411,7 @@ static int reap_some(struct mcm_drain *d, unsigned max_age_s, size_t *n)
 	}
 	d->nbatch = 0;
 	for (i = 0; i < ngone; i++)
-		if (gone[i].key_len)
-			add_drop(d, &gone[i]);
+		add_drop(d, &gone[i]);
 	if (ngone)
 		d->intents_dirty = 1;
 	rc = ngone ? commit(d, d->pos) : 0;

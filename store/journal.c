@@ -225,7 +225,7 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 	__atomic_store_n(&j->h->tail, t + need, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&j->h->tail_seq, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&j->h->lock);
-	if (__atomic_load_n(&j->h->drainer_sleeping, __ATOMIC_SEQ_CST)) /* only an idle drainer waits */
+	if (__atomic_load_n(&j->h->drainer_sleeping, __ATOMIC_SEQ_CST) == 2) /* idle: wake it; a nap ends soon */
 		futex(&j->h->tail_seq, FUTEX_WAKE, INT32_MAX, 0);
 	*end = t + need;
 	return 0;
@@ -285,11 +285,9 @@ void mcm_journal_wait_records(struct mcm_journal *j, uint64_t seen_tail, unsigne
 {
 	uint32_t seq = __atomic_load_n(&j->h->tail_seq, __ATOMIC_ACQUIRE);
 
-	if (timeout_ms <= NAP_MS) { /* a nap: appends do not wake it (no system call for them) */
-		sleep_ms(timeout_ms);
-		return;
-	}
-	__atomic_store_n(&j->h->drainer_sleeping, 1, __ATOMIC_SEQ_CST);
+	/* 1: a nap, which only a writer waiting for durability cuts short;
+	 * 2: idle, which the next append ends */
+	__atomic_store_n(&j->h->drainer_sleeping, timeout_ms <= NAP_MS ? 1 : 2, __ATOMIC_SEQ_CST);
 	if (mcm_journal_tail(j) == seen_tail)
 		futex(&j->h->tail_seq, FUTEX_WAIT, seq, timeout_ms);
 	__atomic_store_n(&j->h->drainer_sleeping, 0, __ATOMIC_RELEASE);

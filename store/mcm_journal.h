@@ -88,7 +88,8 @@ uint64_t mcm_journal_durable_wanted(const struct mcm_journal *j);
 int mcm_journal_wait_durable(struct mcm_journal *j, uint64_t end, unsigned timeout_ms);
 
 /** Records that could not be appended (ring full) since the journal was
- * created; the drainer turns a change of it into "the mirror is incomplete". */
+ * created. (The shim also counts them as lost_drops in the counters file,
+ * which `mcmirror replay` warns about.) */
 uint64_t mcm_journal_lost(const struct mcm_journal *j);
 
 #endif

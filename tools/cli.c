@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mcm_counters.h"
 #include "mcm_drain.h"
 #include "mcm_store.h"
 #include "mcmirror.h"
@@ -128,4 +129,19 @@ long long mcm_cli_parse_count(const char *s)
 	if (errno || *end)
 		return -1;
 	return v;
+}
+
+void mcm_cli_warn_incomplete(const struct mcm_global *g, const char *cmd)
+{
+	struct mcm_counters *c;
+	uint64_t lost;
+
+	if (mcm_counters_open(&c, mcm_cli_mirror_path(g), 0) != 0)
+		return;
+	lost = mcm_counters_get(c, MCM_CTR_LOST_DROPS);
+	mcm_counters_close(c);
+	if (lost)
+		mcm_cli_warn(cmd, "%llu writes could not be mirrored (the journal was full, or the disk): the mirror "
+			     "may hold older values for some keys ('mcmirror stats', counters.lost_drops)",
+			     (unsigned long long)lost);
 }

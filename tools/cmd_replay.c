@@ -669,6 +669,7 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 		mcm_target_close(&r.t);
 		return MCM_EXIT_FAIL;
 	}
+	mcm_cli_warn_incomplete(g, CMD);
 	rc = replay(&r, st);
 	for (uint32_t i = 0; r.pipes && i < r.t.count; i++)
 		mcm_pipe_close(&r.pipes[i]);

@@ -59,6 +59,10 @@ const char *mcm_cli_mirror_path(const struct mcm_global *g);
  * the reason, and return NULL. */
 struct mcm_store *mcm_cli_open_mirror(const struct mcm_global *g, const char *cmd);
 
+/** Warn when the shim counted writes it could not mirror at all (lost_drops):
+ * the mirror may then hold older values for some keys. */
+void mcm_cli_warn_incomplete(const struct mcm_global *g, const char *cmd);
+
 /** Should progress be drawn? True when stderr is a TTY (or MCMIRROR_FORCE_TTY
  * is set) and -q was not given. */
 int mcm_cli_progress_enabled(const struct mcm_global *g);

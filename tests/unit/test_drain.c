@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mcm_drain.h"
@@ -244,6 +245,50 @@ static void test_many_dead_writers(void **state)
 /* A drainer that dies after its commit, before it moved the journal's head:
  * the next one starts from the position saved with the commit, and an
  * APPEND is not applied twice. */
+/* A flush whose writer died mid-call may have reached the servers: the mirror forgets the pool. */
+static void test_dead_flush(void **state)
+{
+	struct env *e = *state;
+	uint64_t dead = dead_pid() << 32, alive = (uint64_t)getpid() << 32;
+	struct mcm_pool p;
+	struct mcm_item item;
+
+	add_pool(e);
+	write_key(e, alive | 1, MCM_OP_PUT, "k", "v");
+	intent(e, dead | 1, ""); /* a flush: no key */
+	drain_all(e);
+	assert_int_equal(mcm_store_pool(e->st, e->pool.id, &p), 0);
+	assert_int_equal(unit_get(e->st, &e->pool, "k", &item), 0);
+	assert_true(mcm_item_is_live(&item, &p, time(NULL)));
+	assert_int_equal(mcm_drain_reap(e->d, 60), 0);
+	assert_int_equal(mcm_store_pool(e->st, e->pool.id, &p), 0);
+	assert_int_equal(unit_get(e->st, &e->pool, "k", &item), 0);
+	assert_false(mcm_item_is_live(&item, &p, time(NULL)));
+}
+
+/* With every intent slot taken, a new intent is not tracked, but the write it
+ * overlaps on its key must still be dropped. */
+static void test_overflow_still_taints(void **state)
+{
+	struct env *e = *state;
+	uint64_t alive = (uint64_t)getpid() << 32;
+	char key[32];
+
+	add_pool(e);
+	intent(e, alive | 1, "s");
+	for (unsigned i = 2; i <= 4096; i++) { /* fills the 4096 slots */
+		snprintf(key, sizeof key, "f%u", i);
+		intent(e, alive | i, key);
+	}
+	intent(e, alive | 5000, "s"); /* untracked */
+	outcome(e, alive | 1, MCM_OP_PUT, "s", "first");
+	drain_all(e);
+	expect(e, "s", NULL, 0); /* dropped, and no record existed: none written */
+	outcome(e, alive | 5000, MCM_OP_PUT, "s", "second");
+	drain_all(e);
+	expect(e, "s", NULL, 0);
+}
+
 static void test_position_survives(void **state)
 {
 	struct env *e = *state;
@@ -289,6 +334,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overlap_across_drainers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_writer_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_dead_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overflow_still_taints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_position_survives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
 	};
