@@ -4,6 +4,7 @@
 #   lib[/<multiarch>]/libmcmirror.so      the preload library (GNUInstallDirs' LIBDIR)
 #   libexec/mcmirror/mcmirror-demo-app    the demo application (examples/demo_app.c; a program,
 #                                         so not under share/)
+#   libexec/mcmirror/mcmirror-warm        waits for memcached, then replays (examples/systemd)
 #   share/man/man1/mcmirror.1, share/man/man7/libmcmirror.7
 #   share/doc/mcmirror/                   README.md, docs/*.md, examples/systemd, examples/php-sessions
 #
@@ -27,7 +28,8 @@ install(FILES docs/libmcmirror.7 DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
 install(FILES README.md docs/ARCHITECTURE.md docs/DURABILITY.md docs/FORMAT.md docs/RUNBOOK.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY examples/systemd examples/php-sessions DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
-  USE_SOURCE_PERMISSIONS)
+  PATTERN mcmirror-warm EXCLUDE)
+install(PROGRAMS examples/systemd/mcmirror-warm DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/mcmirror)
 install(TARGETS mcmirror-demo-app RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/mcmirror)
 
 # --- the Debian package ---------------------------------------------------------------------------
