@@ -16,13 +16,11 @@
  * drainer at its first write.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,9 +118,10 @@ static struct mcm_journal *journal_get(void)
 		now = time(NULL);
 		if (w.retry_at && now < w.retry_at)
 			goto out;
-		if ((mkdir(cfg->path, 0700) != 0 && errno != EEXIST) ||
-		    (rc = mcm_journal_open(&j, cfg->path, cfg->journal_size, 1)) != 0) {
-			rc = errno ? errno : EIO;
+		rc = mkdir(cfg->path, 0700) != 0 && errno != EEXIST ? errno : 0;
+		if (rc == 0)
+			rc = mcm_journal_open(&j, cfg->path, cfg->journal_size, 1);
+		if (rc != 0) {
 			mcm_log_once(MCM_CAUSE_OPEN, "cannot open mirror '%s': %s; passing writes through (set MCMIRROR_PATH)",
 				     cfg->path, mcm_strerror(rc));
 			w.retry_at = now + REOPEN_DELAY;
@@ -355,25 +354,15 @@ static void release_drain_lock(void)
  * draining) once the parent dies. */
 static int take_drain_lock(const char *dir)
 {
-	char path[PATH_MAX];
-	int fd, err;
+	int fd, rc;
 
-	if (snprintf(path, sizeof path, "%s/drain.lock", dir) >= (int)sizeof path)
-		return ENAMETOOLONG;
 	pthread_mutex_lock(&w.lock);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	err = errno;
-	w.drain_fd = fd;
+	rc = mcm_drain_lock_open(dir, &fd);
+	w.drain_fd = rc == 0 ? fd : -1;
 	pthread_mutex_unlock(&w.lock);
-	if (fd < 0)
-		return err;
-	while (flock(fd, LOCK_EX) != 0) {
-		if ((err = errno) != EINTR) {
-			release_drain_lock();
-			return err;
-		}
-	}
-	return 0;
+	if (rc == 0 && (rc = mcm_drain_lock_take(fd, 1)) != 0)
+		release_drain_lock();
+	return rc;
 }
 
 static void *drainer_main(void *arg)

@@ -45,24 +45,32 @@ struct mcm_drain {
 	size_t nbatch;
 };
 
-int mcm_drain_lock(const char *dir, int wait, int *fd)
+int mcm_drain_lock_open(const char *dir, int *fd)
 {
 	char path[PATH_MAX];
-	int f;
 
 	if (snprintf(path, sizeof path, "%s/drain.lock", dir) >= (int)sizeof path)
 		return ENAMETOOLONG;
-	if ((f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return errno;
-	while (flock(f, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
-		int err = errno;
-		if (err == EINTR)
-			continue;
-		close(f);
-		return err;
-	}
-	*fd = f;
 	return 0;
+}
+
+int mcm_drain_lock_take(int fd, int wait)
+{
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0)
+		if (errno != EINTR)
+			return errno;
+	return 0;
+}
+
+int mcm_drain_lock(const char *dir, int wait, int *fd)
+{
+	int rc = mcm_drain_lock_open(dir, fd);
+
+	if (rc == 0 && (rc = mcm_drain_lock_take(*fd, wait)) != 0)
+		close(*fd);
+	return rc;
 }
 
 /* The saved open intents: a count, then the records. */

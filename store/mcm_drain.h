@@ -27,6 +27,12 @@
  * @return 0 or an errno value. */
 int mcm_drain_lock(const char *dir, int wait, int *fd);
 
+/** The two steps of mcm_drain_lock, for a caller that must know the
+ * descriptor before it waits (the shim, across fork()): open dir/drain.lock,
+ * then take it. @return 0 or an errno value (the descriptor stays open). */
+int mcm_drain_lock_open(const char *dir, int *fd);
+int mcm_drain_lock_take(int fd, int wait);
+
 struct mcm_drain;
 
 /** Start draining j into st from the position saved in st. */
