@@ -7,7 +7,7 @@
 # machine, runs the same steps from /usr, and purges it again if it was not installed before.
 . "$MCM_HARNESS/lib.sh" || exit 1
 need_memcached
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:verify_asan_link_order=0} # sanitizer build: the shim is preloaded before the ASan runtime
 users=300
 
 # demo_cycle BIN LIBEXEC LIBPATTERN: the demo against installed files
