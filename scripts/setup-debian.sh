@@ -8,6 +8,7 @@
 set -euo pipefail
 packages=(
 	cmake gcc make pkg-config libc6-dev                 # build
+	groff-base                                          # tests: the man pages render cleanly
 	libmemcached-dev liblmdb-dev                        # the shim and the tool
 	libcmocka-dev memcached libmemcached-tools lmdb-utils  # tests: a real server, real clients
 	php-cli php-memcached python3-pylibmc               # tests: unmodified applications

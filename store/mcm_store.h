@@ -44,6 +44,7 @@
 #define MCM_END      (-40001) /**< iterator exhausted */
 #define MCM_EFORMAT  (-40002) /**< a record or the environment has an unknown format */
 #define MCM_ENOTFOUND (-40003) /**< no such item or pool */
+#define MCM_ETRUNCATED (-40004) /**< data.mdb is shorter than its own header says: damaged or cut short */
 /** @} */
 
 /** A pool is a list of servers; its id is a hash of the canonical list. */

@@ -42,6 +42,8 @@ const char *mcm_strerror(int rc)
 		return "not a mirror of a known format";
 	case MCM_ENOTFOUND:
 		return "not found";
+	case MCM_ETRUNCATED:
+		return "data.mdb is shorter than its header says (truncated or damaged; see docs/RUNBOOK.md)";
 	case MDB_MAP_FULL:
 		return "map full (disk full?)";
 	default:
@@ -127,6 +129,25 @@ static int open_dbs(struct mcm_store *st)
 	return mdb_txn_commit(txn);
 }
 
+/* LMDB maps the file and reads pages up to the last one its header names: in
+ * a file cut short those reads fault (SIGBUS). Check before any page is read. */
+static int check_length(struct mcm_store *st)
+{
+	char file[PATH_MAX + 16];
+	MDB_envinfo info;
+	MDB_stat es;
+	struct stat sb;
+
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &es) != 0)
+		return 0;
+	snprintf(file, sizeof file, "%s/data.mdb", st->path);
+	if (stat(file, &sb) != 0)
+		return errno;
+	if ((uint64_t)sb.st_size < ((uint64_t)info.me_last_pgno + 1) * es.ms_psize)
+		return MCM_ETRUNCATED;
+	return 0;
+}
+
 int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, size_t mapsize)
 {
 	struct mcm_store *st;
@@ -151,7 +172,7 @@ int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, siz
 		goto fail;
 	mdb_env_set_maxdbs(st->env, 4);
 	mdb_env_set_mapsize(st->env, mapsize ? mapsize : DEFAULT_MAPSIZE);
-	if ((rc = mdb_env_open(st->env, path, envflags, 0600)) != 0)
+	if ((rc = mdb_env_open(st->env, path, envflags, 0600)) != 0 || (rc = check_length(st)) != 0)
 		goto fail;
 	/* another process may grow the file between mdb_env_open and our first txn */
 	for (int tries = 0; (rc = open_dbs(st)) == MDB_MAP_RESIZED && tries < MAX_GROW_RETRIES; tries++)

@@ -200,6 +200,36 @@ static void test_other_version(void **state)
 	assert_int_equal(mcm_store_open(&st, path, MCM_STORE_RDONLY, 0), MCM_EFORMAT);
 }
 
+/* A data file cut short: refused with MCM_ETRUNCATED, not a SIGBUS from
+ * reading mapped pages past the end of the file. */
+static void test_truncated(void **state)
+{
+	struct mcm_store *st;
+	char path[PATH_MAX], file[PATH_MAX + 16], key[32];
+	struct mcm_pool p;
+	struct mcm_mutation m;
+	struct stat sb;
+
+	sub(path, *state, "mirror");
+	assert_int_equal(mcm_store_open(&st, path, MCM_STORE_CREATE | MCM_STORE_NOSYNC, 0), 0);
+	unit_pool(&p, "127.0.0.1:11211");
+	for (int i = 0; i < 3000; i++) {
+		snprintf(key, sizeof key, "key-%d", i);
+		m = unit_mut(MCM_OP_PUT, &p, key);
+		m.value = "a value of some length";
+		m.value_len = 22;
+		unit_apply(st, &m);
+	}
+	mcm_store_close(st);
+	snprintf(file, sizeof file, "%s/data.mdb", path);
+	assert_int_equal(stat(file, &sb), 0);
+	assert_true(sb.st_size > 3 * 4096);
+	assert_int_equal(truncate(file, 3 * 4096), 0);
+	assert_int_equal(mcm_store_open(&st, path, MCM_STORE_RDONLY, 0), MCM_ETRUNCATED);
+	assert_int_equal(mcm_store_open(&st, path, MCM_STORE_CREATE, 0), MCM_ETRUNCATED);
+	assert_non_null(strstr(mcm_strerror(MCM_ETRUNCATED), "truncated"));
+}
+
 static void test_strerror(void **state)
 {
 	(void)state;
@@ -219,6 +249,7 @@ int main(void)
 		T(test_modes),
 		T(test_foreign_env),
 		T(test_other_version),
+		T(test_truncated),
 		cmocka_unit_test(test_strerror),
 	};
 #undef T
