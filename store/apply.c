@@ -234,8 +234,25 @@ static int apply_touch(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, c
 	return rc;
 }
 
-static int apply_flush(struct mcm_store *st, MDB_txn *txn, struct mcm_pool *pool, const struct mcm_mutation *m,
-		       uint64_t next_seq)
+/* Do two canonical server lists name a common server? */
+static int share_server(const char *a, const char *b)
+{
+	for (const char *p = a; *p;) {
+		size_t len = strcspn(p, ",");
+
+		for (const char *q = b; *q;) {
+			size_t qlen = strcspn(q, ",");
+
+			if (qlen == len && memcmp(p, q, len) == 0)
+				return 1;
+			q += qlen + (q[qlen] == ',');
+		}
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+static void set_flush_marker(struct mcm_pool *pool, const struct mcm_mutation *m, uint64_t next_seq)
 {
 	if (m->exptime == 0) {
 		pool->flush_seq = next_seq - 1; /* everything written so far */
@@ -243,7 +260,36 @@ static int apply_flush(struct mcm_store *st, MDB_txn *txn, struct mcm_pool *pool
 	} else {
 		pool->flush_time = m->exptime;
 	}
-	return save_pool(st, txn, pool);
+}
+
+/* flush_all went to every server of the pool: every other pool that shares
+ * one of them lost its items there too (which ones the mirror cannot tell),
+ * so it is marked flushed as well. */
+static int apply_flush(struct mcm_store *st, MDB_txn *txn, struct mcm_pool *pool, const struct mcm_mutation *m,
+		       uint64_t next_seq)
+{
+	unsigned char buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
+	struct mcm_pool other;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	set_flush_marker(pool, m, next_seq);
+	if ((rc = save_pool(st, txn, pool)) != 0 || (rc = mdb_cursor_open(txn, st->pools, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || mcm_get_be64(k.mv_data) == pool->id ||
+		    mcm_pool_decode(v.mv_data, v.mv_size, &other) != 0 || !share_server(pool->servers, other.servers))
+			continue;
+		set_flush_marker(&other, m, next_seq);
+		mcm_pool_encode(&other, buf);
+		v.mv_size = mcm_pool_size(&other);
+		v.mv_data = buf;
+		if ((rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m, uint64_t *next_seq)

@@ -445,6 +445,29 @@ static void test_flush_now(void **state)
 	assert_true(live(st, &pool_b, "b1", T0 + 5));
 }
 
+/* flush_all through a pool reaches every server of it: a pool sharing one of
+ * them lost its items there too; pools on other servers keep theirs. */
+static void test_flush_shared_server(void **state)
+{
+	struct mcm_store *st = store(state);
+	struct mcm_pool both, other;
+
+	unit_pool(&both, "127.0.0.1:11211,127.0.0.1:11212");
+	unit_pool(&other, "127.0.0.1:11213");
+	put(st, &pool_a, "a", "v", 0, 0, 0);
+	put(st, &pool_b, "b", "v", 0, 0, 0);
+	put(st, &both, "ab", "v", 0, 0, 0);
+	put(st, &other, "c", "v", 0, 0, 0);
+	op(st, MCM_OP_FLUSH, &pool_b, NULL, 1); /* 11212 only */
+	assert_true(live(st, &pool_a, "a", T0 + 2));
+	assert_false(live(st, &pool_b, "b", T0 + 2));
+	assert_false(live(st, &both, "ab", T0 + 2));
+	assert_true(live(st, &other, "c", T0 + 2));
+	op(st, MCM_OP_FLUSH, &both, NULL, 3); /* 11211 and 11212 */
+	assert_false(live(st, &pool_a, "a", T0 + 4));
+	assert_true(live(st, &other, "c", T0 + 4));
+}
+
 static void test_flush_delayed(void **state)
 {
 	struct mcm_store *st = store(state);
@@ -616,6 +639,7 @@ int main(void)
 		T(test_delete_drop),
 		T(test_encrypted),
 		T(test_flush_now),
+		T(test_flush_shared_server),
 		T(test_flush_delayed),
 		T(test_pools_apart),
 		T(test_seq_index),
