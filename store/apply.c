@@ -75,9 +75,10 @@ static int find_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, str
 	return mcm_item_decode(v.mv_data, v.mv_size, old);
 }
 
-/* Write item under key with the next sequence number; unindex the old record. */
-static int write_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *item,
-		      const struct mcm_item *old, uint64_t *next_seq)
+/* Write item (its seq already set) under key; unindex the old record.
+ * seq_flags: MDB_APPEND for a new largest number, MDB_NOOVERWRITE for a kept one. */
+static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_item *item,
+		    const struct mcm_item *old, unsigned seq_flags)
 {
 	unsigned char sk[8];
 	MDB_val k = {8, sk}, v;
@@ -89,14 +90,22 @@ static int write_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, st
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
 	}
-	item->seq = (*next_seq)++;
 	v.mv_size = mcm_item_size(item);
 	if ((rc = mdb_put(txn, st->items, (MDB_val *)key, &v, MDB_RESERVE)) != 0)
 		return rc;
 	mcm_item_encode(item, v.mv_data);
 	mcm_put_be64(sk, item->seq);
 	v = *key;
-	return mdb_put(txn, st->seq, &k, &v, MDB_APPEND);
+	rc = mdb_put(txn, st->seq, &k, &v, seq_flags);
+	return rc == MDB_KEYEXIST ? EEXIST : rc;
+}
+
+/* Write item under key with the next sequence number; unindex the old record. */
+static int write_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *item,
+		      const struct mcm_item *old, uint64_t *next_seq)
+{
+	item->seq = (*next_seq)++;
+	return put_item(st, txn, key, item, old, MDB_APPEND);
 }
 
 /* A new record for the mutation's key with the routing fields filled in. */
@@ -292,6 +301,59 @@ static int apply_flush(struct mcm_store *st, MDB_txn *txn, struct mcm_pool *pool
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* RESTORE: the record exactly as given, unless the mirror's is as recent. */
+static int apply_restore(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_mutation *m,
+			 const struct mcm_item *old, int found, uint64_t *next_seq)
+{
+	struct mcm_item it;
+
+	if (m->kind < MCM_KIND_VALUE || m->kind > MCM_KIND_DROPPED)
+		return EINVAL;
+	if (found && old->wtime_us >= m->wtime_us)
+		return 0; /* last writer wins; a tie keeps the mirror's record */
+	item_from(m, m->wtime_us, &it);
+	it.kind = m->kind;
+	it.flags = m->flags;
+	it.exptime = m->exptime;
+	it.value = m->value ? m->value : "";
+	it.value_len = m->value ? m->value_len : 0;
+	if (m->seq == 0)
+		return write_item(st, txn, key, &it, found ? old : NULL, next_seq);
+	it.seq = m->seq;
+	if (*next_seq <= m->seq)
+		*next_seq = m->seq + 1;
+	return put_item(st, txn, key, &it, found ? old : NULL, MDB_NOOVERWRITE);
+}
+
+/* RESTORE_POOL: the pool record as given when new; else a later delayed
+ * flush and the encrypted mark only (the mirror's flush_seq counts in its own
+ * numbers). Either way later numbers exceed the record's flush_seq. */
+static int restore_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_pool *given, uint64_t *next_seq)
+{
+	unsigned char kb[8];
+	MDB_val k = {8, kb}, v;
+	struct mcm_pool pool;
+	int rc;
+
+	mcm_put_be64(kb, given->id);
+	rc = mdb_get(txn, st->pools, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		pool = *given;
+	} else if (rc != 0) {
+		return rc;
+	} else if ((rc = mcm_pool_decode(v.mv_data, v.mv_size, &pool)) != 0) {
+		return rc;
+	} else {
+		pool.id = given->id;
+		if (given->flush_time > pool.flush_time)
+			pool.flush_time = given->flush_time;
+		pool.encrypted |= given->encrypted;
+	}
+	if (*next_seq <= pool.flush_seq)
+		*next_seq = pool.flush_seq + 1;
+	return save_pool(st, txn, &pool);
+}
+
 int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m, uint64_t *next_seq)
 {
 	uint64_t now_us = m->wtime_us ? m->wtime_us : mcm_now_us();
@@ -302,6 +364,8 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 	struct mcm_item old, it;
 	int rc, found, live;
 
+	if (m->op == MCM_OP_RESTORE_POOL)
+		return restore_pool(st, txn, m->pool, next_seq);
 	if ((rc = ensure_pool(st, txn, m, now_us, &pool)) != 0)
 		return rc;
 	if (m->op == MCM_OP_FLUSH)
@@ -347,9 +411,12 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 		/* fall through */
 	case MCM_OP_DROP:
 		return forget(st, txn, &key, m, &old, found, MCM_KIND_DROPPED, now_us, next_seq);
+	case MCM_OP_RESTORE:
+		return apply_restore(st, txn, &key, m, &old, found, next_seq);
 	case MCM_OP_NONE:
 		return 0;
 	case MCM_OP_FLUSH:
+	case MCM_OP_RESTORE_POOL:
 		break;
 	}
 	return EINVAL;

@@ -108,7 +108,15 @@ enum mcm_op {
 	MCM_OP_DELETE,  /**< the key is absent on the server */
 	MCM_OP_DROP,    /**< unknown outcome: forget the key */
 	MCM_OP_FLUSH,   /**< flush_all on every server of the pool (delay in exptime) */
-	MCM_OP_ENCRYPTED /**< the pool uses an encoding key: mark it, drop the key */
+	MCM_OP_ENCRYPTED, /**< the pool uses an encoding key: mark it, drop the key */
+	MCM_OP_RESTORE,  /**< `mcmirror load` and `import`: write the record exactly as given
+	                      (kind, flags, exptime, wtime_us, ns_len, group, value, and seq when
+	                      non-zero), unless the mirror's record for the key was written at or
+	                      after wtime_us (last writer wins; a tie keeps the mirror's) */
+	MCM_OP_RESTORE_POOL /**< `mcmirror load`: when the mirror has no record of m->pool, write it
+	                         exactly as given (created_us and flush markers included); when it
+	                         has one, only take over a later delayed flush (flush_time) and the
+	                         encrypted mark. Numbers handed out afterwards exceed its flush_seq. */
 };
 
 /** One change to apply. The pool descriptor's id must be set; the rest of it
@@ -136,6 +144,12 @@ struct mcm_mutation {
 	uint64_t initial;
 	uint8_t incr;         /**< 1 incr, 0 decr */
 	uint8_t with_initial;
+	/* MCM_OP_RESTORE: the record's kind (enum mcm_kind; DELETED and DROPPED
+	 * records are written with their flags, exptime and value as given), and
+	 * the sequence number to keep, or 0 for the next one. A kept number must
+	 * not belong to another record (EEXIST); later numbers exceed it. */
+	uint8_t kind;
+	uint64_t seq;
 };
 
 struct mcm_store;
@@ -180,6 +194,15 @@ int mcm_store_apply_meta(struct mcm_store *st, const struct mcm_mutation *m, siz
  * @param[out] len its full length (it was truncated if larger than size)
  * @return 0, MCM_ENOTFOUND or an error. */
 int mcm_store_meta_get(struct mcm_store *st, const char *name, void *buf, size_t size, size_t *len);
+
+/** Copy the environment into directory dir (which must exist and hold no
+ * data.mdb) as it stands in one read transaction: a consistent point-in-time
+ * copy, taken while other processes keep writing (mdb_env_copy2). Only the
+ * LMDB data is copied (no journal, counters or lock file). The copy is not
+ * fsync'd: the caller syncs dir/data.mdb.
+ * @param[in] compact omit free pages and renumber them (MDB_CP_COMPACT)
+ * @return 0, an errno value or an LMDB code. */
+int mcm_store_copy(struct mcm_store *st, const char *dir, int compact);
 
 /** Force the environment to disk (mdb_env_sync with force). */
 int mcm_store_sync(struct mcm_store *st);

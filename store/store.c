@@ -222,6 +222,21 @@ static int resize_map(struct mcm_store *st, int grow)
 	return rc;
 }
 
+int mcm_store_copy(struct mcm_store *st, const char *dir, int compact)
+{
+	int rc = MDB_MAP_RESIZED;
+
+	/* another process may have grown the map: adopt its size and retry */
+	for (int tries = 0; rc == MDB_MAP_RESIZED && tries < MAX_GROW_RETRIES; tries++) {
+		pthread_rwlock_rdlock(&st->resize);
+		rc = mdb_env_copy2(st->env, dir, compact ? MDB_CP_COMPACT : 0);
+		pthread_rwlock_unlock(&st->resize);
+		if (rc == MDB_MAP_RESIZED && resize_map(st, 0) != 0)
+			break;
+	}
+	return rc;
+}
+
 /* The highest sequence number handed out: the high-water mark kept in "meta"
  * (records may be deleted, numbers are never reused), or the newest "seq"
  * entry for environments written before the mark existed. */
