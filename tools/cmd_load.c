@@ -1,0 +1,785 @@
+/* cmd_load.c - `mcmirror load`: read a dump back into a mirror, checked before the mirror is touched.
+ *
+ * The dump is first loaded whole into a new environment beside the mirror
+ * (DIR.load.<pid>), every record exactly as written (sequence numbers, pool
+ * records and flush markers included), and its trailer's count and CRC-32
+ * are checked. Only then is the mirror changed:
+ *   - no mirror at DIR (no directory, or no data.mdb in it): the new
+ *     environment's data.mdb is renamed into place, so a dump of the result
+ *     gives back the same record lines;
+ *   - a mirror at DIR: merged by write time through MCM_OP_RESTORE, in
+ *     batches; for each key the record with the later wtime_us stays (a tie
+ *     keeps the mirror's), tombstones included. Merged records take new
+ *     sequence numbers in DIR's own order.
+ * A refused file (damaged, truncated, unknown) leaves DIR untouched.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dumpfmt.h"
+#include "fsutil.h"
+#include "mcm_drain.h"
+#include "mcm_record.h"
+#include "mcm_store.h"
+#include "mcmirror.h"
+
+#define CMD "load"
+#define BATCH 1024                  /* records per transaction */
+#define ARENA_SIZE ((size_t)8 << 20) /* bytes of keys and values per batch */
+
+/* The input, read line by line. */
+struct reader {
+	FILE *f;
+	const char *name;  /* for messages: the file name, or "stdin" */
+	char *line;
+	size_t cap;
+	size_t len;        /* of the current line, its '\n' included */
+	uint64_t lineno;
+	uint32_t crc;      /* of every line before the trailer */
+	uint64_t bytes, size; /* read so far; the file's size (0: unknown) */
+};
+
+/* Records waiting for their transaction: mutations point into arena. */
+struct batch {
+	struct mcm_mutation m[BATCH];
+	uint64_t line[BATCH];
+	size_t n;
+	char *arena;
+	size_t used, cap;
+};
+
+struct load {
+	const struct mcm_global *g;
+	struct mcm_store *to;  /* where batches go: st while loading, the mirror while merging */
+	const char *dir;     /* the mirror */
+	char *tmp;           /* DIR.load.<pid> */
+	struct mcm_store *st; /* the environment in tmp */
+	struct reader r;
+	struct mcm_pool *pools; /* the header's, in id order */
+	size_t npools;
+	uint64_t last_seq;   /* the header's, raised to every number seen */
+	uint64_t records;
+	mcm_pool_id prev_pool; /* order check */
+	char *prev_key;
+	size_t prev_len;
+	char *scratch;
+	size_t scratch_size;
+	struct batch b;
+	int show;
+	double last_draw;
+};
+
+static void usage(FILE *out, const struct mcm_global *g)
+{
+	fprintf(out,
+		"usage: mcmirror [--mirror DIR] load FILE | -\n"
+		"\n"
+		"Read a dump written by 'mcmirror dump' (FILE, or '-' for stdin) into the\n"
+		"mirror. The whole file is first loaded into a new environment beside the\n"
+		"mirror (DIR.load.<pid>) and checked: header, every line, record order, the\n"
+		"trailer's record count and CRC-32. A damaged or truncated file is refused\n"
+		"with its line number and the mirror is not touched. Then:\n"
+		"  - no mirror at DIR yet: the loaded records become the mirror, exactly as\n"
+		"    dumped (sequence numbers, pools and flush markers included);\n"
+		"  - a mirror at DIR: merged by write time, key by key: the record written\n"
+		"    last (wtime_us) stays, deletions included; a tie keeps the mirror's.\n"
+		"    Merged records take new sequence numbers. Applications may keep\n"
+		"    writing meanwhile. A value the dump lists as flushed merges as a\n"
+		"    deletion at its write time.\n"
+		"\n"
+		"options:\n"
+		"  -h, --help   this help\n"
+		"\n"
+		"mirror: '%s' (--mirror, else $MCMIRROR_PATH, else %s)\n"
+		"\n"
+		"SIGINT or SIGTERM while reading: nothing is changed. During a merge: the\n"
+		"merge stops between two batches and says how far it got; loading the same\n"
+		"file again completes it (a merge applied twice changes nothing).\n"
+		"exit status: 0 loaded, 1 refused or failed (nothing changed unless the\n"
+		"message says so), 2 usage error\n",
+		mcm_cli_mirror_path(g), MCM_DEFAULT_PATH);
+}
+
+/* "mcmirror: load: 'FILE': line N: reason". @return -1. */
+static int refuse(struct load *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int refuse(struct load *ld, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	if (ld->show)
+		fputc('\n', stderr);
+	mcm_cli_error(CMD, "refusing '%s': line %" PRIu64 ": %s; mirror '%s' not changed", ld->r.name, ld->r.lineno,
+		      why, ld->dir);
+	return -1;
+}
+
+/* The next line, with its '\n'. @return 0, 1 at the end of the input, -1 after a message. */
+static int next_line(struct load *ld)
+{
+	struct reader *r = &ld->r;
+	ssize_t n;
+
+	errno = 0;
+	n = getline(&r->line, &r->cap, r->f);
+	if (n < 0) {
+		if (ferror(r->f)) {
+			mcm_cli_error(CMD, "cannot read '%s': %s", r->name, strerror(errno ? errno : EIO));
+			return -1;
+		}
+		return 1;
+	}
+	r->lineno++;
+	r->len = (size_t)n;
+	r->bytes += (uint64_t)n;
+	if (r->line[n - 1] != '\n')
+		return refuse(ld, "the last line has no newline: the file is truncated");
+	return 0;
+}
+
+/* Read a line that must be "name=VALUE"; *value points after the '='. @return 0 or -1. */
+static int header_line(struct load *ld, const char *name, const char **value, size_t *len)
+{
+	size_t nlen = strlen(name);
+	int rc = next_line(ld);
+
+	if (rc > 0)
+		return refuse(ld, "the file ends inside the header: truncated, or not a dump");
+	if (rc < 0)
+		return -1;
+	ld->r.crc = mcm_dumpfmt_crc32(ld->r.crc, ld->r.line, ld->r.len);
+	if (ld->r.len < nlen + 2 || memcmp(ld->r.line, name, nlen) != 0 || ld->r.line[nlen] != '=')
+		return refuse(ld, "expected the header line '%s=...'", name);
+	*value = ld->r.line + nlen + 1;
+	*len = ld->r.len - nlen - 2;
+	return 0;
+}
+
+/* A canonical unsigned decimal. */
+static int parse_u64(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 20 || (s[0] == '0' && len > 1))
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int header_is(struct load *ld, const char *name, const char *want)
+{
+	const char *v;
+	size_t len;
+
+	if (header_line(ld, name, &v, &len) != 0)
+		return -1;
+	if (len != strlen(want) || memcmp(v, want, len) != 0)
+		return refuse(ld, "%s is '%.*s', this build reads '%s'", name, (int)(len > 40 ? 40 : len), v, want);
+	return 0;
+}
+
+static int header_number(struct load *ld, const char *name, uint64_t *out)
+{
+	const char *v;
+	size_t len;
+
+	if (header_line(ld, name, &v, &len) != 0)
+		return -1;
+	if (parse_u64(v, len, out) != 0)
+		return refuse(ld, "bad %s: want a decimal number", name);
+	return 0;
+}
+
+static int read_pools(struct load *ld, uint64_t n)
+{
+	const char *why;
+
+	if (n > 1000000 || !(ld->pools = calloc(n ? n : 1, sizeof *ld->pools)))
+		return refuse(ld, "cannot hold %" PRIu64 " pools", n);
+	for (ld->npools = 0; ld->npools < n; ld->npools++) {
+		struct mcm_pool *p = &ld->pools[ld->npools];
+		int rc = next_line(ld);
+
+		if (rc != 0)
+			return rc > 0 ? refuse(ld, "the file ends inside the header: truncated") : -1;
+		ld->r.crc = mcm_dumpfmt_crc32(ld->r.crc, ld->r.line, ld->r.len);
+		if (mcm_dumpfmt_pool_decode(ld->r.line, ld->r.len, p, &why) != 0)
+			return refuse(ld, "bad pool line: %s", why);
+		if (ld->npools && p->id <= p[-1].id)
+			return refuse(ld, "pool lines out of order or repeated");
+	}
+	return 0;
+}
+
+static int read_header(struct load *ld)
+{
+	const char *v;
+	size_t len;
+	uint64_t n;
+
+	if (header_is(ld, "format", MCM_DUMP_FORMAT) != 0 || header_is(ld, "version", "1") != 0 ||
+	    header_number(ld, "record_format", &n) != 0 || header_line(ld, "created", &v, &len) != 0 ||
+	    header_line(ld, "mirror", &v, &len) != 0 || header_number(ld, "last_seq", &ld->last_seq) != 0 ||
+	    header_line(ld, "scope", &v, &len) != 0)
+		return -1;
+	if (!(len == 4 && memcmp(v, "live", 4) == 0) && !(len == 3 && memcmp(v, "all", 3) == 0))
+		return refuse(ld, "bad scope: want 'live' or 'all'");
+	if (header_number(ld, "pools", &n) != 0 || read_pools(ld, n) != 0)
+		return -1;
+	return header_is(ld, "HEADER", "END");
+}
+
+static const struct mcm_pool *header_pool(const struct load *ld, mcm_pool_id id)
+{
+	size_t lo = 0, hi = ld->npools;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (ld->pools[mid].id == id)
+			return &ld->pools[mid];
+		if (ld->pools[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Records come in key order: pool id, then key bytes (a prefix first). */
+static int check_order(struct load *ld, const struct mcm_item *it)
+{
+	size_t common = it->key_len < ld->prev_len ? it->key_len : ld->prev_len;
+	int cmp = memcmp(it->key, ld->prev_key, common);
+	char *k;
+
+	if (ld->records && it->pool == ld->prev_pool &&
+	    (cmp < 0 || (cmp == 0 && it->key_len <= ld->prev_len)))
+		return refuse(ld, "record out of key order or repeated");
+	if (ld->records && it->pool < ld->prev_pool)
+		return refuse(ld, "record out of pool order");
+	if (!(k = realloc(ld->prev_key, it->key_len)))
+		return refuse(ld, "out of memory");
+	memcpy(k, it->key, it->key_len);
+	ld->prev_key = k;
+	ld->prev_len = it->key_len;
+	ld->prev_pool = it->pool;
+	return 0;
+}
+
+/* Apply the batch to the new environment. A failure names the first record
+ * that fails on its own (a sequence number used twice is the likely one). */
+static int flush_batch(struct load *ld)
+{
+	struct batch *b = &ld->b;
+	int rc = b->n ? mcm_store_apply(ld->to, b->m, b->n) : 0;
+
+	if (rc != 0 && ld->to != ld->st) {
+		mcm_cli_error(CMD, "cannot write mirror '%s': %s", ld->dir, mcm_strerror(rc));
+		return -1;
+	}
+	if (rc != 0) {
+		for (size_t i = 0; i < b->n; i++) {
+			int one = mcm_store_apply(ld->st, &b->m[i], 1);
+
+			if (one != 0) {
+				ld->r.lineno = b->line[i];
+				return refuse(ld, "%s", one == EEXIST ? "a sequence number used by an earlier record"
+							 : mcm_strerror(one));
+			}
+		}
+		mcm_cli_error(CMD, "cannot write '%s': %s", ld->tmp, mcm_strerror(rc));
+		return -1;
+	}
+	b->n = 0;
+	b->used = 0;
+	return 0;
+}
+
+/* Room for need bytes in the arena: flush first when full. */
+static char *arena_take(struct load *ld, size_t need)
+{
+	struct batch *b = &ld->b;
+
+	if (b->n == BATCH || b->used + need > b->cap) {
+		if (flush_batch(ld) != 0)
+			return NULL;
+	}
+	if (need > b->cap) { /* the batch is empty: nothing points into the arena */
+		char *a = realloc(b->arena, need);
+		if (!a) {
+			refuse(ld, "out of memory for a record of %zu bytes", need);
+			return NULL;
+		}
+		b->arena = a;
+		b->cap = need;
+	}
+	b->used += need;
+	return b->arena + b->used - need;
+}
+
+/* Queue one record, exactly as given, for its transaction (seq 0: the next number). */
+static int queue_record(struct load *ld, const struct mcm_item *it, const struct mcm_pool *p, uint64_t seq)
+{
+	size_t need = it->key_len + it->group_len + it->value_len + 1;
+	char *a = arena_take(ld, need);
+	struct mcm_mutation *m;
+
+	if (!a)
+		return -1;
+	m = &ld->b.m[ld->b.n];
+	ld->b.line[ld->b.n++] = ld->r.lineno;
+	memset(m, 0, sizeof *m);
+	m->op = MCM_OP_RESTORE;
+	m->pool = p;
+	m->kind = it->kind;
+	m->seq = seq;
+	m->key = memcpy(a, it->key, it->key_len);
+	m->key_len = it->key_len;
+	m->group = memcpy(a + it->key_len, it->group, it->group_len);
+	m->group_len = it->group_len;
+	m->group_mode = it->group_mode;
+	m->value = memcpy(a + it->key_len + it->group_len, it->value, it->value_len);
+	m->value_len = it->value_len;
+	m->ns_len = it->ns_len;
+	m->flags = it->flags;
+	m->exptime = it->exptime;
+	m->wtime_us = it->wtime_us;
+	return 0;
+}
+
+static int record_line(struct load *ld)
+{
+	const struct mcm_pool *p;
+	enum mcm_dump_status status;
+	struct mcm_item it;
+	const char *why;
+
+	if (ld->r.len > ld->scratch_size) {
+		char *s = realloc(ld->scratch, ld->r.len);
+		if (!s)
+			return refuse(ld, "out of memory for a line of %zu bytes", ld->r.len);
+		ld->scratch = s;
+		ld->scratch_size = ld->r.len;
+	}
+	if (mcm_dumpfmt_record_decode(ld->r.line, ld->r.len, &it, &status, ld->scratch, &why) != 0)
+		return refuse(ld, "bad record: %s", why);
+	if (it.kind != MCM_KIND_VALUE && (it.value_len || it.flags || it.exptime))
+		return refuse(ld, "bad record: a %s record with a value, flags or expiry",
+			      mcm_dumpfmt_status_name(status));
+	if (it.seq == 0)
+		return refuse(ld, "bad record: sequence number 0");
+	if (!(p = header_pool(ld, it.pool)))
+		return refuse(ld, "record of a pool missing from the header");
+	if (check_order(ld, &it) != 0)
+		return -1;
+	if (it.seq > ld->last_seq)
+		ld->last_seq = it.seq;
+	ld->records++;
+	return queue_record(ld, &it, p, it.seq);
+}
+
+static int check_trailer(struct load *ld)
+{
+	char want[80];
+	int n = snprintf(want, sizeof want, "DATA=END records=%" PRIu64 " crc32=%08" PRIx32 "\n", ld->records,
+			 ld->r.crc);
+	uint64_t count;
+	const char *c;
+
+	if ((size_t)n == ld->r.len && memcmp(want, ld->r.line, ld->r.len) == 0)
+		return 0;
+	c = strstr(ld->r.line, " crc32=");
+	if (strncmp(ld->r.line, "DATA=END records=", 17) != 0 || !c ||
+	    parse_u64(ld->r.line + 17, (size_t)(c - ld->r.line - 17), &count) != 0)
+		return refuse(ld, "bad trailer: want 'DATA=END records=N crc32=xxxxxxxx'");
+	if (count != ld->records)
+		return refuse(ld, "the trailer counts %" PRIu64 " records, the file holds %" PRIu64
+			      ": records were lost or added", count, ld->records);
+	return refuse(ld, "CRC-32 mismatch: the trailer says %.8s, the content gives %08" PRIx32
+		      ": the file is damaged", c + 7, ld->r.crc);
+}
+
+static void draw(struct load *ld, int final)
+{
+	double now = mcm_cli_now();
+
+	if (!ld->show || (!final && now - ld->last_draw < 0.25))
+		return;
+	ld->last_draw = now;
+	if (ld->r.size)
+		fprintf(stderr, "\rmcmirror: load: %" PRIu64 " records read, %.0f%% of '%s'%s", ld->records,
+			100.0 * (double)ld->r.bytes / (double)ld->r.size, ld->r.name, final ? "\n" : "");
+	else
+		fprintf(stderr, "\rmcmirror: load: %" PRIu64 " records read%s", ld->records, final ? "\n" : "");
+}
+
+/* Records, then the trailer, then nothing. */
+static int read_records(struct load *ld)
+{
+	int rc;
+
+	for (;;) {
+		if (mcm_cli_interrupted) {
+			mcm_cli_error(CMD, "interrupted by signal %d: mirror '%s' not changed", (int)mcm_cli_interrupted,
+				      ld->dir);
+			return -1;
+		}
+		if ((rc = next_line(ld)) != 0)
+			return rc > 0 ? refuse(ld, "the file ends without its trailer: truncated") : -1;
+		if (ld->r.len >= 9 && memcmp(ld->r.line, "DATA=END ", 9) == 0)
+			break;
+		ld->r.crc = mcm_dumpfmt_crc32(ld->r.crc, ld->r.line, ld->r.len);
+		if (record_line(ld) != 0)
+			return -1;
+		if ((ld->records & 4095) == 0)
+			draw(ld, 0);
+	}
+	if (check_trailer(ld) != 0)
+		return -1;
+	if ((rc = next_line(ld)) == 0)
+		return refuse(ld, "data after the trailer");
+	return rc < 0 ? -1 : flush_batch(ld);
+}
+
+/* Keep the header's last_seq (raised to every number in use) as the mark. */
+static int save_mark(struct load *ld)
+{
+	struct mcm_store_info info;
+	struct mcm_meta meta = {"last_seq", &ld->last_seq, sizeof ld->last_seq};
+	int rc = mcm_store_info(ld->st, &info);
+
+	if (rc == 0 && info.last_seq > ld->last_seq)
+		ld->last_seq = info.last_seq;
+	if (rc == 0)
+		rc = mcm_store_apply_meta(ld->st, NULL, 0, &meta, 1);
+	if (rc == 0)
+		rc = mcm_store_sync(ld->st);
+	if (rc != 0)
+		mcm_cli_error(CMD, "cannot write '%s': %s", ld->tmp, mcm_strerror(rc));
+	return rc ? -1 : 0;
+}
+
+/* Create DIR.load.<pid> and the environment in it, its map sized for the file. */
+static int open_tmp(struct load *ld)
+{
+	size_t mapsize = ld->r.size > ((size_t)32 << 20) ? (size_t)ld->r.size * 2 : 0;
+	int rc;
+
+	if (!(ld->tmp = mcm_fsutil_path("%s.load.%ld", ld->dir, (long)getpid())))
+		return ENOMEM;
+	if (mkdir(ld->tmp, 0700) != 0) {
+		rc = errno;
+		mcm_cli_error(CMD, "cannot create '%s': %s", ld->tmp, strerror(rc));
+		free(ld->tmp);
+		ld->tmp = NULL;
+		return -1;
+	}
+	if ((rc = mcm_store_open(&ld->st, ld->tmp, MCM_STORE_NOSYNC, mapsize)) != 0) {
+		mcm_cli_error(CMD, "cannot create a mirror in '%s': %s", ld->tmp, mcm_strerror(rc));
+		return -1;
+	}
+	ld->to = ld->st;
+	return 0;
+}
+
+/* Load the pools first, then every record, then the mark. @return 0 or -1. */
+static int load_tmp(struct load *ld)
+{
+	struct mcm_mutation m;
+
+	if (read_header(ld) != 0 || open_tmp(ld) != 0)
+		return -1;
+	for (size_t i = 0; i < ld->npools; i++) {
+		memset(&m, 0, sizeof m);
+		m.op = MCM_OP_RESTORE_POOL;
+		m.pool = &ld->pools[i];
+		if (ld->pools[i].flush_seq > ld->last_seq)
+			ld->last_seq = ld->pools[i].flush_seq;
+		if (mcm_store_apply(ld->st, &m, 1) != 0) {
+			mcm_cli_error(CMD, "cannot write '%s': out of space?", ld->tmp);
+			return -1;
+		}
+	}
+	if (!(ld->b.arena = malloc(ARENA_SIZE)))
+		return refuse(ld, "out of memory");
+	ld->b.cap = ARENA_SIZE;
+	if (read_records(ld) != 0)
+		return -1;
+	draw(ld, 1);
+	return save_mark(ld);
+}
+
+/* --- putting the loaded records in place ------------------------------ */
+
+/* No mirror at DIR: move the loaded environment there (the directory when
+ * DIR does not exist, else data.mdb, never over one). @return 0, 1 when a
+ * mirror is there (merge instead), -1 after a message. */
+static int install(struct load *ld)
+{
+	char *from = mcm_fsutil_path("%s/data.mdb", ld->tmp), *to = mcm_fsutil_path("%s/data.mdb", ld->dir);
+	char *lock = mcm_fsutil_path("%s/lock.mdb", ld->tmp);
+	int rc = 0;
+
+	if (!from || !to || !lock) {
+		rc = ENOMEM;
+	} else if (mcm_fsutil_exists(to)) {
+		rc = EEXIST;
+	} else {
+		mcm_store_close(ld->st);
+		ld->st = ld->to = NULL;
+		unlink(lock);
+		if ((rc = mcm_fsutil_sync_file(from)) == 0 && !mcm_fsutil_exists(ld->dir))
+			rc = rename(ld->tmp, ld->dir) != 0 ? errno : 0;
+		else if (rc == 0)
+			rc = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) != 0 ? errno : 0;
+		if (rc == 0 && (rc = mcm_fsutil_sync_dir(ld->dir)) == 0)
+			rc = mcm_fsutil_sync_parent(ld->dir);
+	}
+	free(from);
+	free(to);
+	free(lock);
+	if (rc == EEXIST)
+		return 1;
+	if (rc != 0) {
+		mcm_cli_error(CMD, "cannot move the loaded mirror to '%s': %s", ld->dir, strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The merge's counts. */
+struct merge {
+	struct mcm_store *dst;
+	struct mcm_pool *pools; /* dst's records of the loaded pools, in ld->pools order */
+	uint64_t taken, kept, tombstoned;
+};
+
+/* Each loaded pool into the mirror (new ones exactly), then read back as
+ * the mirror now has them: records are applied with those, so a merge never
+ * changes a pool's recorded distribution or hashes. */
+static int merge_pools(struct load *ld, struct merge *mg)
+{
+	int rc = 0;
+
+	if (!(mg->pools = calloc(ld->npools ? ld->npools : 1, sizeof *mg->pools)))
+		return ENOMEM;
+	for (size_t i = 0; rc == 0 && i < ld->npools; i++) {
+		struct mcm_mutation m;
+
+		memset(&m, 0, sizeof m);
+		m.op = MCM_OP_RESTORE_POOL;
+		m.pool = &ld->pools[i];
+		if ((rc = mcm_store_apply(mg->dst, &m, 1)) == 0)
+			rc = mcm_store_pool(mg->dst, ld->pools[i].id, &mg->pools[i]);
+	}
+	return rc;
+}
+
+/* Queue one loaded record unless the mirror's is as recent. */
+static int merge_one(struct load *ld, struct merge *mg, struct mcm_item *it, int64_t now)
+{
+	const struct mcm_pool *lp = header_pool(ld, it->pool);
+	struct mcm_item old;
+	int rc;
+
+	if (!lp)
+		return 0;
+	if (mcm_dumpfmt_status(it, lp, now) == MCM_DUMP_FLUSHED) {
+		/* killed by a flush the mirror's numbers cannot express: absent */
+		it->kind = MCM_KIND_DELETED;
+		it->flags = 0;
+		it->exptime = 0;
+		it->value_len = 0;
+		mg->tombstoned++;
+	}
+	rc = mcm_store_get(mg->dst, it->pool, it->key, it->key_len, &old);
+	if (rc != 0 && rc != MCM_ENOTFOUND)
+		return rc;
+	if (rc == 0 && old.wtime_us >= it->wtime_us) {
+		mg->kept++;
+		return 0;
+	}
+	mg->taken++;
+	return queue_record(ld, it, &mg->pools[lp - ld->pools], 0) == 0 ? 0 : -1;
+}
+
+static int merge_records(struct load *ld, struct merge *mg)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct mcm_iter *it;
+	struct mcm_item item;
+	uint64_t seen = 0;
+	int rc = mcm_iter_open(ld->st, MCM_ORDER_KEY, 0, &it);
+
+	ld->to = mg->dst;
+	while (rc == 0 && !mcm_cli_interrupted && (rc = mcm_iter_next(it, &item)) == 0) {
+		if ((rc = merge_one(ld, mg, &item, now)) != 0)
+			break;
+		if ((++seen & 4095) == 0 && ld->show)
+			fprintf(stderr, "\rmcmirror: load: merged %" PRIu64 " of %" PRIu64 " records", seen, ld->records);
+	}
+	mcm_iter_close(it);
+	if (ld->show)
+		fputc('\n', stderr);
+	if (rc == MCM_END)
+		rc = 0;
+	if (rc > 0 || rc < -1)
+		mcm_cli_error(CMD, "cannot merge into mirror '%s': %s", ld->dir, mcm_strerror(rc));
+	if (rc == 0 && flush_batch(ld) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* A mirror at DIR: merge by write time. @return 0 or -1 after a message. */
+static int merge(struct load *ld)
+{
+	struct merge mg = {0};
+	int rc = mcm_drain_catch_up(ld->dir, 5000);
+
+	if (rc != 0 && rc != ENOENT)
+		mcm_cli_warn(CMD, "cannot apply the journal of '%s' first: %s", ld->dir, mcm_strerror(rc));
+	if ((rc = mcm_store_open(&mg.dst, ld->dir, MCM_STORE_NOSYNC, 0)) != 0) {
+		mcm_cli_error(CMD, "cannot open mirror '%s' to merge into it: %s", ld->dir, mcm_strerror(rc));
+		return -1;
+	}
+	if ((rc = merge_pools(ld, &mg)) != 0)
+		mcm_cli_error(CMD, "cannot merge the pools into mirror '%s': %s", ld->dir, mcm_strerror(rc));
+	else if ((rc = merge_records(ld, &mg)) == 0 && (rc = mcm_store_sync(mg.dst)) != 0)
+		mcm_cli_error(CMD, "cannot sync mirror '%s': %s", ld->dir, mcm_strerror(rc));
+	if (rc == 0 && mcm_cli_interrupted) {
+		mcm_cli_error(CMD, "interrupted by signal %d: mirror '%s' holds %" PRIu64 " of the dump's records "
+			      "merged so far; load the file again to complete the merge", (int)mcm_cli_interrupted,
+			      ld->dir, mg.taken);
+		rc = -1;
+	}
+	if (rc == 0 && !ld->g->quiet)
+		mcm_cli_error(CMD, "merged '%s' into mirror '%s': %" PRIu64 " records taken from the dump (%" PRIu64
+			      " of them values it lists as flushed, taken as deletions), %" PRIu64
+			      " kept from the mirror (written at the same time or later)",
+			      ld->r.name, ld->dir, mg.taken, mg.tombstoned, mg.kept);
+	mcm_store_close(mg.dst);
+	free(mg.pools);
+	return rc ? -1 : 0;
+}
+
+/* --- the command -------------------------------------------------------- */
+
+static int open_input(struct load *ld, const char *file)
+{
+	struct stat sb;
+
+	if (strcmp(file, "-") == 0) {
+		ld->r.f = stdin;
+		ld->r.name = "stdin";
+	} else if (!(ld->r.f = fopen(file, "r"))) {
+		mcm_cli_error(CMD, "cannot open '%s': %s", file, strerror(errno));
+		return -1;
+	} else {
+		ld->r.name = file;
+	}
+	if (fstat(fileno(ld->r.f), &sb) == 0 && S_ISREG(sb.st_mode))
+		ld->r.size = (uint64_t)sb.st_size;
+	return 0;
+}
+
+static int load(struct load *ld)
+{
+	int rc;
+
+	if (load_tmp(ld) != 0)
+		return MCM_EXIT_FAIL;
+	if (mcm_cli_interrupted) {
+		mcm_cli_error(CMD, "interrupted by signal %d: mirror '%s' not changed", (int)mcm_cli_interrupted,
+			      ld->dir);
+		return MCM_EXIT_FAIL;
+	}
+	if ((rc = install(ld)) < 0)
+		return MCM_EXIT_FAIL;
+	if (rc == 0) {
+		if (!ld->g->quiet)
+			mcm_cli_error(CMD, "loaded %" PRIu64 " records in %zu pools from '%s' into new mirror '%s'",
+				      ld->records, ld->npools, ld->r.name, ld->dir);
+		return MCM_EXIT_OK;
+	}
+	return merge(ld) == 0 ? MCM_EXIT_OK : MCM_EXIT_FAIL;
+}
+
+static int parse_args(int argc, char **argv, const struct mcm_global *g, const char **file)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout, g);
+			return -1;
+		}
+		return mcm_cli_usage_error(CMD, "unknown option");
+	}
+	if (optind >= argc)
+		return mcm_cli_usage_error(CMD, "no dump file given (a file name, or '-' for stdin)");
+	if (optind + 1 < argc)
+		return mcm_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
+	if (!*argv[optind])
+		return mcm_cli_usage_error(CMD, "empty file name");
+	*file = argv[optind];
+	return 0;
+}
+
+static void cleanup(struct load *ld)
+{
+	int rc;
+
+	if (ld->st)
+		mcm_store_close(ld->st);
+	if (ld->tmp && (rc = mcm_fsutil_remove_mirror(ld->tmp)) != 0)
+		mcm_cli_warn(CMD, "cannot remove '%s': %s", ld->tmp, strerror(rc));
+	if (ld->r.f && ld->r.f != stdin)
+		fclose(ld->r.f);
+	free(ld->tmp);
+	free(ld->r.line);
+	free(ld->pools);
+	free(ld->prev_key);
+	free(ld->scratch);
+	free(ld->b.arena);
+}
+
+static int run(const struct mcm_global *g, int argc, char **argv)
+{
+	const char *file = NULL;
+	struct load ld;
+	int rc;
+
+	if ((rc = parse_args(argc, argv, g, &file)) != 0)
+		return rc < 0 ? MCM_EXIT_OK : rc;
+	mcm_cli_signals();
+	memset(&ld, 0, sizeof ld);
+	ld.g = g;
+	ld.dir = mcm_cli_mirror_path(g);
+	ld.show = mcm_cli_progress_enabled(g);
+	if (open_input(&ld, file) != 0)
+		return MCM_EXIT_FAIL;
+	rc = load(&ld);
+	cleanup(&ld);
+	return rc;
+}
+
+const struct mcm_cmd mcm_cmd_load = {"load", run, "read a dump back (a new mirror, or merged by write time)"};
