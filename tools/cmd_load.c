@@ -155,8 +155,10 @@ static int header_line(struct load *ld, const char *name, const char **value, si
 	size_t nlen = strlen(name);
 	int rc = next_line(ld);
 
-	if (rc > 0)
+	if (rc > 0) {
+		ld->r.lineno++;
 		return refuse(ld, "the file ends inside the header: truncated, or not a dump");
+	}
 	if (rc < 0)
 		return -1;
 	ld->r.crc = mcm_dumpfmt_crc32(ld->r.crc, ld->r.line, ld->r.len);
@@ -442,7 +444,9 @@ static int read_records(struct load *ld)
 				      ld->dir);
 			return -1;
 		}
-		if ((rc = next_line(ld)) != 0)
+		if ((rc = next_line(ld)) != 0 && rc > 0)
+			ld->r.lineno++; /* where the trailer should be */
+		if (rc != 0)
 			return rc > 0 ? refuse(ld, "the file ends without its trailer: truncated") : -1;
 		if (ld->r.len >= 9 && memcmp(ld->r.line, "DATA=END ", 9) == 0)
 			break;
@@ -602,6 +606,13 @@ static int merge_one(struct load *ld, struct merge *mg, struct mcm_item *it, int
 
 	if (!lp)
 		return 0;
+	rc = mcm_store_get(mg->dst, it->pool, it->key, it->key_len, &old);
+	if (rc != 0 && rc != MCM_ENOTFOUND)
+		return rc;
+	if (rc == 0 && old.wtime_us >= it->wtime_us) {
+		mg->kept++;
+		return 0;
+	}
 	if (mcm_dumpfmt_status(it, lp, now) == MCM_DUMP_FLUSHED) {
 		/* killed by a flush the mirror's numbers cannot express: absent */
 		it->kind = MCM_KIND_DELETED;
@@ -609,13 +620,6 @@ static int merge_one(struct load *ld, struct merge *mg, struct mcm_item *it, int
 		it->exptime = 0;
 		it->value_len = 0;
 		mg->tombstoned++;
-	}
-	rc = mcm_store_get(mg->dst, it->pool, it->key, it->key_len, &old);
-	if (rc != 0 && rc != MCM_ENOTFOUND)
-		return rc;
-	if (rc == 0 && old.wtime_us >= it->wtime_us) {
-		mg->kept++;
-		return 0;
 	}
 	mg->taken++;
 	return queue_record(ld, it, &mg->pools[lp - ld->pools], 0) == 0 ? 0 : -1;

@@ -205,13 +205,17 @@ static int write_checksum(struct snap *s)
 {
 	char *path = mcm_fsutil_path("%s/CHECKSUM", s->tmp);
 	FILE *f;
-	int rc = 0;
+	int fd, rc = 0;
 
 	if (!path)
 		return ENOMEM;
-	if (!(f = fopen(path, "w"))) {
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		rc = errno;
+		if (fd >= 0)
+			close(fd);
 		free(path);
-		return errno;
+		return rc;
 	}
 	if (fprintf(f, "%s  data.mdb\n", s->sha) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0)
 		rc = errno ? errno : EIO;
@@ -272,7 +276,9 @@ static int make_copy(struct snap *s, struct mcm_store *st)
 		return -1;
 	if (!(data = mcm_fsutil_path("%s/data.mdb", s->tmp)))
 		return -1;
-	if ((rc = mcm_fsutil_sync_file(data)) == 0 && (rc = digest(s)) == 0 && !mcm_cli_interrupted)
+	if (chmod(data, 0600) != 0) /* like the mirror's own files */
+		rc = errno;
+	if (rc == 0 && (rc = mcm_fsutil_sync_file(data)) == 0 && (rc = digest(s)) == 0 && !mcm_cli_interrupted)
 		rc = write_checksum(s);
 	free(data);
 	if (rc != 0) {

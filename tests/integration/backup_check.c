@@ -1,0 +1,289 @@
+/* backup_check.c - test helper for `mcmirror snapshot`, `load` and `import`.
+ *
+ * usage:
+ *   backup_check seq DIR            read the environment in DIR directly with LMDB (read-only):
+ *                                   every "items" record decodes, every one has exactly one "seq"
+ *                                   entry whose key is its seq field, and nothing else is in "seq".
+ *                                   Prints "items N seq M"; exit 0 when consistent.
+ *   backup_check fill PORT N        write items 0..N-1 into memcached on 127.0.0.1:PORT with
+ *                                   pipelined meta sets; prints the Unix time of the fill.
+ *   backup_check server PORT N T    read items 0..N-1 back (pipelined mg) and compare value bytes,
+ *                                   flags and remaining TTL (within 2 s of what a fill at time T
+ *                                   left). Prints "hits H wrong W missing M"; exit 0 when all match.
+ * Item i: key "imp:%06u", every 10th a binary key "bin\x01\xff:%06u" (sent in base64); a value of
+ * 10 + i % 50 bytes derived from i (every 7th holds NUL, CR, LF); flags i * 2654435761; TTL 0 for
+ * every 3rd item, else 1000 + i % 5000 seconds.
+ */
+#include <arpa/inet.h>
+#include <lmdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mcm_record.h"
+#include "mcm_store.h"
+
+#define WINDOW 2000
+
+static void die(const char *what)
+{
+	fprintf(stderr, "backup_check: %s\n", what);
+	exit(2);
+}
+
+/* --- seq: the index invariants of docs/FORMAT.md 1.5 ---------------------- */
+
+static int check_seq(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi items, seq;
+	MDB_cursor *c;
+	MDB_val k, v, ik;
+	size_t n_items = 0, n_seq = 0, bad = 0;
+
+	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) || mdb_env_open(env, dir, MDB_RDONLY, 0600) ||
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, "items", 0, &items) ||
+	    mdb_dbi_open(txn, "seq", 0, &seq))
+		die("cannot open the environment");
+	mdb_cursor_open(txn, items, &c);
+	while (mdb_cursor_get(c, &k, &v, n_items ? MDB_NEXT : MDB_FIRST) == 0) {
+		struct mcm_item it;
+		unsigned char sk[8];
+		MDB_val skv = {8, sk}, sv;
+
+		n_items++;
+		if (mcm_item_decode(v.mv_data, v.mv_size, &it) != 0) {
+			bad++;
+			continue;
+		}
+		mcm_put_be64(sk, it.seq);
+		if (mdb_get(txn, seq, &skv, &sv) != 0 || sv.mv_size != k.mv_size || memcmp(sv.mv_data, k.mv_data, k.mv_size))
+			bad++;
+	}
+	mdb_cursor_close(c);
+	mdb_cursor_open(txn, seq, &c);
+	while (mdb_cursor_get(c, &k, &ik, n_seq ? MDB_NEXT : MDB_FIRST) == 0) {
+		n_seq++;
+		if (mdb_get(txn, items, &ik, &v) != 0)
+			bad++;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	printf("items %zu seq %zu\n", n_items, n_seq);
+	return n_items == n_seq && bad == 0 ? 0 : 1;
+}
+
+/* --- fill and server: the generated data set ---------------------------- */
+
+static size_t key_of(unsigned i, char *buf)
+{
+	return (size_t)sprintf(buf, i % 10 == 0 ? "bin\001\377:%06u" : "imp:%06u", i);
+}
+
+static size_t value_of(unsigned i, char *buf)
+{
+	size_t len = 10 + i % 50;
+
+	for (size_t j = 0; j < len; j++)
+		buf[j] = (char)('A' + (i * 7 + j) % 26);
+	if (i % 7 == 0)
+		memcpy(buf, "\0\r\n", 3);
+	return len;
+}
+
+static uint32_t flags_of(unsigned i)
+{
+	return (uint32_t)(i * 2654435761u);
+}
+
+static long ttl_of(unsigned i)
+{
+	return i % 3 == 0 ? 0 : 1000 + (long)(i % 5000);
+}
+
+/* The key's token: as is, or base64 (then *b64 = 1). */
+static size_t token_of(const char *key, size_t len, char *out, int *b64)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *s = (const unsigned char *)key;
+	size_t n = 0;
+
+	*b64 = 0;
+	for (size_t i = 0; i < len; i++)
+		*b64 |= s[i] <= 0x20 || s[i] >= 0x7f;
+	if (!*b64) {
+		memcpy(out, key, len);
+		return len;
+	}
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)s[i] << 16 | (i + 1 < len ? (unsigned)s[i + 1] << 8 : 0) |
+			     (i + 2 < len ? s[i + 2] : 0);
+		out[n++] = abc[v >> 18 & 63];
+		out[n++] = abc[v >> 12 & 63];
+		out[n++] = i + 1 < len ? abc[v >> 6 & 63] : '=';
+		out[n++] = i + 2 < len ? abc[v & 63] : '=';
+	}
+	return n;
+}
+
+static int connect_port(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		die("cannot connect");
+	return fd;
+}
+
+static void send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n <= 0)
+			die("write failed");
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* A reader of replies. */
+static char in[1 << 20];
+static size_t in_off, in_len;
+
+static char *read_line(int fd, size_t *len)
+{
+	for (;;) {
+		char *eol = memmem(in + in_off, in_len - in_off, "\r\n", 2);
+		if (eol) {
+			char *line = in + in_off;
+			*len = (size_t)(eol - line);
+			in_off += *len + 2;
+			return line;
+		}
+		memmove(in, in + in_off, in_len - in_off);
+		in_len -= in_off;
+		in_off = 0;
+		ssize_t n = read(fd, in + in_len, sizeof in - in_len);
+		if (n <= 0)
+			die("read failed");
+		in_len += (size_t)n;
+	}
+}
+
+static const char *read_bytes(int fd, size_t len)
+{
+	while (in_len - in_off < len + 2) {
+		memmove(in, in + in_off, in_len - in_off);
+		in_len -= in_off;
+		in_off = 0;
+		ssize_t n = read(fd, in + in_len, sizeof in - in_len);
+		if (n <= 0)
+			die("read failed");
+		in_len += (size_t)n;
+	}
+	in_off += len + 2;
+	return in + in_off - len - 2;
+}
+
+static int fill(int port, unsigned n)
+{
+	int fd = connect_port(port);
+	static char out[1 << 16];
+	char key[64], tok[128], val[64];
+	size_t len, line;
+	int b64;
+
+	printf("%lld\n", (long long)time(NULL));
+	for (unsigned i = 0; i < n; i++) {
+		size_t kl = key_of(i, key), tl = token_of(key, kl, tok, &b64), vl = value_of(i, val);
+
+		len = (size_t)sprintf(out, "ms %.*s %zu F%u T%ld%s q\r\n", (int)tl, tok, vl, flags_of(i), ttl_of(i),
+				      b64 ? " b" : "");
+		memcpy(out + len, val, vl);
+		memcpy(out + len + vl, "\r\n", 2);
+		send_all(fd, out, len + vl + 2);
+	}
+	send_all(fd, "mn\r\n", 4);
+	const char *l = read_line(fd, &line);
+	if (line != 2 || memcmp(l, "MN", 2) != 0) {
+		fprintf(stderr, "backup_check: fill: %.*s\n", (int)line, l);
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int compare(unsigned i, const char *line, size_t len, int fd, long long t0, unsigned long *wrong)
+{
+	char val[64];
+	size_t vl = value_of(i, val), dl;
+	unsigned long long f = 0;
+	long long t = -2, want = ttl_of(i) ? t0 + ttl_of(i) - (long long)time(NULL) : -1;
+	const char *p;
+
+	if (len == 2 && memcmp(line, "EN", 2) == 0)
+		return 1;
+	if (sscanf(line, "VA %zu", &dl) != 1)
+		die("unexpected reply");
+	if ((p = memmem(line, len, " f", 2)))
+		f = strtoull(p + 2, NULL, 10);
+	if ((p = memmem(line, len, " t", 2)))
+		t = strtoll(p + 2, NULL, 10);
+	p = read_bytes(fd, dl);
+	if (dl != vl || memcmp(p, val, vl) != 0 || f != flags_of(i) || (want < 0 ? t != -1 : llabs(t - want) > 2)) {
+		if ((*wrong)++ < 5)
+			fprintf(stderr, "backup_check: item %u: value %s, flags %llu (want %u), ttl %lld (want %lld)\n", i,
+				dl == vl && memcmp(p, val, vl) == 0 ? "ok" : "differs", f, flags_of(i), t, want);
+	}
+	return 0;
+}
+
+static int server(int port, unsigned n, long long t0)
+{
+	int fd = connect_port(port);
+	char key[64], tok[128], out[256];
+	unsigned long hits = 0, wrong = 0, missing = 0;
+	unsigned sent = 0, got = 0;
+	int b64;
+
+	while (got < n) {
+		while (sent < n && sent - got < WINDOW) {
+			size_t kl = key_of(sent, key), tl = token_of(key, kl, tok, &b64);
+			size_t len = (size_t)sprintf(out, "mg %.*s%s v f t\r\n", (int)tl, tok, b64 ? " b" : "");
+			send_all(fd, out, len);
+			sent++;
+		}
+		size_t len;
+		const char *line = read_line(fd, &len);
+		char copy[256];
+		snprintf(copy, sizeof copy, "%.*s", (int)(len < 255 ? len : 255), line);
+		if (compare(got, copy, strlen(copy), fd, t0, &wrong))
+			missing++;
+		else
+			hits++;
+		got++;
+	}
+	hits -= wrong;
+	printf("hits %lu wrong %lu missing %lu\n", hits, wrong, missing);
+	return wrong || missing ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "seq") == 0)
+		return check_seq(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "fill") == 0)
+		return fill(atoi(argv[2]), (unsigned)strtoul(argv[3], NULL, 10));
+	if (argc == 5 && strcmp(argv[1], "server") == 0)
+		return server(atoi(argv[2]), (unsigned)strtoul(argv[3], NULL, 10), strtoll(argv[4], NULL, 10));
+	fprintf(stderr, "usage: backup_check seq DIR | fill PORT N | server PORT N FILL_TIME\n");
+	return 2;
+}
