@@ -1,11 +1,14 @@
 /* cmd_import.c - `mcmirror import`: fill the mirror from what live memcached servers hold now.
  *
- * For each server of --servers, one connection streams `lru_crawler
+ * For each server of --servers, one connection reads `lru_crawler
  * metadump all` (one line per item, keys URL-encoded; memcached >= 1.4.31)
- * and a second one fetches each listed key with a pipelined meta get,
- * `mg <key> [b] v f t`: value, client flags and remaining TTL. At most
- * WINDOW keys are in flight per server and records go to the store in
- * batches, so memory does not grow with the server's size.
+ * into an unlinked spool file as fast as the server sends it: the crawler
+ * skips items whose lock another connection holds, so nothing else of ours
+ * runs meanwhile. Then a second connection fetches each listed key with a
+ * pipelined meta get, `mg <key> [b] v f t u`: value, client flags and
+ * remaining TTL, without bumping the item in the LRU. At most WINDOW keys
+ * are in flight and records go to the store in batches, so memory does not
+ * grow with the server's size (the spool, on disk, does: ~100 bytes a key).
  *
  * Records are written with MCM_OP_RESTORE into the pool --servers names,
  * stamped with the time their `mg` was sent: an application write mirrored
@@ -24,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "mcm_drain.h"
 #include "mcm_store.h"
 #include "mcmirror.h"
@@ -56,7 +60,6 @@ struct pending {
 struct dumpbuf {
 	char *buf;
 	size_t off, len;
-	double last_io;
 	int done;
 };
 
@@ -68,7 +71,8 @@ struct import {
 	struct mcm_pool pool;      /* the descriptor records are written with */
 	uint32_t server;           /* the server being walked */
 	struct mcm_pipe a, b;      /* metadump, gets */
-	struct dumpbuf d;
+	struct dumpbuf d;          /* of the spool */
+	int spool;                 /* the metadump, spooled: an unlinked temporary file */
 	struct pending *fifo;      /* WINDOW entries, a ring */
 	size_t head, count;
 	struct mcm_mutation m[BATCH];
@@ -89,13 +93,15 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"\n"
 		"Fill the mirror from what live memcached servers hold: every item's key,\n"
 		"value, flags and remaining time to live. Each server's keys are listed with\n"
-		"'lru_crawler metadump all' (memcached >= 1.4.31, crawler enabled) and fetched\n"
-		"with pipelined meta gets ('mg <key> v f t'), a bounded window at a time.\n"
+		"'lru_crawler metadump all' (memcached >= 1.4.31, crawler enabled), spooled to\n"
+		"a temporary file in $TMPDIR (about 100 bytes a key), then fetched with\n"
+		"pipelined meta gets ('mg <key> v f t u'), a bounded window at a time.\n"
 		"Records go into the pool SERVERS names (created if the mirror has none),\n"
 		"stamped with the time they were read: a newer mirrored write wins over\n"
 		"them. The walk is NOT a point-in-time snapshot: keys that change during it\n"
-		"may be missing or out of step with each other. Namespaces and group keys\n"
-		"cannot be seen on the server: records are imported as plain keys.\n"
+		"may be missing or out of step with each other, and memcached's crawler\n"
+		"skips items that other clients hold locked as it passes. Namespaces and\n"
+		"group keys cannot be seen on the server: records are plain keys.\n"
 		"\n"
 		"SERVERS is a list 'host:port[,host:port...]' (a '/path' entry is a unix\n"
 		"socket), or a libmemcached configuration string ('--SERVER=a:11211\n"
@@ -113,8 +119,8 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"                           SECS seconds (default: 5)\n"
 		"  -h, --help               this help\n"
 		"\n"
-		"mirror: '%s' (--mirror, else $MCMIRROR_PATH, else %s;\n"
-		"created if missing)\n"
+		"mirror: '%s' (--mirror, else $MCMIRROR_PATH, else %s),\n"
+		"created if missing\n"
 		"\n"
 		"With several servers, a key found on a server that the pool's hashing does\n"
 		"not pick for it is skipped (counted 'misplaced'): the application's client\n"
@@ -289,8 +295,8 @@ static int fetch(struct import *im, const char *key, size_t len)
 
 		memcpy(w, "mg ", 3);
 		w = mcm_pipe_put_key(w + 3, key, len, b64);
-		memcpy(w, b64 ? " b v f t\r\n" : " v f t\r\n", b64 ? 10 : 8);
-		w += b64 ? 10 : 8;
+		memcpy(w, b64 ? " b v f t u\r\n" : " v f t u\r\n", b64 ? 12 : 10);
+		w += b64 ? 12 : 10;
 		mcm_pipe_commit(&im->b, (size_t)(w - start));
 	}
 	im->b.expect++;
@@ -408,10 +414,9 @@ static int parse_dump(struct import *im)
 	return 0;
 }
 
-/* Read what the metadump connection has, waiting up to 50 ms. @return 0 or -1. */
+/* Read more of the spooled metadump. @return 0 or -1. */
 static int read_dump(struct import *im)
 {
-	struct pollfd pfd = {im->a.fd, POLLIN, 0};
 	struct dumpbuf *d = &im->d;
 	ssize_t n;
 
@@ -419,23 +424,102 @@ static int read_dump(struct import *im)
 		mcm_cli_error(CMD, "'%s' sent a metadump line longer than %u bytes", im->a.name, DUMP_BUF);
 		return -1;
 	}
-	if (poll(&pfd, 1, 50) < 0 && errno != EINTR)
-		return -1;
-	n = read(im->a.fd, d->buf + d->len, DUMP_BUF - d->len);
+	do
+		n = read(im->spool, d->buf + d->len, DUMP_BUF - d->len);
+	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		d->len += (size_t)n;
-		d->last_io = mcm_cli_now();
 		return 0;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		if (mcm_cli_now() - d->last_io < im->o->t.timeout_ms / 1000.0)
-			return 0;
-		errno = ETIMEDOUT;
-	}
 	mcm_progress_clear(&im->pg);
-	mcm_cli_error(CMD, "lost the metadump of '%s': %s", im->a.name,
-		      n == 0 ? "connection closed by the server before END" : strerror(errno));
+	mcm_cli_error(CMD, "cannot read the spooled metadump of '%s': %s", im->a.name,
+		      n == 0 ? "it ends without END" : strerror(errno));
 	return -1;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Has the whole answer arrived? A listing ends with "END\r\n"; anything
+ * else (an error, BUSY) is one line. */
+static int spool_done(const char *head, size_t nhead, const char *tail)
+{
+	if (nhead >= 4 && memcmp(head, "key=", 4) == 0)
+		return memcmp(tail, "END\r\n", 5) == 0;
+	return memcmp(tail + 3, "\r\n", 2) == 0;
+}
+
+/* Phase 1: the whole metadump into the spool file, read as fast as the
+ * server sends it. memcached's crawler skips items whose lock another
+ * connection holds, so no gets run meanwhile. @return 0 or -1. */
+static int spool(struct import *im)
+{
+	char head[4], tail[5] = {0};
+	size_t nhead = 0;
+	double last = mcm_cli_now();
+	int rc;
+
+	while (!mcm_cli_interrupted) {
+		struct pollfd pfd = {im->a.fd, POLLIN, 0};
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+			return -1;
+		n = read(im->a.fd, im->d.buf, DUMP_BUF);
+		if (n > 0) {
+			if ((rc = write_all(im->spool, im->d.buf, (size_t)n)) != 0) {
+				mcm_cli_error(CMD, "cannot spool the metadump: %s", strerror(rc));
+				return -1;
+			}
+			for (ssize_t i = 0; i < n; i++) {
+				memmove(tail, tail + 1, 4);
+				tail[4] = im->d.buf[i];
+				if (nhead < 4)
+					head[nhead++] = im->d.buf[i];
+			}
+			last = mcm_cli_now();
+			if (spool_done(head, nhead, tail))
+				return lseek(im->spool, 0, SEEK_SET) == 0 ? 0 : -1;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR) && mcm_cli_now() - last < im->o->t.timeout_ms / 1000.0)
+			continue;
+		mcm_progress_clear(&im->pg);
+		mcm_cli_error(CMD, "lost the metadump of '%s': %s", im->a.name,
+			      n == 0 ? "connection closed by the server before END" : n < 0 && errno != EAGAIN ?
+			      strerror(errno) : "no answer");
+		return -1;
+	}
+	return -1;
+}
+
+/* A fresh, already unlinked, spool file in $TMPDIR. @return 0 or -1. */
+static int open_spool(struct import *im)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path = mcm_fsutil_path("%s/mcmirror-import.XXXXXX", dir && *dir ? dir : "/tmp");
+
+	if (!path || (im->spool = mkstemp(path)) < 0) {
+		mcm_cli_error(CMD, "cannot create a spool file in '%s': %s", dir && *dir ? dir : "/tmp", strerror(errno));
+		free(path);
+		im->spool = -1;
+		return -1;
+	}
+	unlink(path);
+	free(path);
+	return 0;
 }
 
 /* List and fetch one server's keys. @return 0, 1 busy (nothing done), -1 to stop. */
@@ -449,10 +533,15 @@ static int walk(struct import *im)
 		mcm_cli_error(CMD, "cannot send to '%s': %s", im->a.name, strerror(errno));
 		return -1;
 	}
-	im->d.last_io = mcm_cli_now();
-	while (rc == 0 && !mcm_cli_interrupted && !im->d.done) {
-		if ((rc = read_dump(im)) == 0 && (rc = parse_dump(im)) == 0 && (rc = pump(im, 0)) == 0)
-			mcm_progress_update(&im->pg, im->listed, im->imported + im->nm);
+	if (open_spool(im) != 0 || spool(im) != 0)
+		return -1;
+	mcm_pipe_close(&im->a); /* keep its name for messages */
+	while (rc == 0 && !mcm_cli_interrupted && (rc = parse_dump(im)) == 0 && !im->d.done) {
+		if (im->count == WINDOW) /* wait for answers before listing more */
+			rc = pump(im, 100);
+		else if ((rc = read_dump(im)) == 0 && mcm_pipe_unsent(&im->b)) /* no complete line was buffered */
+			rc = pump(im, 0);
+		mcm_progress_update(&im->pg, im->listed, im->imported + im->nm);
 	}
 	while (rc == 0 && !mcm_cli_interrupted && im->count)
 		rc = pump(im, 100);
@@ -478,6 +567,9 @@ static int import_server(struct import *im, uint32_t i)
 		im->d.len = im->d.off = 0;
 		im->d.done = 0;
 		rc = walk(im);
+		if (im->spool >= 0)
+			close(im->spool);
+		im->spool = -1;
 		mcm_pipe_close(&im->a);
 		mcm_pipe_close(&im->b);
 		im->head = im->count = 0;
@@ -594,7 +686,7 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	}
 	im->g = g;
 	im->o = &o;
-	im->a.fd = im->b.fd = -1;
+	im->a.fd = im->b.fd = im->spool = -1;
 	if (mcm_target_open(&im->t, o.t.servers, why, sizeof why) != 0) {
 		free(im);
 		return mcm_cli_usage_error(CMD, "%s", why);
