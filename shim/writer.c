@@ -302,7 +302,7 @@ static void drain_session(struct mcm_store *st)
 {
 	struct mcm_drain *d;
 	time_t synced = time(NULL), reaped = 0;
-	uint64_t durable = 0;
+	uint64_t durable = 0, dropped = 0;
 	int dirty = 0, idle = 0, rc;
 
 	if ((rc = mcm_drain_open(&d, st, w.journal)) != 0)
@@ -319,6 +319,10 @@ static void drain_session(struct mcm_store *st)
 		}
 		dirty |= n > 0;
 		now = time(NULL);
+		if (mcm_drain_dropped(d) != dropped) {
+			mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, mcm_drain_dropped(d) - dropped);
+			dropped = mcm_drain_dropped(d);
+		}
 		if (dirty && sync_due(durable, synced, now) && mcm_store_sync(st) == 0) {
 			durable = mcm_drain_position(d);
 			mcm_journal_set_durable(w.journal, durable);

@@ -43,6 +43,7 @@ struct mcm_drain {
 	/* the current step's batch */
 	struct mcm_mutation batch[STEP_MAX];
 	size_t nbatch;
+	uint64_t dropped;       /* keys dropped here: overlapping writes, writers gone */
 };
 
 int mcm_drain_lock_open(const char *dir, int *fd)
@@ -130,6 +131,11 @@ void mcm_drain_close(struct mcm_drain *d)
 uint64_t mcm_drain_position(const struct mcm_drain *d)
 {
 	return d->pos;
+}
+
+uint64_t mcm_drain_dropped(const struct mcm_drain *d)
+{
+	return d->dropped;
 }
 
 size_t mcm_drain_open_intents(const struct mcm_drain *d)
@@ -262,8 +268,10 @@ static void add_outcome(struct mcm_drain *d, uint64_t id, const unsigned char *p
 	m->initial = h.initial;
 	m->incr = h.incr;
 	m->with_initial = h.with_initial;
-	if (!clean && m->op != MCM_OP_FLUSH && m->op != MCM_OP_DROP)
+	if (!clean && m->op != MCM_OP_FLUSH && m->op != MCM_OP_DROP) {
 		m->op = MCM_OP_DROP; /* the server's order of overlapping writes is unknown */
+		d->dropped++;
+	}
 	d->nbatch++;
 }
 
@@ -276,6 +284,7 @@ static void add_drop(struct mcm_drain *d, const struct open_intent *in)
 
 	memset(m, 0, sizeof *m);
 	m->op = in->key_len ? MCM_OP_DROP : MCM_OP_FLUSH;
+	d->dropped++;
 	m->pool = pool_of(d, in->pool);
 	m->key = in->key;
 	m->key_len = in->key_len;

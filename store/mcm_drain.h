@@ -51,6 +51,10 @@ uint64_t mcm_drain_position(const struct mcm_drain *d);
  * open longer than max_age_s: their keys are dropped. Call when caught up. */
 int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s);
 
+/** Keys this drainer dropped since it was opened (overlapping writes, writers
+ * gone mid-call): the shim adds them to its dropped_uncertain counter. */
+uint64_t mcm_drain_dropped(const struct mcm_drain *d);
+
 /** Open intents (for tests and stats). */
 size_t mcm_drain_open_intents(const struct mcm_drain *d);
 
