@@ -216,7 +216,9 @@ static void add_record(struct import *im, const struct pending *k, const struct 
 	m->key = memcpy(a, k->key, k->len);
 	m->key_len = k->len;
 	m->group = "";
-	m->value = memcpy(a + k->len, r->data, r->data_len);
+	m->value = a + k->len;
+	if (r->data_len)
+		memcpy(a + k->len, r->data, r->data_len);
 	m->value_len = r->data_len;
 	m->flags = f ? (uint32_t)strtoul(f + 2, NULL, 10) : 0;
 	m->exptime = ttl < 0 ? 0 : (int64_t)time(NULL) + ttl;

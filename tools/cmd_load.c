@@ -187,8 +187,8 @@ static int parse_u64(const char *s, size_t len, uint64_t *out)
 
 static int header_is(struct load *ld, const char *name, const char *want)
 {
-	const char *v;
-	size_t len;
+	const char *v = NULL;
+	size_t len = 0;
 
 	if (header_line(ld, name, &v, &len) != 0)
 		return -1;
@@ -199,8 +199,8 @@ static int header_is(struct load *ld, const char *name, const char *want)
 
 static int header_number(struct load *ld, const char *name, uint64_t *out)
 {
-	const char *v;
-	size_t len;
+	const char *v = NULL;
+	size_t len = 0;
 
 	if (header_line(ld, name, &v, &len) != 0)
 		return -1;
@@ -232,8 +232,8 @@ static int read_pools(struct load *ld, uint64_t n)
 
 static int read_header(struct load *ld)
 {
-	const char *v;
-	size_t len;
+	const char *v = NULL;
+	size_t len = 0;
 	uint64_t n;
 
 	if (header_is(ld, "format", MCM_DUMP_FORMAT) != 0 || header_is(ld, "version", "1") != 0 ||
@@ -269,7 +269,7 @@ static const struct mcm_pool *header_pool(const struct load *ld, mcm_pool_id id)
 static int check_order(struct load *ld, const struct mcm_item *it)
 {
 	size_t common = it->key_len < ld->prev_len ? it->key_len : ld->prev_len;
-	int cmp = memcmp(it->key, ld->prev_key, common);
+	int cmp = ld->records ? memcmp(it->key, ld->prev_key, common) : 0;
 	char *k;
 
 	if (ld->records && it->pool == ld->prev_pool &&
@@ -355,10 +355,14 @@ static int queue_record(struct load *ld, const struct mcm_item *it, const struct
 	m->seq = seq;
 	m->key = memcpy(a, it->key, it->key_len);
 	m->key_len = it->key_len;
-	m->group = memcpy(a + it->key_len, it->group, it->group_len);
+	m->group = a + it->key_len;
+	if (it->group_len)
+		memcpy(a + it->key_len, it->group, it->group_len);
 	m->group_len = it->group_len;
 	m->group_mode = it->group_mode;
-	m->value = memcpy(a + it->key_len + it->group_len, it->value, it->value_len);
+	m->value = a + it->key_len + it->group_len;
+	if (it->value_len)
+		memcpy(a + it->key_len + it->group_len, it->value, it->value_len);
 	m->value_len = it->value_len;
 	m->ns_len = it->ns_len;
 	m->flags = it->flags;
