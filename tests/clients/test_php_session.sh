@@ -18,7 +18,7 @@
 . "$MCM_HARNESS/lib.sh"
 PHP=/usr/bin/php
 [ -x "$PHP" ] || skip "no $PHP (Debian package php-cli)"
-"$PHP" -m 2>/dev/null | grep -qx memcached || skip "PHP has no memcached extension (Debian package php-memcached)"
+"$PHP" -m 2>/dev/null | grep -x memcached >/dev/null || skip "PHP has no memcached extension (Debian package php-memcached)"
 mcm_preload_prefix
 [ -z "$MCM_PRELOAD_PREFIX" ] ||
 	skip "sanitizer build: the ASan runtime refuses PHP's dlopen(RTLD_DEEPBIND) of its extensions"

@@ -19,7 +19,7 @@ demo_cycle() {
 		fail "demo write under the installed mcmirror run: $(cat "$MCM_TMP/run.err")"
 	grep -q "^mcmirror: run: LD_PRELOAD='$libpattern'" "$MCM_TMP/run.err" ||
 		fail "not the installed library: $(cat "$MCM_TMP/run.err")"
-	"$bin/mcmirror" --mirror "$m" stats | grep -q '^total.live_items: [1-9]' || fail "nothing mirrored"
+	"$bin/mcmirror" --mirror "$m" stats | grep '^total.live_items: [1-9]' >/dev/null || fail "nothing mirrored"
 
 	mc_kill A
 	"$libexec/mcmirror-demo-app" check "$servers" $users >/dev/null 2>&1 && fail "memcached is not down"
@@ -52,7 +52,7 @@ for f in bin/mcmirror share/man/man1/mcmirror.1 share/man/man7/libmcmirror.7 lib
 	share/doc/mcmirror/examples/systemd/memcached-replay.conf share/doc/mcmirror/examples/php-sessions/README.md; do
 	[ -f "$P/$f" ] || fail "not installed: $f"
 done
-lib=$(cd "$P" && find lib -name libmcmirror.so | head -1)
+lib=$(cd "$P" && find lib -name libmcmirror.so | sed -n 1p)
 [ -n "$lib" ] || fail "no libmcmirror.so under $P/lib: $(cat "$MCM_TMP/install.log")"
 [ -x "$P/libexec/mcmirror/mcmirror-warm" ] || fail "mcmirror-warm is not executable"
 demo_cycle "$P/bin" "$P/libexec/mcmirror" "$P/$lib"
@@ -73,7 +73,7 @@ deb=$MCM_TMP/pkg/mcmirror_${version}_$(dpkg --print-architecture).deb
 [ -f "$deb" ] || fail "no $deb: $(ls "$MCM_TMP/pkg")"
 depends=$(dpkg-deb -f "$deb" Depends)
 for d in libmemcached11 liblmdb0 libc6; do
-	echo "$depends" | grep -q "\b$d\b" || fail "Depends lacks $d: '$depends'"
+	echo "$depends" | grep "\b$d\b" >/dev/null || fail "Depends lacks $d: '$depends'"
 done
 [ -n "$(dpkg-deb -f "$deb" Maintainer)" ] && [ -n "$(dpkg-deb -f "$deb" Description)" ] || fail "no Maintainer or Description"
 dpkg-deb -c "$deb" >"$MCM_TMP/contents" || fail "dpkg-deb -c"
@@ -83,7 +83,7 @@ was_installed=0
 dpkg -s mcmirror >/dev/null 2>&1 && was_installed=1
 dpkg -i "$deb" >"$MCM_TMP/dpkg.log" 2>&1 || fail "dpkg -i: $(cat "$MCM_TMP/dpkg.log")"
 [ $was_installed = 1 ] || trap 'dpkg -P mcmirror >/dev/null 2>&1; mcm_cleanup' EXIT
-syslib=$(dpkg -L mcmirror | grep '/libmcmirror\.so$' | head -1)
+syslib=$(dpkg -L mcmirror | grep '/libmcmirror\.so$' | sed -n 1p)
 [ -n "$syslib" ] || fail "the package installed no libmcmirror.so"
 demo_cycle /usr/bin /usr/libexec/mcmirror "$syslib"
 if command -v man >/dev/null; then

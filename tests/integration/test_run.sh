@@ -10,7 +10,7 @@ MEMCCP=$(command -v memccp || true)
 mcm_preload_prefix
 # a sanitizer-built shim needs the ASan runtime loaded first: give it as the LD_PRELOAD to keep
 # (run puts the shim in front, so ASan's order check is off; the host is not instrumented anyway)
-base_preload=${MCM_PRELOAD_PREFIX:-$(ldconfig -p | awk '$1 == "libdl.so.2" && /x86-64/ { print $NF; exit }')}
+base_preload=${MCM_PRELOAD_PREFIX:-$(ldconfig -p | awk '$1 == "libdl.so.2" && /x86-64/ && !n++ { print $NF }')}
 [ -n "$base_preload" ] || skip "no library to preload besides the shim"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:verify_asan_link_order=0}
 shim=$(readlink -f "$MCM_SHIM")
@@ -45,7 +45,7 @@ mkdir sub
 	sh -c 'cd / && exec "$0" --servers="$1" "$2"; echo "$MCMIRROR_SYNC"' "$MEMCCP" "$SERVER" "$MCM_TMP/blob.bin") ||
 	fail "memccp with run --mirror"
 [ ! -e "$MCM_TMP/unused" ] || fail "the global --mirror was used although run --mirror was given"
-"$MCM_TOOL" --mirror "$MCM_TMP/sub/m2" dump | grep -q " blob.bin " || fail "blob.bin not mirrored in sub/m2"
+"$MCM_TOOL" --mirror "$MCM_TMP/sub/m2" dump | grep " blob.bin " >/dev/null || fail "blob.bin not mirrored in sub/m2"
 out=$("$MCM_TOOL" run -s none -- sh -c 'echo "$MCMIRROR_SYNC ${MCMIRROR_PATH-unset}"' 2>&1)
 assert_eq "$out" "none ${MCMIRROR_PATH-unset}" "--sync none and MCMIRROR_PATH untouched without --mirror"
 
