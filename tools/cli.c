@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dumpfmt.h"
 #include "mcm_counters.h"
 #include "mcm_drain.h"
 #include "mcm_store.h"
@@ -144,4 +145,11 @@ void mcm_cli_warn_incomplete(const struct mcm_global *g, const char *cmd)
 		mcm_cli_warn(cmd, "%llu writes could not be mirrored (the journal was full, or the disk): the mirror "
 			     "may hold older values for some keys ('mcmirror stats', counters.lost_drops)",
 			     (unsigned long long)lost);
+}
+
+int mcm_cli_parse_pool(const char *cmd, const char *arg, mcm_pool_id *id)
+{
+	if (mcm_dumpfmt_parse_pool_id(arg, id) != 0)
+		return mcm_cli_usage_error(cmd, "bad pool id '%s': want up to 16 hex digits", arg);
+	return 0;
 }

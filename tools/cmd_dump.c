@@ -366,8 +366,8 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 			o->all = 1;
 			break;
 		case 'p':
-			if (mcm_dumpfmt_parse_pool_id(optarg, &o->pool) != 0)
-				return mcm_cli_usage_error(CMD, "bad pool id '%s': want up to 16 hex digits", optarg);
+			if (mcm_cli_parse_pool(CMD, optarg, &o->pool) != 0)
+				return MCM_EXIT_USAGE;
 			o->have_pool = 1;
 			break;
 		case 'h':

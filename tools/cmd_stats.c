@@ -294,8 +294,8 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, mcm_poo
 	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (mcm_dumpfmt_parse_pool_id(optarg, pool) != 0)
-				return mcm_cli_usage_error(CMD, "bad pool id '%s': want up to 16 hex digits", optarg);
+			if (mcm_cli_parse_pool(CMD, optarg, pool) != 0)
+				return MCM_EXIT_USAGE;
 			*have_pool = 1;
 			break;
 		case 'h':

@@ -71,6 +71,10 @@ int mcm_cli_progress_enabled(const struct mcm_global *g);
 /** Monotonic clock in seconds. */
 double mcm_cli_now(void);
 
+/** Parse a --pool ID argument (hex, as `mcmirror stats` prints it).
+ * @return 0, or MCM_EXIT_USAGE after a message. */
+int mcm_cli_parse_pool(const char *cmd, const char *arg, uint64_t *id);
+
 /** Parse a non-negative integer option value; returns -1 on garbage. */
 long long mcm_cli_parse_count(const char *s);
 

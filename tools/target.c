@@ -358,8 +358,8 @@ int mcm_target_option(const char *cmd, int c, const char *arg, struct mcm_target
 		o->servers = arg;
 		return 0;
 	case 'p':
-		if (mcm_dumpfmt_parse_pool_id(arg, &o->pool) != 0)
-			return mcm_cli_usage_error(cmd, "bad pool id '%s': want up to 16 hex digits", arg);
+		if (mcm_cli_parse_pool(cmd, arg, &o->pool) != 0)
+			return MCM_EXIT_USAGE;
 		o->have_pool = 1;
 		return 0;
 	case 'o':
