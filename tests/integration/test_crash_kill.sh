@@ -27,8 +27,9 @@ start_writer() {
 	parent=
 	if [ $(($1 % 10)) = 0 ]; then
 		rm -f "$MCM_TMP/zpid"
+		mcm_preload_prefix # a sanitizer-built shim needs the ASan runtime loaded first, as under_shim does
 		bash -c '"$@" & echo $! >"$0"; exec sleep 300' "$MCM_TMP/zpid" \
-			env LD_PRELOAD="$MCM_SHIM" MCMIRROR_PATH="$mirror" \
+			env LD_PRELOAD="${MCM_PRELOAD_PREFIX:+$MCM_PRELOAD_PREFIX:}$MCM_SHIM" MCMIRROR_PATH="$mirror" \
 			"$MCM_BIN/crash_writer" run "$servers" "$state" "$nkeys" &
 		parent=$!
 		MCM_PIDS+=("$parent") # killed by the harness if the test fails
