@@ -16,7 +16,7 @@ if [ -t 2 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain" >&2; }
 
 for tool in cmake gcc memcached pkg-config; do
-	command -v $tool >/dev/null || { echo "demo: '$tool' is missing: run 'sudo scripts/setup-debian.sh' first" >&2; exit 1; }
+	command -v $tool >/dev/null || { echo "demo: '$tool' is missing: run 'scripts/setup-debian.sh' first" >&2; exit 1; }
 done
 
 step "building into $build"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # setup-debian.sh - install what mcmirror needs to build and test, from Debian 12's packages.
 #
-# Run as root (or through sudo). The README's commands and .ci/run both use it, so the list below
+# Run it as root, or as a user who may use sudo (it asks sudo itself). The README's commands and .ci/run both use it, so the list below
 # is the one place the project's dependencies are named. Installing Debian's memcached package
 # would start memcached.service: a temporary policy-rc.d stops that (the demo and the tests start
 # their own servers on loopback and never touch a system service).
@@ -14,7 +14,10 @@ packages=(
 	php-cli php-memcached python3-pylibmc               # tests: unmodified applications
 )
 if [ "$(id -u)" != 0 ]; then
-	echo "setup-debian.sh: run as root (sudo $0)" >&2
+	if command -v sudo >/dev/null; then
+		exec sudo "$0" "$@"
+	fi
+	echo "setup-debian.sh: needs root to install packages (run it as root, or install sudo)" >&2
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
