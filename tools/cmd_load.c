@@ -29,53 +29,10 @@
 #include "mcm_drain.h"
 #include "mcm_record.h"
 #include "mcm_store.h"
+#include "load.h"
 #include "mcmirror.h"
 
-#define CMD "load"
-#define BATCH 1024                  /* records per transaction */
 #define ARENA_SIZE ((size_t)8 << 20) /* bytes of keys and values per batch */
-
-/* The input, read line by line. */
-struct reader {
-	FILE *f;
-	const char *name;  /* for messages: the file name, or "stdin" */
-	char *line;
-	size_t cap;
-	size_t len;        /* of the current line, its '\n' included */
-	uint64_t lineno;
-	uint32_t crc;      /* of every line before the trailer */
-	uint64_t bytes, size; /* read so far; the file's size (0: unknown) */
-};
-
-/* Records waiting for their transaction: mutations point into arena. */
-struct batch {
-	struct mcm_mutation m[BATCH];
-	uint64_t line[BATCH];
-	size_t n;
-	char *arena;
-	size_t used, cap;
-};
-
-struct load {
-	const struct mcm_global *g;
-	struct mcm_store *to;  /* where batches go: st while loading, the mirror while merging */
-	const char *dir;     /* the mirror */
-	char *tmp;           /* DIR.load.<pid> */
-	struct mcm_store *st; /* the environment in tmp */
-	struct reader r;
-	struct mcm_pool *pools; /* the header's, in id order */
-	size_t npools;
-	uint64_t last_seq;   /* the header's, raised to every number seen */
-	uint64_t records;
-	mcm_pool_id prev_pool; /* order check */
-	char *prev_key;
-	size_t prev_len;
-	char *scratch;
-	size_t scratch_size;
-	struct batch b;
-	int show;
-	double last_draw;
-};
 
 static void usage(FILE *out, const struct mcm_global *g)
 {
@@ -248,7 +205,7 @@ static int read_header(struct load *ld)
 	return header_is(ld, "HEADER", "END");
 }
 
-static const struct mcm_pool *header_pool(const struct load *ld, mcm_pool_id id)
+const struct mcm_pool *mcm_load_header_pool(const struct load *ld, mcm_pool_id id)
 {
 	size_t lo = 0, hi = ld->npools;
 
@@ -288,7 +245,7 @@ static int check_order(struct load *ld, const struct mcm_item *it)
 
 /* Apply the batch to the new environment. A failure names the first record
  * that fails on its own (a sequence number used twice is the likely one). */
-static int flush_batch(struct load *ld)
+int mcm_load_flush(struct load *ld)
 {
 	struct batch *b = &ld->b;
 	int rc = b->n ? mcm_store_apply(ld->to, b->m, b->n) : 0;
@@ -321,7 +278,7 @@ static char *arena_take(struct load *ld, size_t need)
 	struct batch *b = &ld->b;
 
 	if (b->n == BATCH || b->used + need > b->cap) {
-		if (flush_batch(ld) != 0)
+		if (mcm_load_flush(ld) != 0)
 			return NULL;
 	}
 	if (need > b->cap) { /* the batch is empty: nothing points into the arena */
@@ -338,7 +295,7 @@ static char *arena_take(struct load *ld, size_t need)
 }
 
 /* Queue one record, exactly as given, for its transaction (seq 0: the next number). */
-static int queue_record(struct load *ld, const struct mcm_item *it, const struct mcm_pool *p, uint64_t seq)
+int mcm_load_queue(struct load *ld, const struct mcm_item *it, const struct mcm_pool *p, uint64_t seq)
 {
 	size_t need = it->key_len + it->group_len + it->value_len + 1;
 	char *a = arena_take(ld, need);
@@ -392,14 +349,14 @@ static int record_line(struct load *ld)
 			      mcm_dumpfmt_status_name(status));
 	if (it.seq == 0)
 		return refuse(ld, "bad record: sequence number 0");
-	if (!(p = header_pool(ld, it.pool)))
+	if (!(p = mcm_load_header_pool(ld, it.pool)))
 		return refuse(ld, "record of a pool missing from the header");
 	if (check_order(ld, &it) != 0)
 		return -1;
 	if (it.seq > ld->last_seq)
 		ld->last_seq = it.seq;
 	ld->records++;
-	return queue_record(ld, &it, p, it.seq);
+	return mcm_load_queue(ld, &it, p, it.seq);
 }
 
 static int check_trailer(struct load *ld)
@@ -464,7 +421,7 @@ static int read_records(struct load *ld)
 		return -1;
 	if ((rc = next_line(ld)) == 0)
 		return refuse(ld, "data after the trailer");
-	return rc < 0 ? -1 : flush_batch(ld);
+	return rc < 0 ? -1 : mcm_load_flush(ld);
 }
 
 /* Keep the header's last_seq (raised to every number in use) as the mark. */
@@ -535,159 +492,6 @@ static int load_tmp(struct load *ld)
 	return save_mark(ld);
 }
 
-/* --- putting the loaded records in place ------------------------------ */
-
-/* No mirror at DIR: move the loaded environment there (the directory when
- * DIR does not exist, else data.mdb, never over one). @return 0, 1 when a
- * mirror is there (merge instead), -1 after a message. */
-static int install(struct load *ld)
-{
-	char *from = mcm_fsutil_path("%s/data.mdb", ld->tmp), *to = mcm_fsutil_path("%s/data.mdb", ld->dir);
-	char *lock = mcm_fsutil_path("%s/lock.mdb", ld->tmp);
-	int rc = 0;
-
-	if (!from || !to || !lock) {
-		rc = ENOMEM;
-	} else if (mcm_fsutil_exists(to)) {
-		rc = EEXIST;
-	} else {
-		mcm_store_close(ld->st);
-		ld->st = ld->to = NULL;
-		unlink(lock);
-		if ((rc = mcm_fsutil_sync_file(from)) == 0 && !mcm_fsutil_exists(ld->dir))
-			rc = rename(ld->tmp, ld->dir) != 0 ? errno : 0;
-		else if (rc == 0)
-			rc = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) != 0 ? errno : 0;
-		if (rc == 0 && (rc = mcm_fsutil_sync_dir(ld->dir)) == 0)
-			rc = mcm_fsutil_sync_parent(ld->dir);
-	}
-	free(from);
-	free(to);
-	free(lock);
-	if (rc == EEXIST)
-		return 1;
-	if (rc != 0) {
-		mcm_cli_error(CMD, "cannot move the loaded mirror to '%s': %s", ld->dir, strerror(rc));
-		return -1;
-	}
-	return 0;
-}
-
-/* The merge's counts. */
-struct merge {
-	struct mcm_store *dst;
-	struct mcm_pool *pools; /* dst's records of the loaded pools, in ld->pools order */
-	uint64_t taken, kept, tombstoned;
-};
-
-/* Each loaded pool into the mirror (new ones exactly), then read back as
- * the mirror now has them: records are applied with those, so a merge never
- * changes a pool's recorded distribution or hashes. */
-static int merge_pools(struct load *ld, struct merge *mg)
-{
-	int rc = 0;
-
-	if (!(mg->pools = calloc(ld->npools ? ld->npools : 1, sizeof *mg->pools)))
-		return ENOMEM;
-	for (size_t i = 0; rc == 0 && i < ld->npools; i++) {
-		struct mcm_mutation m;
-
-		memset(&m, 0, sizeof m);
-		m.op = MCM_OP_RESTORE_POOL;
-		m.pool = &ld->pools[i];
-		if ((rc = mcm_store_apply(mg->dst, &m, 1)) == 0)
-			rc = mcm_store_pool(mg->dst, ld->pools[i].id, &mg->pools[i]);
-	}
-	return rc;
-}
-
-/* Queue one loaded record unless the mirror's is as recent. */
-static int merge_one(struct load *ld, struct merge *mg, struct mcm_item *it, int64_t now)
-{
-	const struct mcm_pool *lp = header_pool(ld, it->pool);
-	struct mcm_item old;
-	int rc;
-
-	if (!lp)
-		return 0;
-	rc = mcm_store_get(mg->dst, it->pool, it->key, it->key_len, &old);
-	if (rc != 0 && rc != MCM_ENOTFOUND)
-		return rc;
-	if (rc == 0 && old.wtime_us >= it->wtime_us) {
-		mg->kept++;
-		return 0;
-	}
-	if (mcm_dumpfmt_status(it, lp, now) == MCM_DUMP_FLUSHED) {
-		/* killed by a flush the mirror's numbers cannot express: absent */
-		it->kind = MCM_KIND_DELETED;
-		it->flags = 0;
-		it->exptime = 0;
-		it->value_len = 0;
-		mg->tombstoned++;
-	}
-	mg->taken++;
-	return queue_record(ld, it, &mg->pools[lp - ld->pools], 0) == 0 ? 0 : -1;
-}
-
-static int merge_records(struct load *ld, struct merge *mg)
-{
-	int64_t now = (int64_t)time(NULL);
-	struct mcm_iter *it;
-	struct mcm_item item;
-	uint64_t seen = 0;
-	int rc = mcm_iter_open(ld->st, MCM_ORDER_KEY, 0, &it);
-
-	ld->to = mg->dst;
-	while (rc == 0 && !mcm_cli_interrupted && (rc = mcm_iter_next(it, &item)) == 0) {
-		if ((rc = merge_one(ld, mg, &item, now)) != 0)
-			break;
-		if ((++seen & 4095) == 0 && ld->show)
-			fprintf(stderr, "\rmcmirror: load: merged %" PRIu64 " of %" PRIu64 " records", seen, ld->records);
-	}
-	mcm_iter_close(it);
-	if (ld->show)
-		fputc('\n', stderr);
-	if (rc == MCM_END)
-		rc = 0;
-	if (rc > 0 || rc < -1)
-		mcm_cli_error(CMD, "cannot merge into mirror '%s': %s", ld->dir, mcm_strerror(rc));
-	if (rc == 0 && flush_batch(ld) != 0)
-		rc = -1;
-	return rc;
-}
-
-/* A mirror at DIR: merge by write time. @return 0 or -1 after a message. */
-static int merge(struct load *ld)
-{
-	struct merge mg = {0};
-	int rc = mcm_drain_catch_up(ld->dir, 5000);
-
-	if (rc != 0 && rc != ENOENT)
-		mcm_cli_warn(CMD, "cannot apply the journal of '%s' first: %s", ld->dir, mcm_strerror(rc));
-	if ((rc = mcm_store_open(&mg.dst, ld->dir, MCM_STORE_NOSYNC, 0)) != 0) {
-		mcm_cli_error(CMD, "cannot open mirror '%s' to merge into it: %s", ld->dir, mcm_strerror(rc));
-		return -1;
-	}
-	if ((rc = merge_pools(ld, &mg)) != 0)
-		mcm_cli_error(CMD, "cannot merge the pools into mirror '%s': %s", ld->dir, mcm_strerror(rc));
-	else if ((rc = merge_records(ld, &mg)) == 0 && (rc = mcm_store_sync(mg.dst)) != 0)
-		mcm_cli_error(CMD, "cannot sync mirror '%s': %s", ld->dir, mcm_strerror(rc));
-	if (rc == 0 && mcm_cli_interrupted) {
-		mcm_cli_error(CMD, "interrupted by signal %d: mirror '%s' holds %" PRIu64 " of the dump's records "
-			      "merged so far; load the file again to complete the merge", (int)mcm_cli_interrupted,
-			      ld->dir, mg.taken);
-		rc = -1;
-	}
-	if (rc == 0 && !ld->g->quiet)
-		mcm_cli_error(CMD, "merged '%s' into mirror '%s': %" PRIu64 " records taken from the dump (%" PRIu64
-			      " of them values it lists as flushed, taken as deletions), %" PRIu64
-			      " kept from the mirror (written at the same time or later)",
-			      ld->r.name, ld->dir, mg.taken, mg.tombstoned, mg.kept);
-	mcm_store_close(mg.dst);
-	free(mg.pools);
-	return rc ? -1 : 0;
-}
-
 /* --- the command -------------------------------------------------------- */
 
 static int open_input(struct load *ld, const char *file)
@@ -719,7 +523,7 @@ static int load(struct load *ld)
 			      ld->dir);
 		return MCM_EXIT_FAIL;
 	}
-	if ((rc = install(ld)) < 0)
+	if ((rc = mcm_load_install(ld)) < 0)
 		return MCM_EXIT_FAIL;
 	if (rc == 0) {
 		if (!ld->g->quiet)
@@ -727,7 +531,7 @@ static int load(struct load *ld)
 				      ld->records, ld->npools, ld->r.name, ld->dir);
 		return MCM_EXIT_OK;
 	}
-	return merge(ld) == 0 ? MCM_EXIT_OK : MCM_EXIT_FAIL;
+	return mcm_load_merge(ld) == 0 ? MCM_EXIT_OK : MCM_EXIT_FAIL;
 }
 
 static int parse_args(int argc, char **argv, const struct mcm_global *g, const char **file)
