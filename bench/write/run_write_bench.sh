@@ -38,7 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_mc PREFIX... : a memcached on a free loopback port; prints the port.
+# start_mc PREFIX... : a memcached on a free loopback port; sets started_port. (Not called in
+# $(...): a subshell's pids+= would not reach the cleanup trap, and the servers would outlive us.)
 start_mc() {
 	local port i
 	for i in $(seq 1 20); do
@@ -48,7 +49,7 @@ start_mc() {
 		for _ in $(seq 1 100); do
 			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 				pids+=("$pid")
-				echo "$port"
+				started_port=$port
 				return 0
 			fi
 			kill -0 "$pid" 2>/dev/null || break
@@ -60,9 +61,10 @@ start_mc() {
 	exit 1
 }
 
-port=$(start_mc env)
+start_mc env
+port=$started_port
 pinned_port=
-case " $cases " in *" pinned "*) pinned_port=$(start_mc taskset -c 0) ;; esac
+case " $cases " in *" pinned "*) start_mc taskset -c 0; pinned_port=$started_port ;; esac
 
 # run_one CASE ARM: one mcm-load run; prints "ops_per_s p50 p99".
 run_one() {
