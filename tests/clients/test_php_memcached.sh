@@ -14,13 +14,8 @@
 # find nothing different.
 # PHP loads extensions with RTLD_DEEPBIND, which a sanitizer runtime refuses (google/sanitizers#611):
 # in a sanitizer build this test is skipped.
-. "$MCM_HARNESS/lib.sh"
-PHP=/usr/bin/php
-[ -x "$PHP" ] || skip "no $PHP (Debian package php-cli)"
-"$PHP" -m 2>/dev/null | grep -x memcached >/dev/null || skip "PHP has no memcached extension (Debian package php-memcached)"
-mcm_preload_prefix
-[ -z "$MCM_PRELOAD_PREFIX" ] ||
-	skip "sanitizer build: the ASan runtime refuses PHP's dlopen(RTLD_DEEPBIND) of its extensions"
+. "$MCM_HARNESS/lib.sh" || exit 1
+need_php_memcached
 app=$(dirname "$0")/php_memcached.php
 mirror=$MCM_TMP/mirror
 

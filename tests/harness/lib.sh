@@ -118,6 +118,19 @@ mcm_preload_prefix() {
 	fi
 }
 
+# need_php_memcached: Debian's PHP with its memcached extension, in a build where it can run
+# under the shim (sets PHP); otherwise the test is skipped. PHP loads extensions with
+# RTLD_DEEPBIND, which a sanitizer runtime refuses (google/sanitizers#611).
+need_php_memcached() {
+	PHP=/usr/bin/php
+	[ -x "$PHP" ] || skip "no $PHP (Debian package php-cli)"
+	"$PHP" -m 2>/dev/null | grep -x memcached >/dev/null ||
+		skip "PHP has no memcached extension (Debian package php-memcached)"
+	mcm_preload_prefix
+	[ -z "$MCM_PRELOAD_PREFIX" ] ||
+		skip "sanitizer build: the ASan runtime refuses PHP's dlopen(RTLD_DEEPBIND) of its extensions"
+}
+
 # Run a command under the shim with mirror directory $1. With a sanitizer
 # build, leak reports of the (uninstrumented) host are off unless
 # ASAN_OPTIONS says otherwise.
