@@ -15,23 +15,6 @@
 
 #define ADDS 100000
 
-static int setup(void **state)
-{
-	char *dir = malloc(PATH_MAX);
-
-	assert_non_null(dir);
-	unit_tmpdir(dir);
-	*state = dir;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	unit_rmtree(*state);
-	free(*state);
-	return 0;
-}
-
 static void test_create_add_get(void **state)
 {
 	struct mcm_counters *c, *r;
@@ -164,7 +147,7 @@ static void test_refusals(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, unit_dir_setup, unit_dir_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_create_add_get),
 		cmocka_unit_test(test_names),

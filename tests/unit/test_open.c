@@ -12,23 +12,6 @@
 
 #include "unit.h"
 
-static int setup(void **state)
-{
-	char *dir = malloc(PATH_MAX);
-
-	assert_non_null(dir);
-	unit_tmpdir(dir);
-	*state = dir;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	unit_rmtree(*state);
-	free(*state);
-	return 0;
-}
-
 static void sub(char *buf, const char *dir, const char *name)
 {
 	snprintf(buf, PATH_MAX, "%s/%s", dir, name);
@@ -241,7 +224,7 @@ static void test_strerror(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, unit_dir_setup, unit_dir_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_not_a_directory),
 		T(test_missing),

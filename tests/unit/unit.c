@@ -30,6 +30,23 @@ void unit_rmtree(const char *dir)
 	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int unit_dir_setup(void **state)
+{
+	char *dir = malloc(PATH_MAX);
+
+	assert_non_null(dir);
+	unit_tmpdir(dir);
+	*state = dir;
+	return 0;
+}
+
+int unit_dir_teardown(void **state)
+{
+	unit_rmtree(*state);
+	free(*state);
+	return 0;
+}
+
 void unit_pool(struct mcm_pool *p, const char *servers)
 {
 	memset(p, 0, sizeof *p);

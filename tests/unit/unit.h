@@ -18,6 +18,11 @@ void unit_tmpdir(char *buf);
 /** Remove dir and everything below it. */
 void unit_rmtree(const char *dir);
 
+/** cmocka fixture: *state is a fresh directory (a malloc'd path), removed
+ * with everything in it by unit_dir_teardown. */
+int unit_dir_setup(void **state);
+int unit_dir_teardown(void **state);
+
 /** Fill p as a pool of the canonical server list servers (id = FNV-1a of it). */
 void unit_pool(struct mcm_pool *p, const char *servers);
 
