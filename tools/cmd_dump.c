@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mcm_crc.h"
 #include "dumpfmt.h"
 #include "mcm_store.h"
 #include "mcmirror.h"
@@ -81,7 +82,7 @@ static int out_put(struct out *o, const char *buf, size_t len)
 {
 	if (o->err)
 		return -1;
-	o->crc = mcm_dumpfmt_crc32(o->crc, buf, len);
+	o->crc = mcm_crc32(o->crc, buf, len);
 	if (fwrite(buf, 1, len, o->f) != len) {
 		o->err = errno ? errno : EIO;
 		return -1;

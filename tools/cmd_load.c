@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mcm_crc.h"
 #include "dumpfmt.h"
 #include "fsutil.h"
 #include "mcm_drain.h"
@@ -118,7 +119,7 @@ static int header_line(struct load *ld, const char *name, const char **value, si
 	}
 	if (rc < 0)
 		return -1;
-	ld->r.crc = mcm_dumpfmt_crc32(ld->r.crc, ld->r.line, ld->r.len);
+	ld->r.crc = mcm_crc32(ld->r.crc, ld->r.line, ld->r.len);
 	if (ld->r.len < nlen + 2 || memcmp(ld->r.line, name, nlen) != 0 || ld->r.line[nlen] != '=')
 		return refuse(ld, "expected the header line '%s=...'", name);
 	*value = ld->r.line + nlen + 1;
@@ -178,7 +179,7 @@ static int read_pools(struct load *ld, uint64_t n)
 
 		if (rc != 0)
 			return rc > 0 ? refuse(ld, "the file ends inside the header: truncated") : -1;
-		ld->r.crc = mcm_dumpfmt_crc32(ld->r.crc, ld->r.line, ld->r.len);
+		ld->r.crc = mcm_crc32(ld->r.crc, ld->r.line, ld->r.len);
 		if (mcm_dumpfmt_pool_decode(ld->r.line, ld->r.len, p, &why) != 0)
 			return refuse(ld, "bad pool line: %s", why);
 		if (ld->npools && p->id <= p[-1].id)
@@ -411,7 +412,7 @@ static int read_records(struct load *ld)
 			return rc > 0 ? refuse(ld, "the file ends without its trailer: truncated") : -1;
 		if (ld->r.len >= 9 && memcmp(ld->r.line, "DATA=END ", 9) == 0)
 			break;
-		ld->r.crc = mcm_dumpfmt_crc32(ld->r.crc, ld->r.line, ld->r.len);
+		ld->r.crc = mcm_crc32(ld->r.crc, ld->r.line, ld->r.len);
 		if (record_line(ld) != 0)
 			return -1;
 		if ((ld->records & 4095) == 0)

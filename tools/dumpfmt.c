@@ -436,27 +436,6 @@ int mcm_dumpfmt_pool_decode(const char *line, size_t len, struct mcm_pool *p, co
 	return 0;
 }
 
-uint32_t mcm_dumpfmt_crc32(uint32_t crc, const void *buf, size_t len)
-{
-	static uint32_t table[256];
-	static int ready;
-	const unsigned char *b = buf;
-
-	if (!ready) {
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-		ready = 1;
-	}
-	crc = ~crc;
-	for (size_t i = 0; i < len; i++)
-		crc = table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
 void mcm_dumpfmt_pool_id(mcm_pool_id id, char buf[17])
 {
 	snprintf(buf, 17, "%016" PRIx64, id);

@@ -87,10 +87,6 @@ size_t mcm_dumpfmt_pool_encode(const struct mcm_pool *p, char *buf);
  * @return 0, or MCM_EFORMAT with *why set. */
 int mcm_dumpfmt_pool_decode(const char *line, size_t len, struct mcm_pool *p, const char **why);
 
-/** CRC-32 (ISO-HDLC: the one of zlib, gzip and PNG) of buf, continuing from
- * crc; start with 0. crc32("123456789") is 0xcbf43926. */
-uint32_t mcm_dumpfmt_crc32(uint32_t crc, const void *buf, size_t len);
-
 /** Pool ids are written as 16 lower-case hex digits: buf holds 17 bytes. */
 void mcm_dumpfmt_pool_id(mcm_pool_id id, char buf[17]);
 
