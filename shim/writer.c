@@ -6,10 +6,12 @@
  * holds the mirror's drain lock applies the journal to LMDB in batches
  * (mcm_drain.h), the others wait for the lock and take over if it dies.
  *
- * MCMIRROR_SYNC decides when LMDB is forced to disk: never (none), about
- * once a second (everysec), or before the application's call returns
- * (always: the caller waits for the drainer's next sync, which serves every
- * waiting writer at once).
+ * MCMIRROR_SYNC (docs/DURABILITY.md): with none the drainer commits without
+ * fsync and syncs LMDB only when the journal needs the room; with everysec
+ * each commit writes its data to disk (MDB_NOMETASYNC: a power loss cannot
+ * damage the file) and once a second the rest; always is everysec plus a sync
+ * of the journal file before the application's call returns (group commit:
+ * one caller's msync serves every writer waiting at that moment).
  *
  * fork(): the child keeps the journal mapping (it is shared memory) but not
  * the drainer thread, the LMDB environment or the lock: it starts its own
@@ -38,6 +40,10 @@
 #define KNOWN_POOLS 16          /* pools this process has described in the journal */
 #define NAP_MS 1                /* a busy drainer looks for new records this often */
 #define IDLE_NAPS 200           /* after this many empty naps it waits to be woken */
+#define STEP 1024               /* records per LMDB transaction, at most */
+#define DURABLE_NAP_MS 50       /* when each commit costs an fsync (everysec, always): fewer, larger ones */
+#define DURABLE_IDLE_NAPS 4
+#define DURABLE_STEP 8192
 #define EXIT_WAIT_MS 200        /* at exit, how long to wait for a drainer to apply our writes */
 
 static struct {
@@ -211,7 +217,14 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 	iov[1].iov_base = (void *)key;
 	iov[1].iov_len = key_len;
 	*id = (uint64_t)w.pid << 32 | __atomic_add_fetch(&w.next_intent, 1, __ATOMIC_RELAXED);
-	return append(MCM_J_INTENT, *id, iov, 2, &end) == 0 ? 0 : -1;
+	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS)
+		mcm_journal_writing(w.journal, 1);
+	if (append(MCM_J_INTENT, *id, iov, 2, &end) != 0) {
+		if (mcm_config_get()->sync == MCM_SYNC_ALWAYS)
+			mcm_journal_writing(w.journal, -1);
+		return -1;
+	}
+	return 0;
 }
 
 static void count(enum mcm_op op)
@@ -252,6 +265,8 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	iov[2] = (struct iovec){(void *)m->group, m->group_len};
 	iov[3] = (struct iovec){(void *)m->value, m->value_len};
 	rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, 4, append_wait(), &end);
+	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS)
+		mcm_journal_writing(w.journal, -1);
 	if (rc == EMSGSIZE) { /* a value larger than a quarter of the journal: drop the key instead */
 		h.op = MCM_OP_DROP;
 		h.value_len = 0;
@@ -263,9 +278,11 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	}
 	count((enum mcm_op)h.op);
 	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS && h.op != MCM_OP_NONE &&
-	    mcm_journal_wait_durable(w.journal, end, DURABLE_WAIT_MS) != 0)
-		mcm_log_once(MCM_CAUSE_WRITE, "a write to '%s' was not on disk within %d ms (MCMIRROR_SYNC=always)",
-			     mcm_config_get()->path, DURABLE_WAIT_MS);
+	    (rc = mcm_journal_sync(w.journal, end, DURABLE_WAIT_MS)) != 0) {
+		mcm_counters_add(w.counters, MCM_CTR_FAILED, 1);
+		mcm_log_once(MCM_CAUSE_WRITE, "a write to '%s' is not on disk (MCMIRROR_SYNC=always): %s",
+			     mcm_config_get()->path, rc == ETIMEDOUT ? "the sync took over 5 s" : strerror(rc));
+	}
 }
 
 /* At exit, give a drainer (ours or another process's) a moment to apply what
@@ -281,6 +298,8 @@ __attribute__((destructor)) static void mcm_writer_fini(void)
 	if (!j || !w.drainer_started)
 		return;
 	tail = mcm_journal_tail(j);
+	if (mcm_journal_head(j) < tail)
+		mcm_journal_wake_drainer(j); /* it may be in a nap of up to DURABLE_NAP_MS */
 	for (int waited = 0; mcm_journal_head(j) < tail && waited < EXIT_WAIT_MS; waited += 2) {
 		nanosleep(&ts, NULL);
 	}
@@ -288,21 +307,25 @@ __attribute__((destructor)) static void mcm_writer_fini(void)
 
 /* ---- the drainer thread ---- */
 
-/* Should the drainer force LMDB to disk now? A writer waits for it
- * (MCMIRROR_SYNC=always in some process), or a second has passed (everysec). */
-static int sync_due(uint64_t durable, time_t synced, time_t now)
+/* Should the drainer force LMDB to disk now? Once a second in everysec and
+ * always (the last commit's meta page), and in none when the journal needs the
+ * room (it is reused only behind what LMDB holds on disk). */
+static int sync_due(const struct mcm_drain *d, time_t synced, time_t now)
 {
-	if (mcm_journal_durable_wanted(w.journal) > durable)
-		return 1;
-	return mcm_config_get()->sync == MCM_SYNC_EVERYSEC && now != synced;
+	if (mcm_config_get()->sync != MCM_SYNC_NONE)
+		return now != synced;
+	return mcm_drain_position(d) - mcm_journal_reclaim(w.journal) > mcm_journal_size(w.journal) / 4;
 }
 
 /* Drain with the lock held, until an error needs a pause. */
 static void drain_session(struct mcm_store *st)
 {
 	struct mcm_drain *d;
+	int durable = mcm_config_get()->sync != MCM_SYNC_NONE;
+	unsigned nap = durable ? DURABLE_NAP_MS : NAP_MS, idle_naps = durable ? DURABLE_IDLE_NAPS : IDLE_NAPS;
+	size_t step = durable ? DURABLE_STEP : STEP;
 	time_t synced = time(NULL), reaped = 0;
-	uint64_t durable = 0, dropped = 0;
+	uint64_t dropped = 0;
 	int dirty = 0, idle = 0, rc;
 
 	if ((rc = mcm_drain_open(&d, st, w.journal)) != 0)
@@ -311,7 +334,7 @@ static void drain_session(struct mcm_store *st)
 		time_t now;
 		size_t n;
 
-		if ((rc = mcm_drain_step(d, 1024, &n)) != 0) {
+		if ((rc = mcm_drain_step(d, step, &n)) != 0) {
 			mcm_counters_add(w.counters, MCM_CTR_FAILED, 1);
 			mcm_log_once(MCM_CAUSE_WRITE, "cannot write to mirror '%s': %s; keeping writes in the journal "
 				     "until it works again", mcm_config_get()->path, mcm_strerror(rc));
@@ -323,13 +346,12 @@ static void drain_session(struct mcm_store *st)
 			mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, mcm_drain_dropped(d) - dropped);
 			dropped = mcm_drain_dropped(d);
 		}
-		if (dirty && sync_due(durable, synced, now) && mcm_store_sync(st) == 0) {
-			durable = mcm_drain_position(d);
-			mcm_journal_set_durable(w.journal, durable);
+		if (dirty && sync_due(d, synced, now) && mcm_store_sync(st) == 0) {
+			mcm_drain_synced(d);
 			synced = now;
 			dirty = 0;
 		}
-		if (n == 1024)
+		if (n == step)
 			continue; /* more is waiting */
 		if (now != reaped) {
 			mcm_drain_reap(d, REAP_AGE);
@@ -338,8 +360,7 @@ static void drain_session(struct mcm_store *st)
 		idle = n > 0 ? 0 : idle + 1;
 		/* while writes flow, nap and batch them; once idle, wait to be woken
 		 * (every second at least, for the everysec sync and the reaping) */
-		mcm_journal_wait_records(w.journal, mcm_drain_position(d),
-					 idle < IDLE_NAPS ? NAP_MS : 1000);
+		mcm_journal_wait_records(w.journal, mcm_drain_position(d), idle < (int)idle_naps ? nap : 1000);
 	}
 	mcm_drain_close(d);
 }
@@ -372,7 +393,7 @@ static int take_drain_lock(const char *dir)
 static void *drainer_main(void *arg)
 {
 	const struct mcm_config *cfg = mcm_config_get();
-	unsigned flags = MCM_STORE_CREATE | MCM_STORE_NOSYNC;
+	unsigned flags = MCM_STORE_CREATE | (cfg->sync == MCM_SYNC_NONE ? MCM_STORE_NOSYNC : MCM_STORE_NOMETASYNC);
 	(void)arg;
 
 	for (;;) {

@@ -14,9 +14,10 @@
 #include "mcm_record.h"
 
 #define MAX_OPEN 4096        /* intents open at once; beyond that new ones are tainted at once */
-#define STEP_MAX 1024        /* records per transaction */
+#define STEP_MAX 8192        /* records per transaction */
 #define POOLS_KEPT 64        /* pools cached by a drainer between steps */
-#define MAX_POOLS (POOLS_KEPT + STEP_MAX) /* a step may name a new pool per record */
+#define POOLS_PER_STEP 64    /* pools a step may add (a record adds one at most): then it commits */
+#define MAX_POOLS (POOLS_KEPT + POOLS_PER_STEP)
 
 static const char META_JOURNAL[] = "journal";  /* instance, position */
 static const char META_INTENTS[] = "intents";  /* the open intents */
@@ -35,6 +36,7 @@ struct mcm_drain {
 	struct mcm_store *st;
 	struct mcm_journal *j;
 	uint64_t pos;
+	uint64_t last_commit;   /* position of the commit before, for MCM_STORE_NOMETASYNC */
 	struct open_intent *open;
 	size_t nopen;
 	int intents_dirty;
@@ -93,6 +95,18 @@ static void load_intents(struct mcm_drain *d)
 	free(buf);
 }
 
+/* The open intents of writers from before a restart of the machine: their
+ * ids may be reused by new processes, so they are made unmatchable and old,
+ * and the next mcm_drain_reap drops their keys. */
+static void orphan_intents(struct mcm_drain *d)
+{
+	for (size_t i = 0; i < d->nopen; i++) {
+		d->open[i].id = 0;
+		d->open[i].opened_us = 0;
+	}
+	d->intents_dirty = d->nopen > 0;
+}
+
 int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_journal *j)
 {
 	struct mcm_drain *d = calloc(1, sizeof *d);
@@ -109,11 +123,21 @@ int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_jour
 	d->st = st;
 	d->j = j;
 	d->pos = mcm_journal_head(j);
-	if (mcm_store_meta_get(st, META_JOURNAL, saved, sizeof saved, &len) == 0 && len == sizeof saved &&
-	    saved[0] == mcm_journal_instance(j) && saved[1] <= mcm_journal_tail(j)) {
-		d->pos = saved[1]; /* what was applied, even if the last drainer died before moving the head */
-		load_intents(d);
+	if (mcm_store_meta_get(st, META_JOURNAL, saved, sizeof saved, &len) == 0 && len == sizeof saved) {
+		uint64_t prev, recovered_at;
+
+		if (saved[0] == mcm_journal_instance(j) && saved[1] <= mcm_journal_tail(j)) {
+			d->pos = saved[1]; /* what was applied, even if the last drainer died before moving the head */
+			load_intents(d);
+		} else if (mcm_journal_recovery(j, &prev, &recovered_at) && saved[0] == prev) {
+			/* the machine restarted: resume where LMDB is, unless that is past
+			 * what the journal kept (new records start at recovered_at) */
+			d->pos = saved[1] < recovered_at ? saved[1] : recovered_at;
+			load_intents(d);
+			orphan_intents(d);
+		}
 	}
+	d->last_commit = d->pos;
 	mcm_journal_set_head(j, d->pos);
 	*out = d;
 	return 0;
@@ -318,7 +342,20 @@ static int commit(struct mcm_drain *d, uint64_t pos)
 	d->intents_dirty = 0;
 	d->pos = pos;
 	mcm_journal_set_head(d->j, pos);
+	/* the journal's room may be reused once LMDB has the records on disk */
+	if (mcm_store_flags(d->st) & MCM_STORE_NOMETASYNC) {
+		mcm_journal_set_reclaim(d->j, d->last_commit); /* this commit's sync covered the last meta */
+		d->last_commit = pos;
+	} else if (!(mcm_store_flags(d->st) & MCM_STORE_NOSYNC)) {
+		mcm_journal_set_reclaim(d->j, pos);
+	}
 	return 0;
+}
+
+void mcm_drain_synced(struct mcm_drain *d)
+{
+	d->last_commit = d->pos;
+	mcm_journal_set_reclaim(d->j, d->pos);
 }
 
 int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
@@ -338,7 +375,7 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 	d->nbatch = 0;
 	if (d->npools > POOLS_KEPT)
 		d->npools = 0; /* between steps nothing points into the cache */
-	while (n < max && d->nbatch < STEP_MAX) {
+	while (n < max && d->nbatch < STEP_MAX && d->npools < MAX_POOLS) {
 		const struct mcm_jrec *r;
 		const unsigned char *payload;
 		size_t len;
@@ -396,7 +433,7 @@ static int writer_gone(uint64_t id)
 	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
 }
 
-/* One round of mcm_drain_reap: at most STEP_MAX intents, dropped in one
+/* One round of mcm_drain_reap: at most POOLS_PER_STEP intents, dropped in one
  * commit. Returns an error, or 0 with *n set to the intents given up. */
 static int reap_some(struct mcm_drain *d, unsigned max_age_s, size_t *n)
 {
@@ -418,7 +455,7 @@ static int reap_some(struct mcm_drain *d, unsigned max_age_s, size_t *n)
 	while (i < d->nopen) {
 		struct open_intent *in = &d->open[i];
 
-		if (ngone < STEP_MAX &&
+		if (ngone < POOLS_PER_STEP &&
 		    (writer_gone(in->id) || now_us - in->opened_us > (uint64_t)max_age_s * 1000000u)) {
 			gone[ngone++] = *in;
 			*in = d->open[--d->nopen];
@@ -444,7 +481,7 @@ int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s)
 
 	do
 		rc = reap_some(d, max_age_s, &n);
-	while (rc == 0 && n == STEP_MAX);
+	while (rc == 0 && n == POOLS_PER_STEP);
 	return rc;
 }
 
@@ -454,6 +491,8 @@ static int wait_head(struct mcm_journal *j, unsigned timeout_ms)
 	uint64_t target = mcm_journal_tail(j);
 	struct timespec ts = {0, 10 * 1000000L};
 
+	if (mcm_journal_head(j) < target)
+		mcm_journal_wake_drainer(j); /* it may be in a nap */
 	for (unsigned waited = 0; mcm_journal_head(j) < target; waited += 10) {
 		if (waited >= timeout_ms)
 			return ETIMEDOUT;

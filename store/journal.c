@@ -4,47 +4,76 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "mcm_crc.h"
 #include "mcm_journal.h"
 #include "mcm_store.h"
 
-#define JOURNAL_MAGIC 0x314c4e524a4d434dULL /* "MCMJRNL1" */
 #define JOURNAL_HEADER 4096
 #define ALIGN 16
-#define NAP_MS 2 /* see mcm_journal_wait_records */
+#define NAP_MS 50 /* see mcm_journal_wait_records */
+#define GATHER_US 50 /* how long a syncer waits for the outcomes of writers still in flight */
 
-/* The first page of the file. Positions are written under the mutex (tail)
- * or by the drainer (head, durable) and read with atomics. */
-struct jheader {
-	uint64_t magic;
-	uint64_t size;      /* bytes of ring */
-	uint64_t instance;  /* random id of this journal */
-	uint64_t tail;      /* end of the last complete record */
-	uint64_t head;      /* everything before was applied */
-	uint64_t durable;   /* everything before is on disk (MCMIRROR_SYNC=always) */
-	uint64_t lost;      /* records that found the ring full */
-	uint64_t durable_wanted; /* highest position a producer waits to see durable */
-	uint32_t tail_seq;  /* futex word: bumped by each append */
-	uint32_t durable_seq; /* futex word: bumped when durable moves */
-	uint32_t drainer_sleeping;
-	uint32_t pad;
-	pthread_mutex_t lock;
-};
+_Static_assert(sizeof(struct mcm_jheader) <= JOURNAL_HEADER, "the header fits its page");
+_Static_assert(offsetof(struct mcm_jrec, crc) == 16, "the CRC covers the 16 bytes before it");
 
 struct mcm_journal {
-	struct jheader *h;
+	struct mcm_jheader *h;
 	unsigned char *ring;
 	size_t map_size;
+	uint32_t seed;  /* CRC-32C of the instance: where every record's CRC starts */
+	uint32_t wake_seen; /* the drainer's: wake_seq when its last wait ended */
 };
+
+static uint32_t seed_of(uint64_t instance)
+{
+	return mcm_crc32c(0, &instance, sizeof instance);
+}
+
+/* The CRC a record at pos must carry: continued from the seed over the first
+ * 16 bytes of its header, its payload, then its position. */
+static uint32_t record_crc(uint32_t seed, const struct mcm_jrec *r, const void *payload, size_t len, uint64_t pos)
+{
+	uint32_t c = mcm_crc32c(seed, r, offsetof(struct mcm_jrec, crc));
+
+	c = mcm_crc32c(c, payload, len);
+	return mcm_crc32c(c, &pos, sizeof pos);
+}
+
+/* Is the record at pos whole, and does it belong there? *len is its length.
+ * The last bytes of the ring, too few for a header, are a padding that
+ * needs none (*r NULL). */
+static int record_at(const unsigned char *ring, uint64_t size, uint32_t seed, uint64_t pos,
+		     const struct mcm_jrec **out, uint64_t *len)
+{
+	size_t at = (size_t)(pos % size);
+	const struct mcm_jrec *r = (const struct mcm_jrec *)(ring + at);
+
+	*out = NULL;
+	if (size - at < sizeof *r) {
+		*len = size - at;
+		return 1;
+	}
+	if (r->len < sizeof *r || r->len % ALIGN != 0 || at + r->len > size || r->type < MCM_J_PAD ||
+	    r->type > MCM_J_OUTCOME || r->reserved >= ALIGN || r->len - sizeof *r < r->reserved)
+		return 0;
+	if (record_crc(seed, r, r + 1, r->type == MCM_J_PAD ? 0 : r->len - sizeof *r - r->reserved, pos) != r->crc)
+		return 0;
+	*out = r;
+	*len = r->len;
+	return 1;
+}
 
 static void sleep_ms(unsigned ms)
 {
@@ -60,13 +89,46 @@ static long futex(uint32_t *word, int op, uint32_t val, unsigned timeout_ms)
 	return syscall(SYS_futex, word, op, val, op == FUTEX_WAIT ? &ts : NULL, NULL, 0);
 }
 
+/* The id of this boot of the machine ("" if unknown: then no recovery). */
+static void boot_id(char id[40])
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, id, 39) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	memset(id + (n > 0 ? n : 0), 0, 40 - (size_t)(n > 0 ? n : 0));
+	if (n > 0 && id[n - 1] == '\n')
+		id[n - 1] = '\0';
+}
+
+static void init_mutexes(struct mcm_jheader *h)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&h->lock, &attr);
+	pthread_mutex_init(&h->sync_lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
+static uint64_t new_instance(void)
+{
+	uint64_t id;
+
+	if (getrandom(&id, sizeof id, 0) != sizeof id)
+		id = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	return id | 1; /* never 0, which means "none" */
+}
+
 /* Initialise a new journal in a private file, then link it into place so
  * that no process ever maps a half-initialised one. */
 static int create_journal(const char *dir, const char *path, size_t size)
 {
 	char tmp[PATH_MAX];
-	struct jheader *h;
-	pthread_mutexattr_t attr;
+	struct mcm_jheader *h;
 	int fd, rc = 0;
 
 	if (snprintf(tmp, sizeof tmp, "%s/journal.new.%d", dir, (int)getpid()) >= (int)sizeof tmp)
@@ -83,14 +145,10 @@ static int create_journal(const char *dir, const char *path, size_t size)
 		goto out;
 	}
 	h->size = size;
-	if (getrandom(&h->instance, sizeof h->instance, 0) != sizeof h->instance)
-		h->instance = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&h->lock, &attr);
-	pthread_mutexattr_destroy(&attr);
-	__atomic_store_n(&h->magic, JOURNAL_MAGIC, __ATOMIC_RELEASE);
+	h->instance = new_instance();
+	boot_id(h->boot_id);
+	init_mutexes(h);
+	__atomic_store_n(&h->magic, MCM_JOURNAL_MAGIC, __ATOMIC_RELEASE);
 	munmap(h, JOURNAL_HEADER);
 	if (link(tmp, path) != 0 && errno != EEXIST)
 		rc = errno;
@@ -98,6 +156,63 @@ out:
 	close(fd);
 	unlink(tmp);
 	return rc;
+}
+
+/* Records from pos on that are whole and in order, up to a full ring; under
+ * seed new (if not 0) they get their CRC again. Returns the end of the last. */
+static uint64_t scan(struct mcm_journal *j, uint64_t pos, uint32_t seed, uint32_t reseal)
+{
+	uint64_t start = pos, len;
+	const struct mcm_jrec *r;
+
+	while (pos - start < j->h->size && record_at(j->ring, j->h->size, seed, pos, &r, &len)) {
+		if (reseal && r) {
+			struct mcm_jrec *w = (struct mcm_jrec *)r;
+			w->crc = record_crc(reseal, r, r + 1, r->type == MCM_J_PAD ? 0 : r->len - sizeof *r - r->reserved, pos);
+		}
+		pos += len;
+	}
+	return pos;
+}
+
+/* The machine restarted since the journal was last opened: every process
+ * that used it is gone, but the file on disk may show a mutex "locked" by one
+ * of them, and the records of the page cache's last moments may be missing
+ * or torn. Keep the records from reclaim (LMDB has everything before) up to
+ * the first that is not whole, under a new instance id (their CRCs are
+ * sealed again with it, so that a record lost now can never come back) and
+ * remember the old id and where the kept records end, for the drainer's
+ * saved position. Runs under an exclusive flock: one opener repairs, the
+ * others then see the new boot id. */
+static int recover(struct mcm_journal *j, int fd)
+{
+	struct mcm_jheader *h = j->h;
+	char now[40];
+
+	boot_id(now);
+	if (!now[0] || memcmp(h->boot_id, now, sizeof now) == 0)
+		return 0;
+	while (flock(fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return errno;
+	if (memcmp(h->boot_id, now, sizeof now) != 0) {
+		uint64_t instance = new_instance(), keep;
+
+		keep = scan(j, h->reclaim, seed_of(h->instance), 0);
+		scan(j, h->reclaim, seed_of(h->instance), seed_of(instance));
+		msync(j->ring, (size_t)h->size, MS_SYNC);
+		init_mutexes(h);
+		h->drainer_sleeping = 0;
+		h->prev_instance = h->instance;
+		h->instance = instance;
+		h->recovered_at = keep;
+		h->tail = h->head = h->synced = keep;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		memcpy(h->boot_id, now, sizeof now);
+		msync(h, JOURNAL_HEADER, MS_SYNC); /* a second crash must not undo the new instance */
+	}
+	flock(fd, LOCK_UN);
+	return 0;
 }
 
 int mcm_journal_open(struct mcm_journal **out, const char *dir, size_t size, int create)
@@ -128,22 +243,31 @@ int mcm_journal_open(struct mcm_journal **out, const char *dir, size_t size, int
 		return rc;
 	}
 	map = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	rc = errno;
-	close(fd);
-	if (map == MAP_FAILED)
+	if (map == MAP_FAILED) {
+		rc = errno;
+		close(fd);
 		return rc;
-	j = calloc(1, sizeof *j);
-	if (!j) {
+	}
+	if (!(j = calloc(1, sizeof *j))) {
 		munmap(map, (size_t)sb.st_size);
+		close(fd);
 		return ENOMEM;
 	}
 	j->h = map;
 	j->ring = (unsigned char *)map + JOURNAL_HEADER;
 	j->map_size = (size_t)sb.st_size;
-	if (__atomic_load_n(&j->h->magic, __ATOMIC_ACQUIRE) != JOURNAL_MAGIC ||
-	    j->h->size + JOURNAL_HEADER != j->map_size || j->h->size % ALIGN != 0) {
+	rc = 0;
+	if (__atomic_load_n(&j->h->magic, __ATOMIC_ACQUIRE) != MCM_JOURNAL_MAGIC ||
+	    j->h->size + JOURNAL_HEADER != j->map_size || j->h->size % ALIGN != 0)
+		rc = MCM_EFORMAT;
+	else
+		rc = recover(j, fd);
+	close(fd);
+	j->seed = seed_of(j->h->instance);
+	j->wake_seen = __atomic_load_n(&j->h->wake_seq, __ATOMIC_ACQUIRE);
+	if (rc != 0) {
 		mcm_journal_close(j);
-		return MCM_EFORMAT;
+		return rc;
 	}
 	*out = j;
 	return 0;
@@ -157,6 +281,14 @@ void mcm_journal_close(struct mcm_journal *j)
 	free(j);
 }
 
+/* Wake the drainer. The word it sleeps on changes first, so that a wake
+ * between its last look and its sleep is not lost. */
+void mcm_journal_wake_drainer(struct mcm_journal *j)
+{
+	__atomic_fetch_add(&j->h->wake_seq, 1, __ATOMIC_RELEASE);
+	futex(&j->h->wake_seq, FUTEX_WAKE, INT32_MAX, 0);
+}
+
 static void lock(struct mcm_journal *j)
 {
 	if (pthread_mutex_lock(&j->h->lock) == EOWNERDEAD)
@@ -167,17 +299,20 @@ static void lock(struct mcm_journal *j)
  * record would straddle it. Called with the lock held. */
 static int make_room(struct mcm_journal *j, size_t need, uint64_t *tail)
 {
-	uint64_t t = j->h->tail, head = __atomic_load_n(&j->h->head, __ATOMIC_ACQUIRE);
+	uint64_t t = j->h->tail, reclaim = __atomic_load_n(&j->h->reclaim, __ATOMIC_ACQUIRE);
 	size_t at = (size_t)(t % j->h->size), pad = at + need > j->h->size ? j->h->size - at : 0;
 
-	if (t + pad + need - head > j->h->size)
+	if (t + pad + need - reclaim > j->h->size)
 		return ENOSPC;
-	if (pad) {
+	if (pad >= sizeof(struct mcm_jrec)) { /* (a shorter one needs no header: see record_at) */
 		struct mcm_jrec *r = (struct mcm_jrec *)(j->ring + at);
 		r->len = (uint32_t)pad;
 		r->type = MCM_J_PAD;
-		r->reserved = 0; /* the ring holds an old lap's bytes here: mcm_journal_read checks this field */
+		r->reserved = 0;
 		r->id = 0;
+		r->crc = record_crc(j->seed, r, NULL, 0, t);
+	}
+	if (pad) {
 		t += pad;
 		__atomic_store_n(&j->h->tail, t, __ATOMIC_RELEASE);
 	}
@@ -189,8 +324,9 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 		       int iovcnt, unsigned wait_ms, uint64_t *end)
 {
 	size_t len = sizeof(struct mcm_jrec), need;
-	struct mcm_jrec *r;
+	struct mcm_jrec hdr, *r;
 	unsigned char *p;
+	uint32_t crc, sleeping;
 	uint64_t t;
 	unsigned waited = 0;
 
@@ -199,6 +335,13 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 	need = (len + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	if (need > j->h->size / 4)
 		return EMSGSIZE;
+	hdr.len = (uint32_t)need;
+	hdr.type = (uint16_t)type;
+	hdr.reserved = (uint16_t)(need - len); /* padding bytes at the end */
+	hdr.id = id;
+	crc = mcm_crc32c(j->seed, &hdr, offsetof(struct mcm_jrec, crc)); /* outside the lock: all but the position */
+	for (int i = 0; i < iovcnt; i++)
+		crc = mcm_crc32c(crc, iov[i].iov_base, iov[i].iov_len);
 	for (;;) {
 		lock(j);
 		if (make_room(j, need, &t) == 0)
@@ -208,7 +351,7 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 			__atomic_fetch_add(&j->h->lost, 1, __ATOMIC_RELAXED);
 			return ENOSPC;
 		}
-		futex(&j->h->tail_seq, FUTEX_WAKE, INT32_MAX, 0); /* make sure the drainer is awake */
+		mcm_journal_wake_drainer(j);
 		sleep_ms(1);
 		waited++;
 	}
@@ -218,17 +361,23 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 		memcpy(p, iov[i].iov_base, iov[i].iov_len);
 		p += iov[i].iov_len;
 	}
-	r->len = (uint32_t)need;
-	r->type = (uint16_t)type;
-	r->reserved = (uint16_t)(need - len); /* padding bytes at the end */
-	r->id = id;
+	hdr.crc = mcm_crc32c(crc, &t, sizeof t);
+	hdr.spare = 0;
+	*r = hdr;
 	__atomic_store_n(&j->h->tail, t + need, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&j->h->tail_seq, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&j->h->lock);
-	if (__atomic_load_n(&j->h->drainer_sleeping, __ATOMIC_SEQ_CST) == 2) /* idle: wake it; a nap ends soon */
-		futex(&j->h->tail_seq, FUTEX_WAKE, INT32_MAX, 0);
+	/* an idle drainer waits to be woken; a napping one only if the ring is half full */
+	sleeping = __atomic_load_n(&j->h->drainer_sleeping, __ATOMIC_SEQ_CST);
+	if (sleeping == 2 ||
+	    (sleeping == 1 && t + need - __atomic_load_n(&j->h->reclaim, __ATOMIC_RELAXED) > j->h->size / 2))
+		mcm_journal_wake_drainer(j);
 	*end = t + need;
 	return 0;
+}
+
+size_t mcm_journal_size(const struct mcm_journal *j)
+{
+	return (size_t)j->h->size;
 }
 
 uint64_t mcm_journal_tail(const struct mcm_journal *j)
@@ -255,19 +404,15 @@ int mcm_journal_read(struct mcm_journal *j, uint64_t *pos, const struct mcm_jrec
 		     const unsigned char **payload, size_t *payload_len)
 {
 	for (;;) {
-		uint64_t tail = mcm_journal_tail(j);
 		const struct mcm_jrec *r;
-		size_t at;
+		uint64_t len;
 
-		if (*pos >= tail)
+		if (*pos >= mcm_journal_tail(j))
 			return MCM_END;
-		at = (size_t)(*pos % j->h->size);
-		r = (const struct mcm_jrec *)(j->ring + at);
-		if (r->len < sizeof *r || r->len % ALIGN != 0 || at + r->len > j->h->size || *pos + r->len > tail ||
-		    r->type < MCM_J_PAD || r->type > MCM_J_OUTCOME || r->reserved >= ALIGN)
+		if (!record_at(j->ring, j->h->size, j->seed, *pos, &r, &len) || *pos + len > mcm_journal_tail(j))
 			return MCM_EFORMAT;
-		*pos += r->len;
-		if (r->type == MCM_J_PAD)
+		*pos += len;
+		if (!r || r->type == MCM_J_PAD)
 			continue;
 		*rec = r;
 		*payload = (const unsigned char *)(r + 1);
@@ -283,48 +428,145 @@ void mcm_journal_set_head(struct mcm_journal *j, uint64_t pos)
 
 void mcm_journal_wait_records(struct mcm_journal *j, uint64_t seen_tail, unsigned timeout_ms)
 {
-	uint32_t seq = __atomic_load_n(&j->h->tail_seq, __ATOMIC_ACQUIRE);
+	uint32_t seq = j->wake_seen; /* a wake since the last wait (while draining) ends this one at once */
+	int nap = timeout_ms <= NAP_MS;
 
-	/* 1: a nap, which only a writer waiting for durability cuts short;
-	 * 2: idle, which the next append ends */
-	__atomic_store_n(&j->h->drainer_sleeping, timeout_ms <= NAP_MS ? 1 : 2, __ATOMIC_SEQ_CST);
-	if (mcm_journal_tail(j) == seen_tail)
-		futex(&j->h->tail_seq, FUTEX_WAIT, seq, timeout_ms);
-	__atomic_store_n(&j->h->drainer_sleeping, 0, __ATOMIC_RELEASE);
+	/* 1: a nap, to batch what arrives meanwhile, cut short only when the ring
+	 * fills; 2: idle, which the next append ends */
+	__atomic_store_n(&j->h->drainer_sleeping, nap ? 1 : 2, __ATOMIC_SEQ_CST);
+	if (nap || mcm_journal_tail(j) == seen_tail)
+		futex(&j->h->wake_seq, FUTEX_WAIT, seq, timeout_ms);
+	__atomic_store_n(&j->h->drainer_sleeping, 0, __ATOMIC_SEQ_CST);
+	j->wake_seen = __atomic_load_n(&j->h->wake_seq, __ATOMIC_ACQUIRE);
 }
 
-void mcm_journal_set_durable(struct mcm_journal *j, uint64_t pos)
+void mcm_journal_set_reclaim(struct mcm_journal *j, uint64_t pos)
 {
-	__atomic_store_n(&j->h->durable, pos, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&j->h->durable_seq, 1, __ATOMIC_RELEASE);
-	futex(&j->h->durable_seq, FUTEX_WAKE, INT32_MAX, 0);
+	__atomic_store_n(&j->h->reclaim, pos, __ATOMIC_RELEASE);
 }
 
-uint64_t mcm_journal_durable_wanted(const struct mcm_journal *j)
+uint64_t mcm_journal_reclaim(const struct mcm_journal *j)
 {
-	return __atomic_load_n(&j->h->durable_wanted, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&j->h->reclaim, __ATOMIC_ACQUIRE);
 }
 
-int mcm_journal_wait_durable(struct mcm_journal *j, uint64_t end, unsigned timeout_ms)
+int mcm_journal_recovery(const struct mcm_journal *j, uint64_t *prev_instance, uint64_t *recovered_at)
 {
-	struct timespec t0, t;
-	uint64_t wanted = __atomic_load_n(&j->h->durable_wanted, __ATOMIC_RELAXED);
+	*prev_instance = j->h->prev_instance;
+	*recovered_at = j->h->recovered_at;
+	return j->h->prev_instance != 0;
+}
 
-	while (wanted < end &&
-	       !__atomic_compare_exchange_n(&j->h->durable_wanted, &wanted, end, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-		;
+uint64_t mcm_journal_synced(const struct mcm_journal *j)
+{
+	return __atomic_load_n(&j->h->synced, __ATOMIC_ACQUIRE);
+}
+
+/* Flush ring bytes [a, b) to disk. */
+static int msync_ring(struct mcm_journal *j, size_t a, size_t b)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = ((uintptr_t)j->ring + a) & ~(page - 1);
+
+	return msync((void *)lo, (uintptr_t)j->ring + b - lo, MS_SYNC) == 0 ? 0 : errno;
+}
+
+/* Flush the records appended before the sync started, and publish how far
+ * that is. Called with sync_lock held. Only the ring: after a power loss the
+ * records themselves (their CRCs) say how far it is valid. */
+static int sync_now(struct mcm_journal *j)
+{
+	uint64_t from = mcm_journal_synced(j), target = mcm_journal_tail(j), size = j->h->size;
+	size_t a = (size_t)(from % size), b = (size_t)(target % size);
+	int rc = 0;
+
+	if (target <= from)
+		return 0;
+	if (target - from >= size)
+		rc = msync_ring(j, 0, (size_t)size);
+	else if (a < b)
+		rc = msync_ring(j, a, b);
+	else if ((rc = msync_ring(j, a, (size_t)size)) == 0 && b > 0)
+		rc = msync_ring(j, 0, b);
+	if (rc != 0)
+		return rc;
+	if (target > __atomic_load_n(&j->h->synced, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&j->h->synced, target, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Wake the callers waiting in mcm_journal_sync. Called after sync_lock is
+ * released: a waiter whose trylock failed must find either the lock free or
+ * a new sequence number. */
+static void wake_syncers(struct mcm_journal *j)
+{
+	__atomic_fetch_add(&j->h->synced_seq, 1, __ATOMIC_RELEASE);
+	futex(&j->h->synced_seq, FUTEX_WAKE, INT32_MAX, 0);
+}
+
+void mcm_journal_writing(struct mcm_journal *j, int delta)
+{
+	__atomic_fetch_add(&j->h->writing, delta, __ATOMIC_RELEASE);
+}
+
+static long us_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/* Before a sync: while other always-writers are in flight (their call is at
+ * the server), give them up to GATHER_US to append their outcome, so that this
+ * sync covers them too. (A writer killed in flight leaves the count high: the
+ * wait is bounded.) */
+static void gather(struct mcm_journal *j)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (__atomic_load_n(&j->h->writing, __ATOMIC_ACQUIRE) > 0 && us_since(&t0) < GATHER_US)
+		sched_yield();
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int mcm_journal_sync(struct mcm_journal *j, uint64_t end, unsigned timeout_ms)
+{
+	struct timespec t0;
+
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		uint32_t seq = __atomic_load_n(&j->h->durable_seq, __ATOMIC_ACQUIRE);
+		uint32_t seq = __atomic_load_n(&j->h->synced_seq, __ATOMIC_ACQUIRE);
 		long elapsed;
+		int rc;
 
-		if (__atomic_load_n(&j->h->durable, __ATOMIC_ACQUIRE) >= end)
+		if (mcm_journal_synced(j) >= end)
 			return 0;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		elapsed = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (elapsed >= (long)timeout_ms)
+		rc = pthread_mutex_trylock(&j->h->sync_lock);
+		if (rc == EOWNERDEAD) { /* a syncer died: its sync may not have finished, run another */
+			pthread_mutex_consistent(&j->h->sync_lock);
+			rc = 0;
+		}
+		if (rc == 0) {
+			if (mcm_journal_synced(j) < end)
+				gather(j);
+			rc = mcm_journal_synced(j) >= end ? 0 : sync_now(j);
+			pthread_mutex_unlock(&j->h->sync_lock);
+			wake_syncers(j);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		if ((elapsed = ms_since(&t0)) >= (long)timeout_ms)
 			return ETIMEDOUT;
-		futex(&j->h->tail_seq, FUTEX_WAKE, INT32_MAX, 0); /* the drainer may be asleep */
-		futex(&j->h->durable_seq, FUTEX_WAIT, seq, (unsigned)(timeout_ms - (unsigned)elapsed));
+		/* another process syncs: its sync covers us if we appended before it began */
+		futex(&j->h->synced_seq, FUTEX_WAIT, seq, (unsigned)(timeout_ms - (unsigned)elapsed));
 	}
 }

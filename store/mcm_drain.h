@@ -47,6 +47,12 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed);
 /** Position applied so far. */
 uint64_t mcm_drain_position(const struct mcm_drain *d);
 
+/** The store was just synced (mcm_store_sync): everything applied is on disk,
+ * so the journal may reuse its room. (Commits to a store opened without
+ * MCM_STORE_NOSYNC free the room by themselves: at once when fully synced, one
+ * commit later with MCM_STORE_NOMETASYNC.) */
+void mcm_drain_synced(struct mcm_drain *d);
+
 /** Resolve open intents whose writer is gone (dead process) or that have been
  * open longer than max_age_s: their keys are dropped. Call when caught up. */
 int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s);

@@ -12,11 +12,22 @@
  * Positions are byte offsets that only grow; the ring index is pos % size.
  * Appends are serialised by a process-shared robust mutex (a process killed
  * inside an append leaves nothing half-visible: the tail moves last).
+ *
+ * Power loss and OS crashes (docs/DURABILITY.md). Room in the ring is reused
+ * only behind the "reclaim" position, which the drainer moves once LMDB holds
+ * those records on disk; mcm_journal_sync() makes records durable in the file
+ * itself (MCMIRROR_SYNC=always). The first open after the machine restarted
+ * (the boot id in the header differs) repairs the journal before anyone uses
+ * it: the mutexes are reset (their owners are gone, but the words on disk may
+ * say "locked"), and the records are kept from reclaim up to the first one
+ * whose CRC does not match (torn, or never written): a prefix, so that no
+ * outcome is kept without its intent.
  */
 #ifndef MCM_JOURNAL_H
 #define MCM_JOURNAL_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -31,13 +42,43 @@ enum mcm_jtype {
 	MCM_J_OUTCOME = 4  /**< what that write did (an encoded mutation) */
 };
 
-/** The header every record starts with (16 bytes). */
+/** The header every record starts with (24 bytes). */
 struct mcm_jrec {
 	uint32_t len;  /**< whole record, header included, a multiple of 16 */
 	uint16_t type; /**< enum mcm_jtype */
-	uint16_t reserved;
+	uint16_t reserved; /**< padding bytes at the end (0-15) */
 	uint64_t id;   /**< intent id: producer pid << 32 | per-process counter */
+	uint32_t crc;  /**< CRC-32C of the instance, the 16 bytes above, the payload and the
+			    record's position: a torn record, or one left from an earlier lap
+			    or an earlier instance, does not match */
+	uint32_t spare;
 };
+
+/** The journal file's first page, in native byte order (JOURNAL_HEADER
+ * bytes; the ring follows). Positions are written under the mutex (tail) or by
+ * one drainer (head, reclaim) and read with atomics. */
+struct mcm_jheader {
+	uint64_t magic;         /**< MCM_JOURNAL_MAGIC */
+	uint64_t size;          /**< bytes of ring */
+	uint64_t instance;      /**< random id of this journal; changed by a recovery */
+	uint64_t tail;          /**< end of the last complete record */
+	uint64_t head;          /**< everything before was applied to LMDB */
+	uint64_t reclaim;       /**< everything before is in LMDB on disk: its room may be reused */
+	uint64_t synced;        /**< everything before is in this file on disk (mcm_journal_sync;
+				     recovery does not trust it: it scans the records) */
+	uint64_t lost;          /**< records that found the ring full */
+	uint64_t prev_instance; /**< the instance before the last recovery (0: none) */
+	uint64_t recovered_at;  /**< the end of the records recovery kept */
+	uint32_t wake_seq;      /**< futex word the drainer sleeps on: bumped to wake it */
+	uint32_t synced_seq;    /**< futex word: bumped when synced moves */
+	uint32_t drainer_sleeping;
+	int32_t writing;        /**< MCMIRROR_SYNC=always writers between intent and outcome */
+	char boot_id[40];       /**< /proc/sys/kernel/random/boot_id of the last open */
+	pthread_mutex_t lock;   /**< appends */
+	pthread_mutex_t sync_lock; /**< held by the producer running a group sync */
+};
+
+#define MCM_JOURNAL_MAGIC 0x324c4e524a4d434dULL /**< "MCMJRNL2" */
 
 struct mcm_journal;
 
@@ -50,10 +91,13 @@ void mcm_journal_close(struct mcm_journal *j);
 
 /** Append one record made of the iovecs. Waits at most wait_ms for room
  * when the ring is full.
- * @param[out] end the position just past the record (for mcm_journal_wait_durable)
+ * @param[out] end the position just past the record (for mcm_journal_sync)
  * @return 0, ENOSPC (full; the record was not written) or EMSGSIZE (larger than a quarter of the ring). */
 int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, const struct iovec *iov,
 		       int iovcnt, unsigned wait_ms, uint64_t *end);
+
+/** Bytes of ring. */
+size_t mcm_journal_size(const struct mcm_journal *j);
 
 /** Positions. */
 uint64_t mcm_journal_tail(const struct mcm_journal *j);
@@ -65,27 +109,49 @@ uint64_t mcm_journal_instance(const struct mcm_journal *j);
 /** Read the record at pos (PAD records are skipped). *rec points into the
  * map; payload and payload_len give the bytes after the header.
  * @param[in,out] pos position to read; advanced past the record
- * @return 0, MCM_END when pos reached the tail, MCM_EFORMAT for a damaged record. */
+ * @return 0, MCM_END when pos reached the tail, MCM_EFORMAT for a damaged
+ * record (its CRC does not match: something wrote into the map). */
 int mcm_journal_read(struct mcm_journal *j, uint64_t *pos, const struct mcm_jrec **rec,
 		     const unsigned char **payload, size_t *payload_len);
 
-/** The drainer consumed everything before pos: producers may reuse that room. */
+/** The drainer applied everything before pos (readers waiting for the
+ * drainer to catch up look at this). */
 void mcm_journal_set_head(struct mcm_journal *j, uint64_t pos);
 
-/** Drainer: sleep until records are appended or timeout_ms passes. A timeout
- * of 2 ms or less is a nap that appends do not interrupt (they make no system
- * call for it); a longer one is an idle wait that the next append ends. */
+/** End the drainer's nap or idle wait now (a process about to exit wants its
+ * records applied). */
+void mcm_journal_wake_drainer(struct mcm_journal *j);
+
+/** LMDB holds everything before pos on disk: producers may reuse that room. */
+void mcm_journal_set_reclaim(struct mcm_journal *j, uint64_t pos);
+uint64_t mcm_journal_reclaim(const struct mcm_journal *j);
+
+/** What the last recovery after a restart of the machine did: a drainer whose
+ * saved position belongs to *prev_instance resumes at most at *recovered_at
+ * (the records after that were lost with the page cache; new ones start
+ * there).
+ * @return 1 if the journal was ever recovered, else 0. */
+int mcm_journal_recovery(const struct mcm_journal *j, uint64_t *prev_instance, uint64_t *recovered_at);
+
+/** Drainer: sleep until timeout_ms passes. A timeout of 50 ms or less is a nap
+ * (to batch what arrives meanwhile) that appends end only once the ring is half
+ * full; a longer one is an idle wait that the next append ends (seen_tail: the
+ * tail the drainer has seen; if it moved, an idle wait returns at once). */
 void mcm_journal_wait_records(struct mcm_journal *j, uint64_t seen_tail, unsigned timeout_ms);
 
-/** Drainer: everything before pos is durable; wake producers waiting for it. */
-void mcm_journal_set_durable(struct mcm_journal *j, uint64_t pos);
+/** Make every record before end durable in the journal file (msync), at most
+ * timeout_ms. Group commit: one caller syncs everything appended so far while
+ * the others wait for it, then the next waiter whose record is not covered
+ * syncs again. @return 0, ETIMEDOUT or the errno of a failed msync. */
+int mcm_journal_sync(struct mcm_journal *j, uint64_t end, unsigned timeout_ms);
 
-/** Drainer: the highest position some producer waits to see durable. */
-uint64_t mcm_journal_durable_wanted(const struct mcm_journal *j);
+/** A writer that will call mcm_journal_sync for its outcome starts (delta 1)
+ * or has appended its outcome (-1): a syncer gives the others a moment to
+ * append theirs, so that one sync serves them all. */
+void mcm_journal_writing(struct mcm_journal *j, int delta);
 
-/** Producer (MCMIRROR_SYNC=always): wait until the record ending at end is
- * durable, at most timeout_ms. @return 0 or ETIMEDOUT. */
-int mcm_journal_wait_durable(struct mcm_journal *j, uint64_t end, unsigned timeout_ms);
+/** Everything before this position is in the journal file on disk. */
+uint64_t mcm_journal_synced(const struct mcm_journal *j);
 
 /** Records that could not be appended (ring full) since the journal was
  * created. (The shim also counts them as lost_drops in the counters file,

@@ -158,6 +158,12 @@ struct mcm_store;
 #define MCM_STORE_RDONLY 0x1 /**< read-only (tools that only read) */
 #define MCM_STORE_CREATE 0x2 /**< create the directory (0700) if missing */
 #define MCM_STORE_NOSYNC 0x4 /**< commits are not fsync'd (see docs/DURABILITY.md) */
+#define MCM_STORE_NOMETASYNC 0x8 /**< a commit fsyncs its data; its meta page reaches the disk with
+				      the next commit or sync (LMDB's MDB_NOMETASYNC: a power loss
+				      may undo the last commit, never damages the file) */
+
+/** The MCM_STORE_* flags st was opened with. */
+unsigned mcm_store_flags(const struct mcm_store *st);
 
 /** Open (and with MCM_STORE_CREATE, create) the environment in directory path.
  * @param[out] out the store

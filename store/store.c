@@ -167,6 +167,8 @@ int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, siz
 		envflags |= MDB_RDONLY;
 	if (flags & MCM_STORE_NOSYNC)
 		envflags |= MDB_NOSYNC;
+	if (flags & MCM_STORE_NOMETASYNC)
+		envflags |= MDB_NOMETASYNC;
 	pthread_rwlock_init(&st->resize, NULL);
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
@@ -197,6 +199,11 @@ void mcm_store_close(struct mcm_store *st)
 	mdb_env_close(st->env);
 	pthread_rwlock_destroy(&st->resize);
 	free(st);
+}
+
+unsigned mcm_store_flags(const struct mcm_store *st)
+{
+	return st->flags;
 }
 
 int mcm_store_sync(struct mcm_store *st)

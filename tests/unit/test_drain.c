@@ -326,6 +326,106 @@ static void test_catch_up(void **state)
 	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
 }
 
+/* The journal's room is reused only behind what LMDB holds on disk: with
+ * MCM_STORE_NOSYNC only after a sync, with MCM_STORE_NOMETASYNC one commit
+ * later (that commit's fsync carried the meta page before it). */
+static void test_reclaim_follows_disk(void **state)
+{
+	struct env *e = *state;
+	uint64_t first;
+
+	add_pool(e);
+	write_key(e, 1, MCM_OP_PUT, "a", "1");
+	drain_all(e);
+	assert_int_equal(mcm_journal_reclaim(e->j), 0);
+	mcm_drain_synced(e->d);
+	first = mcm_drain_position(e->d);
+	assert_int_equal(mcm_journal_reclaim(e->j), first);
+	mcm_drain_close(e->d);
+	mcm_store_close(e->st);
+	assert_int_equal(mcm_store_open(&e->st, e->dir, MCM_STORE_NOMETASYNC, 0), 0);
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+	write_key(e, 2, MCM_OP_PUT, "b", "2");
+	drain_all(e);
+	assert_int_equal(mcm_journal_reclaim(e->j), first);
+	write_key(e, 3, MCM_OP_PUT, "c", "3");
+	drain_all(e);
+	assert_true(mcm_journal_reclaim(e->j) > first);
+	assert_true(mcm_journal_reclaim(e->j) < mcm_drain_position(e->d));
+}
+
+/* Play a restart of the machine after a power loss: close everything, tear
+ * the record at torn (it never fully reached the disk), give the journal an
+ * old boot id, reopen (which recovers). */
+static void restart_machine(struct env *e, uint64_t torn)
+{
+	struct mcm_jheader *h;
+
+	mcm_drain_close(e->d);
+	mcm_journal_close(e->j);
+	unit_journal_tear(e->dir, torn);
+	h = unit_jheader_map(e->dir);
+	strcpy(h->boot_id, "an-earlier-boot");
+	unit_jheader_unmap(h);
+	assert_int_equal(mcm_journal_open(&e->j, e->dir, 0, 0), 0);
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+}
+
+/* LMDB got further than the journal kept: the drainer resumes where the
+ * journal's new records start; an intent open at the crash drops its key. */
+static void test_restart_lmdb_ahead(void **state)
+{
+	struct env *e = *state;
+	uint64_t torn;
+
+	add_pool(e);
+	write_key(e, 1, MCM_OP_PUT, "a", "1");
+	write_key(e, 5, MCM_OP_PUT, "inflight", "old");
+	intent(e, 2, "inflight"); /* its write may have reached the server: "old" is stale */
+	torn = mcm_journal_tail(e->j);
+	write_key(e, 3, MCM_OP_PUT, "b", "2");
+	drain_all(e);
+	assert_int_equal(mcm_drain_open_intents(e->d), 1);
+	expect(e, "inflight", "old", MCM_KIND_VALUE);
+	restart_machine(e, torn);
+	assert_int_equal(mcm_journal_tail(e->j), torn);
+	assert_int_equal(mcm_drain_position(e->d), torn); /* not LMDB's: new records start here */
+	assert_int_equal(mcm_drain_open_intents(e->d), 1);
+	outcome(e, 2, MCM_OP_PUT, "inflight", "x"); /* a new process that reuses the pid and counter */
+	add_pool(e);
+	write_key(e, 4, MCM_OP_PUT, "c", "3");
+	drain_all(e);
+	assert_int_equal(mcm_drain_reap(e->d, 60), 0);
+	expect(e, "a", "1", MCM_KIND_VALUE);
+	expect(e, "b", "2", MCM_KIND_VALUE);
+	expect(e, "c", "3", MCM_KIND_VALUE);
+	expect(e, "inflight", NULL, MCM_KIND_DROPPED);
+	assert_int_equal(mcm_drain_open_intents(e->d), 0);
+}
+
+/* The journal kept more than LMDB had (MCMIRROR_SYNC=always synced it): the
+ * drainer resumes at LMDB's position and applies the kept records. */
+static void test_restart_journal_ahead(void **state)
+{
+	struct env *e = *state;
+	uint64_t applied, end;
+
+	add_pool(e);
+	write_key(e, 1, MCM_OP_PUT, "a", "1");
+	drain_all(e);
+	applied = mcm_drain_position(e->d);
+	write_key(e, 2, MCM_OP_PUT, "b", "2");
+	end = mcm_journal_tail(e->j);
+	assert_int_equal(mcm_journal_sync(e->j, end, 5000), 0);
+	write_key(e, 3, MCM_OP_PUT, "lost", "3"); /* after the sync, torn by the power loss */
+	restart_machine(e, end);
+	assert_int_equal(mcm_drain_position(e->d), applied);
+	assert_int_equal(mcm_journal_tail(e->j), end);
+	drain_all(e);
+	expect(e, "b", "2", MCM_KIND_VALUE);
+	expect(e, "lost", NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +438,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overflow_still_taints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_position_survives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reclaim_follows_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_lmdb_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_journal_ahead, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("drain", tests, NULL, NULL);

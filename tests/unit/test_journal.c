@@ -1,12 +1,15 @@
-/* test_journal.c - the shared write journal: appends, reads, wrap-around, a full ring, reopening, fork. */
+/* test_journal.c - the shared write journal: appends, reads, wrap-around, a full ring, reopening, fork,
+ * group sync, recovery after a restart of the machine, CRCs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
+#include "mcm_crc.h"
 #include "mcm_journal.h"
 #include "unit.h"
 
@@ -52,7 +55,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(mcm_journal_open(&j, dir, 0, 0), ENOENT); /* not created unless asked */
 	assert_int_equal(mcm_journal_open(&j, dir, 64 << 10, 1), 0);
 	assert_int_equal(mcm_journal_append(j, MCM_J_INTENT, 7, iov, 2, 0, &end), 0);
-	assert_int_equal(end, 32); /* 16-byte header + 8 bytes, rounded up to 16 */
+	assert_int_equal(end, 32); /* 24-byte header + 8 bytes */
 	assert_int_equal(mcm_journal_tail(j), 32);
 	assert_int_equal(append_fill(j, 8, 0, 0, 0), 0); /* an empty payload */
 	assert_int_equal(mcm_journal_read(j, &pos, &r, &p, &plen), 0);
@@ -82,7 +85,7 @@ static void test_wrap_around(void **state)
 		size_t len = 40 + (size_t)(i * 37) % 900;
 		assert_int_equal(append_fill(j, i, len, 0xff, 0), 0);
 		read_fill(j, &pos, i, len, 0xff);
-		mcm_journal_set_head(j, pos);
+		mcm_journal_set_reclaim(j, pos);
 	}
 	assert_true(mcm_journal_tail(j) > 10 * 4096); /* it did wrap, many times */
 	assert_int_equal(mcm_journal_lost(j), 0);
@@ -103,13 +106,15 @@ static void test_full_ring(void **state)
 	while ((rc = append_fill(j, (uint64_t)n, 500, n, 0)) == 0)
 		n++;
 	assert_int_equal(rc, ENOSPC);
-	assert_int_equal(n, 4096 / 528); /* 16-byte header + 500, rounded up to 528 */
+	assert_int_equal(n, 4096 / 528); /* 24-byte header + 500, rounded up to 528 */
 	assert_int_equal(mcm_journal_lost(j), 1);
 	assert_int_equal(append_fill(j, 99, 500, 0, 3), ENOSPC); /* waited 3 ms, still full */
 	assert_int_equal(mcm_journal_lost(j), 2);
 	/* the records before are intact; consuming one makes room again */
 	read_fill(j, &pos, 0, 500, 0);
 	mcm_journal_set_head(j, pos);
+	assert_int_equal(append_fill(j, 100, 500, 1, 0), ENOSPC); /* applied, but not yet on disk in LMDB */
+	mcm_journal_set_reclaim(j, pos);
 	assert_int_equal(append_fill(j, 100, 500, 1, 0), 0);
 	mcm_journal_close(j);
 	unit_rmtree(dir);
@@ -124,7 +129,7 @@ static void test_too_large(void **state)
 	unit_tmpdir(dir);
 	assert_int_equal(mcm_journal_open(&j, dir, 16384, 1), 0);
 	assert_int_equal(append_fill(j, 1, 4096, 0, 0), EMSGSIZE); /* with its header, over a quarter */
-	assert_int_equal(append_fill(j, 1, 4096 - 16, 0, 0), 0);
+	assert_int_equal(append_fill(j, 1, 4096 - 24, 0, 0), 0);
 	assert_int_equal(mcm_journal_lost(j), 0);
 	mcm_journal_close(j);
 	unit_rmtree(dir);
@@ -186,15 +191,196 @@ static void test_fork_child_appends(void **state)
 	unit_rmtree(dir);
 }
 
+/* mcm_journal_sync from several processes at once: each returns only once
+ * its own record is covered, and one sync serves several callers. */
+static void test_group_sync(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	int status;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 1 << 20, 1), 0);
+	assert_int_equal(mcm_journal_synced(j), 0);
+	for (int c = 0; c < 4; c++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			for (int i = 0; i < 100; i++) {
+				unsigned char buf[100];
+				struct iovec iov = {buf, sizeof buf};
+				uint64_t end;
+				if (mcm_journal_append(j, MCM_J_OUTCOME, (uint64_t)c, &iov, 1, 0, &end) != 0 ||
+				    mcm_journal_sync(j, end, 5000) != 0 || mcm_journal_synced(j) < end)
+					_exit(1);
+			}
+			_exit(0);
+		}
+		assert_true(pid > 0);
+	}
+	for (int c = 0; c < 4; c++) {
+		assert_true(wait(&status) > 0);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_int_equal(mcm_journal_synced(j), mcm_journal_tail(j));
+	assert_int_equal(mcm_journal_tail(j), 400 * 128);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+/* What a power loss leaves behind: the boot id of an earlier boot, the append
+ * mutex "held" by a thread that no longer exists, a record that never fully
+ * reached the disk. The next open repairs it: the mutex is free, the records
+ * before the torn one are kept (and no later one, though whole), the
+ * instance changes and the old one is remembered. */
+static void test_recover_after_restart(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	struct mcm_jheader *h;
+	uint64_t pos = 0, torn, instance, prev, at;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 64 << 10, 1), 0);
+	instance = mcm_journal_instance(j);
+	assert_int_equal(mcm_journal_recovery(j, &prev, &at), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(append_fill(j, (uint64_t)i, 100, i, 0), 0);
+	torn = mcm_journal_tail(j);
+	for (int i = 3; i < 5; i++)
+		assert_int_equal(append_fill(j, (uint64_t)i, 100, i, 0), 0);
+	mcm_journal_close(j);
+
+	/* the same boot: nothing changes, though a record is damaged */
+	unit_journal_tear(dir, torn);
+	assert_int_equal(mcm_journal_open(&j, dir, 0, 0), 0);
+	assert_int_equal(mcm_journal_instance(j), instance);
+	assert_int_equal(mcm_journal_tail(j), 5 * 128);
+	mcm_journal_close(j);
+
+	h = unit_jheader_map(dir);
+	strcpy(h->boot_id, "an-earlier-boot");
+	*(int *)&h->lock = 0x3ffffff0; /* a robust mutex word: the owner's thread id */
+	unit_jheader_unmap(h);
+	assert_int_equal(mcm_journal_open(&j, dir, 0, 0), 0);
+	h = unit_jheader_map(dir);
+	assert_int_equal(pthread_mutex_trylock(&h->lock), 0);
+	pthread_mutex_unlock(&h->lock);
+	assert_string_not_equal(h->boot_id, "an-earlier-boot");
+	unit_jheader_unmap(h);
+	assert_true(mcm_journal_instance(j) != instance);
+	assert_int_equal(mcm_journal_recovery(j, &prev, &at), 1);
+	assert_int_equal(prev, instance);
+	assert_int_equal(at, torn);
+	assert_int_equal(mcm_journal_tail(j), torn);
+	for (int i = 0; i < 3; i++) /* read back under the new instance: sealed again */
+		read_fill(j, &pos, (uint64_t)i, 100, i);
+	assert_int_equal(append_fill(j, 5, 100, 5, 0), 0); /* appends work again */
+	read_fill(j, &pos, 5, 100, 5);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+/* After many laps the ring holds old records past the tail; recovery stops
+ * exactly at the tail (an old record's CRC names another position). */
+static void test_recover_stops_at_tail(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	struct mcm_jheader *h;
+	uint64_t pos = 0, tail, ends[200];
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 4096, 1), 0);
+	for (uint64_t i = 0; i < 200; i++) {
+		size_t len = 40 + (size_t)(i * 37) % 900;
+		assert_int_equal(append_fill(j, i, len, (int)i, 0), 0);
+		read_fill(j, &pos, i, len, (int)i);
+		ends[i] = pos;
+		if (i >= 2) /* LMDB holds all but the last two */
+			mcm_journal_set_reclaim(j, ends[i - 2]);
+	}
+	tail = mcm_journal_tail(j);
+	assert_true(tail > 10 * 4096);
+	mcm_journal_close(j);
+	h = unit_jheader_map(dir);
+	strcpy(h->boot_id, "an-earlier-boot");
+	h->tail = ends[198]; /* the header on disk may be older than the records */
+	unit_jheader_unmap(h);
+	assert_int_equal(mcm_journal_open(&j, dir, 0, 0), 0);
+	assert_int_equal(mcm_journal_tail(j), tail);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+/* A record changed after it was appended (the application wrote into the
+ * map) is refused, not applied. */
+static void test_damaged_record(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	const struct mcm_jrec *r;
+	const unsigned char *p;
+	uint64_t pos = 0;
+	size_t plen;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 8192, 1), 0);
+	assert_int_equal(append_fill(j, 1, 100, 'a', 0), 0);
+	assert_int_equal(append_fill(j, 2, 100, 'b', 0), 0);
+	read_fill(j, &pos, 1, 100, 'a');
+	unit_journal_tear(dir, pos);
+	assert_int_equal(mcm_journal_read(j, &pos, &r, &p, &plen), MCM_EFORMAT);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+/* Bit by bit, the definition, to check the table and the SSE4.2 paths. */
+static uint32_t crc_reference(uint32_t poly, const unsigned char *b, size_t len)
+{
+	uint32_t c = ~0u;
+
+	for (size_t i = 0; i < len; i++) {
+		c ^= b[i];
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? poly ^ (c >> 1) : c >> 1;
+	}
+	return ~c;
+}
+
+static void test_crcs(void **state)
+{
+	unsigned char buf[300];
+	(void)state;
+
+	assert_int_equal(mcm_crc32c(0, "123456789", 9), 0xe3069283u);
+	assert_int_equal(mcm_crc32(0, "123456789", 9), 0xcbf43926u);
+	assert_int_equal(mcm_crc32c(mcm_crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (unsigned char)(i * 131 + 7);
+	for (size_t len = 0; len <= sizeof buf; len += 7) {
+		assert_int_equal(mcm_crc32c(0, buf, len), crc_reference(0x82f63b78u, buf, len));
+		assert_int_equal(mcm_crc32(0, buf, len), crc_reference(0xedb88320u, buf, len));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crcs),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_wrap_around),
 		cmocka_unit_test(test_full_ring),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_fork_child_appends),
+		cmocka_unit_test(test_group_sync),
+		cmocka_unit_test(test_recover_after_restart),
+		cmocka_unit_test(test_recover_stops_at_tail),
+		cmocka_unit_test(test_damaged_record),
 	};
 
 	return cmocka_run_group_tests_name("journal", tests, NULL, NULL);

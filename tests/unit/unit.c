@@ -1,12 +1,15 @@
 /* unit.c - helpers shared by the cmocka unit tests (see unit.h). */
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "mcm_pool.h"
+#include "mcm_journal.h"
 #include "unit.h"
 
 void unit_tmpdir(char *buf)
@@ -95,4 +98,40 @@ int unit_env_teardown(void **state)
 	unit_rmtree(e->dir);
 	free(e);
 	return 0;
+}
+
+struct mcm_jheader *unit_jheader_map(const char *dir)
+{
+	char path[PATH_MAX + 16];
+	void *h;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/journal", dir);
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	h = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(h != MAP_FAILED);
+	return h;
+}
+
+void unit_jheader_unmap(struct mcm_jheader *h)
+{
+	munmap(h, 4096);
+}
+
+void unit_journal_tear(const char *dir, uint64_t pos)
+{
+	struct mcm_jheader *h = unit_jheader_map(dir);
+	char path[PATH_MAX + 16];
+	uint32_t crc;
+	off_t at = 4096 + (off_t)(pos % h->size) + 16;
+	int fd;
+
+	unit_jheader_unmap(h);
+	snprintf(path, sizeof path, "%s/journal", dir);
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, &crc, sizeof crc, at), sizeof crc);
+	crc ^= 0x5a5a5a5a;
+	assert_int_equal(pwrite(fd, &crc, sizeof crc, at), sizeof crc);
+	close(fd);
 }

@@ -35,6 +35,17 @@ void unit_apply(struct mcm_store *st, const struct mcm_mutation *m);
 /** mcm_store_get of a C-string key; returns its code. */
 int unit_get(struct mcm_store *st, const struct mcm_pool *p, const char *key, struct mcm_item *item);
 
+struct mcm_jheader;
+
+/** Map the header of dir/journal, to play what a restart of the machine
+ * leaves on disk; unit_jheader_unmap writes it back. */
+struct mcm_jheader *unit_jheader_map(const char *dir);
+void unit_jheader_unmap(struct mcm_jheader *h);
+
+/** Damage the record at journal position pos (its CRC), as a power loss
+ * leaves a record that never fully reached the disk. */
+void unit_journal_tear(const char *dir, uint64_t pos);
+
 /** Fixture for tests that need a store: *state becomes a struct unit_env. */
 struct unit_env {
 	char dir[4096];
