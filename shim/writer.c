@@ -159,7 +159,7 @@ static void report_lost(int rc)
 		__atomic_store_n(&full_at, time(NULL), __ATOMIC_RELAXED);
 	mcm_counters_add(w.counters, MCM_CTR_LOST_DROPS, 1);
 	mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' is full (is a drainer running?): %s; "
-		     "writes pass through unmirrored and the mirror may hold stale values",
+		     "writes pass through unmirrored, and the mirror will forget everything written before them",
 		     mcm_config_get()->path, strerror(rc));
 }
 

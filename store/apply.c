@@ -271,11 +271,10 @@ static void set_flush_marker(struct mcm_pool *pool, const struct mcm_mutation *m
 	}
 }
 
-/* flush_all went to every server of the pool: every other pool that shares
- * one of them lost its items there too (which ones the mirror cannot tell),
- * so it is marked flushed as well. */
-static int apply_flush(struct mcm_store *st, MDB_txn *txn, struct mcm_pool *pool, const struct mcm_mutation *m,
-		       uint64_t next_seq)
+/* Mark flushed (as m says) every pool in the store but except (if not
+ * NULL): all of them, or those sharing a server with except. */
+static int mark_pools(struct mcm_store *st, MDB_txn *txn, const struct mcm_pool *except,
+		      const struct mcm_mutation *m, uint64_t next_seq)
 {
 	unsigned char buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
 	struct mcm_pool other;
@@ -283,12 +282,12 @@ static int apply_flush(struct mcm_store *st, MDB_txn *txn, struct mcm_pool *pool
 	MDB_val k, v;
 	int rc;
 
-	set_flush_marker(pool, m, next_seq);
-	if ((rc = save_pool(st, txn, pool)) != 0 || (rc = mdb_cursor_open(txn, st->pools, &cur)) != 0)
+	if ((rc = mdb_cursor_open(txn, st->pools, &cur)) != 0)
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || mcm_get_be64(k.mv_data) == pool->id ||
-		    mcm_pool_decode(v.mv_data, v.mv_size, &other) != 0 || !share_server(pool->servers, other.servers))
+		if (k.mv_size != 8 || (except && mcm_get_be64(k.mv_data) == except->id) ||
+		    mcm_pool_decode(v.mv_data, v.mv_size, &other) != 0 ||
+		    (except && !share_server(except->servers, other.servers)))
 			continue;
 		set_flush_marker(&other, m, next_seq);
 		mcm_pool_encode(&other, buf);
@@ -299,6 +298,20 @@ static int apply_flush(struct mcm_store *st, MDB_txn *txn, struct mcm_pool *pool
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* flush_all went to every server of the pool: every other pool that shares
+ * one of them lost its items there too (which ones the mirror cannot tell),
+ * so it is marked flushed as well. */
+static int apply_flush(struct mcm_store *st, MDB_txn *txn, struct mcm_pool *pool, const struct mcm_mutation *m,
+		       uint64_t next_seq)
+{
+	int rc;
+
+	set_flush_marker(pool, m, next_seq);
+	if ((rc = save_pool(st, txn, pool)) != 0)
+		return rc;
+	return mark_pools(st, txn, pool, m, next_seq);
 }
 
 /* RESTORE: the record exactly as given, unless the mirror's is as recent. */
@@ -366,6 +379,10 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 
 	if (m->op == MCM_OP_RESTORE_POOL)
 		return restore_pool(st, txn, m->pool, next_seq);
+	if (m->op == MCM_OP_FORGET_ALL) {
+		struct mcm_mutation now_flush = {.op = MCM_OP_FLUSH}; /* immediate: by sequence */
+		return mark_pools(st, txn, NULL, &now_flush, *next_seq);
+	}
 	if ((rc = ensure_pool(st, txn, m, now_us, &pool)) != 0)
 		return rc;
 	if (m->op == MCM_OP_FLUSH)
@@ -417,6 +434,7 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 		return 0;
 	case MCM_OP_FLUSH:
 	case MCM_OP_RESTORE_POOL:
+	case MCM_OP_FORGET_ALL:
 		break;
 	}
 	return EINVAL;

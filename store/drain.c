@@ -19,7 +19,7 @@
 #define POOLS_PER_STEP 64    /* pools a step may add (a record adds one at most): then it commits */
 #define MAX_POOLS (POOLS_KEPT + POOLS_PER_STEP)
 
-static const char META_JOURNAL[] = "journal";  /* instance, position */
+static const char META_JOURNAL[] = "journal";  /* instance, position, journal losses handled */
 static const char META_INTENTS[] = "intents";  /* the open intents */
 
 /* An intent still waiting for its outcome. */
@@ -37,6 +37,7 @@ struct mcm_drain {
 	struct mcm_journal *j;
 	uint64_t pos;
 	uint64_t last_commit;   /* position of the commit before, for MCM_STORE_NOMETASYNC */
+	uint64_t lost_handled;  /* the journal's lost count when the mirror last forgot everything */
 	struct open_intent *open;
 	size_t nopen;
 	int intents_dirty;
@@ -110,7 +111,7 @@ static void orphan_intents(struct mcm_drain *d)
 int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_journal *j)
 {
 	struct mcm_drain *d = calloc(1, sizeof *d);
-	uint64_t saved[2];
+	uint64_t saved[3] = {0, 0, 0};
 	size_t len;
 
 	*out = NULL;
@@ -123,13 +124,16 @@ int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_jour
 	d->st = st;
 	d->j = j;
 	d->pos = mcm_journal_head(j);
-	if (mcm_store_meta_get(st, META_JOURNAL, saved, sizeof saved, &len) == 0 && len == sizeof saved) {
+	if (mcm_store_meta_get(st, META_JOURNAL, saved, sizeof saved, &len) == 0 &&
+	    (len == sizeof saved || len == 2 * sizeof saved[0])) {
 		uint64_t prev, recovered_at;
 
 		if (saved[0] == mcm_journal_instance(j) && saved[1] <= mcm_journal_tail(j)) {
 			d->pos = saved[1]; /* what was applied, even if the last drainer died before moving the head */
+			d->lost_handled = saved[2];
 			load_intents(d);
 		} else if (mcm_journal_recovery(j, &prev, &recovered_at) && saved[0] == prev) {
+			d->lost_handled = saved[2]; /* the same file: its lost count goes on */
 			/* the machine restarted: resume where LMDB is, unless that is past
 			 * what the journal kept (new records start at recovered_at) */
 			d->pos = saved[1] < recovered_at ? saved[1] : recovered_at;
@@ -316,10 +320,25 @@ static void add_drop(struct mcm_drain *d, const struct open_intent *in)
 	m->value = "";
 }
 
+/* Records were lost because the journal was full (lost: the journal's count
+ * of them, read before the records just consumed): the mirror cannot know
+ * which keys they changed, so every pool forgets everything written so far.
+ * Only once every record appended before the losses was applied: those come
+ * first, the forgetting after them. */
+static void forget_all(struct mcm_drain *d, uint64_t lost)
+{
+	struct mcm_mutation *m = &d->batch[d->nbatch++];
+
+	memset(m, 0, sizeof *m);
+	m->op = MCM_OP_FORGET_ALL;
+	m->key = m->group = m->value = "";
+	d->lost_handled = lost;
+}
+
 /* Commit the batch, the new position and (if changed) the open intents. */
 static int commit(struct mcm_drain *d, uint64_t pos)
 {
-	uint64_t saved[2] = {mcm_journal_instance(d->j), pos};
+	uint64_t saved[3] = {mcm_journal_instance(d->j), pos, d->lost_handled};
 	struct mcm_meta meta[2] = {{META_JOURNAL, saved, sizeof saved}, {META_INTENTS, NULL, 0}};
 	unsigned char *intents = NULL;
 	uint64_t n = d->nopen;
@@ -362,8 +381,8 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 {
 	struct open_intent *saved_open = NULL;
 	size_t saved_nopen = d->nopen, n = 0;
-	uint64_t pos = d->pos;
-	int rc = 0;
+	uint64_t pos = d->pos, lost = mcm_journal_lost(d->j), lost_handled = d->lost_handled;
+	int rc = 0, at_end = 0;
 
 	*consumed = 0;
 	if (max > STEP_MAX)
@@ -375,7 +394,7 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 	d->nbatch = 0;
 	if (d->npools > POOLS_KEPT)
 		d->npools = 0; /* between steps nothing points into the cache */
-	while (n < max && d->nbatch < STEP_MAX && d->npools < MAX_POOLS) {
+	while (n < max && d->nbatch < STEP_MAX - 1 && d->npools < MAX_POOLS) {
 		const struct mcm_jrec *r;
 		const unsigned char *payload;
 		size_t len;
@@ -383,6 +402,7 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 		rc = mcm_journal_read(d->j, &pos, &r, &payload, &len);
 		if (rc == MCM_END) {
 			rc = 0;
+			at_end = 1;
 			break;
 		}
 		if (rc != 0)
@@ -395,12 +415,15 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 		else if (r->type == MCM_J_OUTCOME)
 			add_outcome(d, r->id, payload, len);
 	}
-	if (rc == 0 && n > 0)
+	if (rc == 0 && at_end && lost != d->lost_handled)
+		forget_all(d, lost);
+	if (rc == 0 && (n > 0 || d->lost_handled != lost_handled))
 		rc = commit(d, pos);
 	if (rc != 0) {
 		memcpy(d->open, saved_open, saved_nopen * sizeof *saved_open);
 		d->nopen = saved_nopen;
 		d->npools = 0;
+		d->lost_handled = lost_handled;
 	} else {
 		*consumed = n;
 	}

@@ -348,7 +348,7 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 			break;
 		pthread_mutex_unlock(&j->h->lock);
 		if (waited >= wait_ms) {
-			__atomic_fetch_add(&j->h->lost, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&j->h->lost, 1, __ATOMIC_RELEASE); /* after the tail it saw: see mcm_drain_step */
 			return ENOSPC;
 		}
 		mcm_journal_wake_drainer(j);
@@ -397,7 +397,7 @@ uint64_t mcm_journal_instance(const struct mcm_journal *j)
 
 uint64_t mcm_journal_lost(const struct mcm_journal *j)
 {
-	return __atomic_load_n(&j->h->lost, __ATOMIC_RELAXED);
+	return __atomic_load_n(&j->h->lost, __ATOMIC_ACQUIRE);
 }
 
 int mcm_journal_read(struct mcm_journal *j, uint64_t *pos, const struct mcm_jrec **rec,

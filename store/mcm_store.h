@@ -116,7 +116,9 @@ enum mcm_op {
 	MCM_OP_RESTORE_POOL /**< `mcmirror load`: when the mirror has no record of m->pool, write it
 	                         exactly as given (created_us and flush markers included); when it
 	                         has one, only take over a later delayed flush (flush_time) and the
-	                         encrypted mark. Numbers handed out afterwards exceed its flush_seq. */
+	                         encrypted mark. Numbers handed out afterwards exceed its flush_seq. */,
+	MCM_OP_FORGET_ALL /**< writes were lost (the journal was full): every pool is marked flushed
+	                       as of now, so that nothing written before is replayed (no pool or key) */
 };
 
 /** One change to apply. The pool descriptor's id must be set; the rest of it

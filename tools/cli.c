@@ -142,8 +142,8 @@ void mcm_cli_warn_incomplete(const struct mcm_global *g, const char *cmd)
 	lost = mcm_counters_get(c, MCM_CTR_LOST_DROPS);
 	mcm_counters_close(c);
 	if (lost)
-		mcm_cli_warn(cmd, "%llu writes could not be mirrored (the journal was full, or the disk): the mirror "
-			     "may hold older values for some keys ('mcmirror stats', counters.lost_drops)",
+		mcm_cli_warn(cmd, "%llu writes could not be mirrored (the journal was full): the mirror forgot "
+			     "everything written before them ('mcmirror stats': counters.lost_drops, flushed items)",
 			     (unsigned long long)lost);
 }
 
