@@ -20,6 +20,7 @@
 #include "mcm_journal.h"
 #include "mcm_store.h"
 
+#define JOURNAL_MAGIC_V1 0x314c4e524a4d434dULL /* "MCMJRNL1": the first layout */
 #define JOURNAL_HEADER 4096
 #define ALIGN 16
 #define NAP_MS 50 /* see mcm_journal_wait_records */
@@ -125,7 +126,7 @@ static uint64_t new_instance(void)
 
 /* Initialise a new journal in a private file, then link it into place so
  * that no process ever maps a half-initialised one. */
-static int create_journal(const char *dir, const char *path, size_t size)
+static int create_journal(const char *dir, const char *path, size_t size, int replace)
 {
 	char tmp[PATH_MAX];
 	struct mcm_jheader *h;
@@ -150,7 +151,7 @@ static int create_journal(const char *dir, const char *path, size_t size)
 	init_mutexes(h);
 	__atomic_store_n(&h->magic, MCM_JOURNAL_MAGIC, __ATOMIC_RELEASE);
 	munmap(h, JOURNAL_HEADER);
-	if (link(tmp, path) != 0 && errno != EEXIST)
+	if (replace ? rename(tmp, path) != 0 : link(tmp, path) != 0 && errno != EEXIST)
 		rc = errno;
 out:
 	close(fd);
@@ -215,13 +216,36 @@ static int recover(struct mcm_journal *j, int fd)
 	return 0;
 }
 
+/* A journal of the first layout ("MCMJRNL1": 16-byte records without a CRC)
+ * whose records were all applied (head, at byte 32, equals tail, at byte 24)
+ * is replaced by a new one; one with records still to apply is refused (the
+ * mcmirror that wrote it applies them). Under an exclusive flock, and only if
+ * path still names that file. @return 0 (open again), or MCM_EFORMAT. */
+static int replace_old(const char *dir, const char *path, int fd)
+{
+	uint64_t h[5];
+	struct stat a, b;
+	int rc = MCM_EFORMAT;
+
+	while (flock(fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return errno;
+	if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && (a.st_ino != b.st_ino || a.st_dev != b.st_dev))
+		rc = 0; /* another process replaced it meanwhile */
+	else if (pread(fd, h, sizeof h, 0) == sizeof h && h[0] == JOURNAL_MAGIC_V1 && h[3] == h[4])
+		rc = create_journal(dir, path, (size_t)h[1], 1);
+	flock(fd, LOCK_UN);
+	return rc;
+}
+
 int mcm_journal_open(struct mcm_journal **out, const char *dir, size_t size, int create)
 {
 	char path[PATH_MAX];
 	struct mcm_journal *j;
 	struct stat sb;
+	uint64_t magic;
 	void *map;
-	int fd, rc;
+	int fd, rc, replaced = 0;
 
 	*out = NULL;
 	if (size == 0)
@@ -229,9 +253,18 @@ int mcm_journal_open(struct mcm_journal **out, const char *dir, size_t size, int
 	size = (size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	if (snprintf(path, sizeof path, "%s/journal", dir) >= (int)sizeof path)
 		return ENAMETOOLONG;
+reopen:
 	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0 && !replaced && pread(fd, &magic, sizeof magic, 0) == sizeof magic && magic == JOURNAL_MAGIC_V1) {
+		rc = replace_old(dir, path, fd);
+		close(fd);
+		if (rc != 0)
+			return rc;
+		replaced = 1;
+		goto reopen;
+	}
 	if (fd < 0 && errno == ENOENT && create) {
-		if ((rc = create_journal(dir, path, size)) != 0)
+		if ((rc = create_journal(dir, path, size, 0)) != 0)
 			return rc;
 		fd = open(path, O_RDWR | O_CLOEXEC);
 	}

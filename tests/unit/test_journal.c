@@ -166,6 +166,34 @@ static void test_reopen(void **state)
 	unit_rmtree(dir);
 }
 
+/* A journal of the first layout: replaced when everything in it was applied,
+ * refused when not (its records cannot be read any more). */
+static void test_old_layout(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	uint64_t h[5] = {0x314c4e524a4d434dULL, 8192, 42, 4096, 4096};
+	struct mcm_journal *j;
+	int fd;
+	(void)state;
+
+	unit_tmpdir(dir);
+	snprintf(path, sizeof path, "%s/journal", dir);
+	assert_true((fd = open(path, O_RDWR | O_CREAT, 0600)) >= 0);
+	assert_int_equal(ftruncate(fd, 4096 + 8192), 0);
+	h[4] = 2048; /* head behind tail: records to apply */
+	assert_int_equal(pwrite(fd, h, sizeof h, 0), sizeof h);
+	assert_int_equal(mcm_journal_open(&j, dir, 0, 1), MCM_EFORMAT);
+	h[4] = 4096;
+	assert_int_equal(pwrite(fd, h, sizeof h, 0), sizeof h);
+	close(fd);
+	assert_int_equal(mcm_journal_open(&j, dir, 0, 1), 0);
+	assert_int_equal(mcm_journal_size(j), 8192); /* the old one's size */
+	assert_int_equal(mcm_journal_tail(j), 0);
+	assert_int_equal(append_fill(j, 1, 10, 'x', 0), 0);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
 /* A child after fork() appends into the mapping it inherited; the parent reads it. */
 static void test_fork_child_appends(void **state)
 {
@@ -377,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_fork_child_appends),
+		cmocka_unit_test(test_old_layout),
 		cmocka_unit_test(test_group_sync),
 		cmocka_unit_test(test_recover_after_restart),
 		cmocka_unit_test(test_recover_stops_at_tail),
