@@ -38,6 +38,8 @@ struct mcm_drain {
 	uint64_t pos;
 	uint64_t last_commit;   /* position of the commit before, for MCM_STORE_NOMETASYNC */
 	uint64_t lost_handled;  /* the journal's lost count when the mirror last forgot everything */
+	uint64_t orphan_at;     /* after a restart of the machine: where the new boot's records start */
+	int orphan_pending;     /* the intents still open there are to be orphaned */
 	struct open_intent *open;
 	size_t nopen;
 	int intents_dirty;
@@ -96,16 +98,18 @@ static void load_intents(struct mcm_drain *d)
 	free(buf);
 }
 
-/* The open intents of writers from before a restart of the machine: their
- * ids may be reused by new processes, so they are made unmatchable and old,
- * and the next mcm_drain_reap drops their keys. */
+/* The open intents of writers from before a restart of the machine, once
+ * every record of that boot is read: their ids may be reused by new
+ * processes, so they are made unmatchable and old, and the next
+ * mcm_drain_reap drops their keys. */
 static void orphan_intents(struct mcm_drain *d)
 {
 	for (size_t i = 0; i < d->nopen; i++) {
 		d->open[i].id = 0;
 		d->open[i].opened_us = 0;
 	}
-	d->intents_dirty = d->nopen > 0;
+	if (d->nopen)
+		d->intents_dirty = 1; /* (and it stays set if closing intents set it) */
 }
 
 int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_journal *j)
@@ -138,7 +142,8 @@ int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_jour
 			 * what the journal kept (new records start at recovered_at) */
 			d->pos = saved[1] < recovered_at ? saved[1] : recovered_at;
 			load_intents(d);
-			orphan_intents(d);
+			d->orphan_at = recovered_at;
+			d->orphan_pending = 1; /* the old boot's records up to recovered_at close some of them */
 		}
 	}
 	d->last_commit = d->pos;
@@ -382,7 +387,7 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 	struct open_intent *saved_open = NULL;
 	size_t saved_nopen = d->nopen, n = 0;
 	uint64_t pos = d->pos, lost = mcm_journal_lost(d->j), lost_handled = d->lost_handled;
-	int rc = 0, at_end = 0;
+	int rc = 0, at_end = 0, orphan_pending = d->orphan_pending;
 
 	*consumed = 0;
 	if (max > STEP_MAX)
@@ -399,6 +404,10 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 		const unsigned char *payload;
 		size_t len;
 
+		if (d->orphan_pending && pos >= d->orphan_at) {
+			orphan_intents(d);
+			d->orphan_pending = 0;
+		}
 		rc = mcm_journal_read(d->j, &pos, &r, &payload, &len);
 		if (rc == MCM_END) {
 			rc = 0;
@@ -417,13 +426,14 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 	}
 	if (rc == 0 && at_end && lost != d->lost_handled)
 		forget_all(d, lost);
-	if (rc == 0 && (n > 0 || d->lost_handled != lost_handled))
+	if (rc == 0 && (n > 0 || d->lost_handled != lost_handled || d->orphan_pending != orphan_pending))
 		rc = commit(d, pos);
 	if (rc != 0) {
 		memcpy(d->open, saved_open, saved_nopen * sizeof *saved_open);
 		d->nopen = saved_nopen;
 		d->npools = 0;
 		d->lost_handled = lost_handled;
+		d->orphan_pending = orphan_pending;
 	} else {
 		*consumed = n;
 	}

@@ -438,6 +438,29 @@ static int is_live(struct env *e, const char *key)
 	return mcm_item_is_live(&item, &pool, (int64_t)time(NULL));
 }
 
+/* An intent open where LMDB stopped, whose outcome the journal kept: applied
+ * as usual (only intents still open at the end of the old boot's records
+ * are dropped), and nothing stays open. */
+static void test_restart_outcome_kept(void **state)
+{
+	struct env *e = *state;
+
+	add_pool(e);
+	intent(e, 1, "k");
+	drain_all(e);
+	assert_int_equal(mcm_drain_open_intents(e->d), 1);
+	outcome(e, 1, MCM_OP_PUT, "k", "v");
+	assert_int_equal(mcm_journal_sync(e->j, mcm_journal_tail(e->j), 5000), 0);
+	restart_machine(e, mcm_journal_tail(e->j));
+	drain_all(e);
+	assert_int_equal(mcm_drain_reap(e->d, 60), 0);
+	expect(e, "k", "v", MCM_KIND_VALUE);
+	assert_int_equal(mcm_drain_open_intents(e->d), 0);
+	mcm_drain_close(e->d);
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+	assert_int_equal(mcm_drain_open_intents(e->d), 0); /* and so it was saved */
+}
+
 /* Records lost to a full journal: the mirror cannot know their keys, so once
  * it has applied everything appended before the losses it forgets every
  * pool; writes after that are mirrored again. */
@@ -491,6 +514,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reclaim_follows_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_lmdb_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_journal_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_outcome_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_writes_forget_all, setup, teardown),
 	};
 
