@@ -1,0 +1,126 @@
+/* drain_bench.c - how many writes a second the drainer applies to LMDB: the
+ * sustained write rate a mirror can follow (above it the journal fills).
+ *
+ * usage: mcm-drain-bench [WRITES [VALUE_SIZE [KEYS]]]   (defaults 200000 100 10000)
+ * For each commit mode the drainer uses (MDB_NOSYNC for MCMIRROR_SYNC=none,
+ * MDB_NOMETASYNC for everysec and always), in a fresh mirror under $TMPDIR:
+ * appends WRITES intent/outcome pairs (sets of VALUE_SIZE bytes over KEYS
+ * keys) to the journal as the shim does, then times applying them in the
+ * drainer's batch sizes (1,024 and 8,192 records). Prints one line per mode:
+ *   mode=M writes=N secs=S writes_per_s=R
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mcm_drain.h"
+#include "mcm_journal.h"
+#include "mcm_pool.h"
+#include "mcm_record.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void fill(struct mcm_journal *j, const struct mcm_pool *pool, long writes, size_t vsize, long keys)
+{
+	unsigned char pbuf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
+	struct iovec piov[2] = {{(void *)&pool->id, 8}, {pbuf, mcm_pool_size(pool)}};
+	char *value = malloc(vsize), key[64];
+	uint64_t end;
+
+	memset(value, 'v', vsize);
+	mcm_pool_encode(pool, pbuf);
+	mcm_journal_append(j, MCM_J_POOL, 0, piov, 2, 0, &end);
+	for (long i = 0; i < writes; i++) {
+		size_t klen = (size_t)snprintf(key, sizeof key, "load:0:%08ld", (long)(rand() % keys));
+		struct mcm_jintent in = {.pool = pool->id, .wtime_us = mcm_now_us(), .key_len = (uint32_t)klen};
+		struct mcm_joutcome out;
+		struct iovec iov[3] = {{&in, sizeof in}, {key, klen}, {value, vsize}};
+		uint64_t id = (uint64_t)getpid() << 32 | (uint64_t)(i + 1);
+
+		memset(&out, 0, sizeof out);
+		out.pool = pool->id;
+		out.wtime_us = in.wtime_us;
+		out.key_len = (uint16_t)klen;
+		out.value_len = (uint32_t)vsize;
+		out.op = MCM_OP_PUT;
+		if (mcm_journal_append(j, MCM_J_INTENT, id, iov, 2, 0, &end) != 0)
+			break;
+		iov[0] = (struct iovec){&out, sizeof out};
+		if (mcm_journal_append(j, MCM_J_OUTCOME, id, iov, 3, 0, &end) != 0)
+			break;
+	}
+	free(value);
+}
+
+/* Remove the files a mirror of this benchmark holds, then its directory. */
+static void remove_mirror(const char *dir)
+{
+	static const char *const files[] = {"journal", "data.mdb", "lock.mdb"};
+	char path[PATH_MAX + 16];
+
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static int run(const char *mode, unsigned flags, size_t step, long writes, size_t vsize, long keys)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	struct mcm_store *st;
+	struct mcm_drain *d;
+	struct mcm_pool pool;
+	size_t n, total = 0;
+	double t0, secs;
+
+	snprintf(dir, sizeof dir, "%s/mcm-drain-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir) || mcm_journal_open(&j, dir, (size_t)writes * (2 * vsize + 256) + (1 << 20), 1) != 0 ||
+	    mcm_store_open(&st, dir, flags, 0) != 0 || mcm_drain_open(&d, st, j) != 0) {
+		fprintf(stderr, "mcm-drain-bench: cannot set up a mirror in %s\n", dir);
+		return 1;
+	}
+	memset(&pool, 0, sizeof pool);
+	strcpy(pool.servers, "127.0.0.1:11211");
+	pool.id = mcm_pool_id_of(pool.servers, strlen(pool.servers));
+	fill(j, &pool, writes, vsize, keys);
+	t0 = now();
+	do {
+		if (mcm_drain_step(d, step, &n) != 0) {
+			fprintf(stderr, "mcm-drain-bench: drain step failed\n");
+			return 1;
+		}
+		total += n;
+	} while (n > 0);
+	mcm_store_sync(st);
+	secs = now() - t0;
+	printf("mode=%s writes=%ld secs=%.3f writes_per_s=%.0f\n", mode, writes, secs, (double)writes / secs);
+	mcm_drain_close(d);
+	mcm_store_close(st);
+	mcm_journal_close(j);
+	remove_mirror(dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long writes = argc > 1 ? atol(argv[1]) : 200000, keys = argc > 3 ? atol(argv[3]) : 10000;
+	size_t vsize = argc > 2 ? (size_t)atol(argv[2]) : 100;
+
+	if (writes <= 0 || keys <= 0 || writes > 2000000) {
+		fprintf(stderr, "usage: mcm-drain-bench [WRITES (max 2000000) [VALUE_SIZE [KEYS]]]\n");
+		return 2;
+	}
+	return run("none", MCM_STORE_CREATE | MCM_STORE_NOSYNC, 1024, writes, vsize, keys) ||
+	       run("everysec", MCM_STORE_CREATE | MCM_STORE_NOMETASYNC, 8192, writes, vsize, keys);
+}
