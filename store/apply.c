@@ -67,8 +67,9 @@ static int save_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_pool *
 /* The mirrored record for the mutation's key, if any (pointers into the map). */
 static int find_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *old)
 {
-	MDB_val v;
-	int rc = mdb_get(txn, st->items, (MDB_val *)key, &v);
+	MDB_val k = *key, v;
+	int rc = st->items_cur ? mdb_cursor_get(st->items_cur, &k, &v, MDB_SET_KEY)
+			       : mdb_get(txn, st->items, &k, &v);
 
 	if (rc != 0)
 		return rc;
@@ -81,7 +82,7 @@ static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, cons
 		    const struct mcm_item *old, unsigned seq_flags)
 {
 	unsigned char sk[8];
-	MDB_val k = {8, sk}, v;
+	MDB_val k = {8, sk}, ik = *key, v;
 	int rc;
 
 	if (old) {
@@ -91,7 +92,9 @@ static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, cons
 			return rc;
 	}
 	v.mv_size = mcm_item_size(item);
-	if ((rc = mdb_put(txn, st->items, (MDB_val *)key, &v, MDB_RESERVE)) != 0)
+	rc = st->items_cur ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_RESERVE)
+			   : mdb_put(txn, st->items, &ik, &v, MDB_RESERVE);
+	if (rc != 0)
 		return rc;
 	mcm_item_encode(item, v.mv_data);
 	mcm_put_be64(sk, item->seq);

@@ -301,8 +301,13 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 
 		rc = last_seq(st, txn, &next);
 		first = ++next;
+		if (rc == 0)
+			rc = mdb_cursor_open(txn, st->items, &st->items_cur);
 		for (size_t i = 0; rc == 0 && i < n; i++)
 			rc = mcm_apply_one(st, txn, &m[i], &next);
+		if (st->items_cur)
+			mdb_cursor_close(st->items_cur);
+		st->items_cur = NULL;
 		if (rc == 0 && next != first)
 			rc = save_last_seq(st, txn, next - 1);
 		if (rc == 0)

@@ -6,7 +6,7 @@
  * MDB_NOMETASYNC for everysec and always), in a fresh mirror under $TMPDIR:
  * appends WRITES intent/outcome pairs (sets of VALUE_SIZE bytes over KEYS
  * keys) to the journal as the shim does, then times applying them in the
- * drainer's batch sizes (1,024 and 8,192 records). Prints one line per mode:
+ * drainer's batches (up to 8,192 records). Prints one line per mode:
  *   mode=M writes=N secs=S writes_per_s=R
  */
 #include <limits.h>
@@ -121,6 +121,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mcm-drain-bench [WRITES (max 2000000) [VALUE_SIZE [KEYS]]]\n");
 		return 2;
 	}
-	return run("none", MCM_STORE_CREATE | MCM_STORE_NOSYNC, 1024, writes, vsize, keys) ||
+	return run("none", MCM_STORE_CREATE | MCM_STORE_NOSYNC, 8192, writes, vsize, keys) ||
 	       run("everysec", MCM_STORE_CREATE | MCM_STORE_NOMETASYNC, 8192, writes, vsize, keys);
 }
