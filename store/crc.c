@@ -56,12 +56,24 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
 }
 #endif
 
+static uint32_t crc32c_table(uint32_t crc, const unsigned char *b, size_t len)
+{
+	pthread_once(&tables_once, make_tables);
+	return by_table(table32c, crc, b, len);
+}
+
 uint32_t mcm_crc32c(uint32_t crc, const void *buf, size_t len)
 {
+	static uint32_t (*impl)(uint32_t, const unsigned char *, size_t); /* chosen at the first call */
+	uint32_t (*f)(uint32_t, const unsigned char *, size_t) = __atomic_load_n(&impl, __ATOMIC_RELAXED);
+
+	if (!f) {
+		f = crc32c_table;
 #if defined(__x86_64__)
-	if (__builtin_cpu_supports("sse4.2"))
-		return crc32c_sse42(crc, buf, len);
+		if (__builtin_cpu_supports("sse4.2"))
+			f = crc32c_sse42;
 #endif
-	pthread_once(&tables_once, make_tables);
-	return by_table(table32c, crc, buf, len);
+		__atomic_store_n(&impl, f, __ATOMIC_RELAXED);
+	}
+	return f(crc, buf, len);
 }

@@ -3,7 +3,7 @@
 #
 # usage: bench/write/run_write_bench.sh [BUILD_DIR]    (default: build)
 # Environment: ROUNDS (5), OPS (20000 per process and run), OPS_ALWAYS (OPS/10: with
-# MCMIRROR_SYNC=always every write waits for an fsync), OPS_BUFNR (OPS*20: a pipelining client
+# MCMIRROR_SYNC=always every write waits for an fsync), OPS_BUFNR (OPS*5: a pipelining client
 # is ~100x faster), CASES (all: set1 mix set4 bufnr pinned), MEMCACHED_BINARY, TMPDIR.
 # Starts its own memcached on 127.0.0.1 (and a second one pinned to CPU 0 for the
 # pinned case), then for each round runs every case in each arm: no shim (base),
@@ -20,7 +20,7 @@ shim=$build/shim/libmcmirror.so
 rounds=${ROUNDS:-5}
 ops=${OPS:-20000}
 ops_always=${OPS_ALWAYS:-$((ops / 10))}
-ops_bufnr=${OPS_BUFNR:-$((ops * 20))}
+ops_bufnr=${OPS_BUFNR:-$((ops * 5))}
 cases=${CASES:-set1 mix set4 bufnr pinned}
 memcached=${MEMCACHED_BINARY:-$(command -v memcached || true)}
 arms="base none everysec always"
