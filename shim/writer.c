@@ -307,14 +307,15 @@ __attribute__((destructor)) static void mcm_writer_fini(void)
 
 /* ---- the drainer thread ---- */
 
-/* Should the drainer force LMDB to disk now? Once a second in everysec and
- * always (the last commit's meta page), and in none when the journal needs the
- * room (it is reused only behind what LMDB holds on disk). */
-static int sync_due(const struct mcm_drain *d, time_t synced, time_t now)
+/* Should the drainer force LMDB to disk now? When the journal is half full:
+ * it reuses room only behind what LMDB holds on disk (with MDB_NOMETASYNC one
+ * commit behind, with MDB_NOSYNC not at all until a sync). And once a second
+ * in everysec and always, for the last commit's meta page. */
+static int sync_due(time_t synced, time_t now)
 {
-	if (mcm_config_get()->sync != MCM_SYNC_NONE)
-		return now != synced;
-	return mcm_drain_position(d) - mcm_journal_reclaim(w.journal) > mcm_journal_size(w.journal) / 4;
+	if (mcm_journal_tail(w.journal) - mcm_journal_reclaim(w.journal) > mcm_journal_size(w.journal) / 2)
+		return 1;
+	return mcm_config_get()->sync != MCM_SYNC_NONE && now != synced;
 }
 
 /* Drain with the lock held, until an error needs a pause. */
@@ -345,7 +346,7 @@ static void drain_session(struct mcm_store *st)
 			mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, mcm_drain_dropped(d) - dropped);
 			dropped = mcm_drain_dropped(d);
 		}
-		if (dirty && sync_due(d, synced, now) && mcm_store_sync(st) == 0) {
+		if (dirty && sync_due(synced, now) && mcm_store_sync(st) == 0) {
 			mcm_drain_synced(d);
 			synced = now;
 			dirty = 0;
