@@ -325,7 +325,7 @@ static void drain_session(struct mcm_store *st)
 	int durable = mcm_config_get()->sync != MCM_SYNC_NONE;
 	unsigned nap = durable ? DURABLE_NAP_MS : NAP_MS, idle_naps = durable ? DURABLE_IDLE_NAPS : IDLE_NAPS;
 	time_t synced = time(NULL), reaped = 0;
-	uint64_t dropped = 0;
+	uint64_t dropped = 0, damaged = 0;
 	int dirty = 0, idle = 0, rc;
 
 	if ((rc = mcm_drain_open(&d, st, w.journal)) != 0)
@@ -342,6 +342,13 @@ static void drain_session(struct mcm_store *st)
 		}
 		dirty |= n > 0;
 		now = time(NULL);
+		if (mcm_drain_damaged(d) != damaged) {
+			mcm_counters_add(w.counters, MCM_CTR_FAILED, mcm_drain_damaged(d) - damaged);
+			damaged = mcm_drain_damaged(d);
+			mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' was damaged (something wrote into its "
+				     "shared memory): skipped the damaged records; the mirror forgets what it held",
+				     mcm_config_get()->path);
+		}
 		if (mcm_drain_dropped(d) != dropped) {
 			mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, mcm_drain_dropped(d) - dropped);
 			dropped = mcm_drain_dropped(d);

@@ -49,6 +49,7 @@ struct mcm_drain {
 	struct mcm_mutation batch[STEP_MAX];
 	size_t nbatch;
 	uint64_t dropped;       /* keys dropped here: overlapping writes, writers gone */
+	uint64_t damaged;       /* damaged stretches of the journal skipped */
 };
 
 int mcm_drain_lock_open(const char *dir, int *fd)
@@ -169,6 +170,11 @@ uint64_t mcm_drain_position(const struct mcm_drain *d)
 uint64_t mcm_drain_dropped(const struct mcm_drain *d)
 {
 	return d->dropped;
+}
+
+uint64_t mcm_drain_damaged(const struct mcm_drain *d)
+{
+	return d->damaged;
 }
 
 size_t mcm_drain_open_intents(const struct mcm_drain *d)
@@ -409,6 +415,11 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 			d->orphan_pending = 0;
 		}
 		rc = mcm_journal_read(d->j, &pos, &r, &payload, &len);
+		if (rc == MCM_EFORMAT && mcm_journal_skip_damaged(d->j, &pos) == 0) {
+			d->damaged++; /* something wrote into the map: skip to the next whole record */
+			rc = 0;
+			continue;
+		}
 		if (rc == MCM_END) {
 			rc = 0;
 			at_end = 1;

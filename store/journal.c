@@ -454,6 +454,23 @@ int mcm_journal_read(struct mcm_journal *j, uint64_t *pos, const struct mcm_jrec
 	}
 }
 
+int mcm_journal_skip_damaged(struct mcm_journal *j, uint64_t *pos)
+{
+	uint64_t tail = mcm_journal_tail(j), q, len;
+	const struct mcm_jrec *r;
+
+	for (q = *pos + ALIGN; q < tail; q += ALIGN)
+		if (record_at(j->ring, j->h->size, j->seed, q, &r, &len) && r && q + len <= tail)
+			break;
+	if (q > tail)
+		q = tail;
+	if (q <= *pos)
+		return MCM_END;
+	*pos = q;
+	__atomic_fetch_add(&j->h->lost, 1, __ATOMIC_RELEASE); /* its writes are lost: see mcm_drain_step */
+	return 0;
+}
+
 void mcm_journal_set_head(struct mcm_journal *j, uint64_t pos)
 {
 	__atomic_store_n(&j->h->head, pos, __ATOMIC_RELEASE);

@@ -47,6 +47,12 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed);
 /** Position applied so far. */
 uint64_t mcm_drain_position(const struct mcm_drain *d);
 
+/** Damaged stretches of the journal this drainer skipped (a record whose CRC
+ * did not match: something wrote into the shared map). What they held is
+ * lost, so the mirror forgets every pool once it reaches the end (as for
+ * writes lost to a full journal). */
+uint64_t mcm_drain_damaged(const struct mcm_drain *d);
+
 /** The store was just synced (mcm_store_sync): everything applied is on disk,
  * so the journal may reuse its room. (Commits to a store opened without
  * MCM_STORE_NOSYNC free the room by themselves: at once when fully synced, one

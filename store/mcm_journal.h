@@ -114,6 +114,12 @@ uint64_t mcm_journal_instance(const struct mcm_journal *j);
 int mcm_journal_read(struct mcm_journal *j, uint64_t *pos, const struct mcm_jrec **rec,
 		     const unsigned char **payload, size_t *payload_len);
 
+/** After mcm_journal_read found a damaged record at *pos: move *pos to the
+ * next record that is whole and in place (or to the tail), and count what
+ * was skipped as lost (mcm_journal_lost), so that the mirror forgets what it
+ * can no longer vouch for. @return 0, or MCM_END when there is nothing to skip. */
+int mcm_journal_skip_damaged(struct mcm_journal *j, uint64_t *pos);
+
 /** The drainer applied everything before pos (readers waiting for the
  * drainer to catch up look at this). */
 void mcm_journal_set_head(struct mcm_journal *j, uint64_t pos);
