@@ -34,6 +34,8 @@ struct mcm_journal {
 	unsigned char *ring;
 	size_t map_size;
 	uint32_t seed;  /* CRC-32C of the instance: where every record's CRC starts */
+	uint32_t prev_seed;     /* of the instance before the last recovery (records before recovered_at) */
+	uint64_t recovered_at;  /* (both fixed while mapped: recovery runs before anyone else maps it) */
 	uint32_t wake_seen; /* the drainer's: wake_seq when its last wait ended */
 };
 
@@ -52,14 +54,23 @@ static uint32_t record_crc(uint32_t seed, const struct mcm_jrec *r, const void *
 	return mcm_crc32c(c, &pos, sizeof pos);
 }
 
-/* Is the record at pos whole, and does it belong there? *len is its length.
- * The last bytes of the ring, too few for a header, are a padding that
- * needs none (*r NULL). */
-static int record_at(const unsigned char *ring, uint64_t size, uint32_t seed, uint64_t pos,
-		     const struct mcm_jrec **out, uint64_t *len)
+/* The CRC of record r at pos, under seed. */
+static uint32_t crc_of(uint32_t seed, const struct mcm_jrec *r, uint64_t pos)
 {
+	return record_crc(seed, r, r + 1, r->type == MCM_J_PAD ? 0 : r->len - sizeof *r - r->reserved, pos);
+}
+
+/* Is the record at pos whole, and does it belong there? *len is its length.
+ * A record before recovered_at was written before the last recovery, under
+ * the instance before it (or sealed again under the current one). The last
+ * bytes of the ring, too few for a header, are a padding that needs none
+ * (*out NULL). */
+static int record_at(const struct mcm_journal *j, uint64_t pos, const struct mcm_jrec **out, uint64_t *len)
+{
+	uint64_t size = j->h->size;
 	size_t at = (size_t)(pos % size);
-	const struct mcm_jrec *r = (const struct mcm_jrec *)(ring + at);
+	const struct mcm_jrec *r = (const struct mcm_jrec *)(j->ring + at);
+	uint32_t crc;
 
 	*out = NULL;
 	if (size - at < sizeof *r) {
@@ -69,11 +80,20 @@ static int record_at(const unsigned char *ring, uint64_t size, uint32_t seed, ui
 	if (r->len < sizeof *r || r->len % ALIGN != 0 || at + r->len > size || r->type < MCM_J_PAD ||
 	    r->type > MCM_J_OUTCOME || r->reserved >= ALIGN || r->len - sizeof *r < r->reserved)
 		return 0;
-	if (record_crc(seed, r, r + 1, r->type == MCM_J_PAD ? 0 : r->len - sizeof *r - r->reserved, pos) != r->crc)
+	crc = crc_of(j->seed, r, pos);
+	if (crc != r->crc && !(pos < j->recovered_at && crc_of(j->prev_seed, r, pos) == r->crc))
 		return 0;
 	*out = r;
 	*len = r->len;
 	return 1;
+}
+
+/* The seeds and boundary record_at checks against, from the header. */
+static void load_seeds(struct mcm_journal *j)
+{
+	j->seed = seed_of(j->h->instance);
+	j->prev_seed = seed_of(j->h->prev_instance);
+	j->recovered_at = j->h->prev_instance ? j->h->recovered_at : 0;
 }
 
 static void sleep_ms(unsigned ms)
@@ -159,32 +179,42 @@ out:
 	return rc;
 }
 
-/* Records from pos on that are whole and in order, up to a full ring; under
- * seed new (if not 0) they get their CRC again. Returns the end of the last. */
-static uint64_t scan(struct mcm_journal *j, uint64_t pos, uint32_t seed, uint32_t reseal)
+/* The end of the records from pos on that are whole and in order (a full
+ * ring at most). */
+static uint64_t scan(const struct mcm_journal *j, uint64_t pos)
 {
 	uint64_t start = pos, len;
 	const struct mcm_jrec *r;
 
-	while (pos - start < j->h->size && record_at(j->ring, j->h->size, seed, pos, &r, &len)) {
-		if (reseal && r) {
-			struct mcm_jrec *w = (struct mcm_jrec *)r;
-			w->crc = record_crc(reseal, r, r + 1, r->type == MCM_J_PAD ? 0 : r->len - sizeof *r - r->reserved, pos);
-		}
+	while (pos - start < j->h->size && record_at(j, pos, &r, &len))
 		pos += len;
-	}
 	return pos;
+}
+
+/* Seal the records in [pos, end) again under the current instance. */
+static void reseal(struct mcm_journal *j, uint64_t pos, uint64_t end)
+{
+	const struct mcm_jrec *r;
+	uint64_t len;
+
+	for (; pos < end && record_at(j, pos, &r, &len); pos += len)
+		if (r)
+			((struct mcm_jrec *)r)->crc = crc_of(j->seed, r, pos);
 }
 
 /* The machine restarted since the journal was last opened: every process
  * that used it is gone, but the file on disk may show a mutex "locked" by one
  * of them, and the records of the page cache's last moments may be missing
  * or torn. Keep the records from reclaim (LMDB has everything before) up to
- * the first that is not whole, under a new instance id (their CRCs are
- * sealed again with it, so that a record lost now can never come back) and
- * remember the old id and where the kept records end, for the drainer's
- * saved position. Runs under an exclusive flock: one opener repairs, the
- * others then see the new boot id. */
+ * the first that is not whole, and start a new instance after them: records
+ * the recovery did not keep can never come back (their CRCs name the old
+ * instance and positions that new records take). The old id and where the
+ * kept records end are remembered, for record_at and for the drainer's saved
+ * position. Kept records from before an earlier recovery are first sealed
+ * again under the current instance, so that two instances always suffice.
+ * Each step leaves a state that a crash and the next recovery handle. Runs
+ * under an exclusive flock: one opener repairs, the others then see the new
+ * boot id. */
 static int recover(struct mcm_journal *j, int fd)
 {
 	struct mcm_jheader *h = j->h;
@@ -197,15 +227,18 @@ static int recover(struct mcm_journal *j, int fd)
 		if (errno != EINTR)
 			return errno;
 	if (memcmp(h->boot_id, now, sizeof now) != 0) {
-		uint64_t instance = new_instance(), keep;
+		uint64_t keep;
 
-		keep = scan(j, h->reclaim, seed_of(h->instance), 0);
-		scan(j, h->reclaim, seed_of(h->instance), seed_of(instance));
-		msync(j->ring, (size_t)h->size, MS_SYNC);
+		load_seeds(j);
+		keep = scan(j, h->reclaim);
+		if (h->reclaim < j->recovered_at) {
+			reseal(j, h->reclaim, keep < j->recovered_at ? keep : j->recovered_at);
+			msync(j->ring, (size_t)h->size, MS_SYNC);
+		}
 		init_mutexes(h);
 		h->drainer_sleeping = 0;
 		h->prev_instance = h->instance;
-		h->instance = instance;
+		h->instance = new_instance();
 		h->recovered_at = keep;
 		h->tail = h->head = h->synced = keep;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -296,7 +329,7 @@ reopen:
 	else
 		rc = recover(j, fd);
 	close(fd);
-	j->seed = seed_of(j->h->instance);
+	load_seeds(j);
 	j->wake_seen = __atomic_load_n(&j->h->wake_seq, __ATOMIC_ACQUIRE);
 	if (rc != 0) {
 		mcm_journal_close(j);
@@ -442,7 +475,7 @@ int mcm_journal_read(struct mcm_journal *j, uint64_t *pos, const struct mcm_jrec
 
 		if (*pos >= mcm_journal_tail(j))
 			return MCM_END;
-		if (!record_at(j->ring, j->h->size, j->seed, *pos, &r, &len) || *pos + len > mcm_journal_tail(j))
+		if (!record_at(j, *pos, &r, &len) || *pos + len > mcm_journal_tail(j))
 			return MCM_EFORMAT;
 		*pos += len;
 		if (!r || r->type == MCM_J_PAD)
@@ -460,7 +493,7 @@ int mcm_journal_skip_damaged(struct mcm_journal *j, uint64_t *pos)
 	const struct mcm_jrec *r;
 
 	for (q = *pos + ALIGN; q < tail; q += ALIGN)
-		if (record_at(j->ring, j->h->size, j->seed, q, &r, &len) && r && q + len <= tail)
+		if (record_at(j, q, &r, &len) && r && q + len <= tail)
 			break;
 	if (q > tail)
 		q = tail;

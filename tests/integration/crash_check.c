@@ -1,6 +1,6 @@
 /* crash_check.c - the kill test's checker: after the writer was killed, the mirror must still be right.
  *
- * usage: crash_check DIR SERVERS STATE NKEYS [power]
+ * usage: crash_check DIR SERVERS STATE NKEYS [power | power:A]
  * Drains what the journal holds (mcm_drain_catch_up, as the mcmirror tool
  * does), then asserts, for the operation sequence of crash_model.h and the
  * last acknowledged operation A read from STATE:
@@ -14,7 +14,9 @@
  * With "power" (the kill was played as a power loss by journal_restart) the
  * operation in flight may be missing from the mirror altogether, its intent
  * included: then the mirror keeps the key's last acknowledged value although
- * the server holds the one in flight (docs/DURABILITY.md).
+ * the server holds the one in flight (docs/DURABILITY.md). That lasts until
+ * the writer does that operation again: "power:A" says the power loss was
+ * when A was the last acknowledged operation, and allows it while it still is.
  * Prints a summary on stdout; the failures on stderr; exits 1 on any failure.
  */
 #include <errno.h>
@@ -220,15 +222,15 @@ int main(int argc, char **argv)
 	int64_t a;
 	int rc, power;
 
-	if (argc != 5 && !(argc == 6 && strcmp(argv[5], "power") == 0)) {
-		fprintf(stderr, "usage: crash_check DIR SERVERS STATE NKEYS [power]\n");
+	if (argc != 5 && !(argc == 6 && strncmp(argv[5], "power", 5) == 0)) {
+		fprintf(stderr, "usage: crash_check DIR SERVERS STATE NKEYS [power | power:A]\n");
 		return 2;
 	}
-	power = argc == 6;
 	nkeys = strtoull(argv[4], NULL, 10);
 	if (!(s = crash_state_map(argv[3])) || nkeys == 0)
 		return 2;
 	a = __atomic_load_n(&s->acked, __ATOMIC_ACQUIRE);
+	power = argc == 6 && (strcmp(argv[5], "power") == 0 || strtoll(argv[5] + 5 + (argv[5][5] == ':'), NULL, 10) == a);
 	if ((rc = mcm_drain_catch_up(argv[1], 5000)) != 0) {
 		fprintf(stderr, "crash_check: catch-up: %s\n", mcm_strerror(rc));
 		return 1;

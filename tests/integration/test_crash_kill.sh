@@ -63,6 +63,7 @@ for i in $(seq 1 "$iterations"); do
 	sleep "$(printf '0.%03d' $((20 + RANDOM % 281)))"
 	kill_writer
 	power= check_args=()
+	[ -n "${power_acked:-}" ] && check_args=("power:$power_acked") # its write in flight may still be missing
 	if [ "$MCMIRROR_SYNC" = always ] && [ $((i % 2)) = 0 ]; then
 		power=$("$MCM_BIN/journal_restart" "$mirror") || fail "iteration $i: journal_restart failed"
 		power=" power loss ($power)"
@@ -76,6 +77,7 @@ for i in $(seq 1 "$iterations"); do
 	fi
 	acked=${out#acked=}
 	acked=${acked%% *}
+	[ -n "$power" ] && power_acked=$acked
 	[ "$acked" -ge "$prev" ] || fail "iteration $i: the acknowledged index went back"
 	prev=$acked
 	echo "kill $i$power: $out"

@@ -302,10 +302,50 @@ static void test_recover_after_restart(void **state)
 	assert_int_equal(prev, instance);
 	assert_int_equal(at, torn);
 	assert_int_equal(mcm_journal_tail(j), torn);
-	for (int i = 0; i < 3; i++) /* read back under the new instance: sealed again */
+	for (int i = 0; i < 3; i++) /* read back: they carry the old instance, which is remembered */
 		read_fill(j, &pos, (uint64_t)i, 100, i);
 	assert_int_equal(append_fill(j, 5, 100, 5, 0), 0); /* appends work again */
 	read_fill(j, &pos, 5, 100, 5);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+/* Two restarts of the machine with nothing drained in between: the records of
+ * both earlier boots are kept (the first boot's are sealed again, so that two
+ * instances suffice), and the lost record of the first boot stays lost. */
+static void test_recover_twice(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	struct mcm_jheader *h;
+	uint64_t pos = 0, first;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 64 << 10, 1), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(append_fill(j, (uint64_t)i, 100, i, 0), 0);
+	first = mcm_journal_tail(j);
+	assert_int_equal(append_fill(j, 9, 100, 9, 0), 0);
+	mcm_journal_close(j);
+	unit_journal_tear(dir, first);
+	for (int boot = 0; boot < 2; boot++) {
+		h = unit_jheader_map(dir);
+		strcpy(h->boot_id, "an-earlier-boot");
+		unit_jheader_unmap(h);
+		assert_int_equal(mcm_journal_open(&j, dir, 0, 0), 0);
+		if (boot == 0) {
+			assert_int_equal(mcm_journal_tail(j), first);
+			for (int i = 3; i < 5; i++)
+				assert_int_equal(append_fill(j, (uint64_t)i, 100, i, 0), 0);
+		}
+		if (boot == 1)
+			assert_int_equal(mcm_journal_tail(j), 5 * 128);
+		mcm_journal_close(j);
+	}
+	assert_int_equal(mcm_journal_open(&j, dir, 0, 0), 0);
+	for (int i = 0; i < 5; i++)
+		read_fill(j, &pos, (uint64_t)i, 100, i);
 	mcm_journal_close(j);
 	unit_rmtree(dir);
 }
@@ -409,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_group_sync),
 		cmocka_unit_test(test_recover_after_restart),
 		cmocka_unit_test(test_recover_stops_at_tail),
+		cmocka_unit_test(test_recover_twice),
 		cmocka_unit_test(test_damaged_record),
 	};
 
