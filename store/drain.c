@@ -499,8 +499,11 @@ static int reap_some(struct mcm_drain *d, unsigned max_age_s, size_t *n)
 	while (i < d->nopen) {
 		struct open_intent *in = &d->open[i];
 
-		if (ngone < POOLS_PER_STEP &&
-		    (writer_gone(in->id) || now_us - in->opened_us > (uint64_t)max_age_s * 1000000u)) {
+		int dead = ngone < POOLS_PER_STEP && writer_gone(in->id);
+
+		if (dead)
+			mcm_journal_writing(d->j, -1); /* it may have been an always-writer in flight */
+		if (dead || (ngone < POOLS_PER_STEP && now_us - in->opened_us > (uint64_t)max_age_s * 1000000u)) {
 			gone[ngone++] = *in;
 			*in = d->open[--d->nopen];
 		} else {

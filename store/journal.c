@@ -237,6 +237,7 @@ static int recover(struct mcm_journal *j, int fd)
 		}
 		init_mutexes(h);
 		h->drainer_sleeping = 0;
+		h->writing = 0;
 		h->prev_instance = h->instance;
 		h->instance = new_instance();
 		h->recovered_at = keep;
@@ -588,7 +589,13 @@ static void wake_syncers(struct mcm_journal *j)
 
 void mcm_journal_writing(struct mcm_journal *j, int delta)
 {
-	__atomic_fetch_add(&j->h->writing, delta, __ATOMIC_RELEASE);
+	int32_t v = __atomic_load_n(&j->h->writing, __ATOMIC_RELAXED);
+
+	/* never below 0: the drainer also takes back what writers that died in
+	 * flight left (whether they were always-writers or not) */
+	while (!__atomic_compare_exchange_n(&j->h->writing, &v, v + delta < 0 ? 0 : v + delta, 0, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
+		;
 }
 
 static long us_since(const struct timespec *t0)

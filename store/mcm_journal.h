@@ -153,7 +153,8 @@ int mcm_journal_sync(struct mcm_journal *j, uint64_t end, unsigned timeout_ms);
 
 /** A writer that will call mcm_journal_sync for its outcome starts (delta 1)
  * or has appended its outcome (-1): a syncer gives the others a moment to
- * append theirs, so that one sync serves them all. */
+ * append theirs, so that one sync serves them all. The drainer takes back
+ * (-1) the intents of writers that died; the count never goes below 0. */
 void mcm_journal_writing(struct mcm_journal *j, int delta);
 
 /** Everything before this position is in the journal file on disk. */

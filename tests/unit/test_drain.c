@@ -193,18 +193,24 @@ static uint64_t dead_pid(void)
 static void test_dead_writer_drops(void **state)
 {
 	struct env *e = *state;
+	struct mcm_jheader *h;
 	uint64_t dead = dead_pid() << 32, alive = (uint64_t)getpid() << 32;
 
 	add_pool(e);
 	write_key(e, alive | 1, MCM_OP_PUT, "k", "old");
 	write_key(e, alive | 2, MCM_OP_PUT, "mine", "v");
 	intent(e, dead | 1, "k");       /* its writer died before the outcome */
+	mcm_journal_writing(e->j, 1);   /* (as an always-writer does before its intent) */
 	intent(e, alive | 3, "mine");   /* still in flight, writer alive */
+	mcm_journal_writing(e->j, 1);
 	drain_all(e);
 	expect(e, "k", "old", MCM_KIND_VALUE);
 	assert_int_equal(mcm_drain_open_intents(e->d), 2);
 	assert_int_equal(mcm_drain_reap(e->d, 60), 0);
 	assert_int_equal(mcm_drain_open_intents(e->d), 1);
+	h = unit_jheader_map(e->dir); /* the dead writer's count was taken back, the live one's not */
+	assert_int_equal(h->writing, 1);
+	unit_jheader_unmap(h);
 	expect(e, "k", NULL, MCM_KIND_DROPPED);
 	expect(e, "mine", "v", MCM_KIND_VALUE);
 	/* the reaped intent's outcome, should it come after all, changes nothing known */

@@ -225,12 +225,14 @@ static void test_group_sync(void **state)
 {
 	char dir[PATH_MAX];
 	struct mcm_journal *j;
+	struct mcm_jheader *h;
 	int status;
 	(void)state;
 
 	unit_tmpdir(dir);
 	assert_int_equal(mcm_journal_open(&j, dir, 1 << 20, 1), 0);
 	assert_int_equal(mcm_journal_synced(j), 0);
+	mcm_journal_writing(j, -1); /* never below 0: the syncs below do not wait for a writer */
 	for (int c = 0; c < 4; c++) {
 		pid_t pid = fork();
 		if (pid == 0) {
@@ -252,6 +254,9 @@ static void test_group_sync(void **state)
 	}
 	assert_int_equal(mcm_journal_synced(j), mcm_journal_tail(j));
 	assert_int_equal(mcm_journal_tail(j), 400 * 128);
+	h = unit_jheader_map(dir);
+	assert_int_equal(h->writing, 0);
+	unit_jheader_unmap(h);
 	mcm_journal_close(j);
 	unit_rmtree(dir);
 }
