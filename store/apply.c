@@ -15,15 +15,42 @@
 #include "mcm_record.h"
 #include "store_internal.h"
 
-/* The pool record as it stands in this transaction, created on first sight. */
+static int save_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_pool *pool)
+{
+	unsigned char kb[8], buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
+	MDB_val k = {8, kb}, v = {mcm_pool_size(pool), buf};
+	int rc;
+
+	mcm_put_be64(kb, pool->id);
+	mcm_pool_encode(pool, buf);
+	if ((rc = mdb_put(txn, st->pools, &k, &v, 0)) == 0) {
+		st->txn_pool = *pool; /* the latest record of that pool */
+		st->txn_pool_valid = 1;
+	}
+	return rc;
+}
+
+static int same_routing(const struct mcm_pool *a, const struct mcm_pool *b)
+{
+	return a->distribution == b->distribution && a->key_hash == b->key_hash && a->dist_hash == b->dist_hash &&
+	       a->hash_with_namespace == b->hash_with_namespace;
+}
+
+/* The pool record as it stands in this transaction, created on first sight.
+ * The last one looked up or written is kept for the rest of the transaction
+ * (a batch is mostly one pool: no lookup and decoding per mutation). */
 static int ensure_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m,
 		       uint64_t now_us, struct mcm_pool *pool)
 {
 	const struct mcm_pool *d = m->pool;
-	unsigned char kb[8], buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
+	unsigned char kb[8];
 	MDB_val k = {8, kb}, v;
-	int rc, dirty = 0;
+	int rc;
 
+	if (st->txn_pool_valid && st->txn_pool.id == d->id && same_routing(&st->txn_pool, d)) {
+		*pool = st->txn_pool;
+		return 0;
+	}
 	mcm_put_be64(kb, d->id);
 	rc = mdb_get(txn, st->pools, &k, &v);
 	if (rc == MDB_NOTFOUND) {
@@ -32,36 +59,23 @@ static int ensure_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_muta
 		pool->flush_seq = 0;
 		pool->flush_time = 0;
 		pool->encrypted = 0;
-		dirty = 1;
 	} else if (rc != 0) {
 		return rc;
 	} else if ((rc = mcm_pool_decode(v.mv_data, v.mv_size, pool)) != 0) {
 		return rc;
-	} else if (pool->distribution != d->distribution || pool->key_hash != d->key_hash ||
-		   pool->dist_hash != d->dist_hash || pool->hash_with_namespace != d->hash_with_namespace) {
+	} else if (same_routing(pool, d)) {
+		pool->id = d->id;
+		st->txn_pool = *pool;
+		st->txn_pool_valid = 1;
+		return 0;
+	} else {
 		pool->distribution = d->distribution;
 		pool->key_hash = d->key_hash;
 		pool->dist_hash = d->dist_hash;
 		pool->hash_with_namespace = d->hash_with_namespace;
-		dirty = 1;
 	}
 	pool->id = d->id;
-	if (!dirty)
-		return 0;
-	mcm_pool_encode(pool, buf);
-	v.mv_size = mcm_pool_size(pool);
-	v.mv_data = buf;
-	return mdb_put(txn, st->pools, &k, &v, 0);
-}
-
-static int save_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_pool *pool)
-{
-	unsigned char kb[8], buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
-	MDB_val k = {8, kb}, v = {mcm_pool_size(pool), buf};
-
-	mcm_put_be64(kb, pool->id);
-	mcm_pool_encode(pool, buf);
-	return mdb_put(txn, st->pools, &k, &v, 0);
+	return save_pool(st, txn, pool);
 }
 
 /* The mirrored record for the mutation's key, if any (pointers into the map). */
@@ -285,6 +299,7 @@ static int mark_pools(struct mcm_store *st, MDB_txn *txn, const struct mcm_pool 
 	MDB_val k, v;
 	int rc;
 
+	st->txn_pool_valid = 0; /* pools change under the cursor */
 	if ((rc = mdb_cursor_open(txn, st->pools, &cur)) != 0)
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {

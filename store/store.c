@@ -301,6 +301,7 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 
 		rc = last_seq(st, txn, &next);
 		first = ++next;
+		st->txn_pool_valid = 0;
 		if (rc == 0)
 			rc = mdb_cursor_open(txn, st->items, &st->items_cur);
 		for (size_t i = 0; rc == 0 && i < n; i++)

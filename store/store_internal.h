@@ -14,6 +14,8 @@ struct mcm_store {
 	unsigned flags;
 	pthread_rwlock_t resize; /* held shared by transactions, exclusively to resize the map */
 	unsigned long map_gen;   /* bumped by each resize: the map may have moved */
+	struct mcm_pool txn_pool; /* during a write transaction: the pool record last read or written */
+	int txn_pool_valid;
 	MDB_cursor *items_cur;   /* on items, during a write transaction: a put after a get of the
 				    same key then finds it on the cursor's page, without a second descent */
 	char path[PATH_MAX];
