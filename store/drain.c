@@ -532,20 +532,38 @@ int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s)
 	return rc;
 }
 
-/* Wait until the journal's head reaches the tail it had on entry. */
-static int wait_head(struct mcm_journal *j, unsigned timeout_ms)
+/* Take the drain lock of dir (*fd, 0 returned), or wait until the drainer
+ * holding it has applied what was appended before the call (EALREADY). The
+ * lock is tried again while waiting: its holder may be a dying process (a
+ * thread still inside a system call keeps the descriptors a moment after the
+ * process shows as a zombie) that will never apply anything.
+ * @return 0, EALREADY, ETIMEDOUT or an errno value. */
+static int lock_or_wait(const char *dir, struct mcm_journal *j, unsigned timeout_ms, int *fd)
 {
 	uint64_t target = mcm_journal_tail(j);
 	struct timespec ts = {0, 10 * 1000000L};
+	int rc;
 
-	if (mcm_journal_head(j) < target)
-		mcm_journal_wake_drainer(j); /* it may be in a nap */
-	for (unsigned waited = 0; mcm_journal_head(j) < target; waited += 10) {
-		if (waited >= timeout_ms)
-			return ETIMEDOUT;
+	if ((rc = mcm_drain_lock_open(dir, fd)) != 0)
+		return rc;
+	for (unsigned waited = 0;; waited += 10) {
+		if ((rc = mcm_drain_lock_take(*fd, 0)) != EWOULDBLOCK)
+			break;
+		if (mcm_journal_head(j) >= target) {
+			rc = EALREADY;
+			break;
+		}
+		if (waited == 0)
+			mcm_journal_wake_drainer(j); /* it may be in a nap */
+		if (waited >= timeout_ms) {
+			rc = ETIMEDOUT;
+			break;
+		}
 		nanosleep(&ts, NULL);
 	}
-	return 0;
+	if (rc != 0)
+		close(*fd);
+	return rc;
 }
 
 int mcm_drain_wait_live(const char *dir, unsigned timeout_ms)
@@ -557,13 +575,11 @@ int mcm_drain_wait_live(const char *dir, unsigned timeout_ms)
 		return 0;
 	if (rc != 0)
 		return rc;
-	rc = mcm_drain_lock(dir, 0, &fd);
+	rc = lock_or_wait(dir, j, timeout_ms, &fd);
 	if (rc == 0) /* nobody drains: no shim process is writing */
 		close(fd);
-	else if (rc == EWOULDBLOCK)
-		rc = wait_head(j, timeout_ms);
 	mcm_journal_close(j);
-	return rc;
+	return rc == EALREADY ? 0 : rc;
 }
 
 int mcm_drain_catch_up(const char *dir, unsigned timeout_ms)
@@ -578,15 +594,9 @@ int mcm_drain_catch_up(const char *dir, unsigned timeout_ms)
 		return 0;
 	if (rc != 0)
 		return rc;
-	rc = mcm_drain_lock(dir, 0, &fd);
-	if (rc == EWOULDBLOCK) { /* a live drainer: let it catch up */
-		rc = wait_head(j, timeout_ms);
+	if ((rc = lock_or_wait(dir, j, timeout_ms, &fd)) != 0) { /* EALREADY: a live drainer caught up */
 		mcm_journal_close(j);
-		return rc;
-	}
-	if (rc != 0) {
-		mcm_journal_close(j);
-		return rc;
+		return rc == EALREADY ? 0 : rc;
 	}
 	if ((rc = mcm_store_open(&st, dir, MCM_STORE_CREATE, 0)) == 0) {
 		if ((rc = mcm_drain_open(&d, st, j)) == 0) {

@@ -533,6 +533,41 @@ static void test_damaged_record_skipped(void **state)
 	assert_true(is_live(e, "after"));
 }
 
+/* The drain lock held by a process that applies nothing and then goes away
+ * (as a killed writer whose drainer thread is still inside fdatasync):
+ * catch-up takes the lock once it is free and applies the journal itself,
+ * instead of waiting for a head that never moves. */
+static void test_catch_up_after_dying_holder(void **state)
+{
+	struct env *e = *state;
+	int pipefd[2], status;
+	char c;
+	pid_t pid;
+
+	add_pool(e);
+	write_key(e, 1, MCM_OP_PUT, "k", "v");
+	mcm_drain_close(e->d);
+	e->d = NULL;
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	if (pid == 0) {
+		int fd;
+		if (mcm_drain_lock(e->dir, 1, &fd) != 0)
+			_exit(1);
+		(void)!write(pipefd[1], "l", 1);
+		usleep(200 * 1000);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(read(pipefd[0], &c, 1), 1); /* the child holds the lock */
+	assert_int_equal(mcm_drain_catch_up(e->dir, 3000), 0);
+	expect(e, "k", "v", MCM_KIND_VALUE);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -551,6 +586,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_outcome_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_writes_forget_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_record_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catch_up_after_dying_holder, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("drain", tests, NULL, NULL);
