@@ -417,6 +417,7 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 		rc = mcm_journal_read(d->j, &pos, &r, &payload, &len);
 		if (rc == MCM_EFORMAT && mcm_journal_skip_damaged(d->j, &pos) == 0) {
 			d->damaged++; /* something wrote into the map: skip to the next whole record */
+			n++;          /* (progress: committed with the position) */
 			rc = 0;
 			continue;
 		}

@@ -512,6 +512,7 @@ static void test_damaged_record_skipped(void **state)
 {
 	struct env *e = *state;
 	uint64_t torn;
+	size_t n;
 
 	add_pool(e);
 	write_key(e, 1, MCM_OP_PUT, "before", "1");
@@ -531,6 +532,14 @@ static void test_damaged_record_skipped(void **state)
 	write_key(e, 4, MCM_OP_PUT, "after", "4");
 	drain_all(e);
 	assert_true(is_live(e, "after"));
+	/* a damaged record alone: one step gets past it and commits the position */
+	torn = mcm_journal_tail(e->j);
+	outcome(e, 6, MCM_OP_PUT, "end", "6"); /* the only new record */
+	unit_journal_tear(e->dir, torn);
+	assert_int_equal(mcm_drain_step(e->d, 1024, &n), 0);
+	assert_true(n > 0);
+	assert_int_equal(mcm_drain_position(e->d), mcm_journal_tail(e->j));
+	assert_int_equal(mcm_drain_damaged(e->d), 2);
 }
 
 /* The drain lock held by a process that applies nothing and then goes away
