@@ -76,22 +76,9 @@ MCM_API memcached_return_t memcached_touch_by_key(memcached_st *ptr, const char 
 			    group_key, group_key_length, key, key_length, expiration, 1);
 }
 
-/* The arguments of every increment/decrement form. */
-struct delta_args {
-	enum mcm_call_op op;
-	int by_key;
-	const char *group;
-	size_t group_len;
-	const char *key;
-	size_t key_len;
-	uint64_t offset;
-	uint64_t initial;
-	time_t expiration;
-	uint64_t *value;
-};
-
-static memcached_return_t delta_real(void *fn, memcached_st *ptr, const struct delta_args *a, uint64_t *value)
+static memcached_return_t delta_real(void *fn, const struct mcm_call *a, uint64_t *value)
 {
+	memcached_st *ptr = a->mc;
 	int init = a->op == MCM_CALL_INCR_INIT || a->op == MCM_CALL_DECR_INIT;
 
 	if (init && a->by_key)
@@ -104,69 +91,74 @@ static memcached_return_t delta_real(void *fn, memcached_st *ptr, const struct d
 	return ((incr_fn)fn)(ptr, a->key, a->key_len, (uint32_t)a->offset, value);
 }
 
-static memcached_return_t delta_call(void *fn, memcached_st *ptr, const struct delta_args *a)
+/* c: the call's arguments (op, mc and the argument fields; the rest zero);
+ * out: where the caller wants the new value (may be NULL). */
+static memcached_return_t delta_call(void *fn, struct mcm_call *c, uint64_t *out)
 {
-	struct mcm_call c = {
-		.op = a->op, .mc = ptr, .by_key = a->by_key, .group = a->group, .group_len = a->group_len,
-		.key = a->key, .key_len = a->key_len, .offset = a->offset, .initial = a->initial,
-		.expiration = a->expiration,
-	};
-	uint64_t mine = 0, *value = a->value ? a->value : &mine; /* to learn the result when the caller passed NULL */
+	uint64_t mine = 0, *value = out ? out : &mine; /* to learn the result when the caller passed NULL */
 
 	if (!fn)
 		return MEMCACHED_FAILURE;
-	if (!mcm_mirror_begin(&c))
-		return delta_real(fn, ptr, a, a->value);
-	c.rc = delta_real(fn, ptr, a, value);
-	c.result = *value;
-	mcm_mirror_end(&c);
-	return c.rc;
+	if (!mcm_mirror_begin(c))
+		return delta_real(fn, c, out);
+	c->rc = delta_real(fn, c, value);
+	c->result = *value;
+	mcm_mirror_end(c);
+	return c->rc;
 }
 
 MCM_API memcached_return_t memcached_increment(memcached_st *ptr, const char *key, size_t key_length,
 					       uint32_t offset, uint64_t *value)
 {
-	struct delta_args a = {MCM_CALL_INCR, 0, NULL, 0, key, key_length, offset, 0, 0, value};
-	return delta_call(mcm_real(&real_incr, "memcached_increment"), ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_INCR, .mc = ptr, .key = key, .key_len = key_length,
+			       .offset = offset};
+	return delta_call(mcm_real(&real_incr, "memcached_increment"), &c, value);
 }
 
 MCM_API memcached_return_t memcached_decrement(memcached_st *ptr, const char *key, size_t key_length,
 					       uint32_t offset, uint64_t *value)
 {
-	struct delta_args a = {MCM_CALL_DECR, 0, NULL, 0, key, key_length, offset, 0, 0, value};
-	return delta_call(mcm_real(&real_decr, "memcached_decrement"), ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_DECR, .mc = ptr, .key = key, .key_len = key_length,
+			       .offset = offset};
+	return delta_call(mcm_real(&real_decr, "memcached_decrement"), &c, value);
 }
 
 MCM_API memcached_return_t memcached_increment_by_key(memcached_st *ptr, const char *group_key,
 						      size_t group_key_length, const char *key, size_t key_length,
 						      uint64_t offset, uint64_t *value)
 {
-	struct delta_args a = {MCM_CALL_INCR, 1, group_key, group_key_length, key, key_length, offset, 0, 0, value};
-	return delta_call(mcm_real(&real_incr_by_key, "memcached_increment_by_key"), ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_INCR, .mc = ptr, .by_key = 1, .group = group_key,
+			       .group_len = group_key_length, .key = key, .key_len = key_length,
+			       .offset = offset};
+	return delta_call(mcm_real(&real_incr_by_key, "memcached_increment_by_key"), &c, value);
 }
 
 MCM_API memcached_return_t memcached_decrement_by_key(memcached_st *ptr, const char *group_key,
 						      size_t group_key_length, const char *key, size_t key_length,
 						      uint64_t offset, uint64_t *value)
 {
-	struct delta_args a = {MCM_CALL_DECR, 1, group_key, group_key_length, key, key_length, offset, 0, 0, value};
-	return delta_call(mcm_real(&real_decr_by_key, "memcached_decrement_by_key"), ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_DECR, .mc = ptr, .by_key = 1, .group = group_key,
+			       .group_len = group_key_length, .key = key, .key_len = key_length,
+			       .offset = offset};
+	return delta_call(mcm_real(&real_decr_by_key, "memcached_decrement_by_key"), &c, value);
 }
 
 MCM_API memcached_return_t memcached_increment_with_initial(memcached_st *ptr, const char *key, size_t key_length,
 							    uint64_t offset, uint64_t initial, time_t expiration,
 							    uint64_t *value)
 {
-	struct delta_args a = {MCM_CALL_INCR_INIT, 0, NULL, 0, key, key_length, offset, initial, expiration, value};
-	return delta_call(mcm_real(&real_incr_init, "memcached_increment_with_initial"), ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_INCR_INIT, .mc = ptr, .key = key, .key_len = key_length,
+			       .offset = offset, .initial = initial, .expiration = expiration};
+	return delta_call(mcm_real(&real_incr_init, "memcached_increment_with_initial"), &c, value);
 }
 
 MCM_API memcached_return_t memcached_decrement_with_initial(memcached_st *ptr, const char *key, size_t key_length,
 							    uint64_t offset, uint64_t initial, time_t expiration,
 							    uint64_t *value)
 {
-	struct delta_args a = {MCM_CALL_DECR_INIT, 0, NULL, 0, key, key_length, offset, initial, expiration, value};
-	return delta_call(mcm_real(&real_decr_init, "memcached_decrement_with_initial"), ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_DECR_INIT, .mc = ptr, .key = key, .key_len = key_length,
+			       .offset = offset, .initial = initial, .expiration = expiration};
+	return delta_call(mcm_real(&real_decr_init, "memcached_decrement_with_initial"), &c, value);
 }
 
 MCM_API memcached_return_t memcached_increment_with_initial_by_key(memcached_st *ptr, const char *group_key,
@@ -175,9 +167,10 @@ MCM_API memcached_return_t memcached_increment_with_initial_by_key(memcached_st 
 								   uint64_t initial, time_t expiration,
 								   uint64_t *value)
 {
-	struct delta_args a = {MCM_CALL_INCR_INIT, 1, group_key, group_key_length, key, key_length, offset, initial,
-			       expiration, value};
-	return delta_call(mcm_real(&real_incr_init_by_key, "memcached_increment_with_initial_by_key"), ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_INCR_INIT, .mc = ptr, .by_key = 1, .group = group_key,
+			       .group_len = group_key_length, .key = key, .key_len = key_length,
+			       .offset = offset, .initial = initial, .expiration = expiration};
+	return delta_call(mcm_real(&real_incr_init_by_key, "memcached_increment_with_initial_by_key"), &c, value);
 }
 
 MCM_API memcached_return_t memcached_decrement_with_initial_by_key(memcached_st *ptr, const char *group_key,
@@ -186,9 +179,10 @@ MCM_API memcached_return_t memcached_decrement_with_initial_by_key(memcached_st 
 								   uint64_t initial, time_t expiration,
 								   uint64_t *value)
 {
-	struct delta_args a = {MCM_CALL_DECR_INIT, 1, group_key, group_key_length, key, key_length, offset, initial,
-			       expiration, value};
-	return delta_call(mcm_real(&real_decr_init_by_key, "memcached_decrement_with_initial_by_key"), ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_DECR_INIT, .mc = ptr, .by_key = 1, .group = group_key,
+			       .group_len = group_key_length, .key = key, .key_len = key_length,
+			       .offset = offset, .initial = initial, .expiration = expiration};
+	return delta_call(mcm_real(&real_decr_init_by_key, "memcached_decrement_with_initial_by_key"), &c, value);
 }
 
 MCM_API memcached_return_t memcached_flush(memcached_st *ptr, time_t expiration)

@@ -28,23 +28,9 @@ static const char *const by_key_names[] = {
 };
 static void *plain_real[MCM_CALL_CAS + 1], *by_key_real[MCM_CALL_CAS + 1];
 
-/* The arguments every storage call has. */
-struct store_args {
-	enum mcm_call_op op;
-	int by_key;
-	const char *group;
-	size_t group_len;
-	const char *key;
-	size_t key_len;
-	const char *value;
-	size_t value_len;
-	time_t expiration;
-	uint32_t flags;
-	uint64_t cas;
-};
-
-static memcached_return_t call_real(memcached_st *mc, const struct store_args *a)
+static memcached_return_t call_real(const struct mcm_call *a)
 {
+	memcached_st *mc = a->mc;
 	void *fn = a->by_key ? mcm_real(&by_key_real[a->op], by_key_names[a->op])
 			     : mcm_real(&plain_real[a->op], plain_names[a->op]);
 
@@ -62,69 +48,66 @@ static memcached_return_t call_real(memcached_st *mc, const struct store_args *a
 	return ((store_fn)fn)(mc, a->key, a->key_len, a->value, a->value_len, a->expiration, a->flags);
 }
 
-static memcached_return_t store_call(memcached_st *mc, const struct store_args *a)
+/* c: the call's arguments (op, mc and the argument fields; the rest zero). */
+static memcached_return_t store_call(struct mcm_call *c)
 {
-	struct mcm_call c = {
-		.op = a->op, .mc = mc, .by_key = a->by_key, .group = a->group, .group_len = a->group_len,
-		.key = a->key, .key_len = a->key_len, .value = a->value, .value_len = a->value_len,
-		.expiration = a->expiration, .flags = a->flags, .cas = a->cas,
-	};
-
-	if (!mcm_mirror_begin(&c))
-		return call_real(mc, a);
-	c.rc = call_real(mc, a);
-	mcm_mirror_end(&c);
-	return c.rc;
+	if (!mcm_mirror_begin(c))
+		return call_real(c);
+	c->rc = call_real(c);
+	mcm_mirror_end(c);
+	return c->rc;
 }
 
 MCM_API memcached_return_t memcached_set(memcached_st *ptr, const char *key, size_t key_length,
 					 const char *value, size_t value_length, time_t expiration, uint32_t flags)
 {
-	struct store_args a = {MCM_CALL_SET, 0, NULL, 0, key, key_length, value, value_length, expiration, flags, 0};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_SET, .mc = ptr, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_add(memcached_st *ptr, const char *key, size_t key_length,
 					 const char *value, size_t value_length, time_t expiration, uint32_t flags)
 {
-	struct store_args a = {MCM_CALL_ADD, 0, NULL, 0, key, key_length, value, value_length, expiration, flags, 0};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_ADD, .mc = ptr, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_replace(memcached_st *ptr, const char *key, size_t key_length,
 					     const char *value, size_t value_length, time_t expiration,
 					     uint32_t flags)
 {
-	struct store_args a = {MCM_CALL_REPLACE, 0, NULL, 0, key, key_length, value, value_length, expiration,
-			       flags, 0};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_REPLACE, .mc = ptr, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_append(memcached_st *ptr, const char *key, size_t key_length,
 					    const char *value, size_t value_length, time_t expiration,
 					    uint32_t flags)
 {
-	struct store_args a = {MCM_CALL_APPEND, 0, NULL, 0, key, key_length, value, value_length, expiration,
-			       flags, 0};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_APPEND, .mc = ptr, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_prepend(memcached_st *ptr, const char *key, size_t key_length,
 					     const char *value, size_t value_length, time_t expiration,
 					     uint32_t flags)
 {
-	struct store_args a = {MCM_CALL_PREPEND, 0, NULL, 0, key, key_length, value, value_length, expiration,
-			       flags, 0};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_PREPEND, .mc = ptr, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_cas(memcached_st *ptr, const char *key, size_t key_length,
 					 const char *value, size_t value_length, time_t expiration, uint32_t flags,
 					 uint64_t cas)
 {
-	struct store_args a = {MCM_CALL_CAS, 0, NULL, 0, key, key_length, value, value_length, expiration, flags,
-			       cas};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_CAS, .mc = ptr, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags, .cas = cas};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_set_by_key(memcached_st *ptr, const char *group_key,
@@ -132,9 +115,10 @@ MCM_API memcached_return_t memcached_set_by_key(memcached_st *ptr, const char *g
 						const char *value, size_t value_length, time_t expiration,
 						uint32_t flags)
 {
-	struct store_args a = {MCM_CALL_SET, 1, group_key, group_key_length, key, key_length, value, value_length,
-			       expiration, flags, 0};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_SET, .mc = ptr, .by_key = 1, .group = group_key,
+			       .group_len = group_key_length, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_add_by_key(memcached_st *ptr, const char *group_key,
@@ -142,9 +126,10 @@ MCM_API memcached_return_t memcached_add_by_key(memcached_st *ptr, const char *g
 						const char *value, size_t value_length, time_t expiration,
 						uint32_t flags)
 {
-	struct store_args a = {MCM_CALL_ADD, 1, group_key, group_key_length, key, key_length, value, value_length,
-			       expiration, flags, 0};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_ADD, .mc = ptr, .by_key = 1, .group = group_key,
+			       .group_len = group_key_length, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_replace_by_key(memcached_st *ptr, const char *group_key,
@@ -152,9 +137,10 @@ MCM_API memcached_return_t memcached_replace_by_key(memcached_st *ptr, const cha
 						    const char *value, size_t value_length, time_t expiration,
 						    uint32_t flags)
 {
-	struct store_args a = {MCM_CALL_REPLACE, 1, group_key, group_key_length, key, key_length, value,
-			       value_length, expiration, flags, 0};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_REPLACE, .mc = ptr, .by_key = 1, .group = group_key,
+			       .group_len = group_key_length, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_append_by_key(memcached_st *ptr, const char *group_key,
@@ -162,9 +148,10 @@ MCM_API memcached_return_t memcached_append_by_key(memcached_st *ptr, const char
 						   const char *value, size_t value_length, time_t expiration,
 						   uint32_t flags)
 {
-	struct store_args a = {MCM_CALL_APPEND, 1, group_key, group_key_length, key, key_length, value,
-			       value_length, expiration, flags, 0};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_APPEND, .mc = ptr, .by_key = 1, .group = group_key,
+			       .group_len = group_key_length, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_prepend_by_key(memcached_st *ptr, const char *group_key,
@@ -172,9 +159,10 @@ MCM_API memcached_return_t memcached_prepend_by_key(memcached_st *ptr, const cha
 						    const char *value, size_t value_length, time_t expiration,
 						    uint32_t flags)
 {
-	struct store_args a = {MCM_CALL_PREPEND, 1, group_key, group_key_length, key, key_length, value,
-			       value_length, expiration, flags, 0};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_PREPEND, .mc = ptr, .by_key = 1, .group = group_key,
+			       .group_len = group_key_length, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags};
+	return store_call(&c);
 }
 
 MCM_API memcached_return_t memcached_cas_by_key(memcached_st *ptr, const char *group_key,
@@ -182,7 +170,8 @@ MCM_API memcached_return_t memcached_cas_by_key(memcached_st *ptr, const char *g
 						const char *value, size_t value_length, time_t expiration,
 						uint32_t flags, uint64_t cas)
 {
-	struct store_args a = {MCM_CALL_CAS, 1, group_key, group_key_length, key, key_length, value, value_length,
-			       expiration, flags, cas};
-	return store_call(ptr, &a);
+	struct mcm_call c = {.op = MCM_CALL_CAS, .mc = ptr, .by_key = 1, .group = group_key,
+			       .group_len = group_key_length, .key = key, .key_len = key_length, .value = value,
+			       .value_len = value_length, .expiration = expiration, .flags = flags, .cas = cas};
+	return store_call(&c);
 }

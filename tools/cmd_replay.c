@@ -303,16 +303,7 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *rep, void *ctx)
 
 static int pump(struct replay *r, int wait_ms)
 {
-	int rc = mcm_pipe_pump(r->pipes, r->t.count, wait_ms, r->o->t.timeout_ms, on_reply, r);
-
-	if (rc != 0) {
-		mcm_cli_error(CMD, "poll failed: %s", strerror(rc));
-		return -1;
-	}
-	for (uint32_t i = 0; i < r->t.count; i++)
-		if (r->pipes[i].err && r->pipes[i].fd >= 0)
-			return -1;
-	return 0;
+	return mcm_target_pump(CMD, r->pipes, r->t.count, wait_ms, r->o->t.timeout_ms, on_reply, r);
 }
 
 /* Wait while the walk is ahead of --rate. @return 0, or -1 on a failure or interruption. */
@@ -485,16 +476,10 @@ static void finish(struct replay *r)
 
 static int connect_all(struct replay *r)
 {
-	for (uint32_t i = 0; i < r->t.count; i++) {
-		r->pipes[i].fd = -1;
-		if (r->only >= 0 && i != (uint32_t)r->only)
-			continue;
-		if (mcm_target_connect(&r->t, i, &r->pipes[i], r->o->t.timeout_ms) != 0) {
-			mcm_cli_error(CMD, "cannot connect to '%s': %s", r->pipes[i].name, r->pipes[i].why);
-			return -1;
-		}
+	if (mcm_target_connect_all(&r->t, r->pipes, r->only, r->o->t.timeout_ms, CMD) != 0)
+		return -1;
+	for (uint32_t i = 0; i < r->t.count; i++)
 		r->pipes[i].user = &r->servers[i];
-	}
 	return 0;
 }
 

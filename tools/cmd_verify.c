@@ -260,16 +260,7 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
 
 static int pump(struct verify *v, int wait_ms)
 {
-	int rc = mcm_pipe_pump(v->pipes, v->t.count, wait_ms, v->o->t.timeout_ms, on_reply, v);
-
-	if (rc != 0) {
-		mcm_cli_error(CMD, "poll failed: %s", strerror(rc));
-		return -1;
-	}
-	for (uint32_t i = 0; i < v->t.count; i++)
-		if (v->pipes[i].err && v->pipes[i].fd >= 0)
-			return -1;
-	return 0;
+	return mcm_target_pump(CMD, v->pipes, v->t.count, wait_ms, v->o->t.timeout_ms, on_reply, v);
 }
 
 /* Queue `mg <key> v f t [b]` and remember the item. @return 0, or -1 to stop. */
@@ -388,14 +379,11 @@ static void finish(struct verify *v)
 
 static int connect_all(struct verify *v)
 {
+	if (mcm_target_connect_all(&v->t, v->pipes, v->only, v->o->t.timeout_ms, CMD) != 0)
+		return -1;
 	for (uint32_t i = 0; i < v->t.count; i++) {
-		v->pipes[i].fd = -1;
-		if (v->only >= 0 && i != (uint32_t)v->only)
+		if (v->pipes[i].fd < 0)
 			continue;
-		if (mcm_target_connect(&v->t, i, &v->pipes[i], v->o->t.timeout_ms) != 0) {
-			mcm_cli_error(CMD, "cannot connect to '%s': %s", v->pipes[i].name, v->pipes[i].why);
-			return -1;
-		}
 		if (!(v->rings[i].slot = malloc(WINDOW * sizeof *v->rings[i].slot))) {
 			mcm_cli_error(CMD, "out of memory");
 			return -1;

@@ -329,6 +329,37 @@ int mcm_target_connect(const struct mcm_target *t, uint32_t idx, struct mcm_pipe
 				name, timeout_ms);
 }
 
+int mcm_target_connect_all(const struct mcm_target *t, struct mcm_pipe *pipes, int only, int timeout_ms,
+			   const char *cmd)
+{
+	for (uint32_t i = 0; i < t->count; i++)
+		pipes[i].fd = -1;
+	for (uint32_t i = 0; i < t->count; i++) {
+		if (only >= 0 && i != (uint32_t)only)
+			continue;
+		if (mcm_target_connect(t, i, &pipes[i], timeout_ms) != 0) {
+			mcm_cli_error(cmd, "cannot connect to '%s': %s", pipes[i].name, pipes[i].why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int mcm_target_pump(const char *cmd, struct mcm_pipe *pipes, size_t n, int wait_ms, int stall_ms,
+		    mcm_pipe_reply_fn *fn, void *ctx)
+{
+	int rc = mcm_pipe_pump(pipes, n, wait_ms, stall_ms, fn, ctx);
+
+	if (rc != 0) {
+		mcm_cli_error(cmd, "poll failed: %s", strerror(rc));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (pipes[i].err && pipes[i].fd >= 0)
+			return -1;
+	return 0;
+}
+
 void mcm_target_opts_init(struct mcm_target_opts *o)
 {
 	memset(o, 0, sizeof *o);

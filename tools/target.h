@@ -93,4 +93,15 @@ int mcm_target_find_server(const struct mcm_target *t, const char *name);
 /** Connect a pipe to server idx. @return 0, or an errno value with p->why set. */
 int mcm_target_connect(const struct mcm_target *t, uint32_t idx, struct mcm_pipe *p, int timeout_ms);
 
+/** Connect pipes[i] to server i for every server of t, or only to server
+ * only when it is >= 0 (the others keep fd -1). A failure is reported under
+ * cmd. @return 0 or -1. */
+int mcm_target_connect_all(const struct mcm_target *t, struct mcm_pipe *pipes, int only, int timeout_ms,
+			   const char *cmd);
+
+/** mcm_pipe_pump over pipes[0..n), a failed poll reported under cmd.
+ * @return 0, or -1 when poll failed or a connected pipe broke. */
+int mcm_target_pump(const char *cmd, struct mcm_pipe *pipes, size_t n, int wait_ms, int stall_ms,
+		    mcm_pipe_reply_fn *fn, void *ctx);
+
 #endif

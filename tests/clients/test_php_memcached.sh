@@ -24,19 +24,6 @@ php() {
 	"$PHP" "$app" "$@"
 }
 
-# plain COMMAND...: run it as it is (the counterpart of under_shim)
-plain() {
-	"$@"
-}
-
-# restart: both servers killed (-9) and started again, empty, on their ports
-restart() {
-	mc_kill S1
-	mc_kill S2
-	mc_start S1
-	mc_start S2
-}
-
 # writes DIR WRAPPER...: the write phase over both protocols, each run through WRAPPER
 writes() {
 	local dir=$1 proto rc
@@ -69,7 +56,7 @@ mc_start S1
 mc_start S2
 servers=127.0.0.1:$S1_PORT,127.0.0.1:$S2_PORT
 writes "$MCM_TMP/plain" plain
-restart
+mc_restart S1 S2
 writes "$MCM_TMP/shim" under_shim "$mirror"
 for f in "$MCM_TMP/plain/"*.out "$MCM_TMP/plain/"*.rc; do
 	cmp -s "$f" "$MCM_TMP/shim/${f##*/}" ||
@@ -81,7 +68,7 @@ checks before >"$MCM_TMP/check-before" || fail "the contract does not hold befor
 [ "$(items "$S1_PORT")" -gt 0 ] && [ "$(items "$S2_PORT")" -gt 0 ] ||
 	fail "the keys are not spread over both servers: $(items "$S1_PORT") and $(items "$S2_PORT") items"
 
-restart
+mc_restart S1 S2
 if checks after >"$MCM_TMP/check-empty"; then
 	fail "the check passes on empty servers: it proves nothing"
 fi

@@ -28,11 +28,6 @@ php() {
 		-d session.use_strict_mode="${STRICT:-0}" "$app" "$@"
 }
 
-# plain COMMAND...: run it as it is (the counterpart of under_shim)
-plain() {
-	"$@"
-}
-
 # session_key SID: the key the handler stores session SID under
 session_key() {
 	echo "memc.sess.key.$1"

@@ -23,19 +23,6 @@ py() {
 	"$PY" "$app" "$@"
 }
 
-# plain COMMAND...: run it as it is (the counterpart of under_shim)
-plain() {
-	"$@"
-}
-
-# restart: both servers killed (-9) and started again, empty, on their ports
-restart() {
-	mc_kill S1
-	mc_kill S2
-	mc_start S1
-	mc_start S2
-}
-
 # items PORT: how many items the server holds
 items() {
 	mc_cmd "$1" "stats\r\nquit\r\n" | tr -d '\r' | awk '$2 == "curr_items" { print $3 }'
@@ -45,7 +32,7 @@ mc_start S1
 mc_start S2
 servers=127.0.0.1:$S1_PORT,127.0.0.1:$S2_PORT
 for run in plain shim; do
-	[ $run = plain ] || restart
+	[ $run = plain ] || mc_restart S1 S2
 	wrap=(plain)
 	[ $run = plain ] || wrap=(under_shim "$mirror")
 	rc=0
@@ -62,7 +49,7 @@ py check "$servers" >"$MCM_TMP/check-before" || fail "the data is not as written
 [ "$(items "$S1_PORT")" -gt 0 ] && [ "$(items "$S2_PORT")" -gt 0 ] ||
 	fail "the keys are not spread over both servers: $(items "$S1_PORT") and $(items "$S2_PORT") items"
 
-restart
+mc_restart S1 S2
 if py check "$servers" >"$MCM_TMP/check-empty"; then
 	fail "the check passes on empty servers: it proves nothing"
 fi

@@ -85,6 +85,15 @@ mc_kill() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# mc_restart NAME...: each server killed (-9) and started again, empty, on its port.
+mc_restart() {
+	local name
+	for name in "$@"; do
+		mc_kill "$name"
+		mc_start "$name"
+	done
+}
+
 # mc_stop NAME: SIGTERM, then SIGKILL after 5 s.
 mc_stop() {
 	local pid i
@@ -144,6 +153,12 @@ under_shim() {
 	else
 		LD_PRELOAD="$MCM_SHIM${LD_PRELOAD:+:$LD_PRELOAD}" MCMIRROR_PATH="$mirror" "$@"
 	fi
+}
+
+# plain COMMAND...: run it as it is (the counterpart of under_shim, where a
+# test runs the same steps with and without the shim).
+plain() {
+	"$@"
 }
 
 assert_eq() {
