@@ -325,7 +325,7 @@ static void drain_session(struct mcm_store *st)
 	int durable = mcm_config_get()->sync != MCM_SYNC_NONE;
 	unsigned nap = durable ? DURABLE_NAP_MS : NAP_MS, idle_naps = durable ? DURABLE_IDLE_NAPS : IDLE_NAPS;
 	time_t synced = time(NULL), reaped = 0;
-	uint64_t dropped = 0, damaged = 0;
+	uint64_t dropped = 0, damaged = 0, invalid = 0;
 	int dirty = 0, idle = 0, rc;
 
 	if ((rc = mcm_drain_open(&d, st, w.journal)) != 0)
@@ -348,6 +348,12 @@ static void drain_session(struct mcm_store *st)
 			mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' was damaged (something wrote into its "
 				     "shared memory): skipped the damaged records; the mirror forgets what it held",
 				     mcm_config_get()->path);
+		}
+		if (mcm_drain_invalid(d) != invalid) {
+			mcm_counters_add(w.counters, MCM_CTR_FAILED, mcm_drain_invalid(d) - invalid);
+			invalid = mcm_drain_invalid(d);
+			mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' holds records that make no sense (another "
+				     "program wrote into it?): skipped them and dropped their keys", mcm_config_get()->path);
 		}
 		if (mcm_drain_dropped(d) != dropped) {
 			mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, mcm_drain_dropped(d) - dropped);

@@ -40,7 +40,7 @@ static int same_routing(const struct mcm_pool *a, const struct mcm_pool *b)
  * The last one looked up or written is kept for the rest of the transaction
  * (a batch is mostly one pool: no lookup and decoding per mutation). */
 static int ensure_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m,
-		       uint64_t now_us, struct mcm_pool *pool)
+		       uint64_t now_us, const uint64_t *next_seq, struct mcm_pool *pool)
 {
 	const struct mcm_pool *d = m->pool;
 	unsigned char kb[8];
@@ -61,8 +61,14 @@ static int ensure_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_muta
 		pool->encrypted = 0;
 	} else if (rc != 0) {
 		return rc;
-	} else if ((rc = mcm_pool_decode(v.mv_data, v.mv_size, pool)) != 0) {
-		return rc;
+	} else if (mcm_pool_decode(d->id, v.mv_data, v.mv_size, pool) != 0) {
+		/* a damaged pool record: rebuild it from the writer's description,
+		 * flushed as of now (the flush markers it held cannot be trusted) */
+		*pool = *d;
+		pool->created_us = now_us;
+		pool->flush_seq = *next_seq - 1;
+		pool->flush_time = 0;
+		pool->encrypted = 0;
 	} else if (same_routing(pool, d)) {
 		pool->id = d->id;
 		st->txn_pool = *pool;
@@ -78,19 +84,43 @@ static int ensure_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_muta
 	return save_pool(st, txn, pool);
 }
 
-/* The mirrored record for the mutation's key, if any (pointers into the map). */
-static int find_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *old)
+/* What find_item found. */
+enum found { NOT_FOUND = 0, FOUND = 1, DAMAGED = 2 };
+
+/* The mirrored record for the mutation's key, if any (pointers into the
+ * map), in *found: FOUND, NOT_FOUND, or DAMAGED (a record is there but fails
+ * its checks: *old then names it and nothing else of it may be used).
+ * @return 0 or an LMDB code. */
+static int find_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *old, int *found)
 {
 	MDB_val k = *key, v;
 	int rc = st->items_cur ? mdb_cursor_get(st->items_cur, &k, &v, MDB_SET_KEY)
 			       : mdb_get(txn, st->items, &k, &v);
 
+	*found = NOT_FOUND;
+	if (rc == MDB_NOTFOUND)
+		return 0;
 	if (rc != 0)
 		return rc;
-	return mcm_item_decode(v.mv_data, v.mv_size, old);
+	*found = mcm_item_decode(key->mv_data, key->mv_size, v.mv_data, v.mv_size, old) == 0 ? FOUND : DAMAGED;
+	return 0;
 }
 
-/* Write item (its seq already set) under key; unindex the old record.
+/* The old record's seq entry is superseded: remove it at the end of the
+ * transaction (or now, when too many are waiting). */
+static int bury(struct mcm_store *st, MDB_txn *txn, uint64_t seq)
+{
+	int rc = 0;
+
+	if (st->ndead == MCM_DEAD_MAX)
+		rc = mcm_store_drop_dead(st, txn);
+	if (rc == 0)
+		st->dead[st->ndead++] = seq;
+	return rc;
+}
+
+/* Write item (its seq already set) under key, replacing old (a verified
+ * record, or NULL: none or a damaged one, whose seq entry the sweep removes).
  * seq_flags: MDB_APPEND for a new largest number, MDB_NOOVERWRITE for a kept one. */
 static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_item *item,
 		    const struct mcm_item *old, unsigned seq_flags)
@@ -99,25 +129,25 @@ static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, cons
 	MDB_val k = {8, sk}, ik = *key, v;
 	int rc;
 
-	if (old) {
-		mcm_put_be64(sk, old->seq);
-		rc = mdb_del(txn, st->seq, &k, NULL);
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return rc;
-	}
+	if (old && old->seq == item->seq)
+		seq_flags = 0; /* a record kept under its own number: its entry stays */
+	else if (old && (rc = bury(st, txn, old->seq)) != 0)
+		return rc;
 	v.mv_size = mcm_item_size(item);
 	rc = st->items_cur ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_RESERVE)
 			   : mdb_put(txn, st->items, &ik, &v, MDB_RESERVE);
 	if (rc != 0)
 		return rc;
-	mcm_item_encode(item, v.mv_data);
+	mcm_item_encode(key->mv_data, key->mv_size, item, v.mv_data);
 	mcm_put_be64(sk, item->seq);
 	v = *key;
-	rc = mdb_put(txn, st->seq, &k, &v, seq_flags);
+	rc = st->seq_cur && seq_flags == MDB_APPEND ? mdb_cursor_put(st->seq_cur, &k, &v, MDB_APPEND)
+						    : mdb_put(txn, st->seq, &k, &v, seq_flags);
 	return rc == MDB_KEYEXIST ? EEXIST : rc;
 }
 
-/* Write item under key with the next sequence number; unindex the old record. */
+/* Write item under key with the next sequence number, replacing old (a
+ * verified record, or NULL). */
 static int write_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *item,
 		      const struct mcm_item *old, uint64_t *next_seq)
 {
@@ -138,17 +168,22 @@ static void item_from(const struct mcm_mutation *m, uint64_t now_us, struct mcm_
 	it->value = "";
 }
 
-/* Mark the key absent (kind DELETED or DROPPED), when the mirror has it at all. */
+/* Mark the key absent (kind DELETED or DROPPED). A key the mirror does not
+ * hold gets a tombstone only while followers exist (they may hold an older
+ * value of it); a tombstone is not made a drop; a damaged record is
+ * replaced. found: enum found. */
 static int forget(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_mutation *m,
 		  const struct mcm_item *old, int found, enum mcm_kind kind, uint64_t now_us, uint64_t *next_seq)
 {
 	struct mcm_item it;
 
-	if (!found || (old->kind != MCM_KIND_VALUE && kind == MCM_KIND_DROPPED))
+	if (found == NOT_FOUND && !st->txn_tombstones)
+		return 0;
+	if (found == FOUND && old->kind != MCM_KIND_VALUE && kind == MCM_KIND_DROPPED)
 		return 0;
 	item_from(m, now_us, &it);
 	it.kind = (uint8_t)kind;
-	return write_item(st, txn, key, &it, old, next_seq);
+	return write_item(st, txn, key, &it, found == FOUND ? old : NULL, next_seq);
 }
 
 /* Parse a value as memcached's incr does: digits, then only trailing spaces. */
@@ -304,9 +339,9 @@ static int mark_pools(struct mcm_store *st, MDB_txn *txn, const struct mcm_pool 
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != 8 || (except && mcm_get_be64(k.mv_data) == except->id) ||
-		    mcm_pool_decode(v.mv_data, v.mv_size, &other) != 0 ||
+		    mcm_pool_decode(mcm_get_be64(k.mv_data), v.mv_data, v.mv_size, &other) != 0 ||
 		    (except && !share_server(except->servers, other.servers)))
-			continue;
+			continue; /* (a damaged pool record: its items are not replayed anyway) */
 		set_flush_marker(&other, m, next_seq);
 		mcm_pool_encode(&other, buf);
 		v.mv_size = mcm_pool_size(&other);
@@ -338,10 +373,8 @@ static int apply_restore(struct mcm_store *st, MDB_txn *txn, const MDB_val *key,
 {
 	struct mcm_item it;
 
-	if (m->kind < MCM_KIND_VALUE || m->kind > MCM_KIND_DROPPED)
-		return EINVAL;
-	if (found && old->wtime_us >= m->wtime_us)
-		return 0; /* last writer wins; a tie keeps the mirror's record */
+	if (found == FOUND && old->wtime_us >= m->wtime_us)
+		return 0; /* last writer wins; a tie keeps the mirror's record (a damaged one is replaced) */
 	item_from(m, m->wtime_us, &it);
 	it.kind = m->kind;
 	it.flags = m->flags;
@@ -349,11 +382,11 @@ static int apply_restore(struct mcm_store *st, MDB_txn *txn, const MDB_val *key,
 	it.value = m->value ? m->value : "";
 	it.value_len = m->value ? m->value_len : 0;
 	if (m->seq == 0)
-		return write_item(st, txn, key, &it, found ? old : NULL, next_seq);
+		return write_item(st, txn, key, &it, found == FOUND ? old : NULL, next_seq);
 	it.seq = m->seq;
 	if (*next_seq <= m->seq)
 		*next_seq = m->seq + 1;
-	return put_item(st, txn, key, &it, found ? old : NULL, MDB_NOOVERWRITE);
+	return put_item(st, txn, key, &it, found == FOUND ? old : NULL, MDB_NOOVERWRITE);
 }
 
 /* RESTORE_POOL: the pool record as given when new; else a later delayed
@@ -372,10 +405,9 @@ static int restore_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_poo
 		pool = *given;
 	} else if (rc != 0) {
 		return rc;
-	} else if ((rc = mcm_pool_decode(v.mv_data, v.mv_size, &pool)) != 0) {
-		return rc;
+	} else if (mcm_pool_decode(given->id, v.mv_data, v.mv_size, &pool) != 0) {
+		pool = *given; /* the mirror's record is damaged: the given one replaces it */
 	} else {
-		pool.id = given->id;
 		if (given->flush_time > pool.flush_time)
 			pool.flush_time = given->flush_time;
 		pool.encrypted |= given->encrypted;
@@ -383,6 +415,47 @@ static int restore_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_poo
 	if (*next_seq <= pool.flush_seq)
 		*next_seq = pool.flush_seq + 1;
 	return save_pool(st, txn, &pool);
+}
+
+/* Is the group key of m well formed? */
+static int group_ok(const struct mcm_mutation *m)
+{
+	if (m->group_mode > MCM_GROUP_EXPLICIT)
+		return 0;
+	return m->group_mode == MCM_GROUP_EXPLICIT ? m->group_len <= MCM_GROUP_MAX && (m->group || !m->group_len)
+						   : m->group_len == 0;
+}
+
+int mcm_mutation_valid(const struct mcm_mutation *m)
+{
+	switch (m->op) {
+	case MCM_OP_FORGET_ALL:
+		return 1;
+	case MCM_OP_RESTORE_POOL:
+		return m->pool && mcm_pool_valid(m->pool);
+	case MCM_OP_FLUSH:
+		return m->pool && m->exptime >= 0;
+	case MCM_OP_PUT:
+	case MCM_OP_APPEND:
+	case MCM_OP_PREPEND:
+	case MCM_OP_DELTA:
+	case MCM_OP_TOUCH:
+	case MCM_OP_DELETE:
+	case MCM_OP_DROP:
+	case MCM_OP_ENCRYPTED:
+	case MCM_OP_RESTORE:
+	case MCM_OP_NONE:
+		break;
+	default:
+		return 0;
+	}
+	if (!m->pool || !m->key || m->key_len == 0 || m->key_len > MCM_ITEM_KEY_MAX - 8 || m->ns_len > m->key_len ||
+	    m->ns_len > MCM_NAMESPACE_MAX || !group_ok(m) || m->value_len > UINT32_MAX || (m->value_len && !m->value))
+		return 0;
+	if (m->op == MCM_OP_RESTORE)
+		return m->kind >= MCM_KIND_VALUE && m->kind <= MCM_KIND_DROPPED &&
+		       (m->kind == MCM_KIND_VALUE || m->value_len == 0);
+	return 1;
 }
 
 int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m, uint64_t *next_seq)
@@ -395,25 +468,23 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 	struct mcm_item old, it;
 	int rc, found, live;
 
+	if (!mcm_mutation_valid(m))
+		return MCM_EINVALID;
 	if (m->op == MCM_OP_RESTORE_POOL)
 		return restore_pool(st, txn, m->pool, next_seq);
 	if (m->op == MCM_OP_FORGET_ALL) {
 		struct mcm_mutation now_flush = {.op = MCM_OP_FLUSH}; /* immediate: by sequence */
 		return mark_pools(st, txn, NULL, &now_flush, *next_seq);
 	}
-	if ((rc = ensure_pool(st, txn, m, now_us, &pool)) != 0)
+	if ((rc = ensure_pool(st, txn, m, now_us, next_seq, &pool)) != 0)
 		return rc;
 	if (m->op == MCM_OP_FLUSH)
 		return apply_flush(st, txn, &pool, m, *next_seq);
 	key.mv_data = kb;
 	key.mv_size = mcm_item_key(pool.id, m->key, m->key_len, kb);
-	if (key.mv_size == 0)
-		return 0; /* a key no server accepts: nothing to mirror */
-	rc = find_item(st, txn, &key, &old);
-	if (rc != 0 && rc != MDB_NOTFOUND)
+	if ((rc = find_item(st, txn, &key, &old, &found)) != 0)
 		return rc;
-	found = rc == 0;
-	live = found && mcm_item_is_live(&old, &pool, now);
+	live = found == FOUND && mcm_item_is_live(&old, &pool, now);
 
 	switch (m->op) {
 	case MCM_OP_PUT:
@@ -423,7 +494,7 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 		it.exptime = m->exptime;
 		it.value = m->value ? m->value : "";
 		it.value_len = m->value ? m->value_len : 0;
-		return write_item(st, txn, &key, &it, found ? &old : NULL, next_seq);
+		return write_item(st, txn, &key, &it, found == FOUND ? &old : NULL, next_seq);
 	case MCM_OP_APPEND:
 	case MCM_OP_PREPEND:
 		return apply_concat(st, txn, &key, m, &old, live, found, now_us, next_seq);
@@ -431,7 +502,8 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 		return apply_delta(st, txn, &key, m, &old, live, found, now_us, next_seq);
 	case MCM_OP_TOUCH:
 		if (!live)
-			return 0;
+			return found == DAMAGED ? forget(st, txn, &key, m, &old, found, MCM_KIND_DROPPED, now_us, next_seq)
+						: 0;
 		if (mcm_expiry_passed(m->exptime, now))
 			return forget(st, txn, &key, m, &old, found, MCM_KIND_DELETED, now_us, next_seq);
 		return apply_touch(st, txn, &key, m, &old, now_us, next_seq);
@@ -449,11 +521,11 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 	case MCM_OP_RESTORE:
 		return apply_restore(st, txn, &key, m, &old, found, next_seq);
 	case MCM_OP_NONE:
-		return 0;
+		return found == DAMAGED ? forget(st, txn, &key, m, &old, found, MCM_KIND_DROPPED, now_us, next_seq) : 0;
 	case MCM_OP_FLUSH:
 	case MCM_OP_RESTORE_POOL:
 	case MCM_OP_FORGET_ALL:
 		break;
 	}
-	return EINVAL;
+	return MCM_EINVALID;
 }

@@ -50,6 +50,7 @@ struct mcm_drain {
 	size_t nbatch;
 	uint64_t dropped;       /* keys dropped here: overlapping writes, writers gone */
 	uint64_t damaged;       /* damaged stretches of the journal skipped */
+	uint64_t invalid;       /* whole records that made no sense (their keys were dropped) */
 };
 
 int mcm_drain_lock_open(const char *dir, int *fd)
@@ -177,6 +178,11 @@ uint64_t mcm_drain_damaged(const struct mcm_drain *d)
 	return d->damaged;
 }
 
+uint64_t mcm_drain_invalid(const struct mcm_drain *d)
+{
+	return d->invalid;
+}
+
 size_t mcm_drain_open_intents(const struct mcm_drain *d)
 {
 	return d->nopen;
@@ -202,9 +208,15 @@ static void remember_pool(struct mcm_drain *d, const unsigned char *payload, siz
 {
 	struct mcm_pool p;
 
-	if (len < 8 || mcm_pool_decode(payload + 8, len - 8, &p) != 0)
+	uint64_t id;
+
+	if (len < 8)
 		return;
-	memcpy(&p.id, payload, 8);
+	memcpy(&id, payload, 8);
+	if (mcm_pool_decode(id, payload + 8, len - 8, &p) != 0) {
+		d->invalid++; /* (its writes then use the pool as the store has it) */
+		return;
+	}
 	for (size_t i = 0; i < d->npools; i++)
 		if (d->pools[i].id == p.id) {
 			d->pools[i] = p;
@@ -275,6 +287,55 @@ static int close_intent(struct mcm_drain *d, uint64_t id)
 	return 0; /* never seen (lost, or reaped as dead): unknown */
 }
 
+/* The operations a shim's outcome record may carry. */
+static int from_shim(enum mcm_op op)
+{
+	switch (op) {
+	case MCM_OP_PUT:
+	case MCM_OP_APPEND:
+	case MCM_OP_PREPEND:
+	case MCM_OP_DELTA:
+	case MCM_OP_TOUCH:
+	case MCM_OP_DELETE:
+	case MCM_OP_DROP:
+	case MCM_OP_FLUSH:
+	case MCM_OP_ENCRYPTED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Turn the invalid mutation m into a drop of its key, if the key itself can
+ * be named (then 1; else 0 and m is left to the caller). */
+static int drop_instead(struct mcm_mutation *m)
+{
+	struct mcm_mutation drop;
+
+	memset(&drop, 0, sizeof drop);
+	drop.op = MCM_OP_DROP;
+	drop.pool = m->pool;
+	drop.key = m->key;
+	drop.key_len = m->key_len;
+	drop.group = drop.value = "";
+	if (m->op == MCM_OP_FLUSH || !mcm_mutation_valid(&drop))
+		return 0;
+	*m = drop;
+	return 1;
+}
+
+/* A record of pool id made no sense and its key cannot be named: the mirror
+ * forgets the whole pool (an immediate flush marker), as for a lost write. */
+static void forget_pool(struct mcm_drain *d, uint64_t id)
+{
+	struct mcm_mutation *m = &d->batch[d->nbatch++];
+
+	memset(m, 0, sizeof *m);
+	m->op = MCM_OP_FLUSH;
+	m->pool = pool_of(d, id);
+	m->key = m->group = m->value = "";
+}
+
 /* Turn an OUTCOME record into a mutation of the batch. The mutation points
  * into the journal's map, which stays put until the head moves. */
 static void add_outcome(struct mcm_drain *d, uint64_t id, const unsigned char *payload, size_t len)
@@ -286,8 +347,13 @@ static void add_outcome(struct mcm_drain *d, uint64_t id, const unsigned char *p
 	if (len < sizeof h)
 		return;
 	memcpy(&h, payload, sizeof h);
-	if (sizeof h + h.key_len + h.group_len + h.value_len > len || h.op == MCM_OP_NONE)
-		return; /* NONE: the write changed nothing on the server */
+	if (sizeof h + h.key_len + h.group_len + h.value_len > len) {
+		d->invalid++; /* cut short: what it did is unknown, but not even its key can be named */
+		forget_pool(d, h.pool);
+		return;
+	}
+	if (h.op == MCM_OP_NONE)
+		return; /* the write changed nothing on the server */
 	memset(m, 0, sizeof *m);
 	m->op = (enum mcm_op)h.op;
 	m->pool = pool_of(d, h.pool);
@@ -307,6 +373,14 @@ static void add_outcome(struct mcm_drain *d, uint64_t id, const unsigned char *p
 	m->initial = h.initial;
 	m->incr = h.incr;
 	m->with_initial = h.with_initial;
+	if (!from_shim(m->op) || !mcm_mutation_valid(m)) {
+		d->invalid++; /* something no shim writes: what it did on the server is unknown */
+		if (!drop_instead(m))
+			forget_pool(d, h.pool);
+		else
+			d->nbatch++;
+		return;
+	}
 	if (!clean && m->op != MCM_OP_FLUSH && m->op != MCM_OP_DROP) {
 		m->op = MCM_OP_DROP; /* the server's order of overlapping writes is unknown */
 		d->dropped++;

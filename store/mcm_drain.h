@@ -53,6 +53,12 @@ uint64_t mcm_drain_position(const struct mcm_drain *d);
  * writes lost to a full journal). */
 uint64_t mcm_drain_damaged(const struct mcm_drain *d);
 
+/** Records this drainer found whole (their CRC matched) but invalid: an
+ * unknown operation, a field out of range, a pool record that does not
+ * decode. Each is skipped and counted, and the key it names is dropped (the
+ * whole pool is forgotten when not even the key can be named). */
+uint64_t mcm_drain_invalid(const struct mcm_drain *d);
+
 /** The store was just synced (mcm_store_sync): everything applied is on disk,
  * so the journal may reuse its room. (Commits to a store opened without
  * MCM_STORE_NOSYNC free the room by themselves: at once when fully synced, one

@@ -1,8 +1,13 @@
 /* mcm_record.h - byte layout of the records in the mirror store.
  *
- * Pure functions, no LMDB: encode and decode item records, pool records and
- * database keys. The layout is documented in docs/FORMAT.md; change both
- * together and bump MCM_FORMAT_VERSION.
+ * Pure functions, no LMDB: encode, check and decode item records, pool
+ * records and database keys. The layout is documented in docs/FORMAT.md;
+ * change both together and bump MCM_FORMAT_VERSION.
+ *
+ * Version 2 records carry a CRC-32C over the database key and the record, so
+ * a flipped bit anywhere (in the value, a header field, or the key the record
+ * is stored under) is detected and the record is never used. Version 1
+ * records (no CRC) are still read: their fields are range-checked only.
  */
 #ifndef MCM_RECORD_H
 #define MCM_RECORD_H
@@ -12,24 +17,46 @@
 
 #include "mcm_store.h"
 
-/** Size of the fixed item header. */
-#define MCM_ITEM_HEADER 40
+/** Size of the fixed item header (version 2; version 1 had 40 bytes). */
+#define MCM_ITEM_HEADER 48
+#define MCM_ITEM_HEADER_V1 40
 /** Size of the fixed part of a pool record (the server list follows). */
 #define MCM_POOL_HEADER 48
 /** Size of an "items" database key: 8-byte pool id + wire key. */
 #define MCM_ITEM_KEY_MAX (8 + MCM_KEY_MAX + MCM_NAMESPACE_MAX)
+/** Longest group key kept (its length is a u16 in the record). */
+#define MCM_GROUP_MAX 65535
 
 /** Bytes needed to encode item. */
 size_t mcm_item_size(const struct mcm_item *item);
 
-/** Encode item (kind, flags, times, seq, group key, value) into buf, which
- * holds mcm_item_size(item) bytes. The key and pool are not part of the
- * record: they form the database key (mcm_item_key). */
-void mcm_item_encode(const struct mcm_item *item, unsigned char *buf);
+/** Is item a record the store may hold? Checks everything but the CRC:
+ * a known kind and group mode, no group key in MCM_GROUP_KEY mode, a key of
+ * 1..MCM_ITEM_KEY_MAX - 8 bytes, ns_len <= key_len and <= MCM_NAMESPACE_MAX,
+ * group_len <= MCM_GROUP_MAX, value_len < 4 GiB, no value on a tombstone.
+ * @return 1 or 0. */
+int mcm_item_valid(const struct mcm_item *item);
 
-/** Decode a record. key/pool of *item are left as they were.
- * @return 0, or MCM_EFORMAT when buf is not a well-formed record. */
-int mcm_item_decode(const unsigned char *buf, size_t len, struct mcm_item *item);
+/** Encode item (a valid one, mcm_item_valid) as a version 2 record into buf,
+ * which holds mcm_item_size(item) bytes. Its CRC covers dbkey, the database
+ * key it is stored under (mcm_item_key of item->pool and item->key). */
+void mcm_item_encode(const unsigned char *dbkey, size_t dbkey_len, const struct mcm_item *item,
+		     unsigned char *buf);
+
+/** Decode the record buf stored under dbkey into *item, every field
+ * included (pool, key and key_len come from dbkey; the pointers point into
+ * dbkey and buf).
+ * @return 0, or MCM_EDAMAGED when the record is not whole and right: an
+ *         unknown version, a length that does not add up, a CRC that does not
+ *         match, or a field out of range (mcm_item_valid). Then pool, key and
+ *         key_len are still set (when dbkey splits), and seq holds the
+ *         record's unverified sequence field (0 when too short), so the
+ *         caller can name what it skips. */
+int mcm_item_decode(const unsigned char *dbkey, size_t dbkey_len, const unsigned char *buf, size_t len,
+		    struct mcm_item *item);
+
+/** The record format version of an encoded item (its first byte), 0 if empty. */
+unsigned mcm_item_version(const unsigned char *buf, size_t len);
 
 /** Build the "items" key for (pool, key) into buf (MCM_ITEM_KEY_MAX bytes).
  * @return its length, or 0 when key_len is 0 or too long. */
@@ -41,9 +68,19 @@ int mcm_item_key_split(const unsigned char *buf, size_t len, mcm_pool_id *pool,
 
 /** Bytes needed for a pool record. */
 size_t mcm_pool_size(const struct mcm_pool *p);
+
+/** Is p a pool record the store may hold (flags 0 or 1, flush_time >= 0, a
+ * server list shorter than MCM_SERVERS_MAX)? Distribution and hash numbers
+ * are not checked: a newer libmemcached may have more. @return 1 or 0. */
+int mcm_pool_valid(const struct mcm_pool *p);
+
+/** Encode p (a version 2 record, its CRC over p->id too) into buf, which
+ * holds mcm_pool_size(p) bytes. */
 void mcm_pool_encode(const struct mcm_pool *p, unsigned char *buf);
-/** @return 0 or MCM_EFORMAT. p->id is left as it was. */
-int mcm_pool_decode(const unsigned char *buf, size_t len, struct mcm_pool *p);
+
+/** Decode the record of pool id. @return 0 (p->id set to id), or
+ * MCM_EDAMAGED (unknown version, bad length, CRC, or mcm_pool_valid). */
+int mcm_pool_decode(mcm_pool_id id, const unsigned char *buf, size_t len, struct mcm_pool *p);
 
 /** Big-endian 64-bit helpers for database keys. */
 void mcm_put_be64(unsigned char *buf, uint64_t v);

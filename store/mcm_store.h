@@ -12,10 +12,12 @@
  *   "pools"  pool id (8 bytes, big-endian) -> pool record
  *   "items"  pool id (8 bytes BE) + wire key -> item record
  *   "seq"    sequence number (8 bytes BE) -> pool id (8 bytes BE) + wire key
+ *   "followers"  follower name -> its confirmed position (mcm_follower)
  *
- * Every change to "items" takes the next sequence number, and the item's
- * previous entry in "seq" is removed, so "seq" lists every current record
- * once, oldest write first.
+ * Every change to "items" takes the next sequence number, so "seq" lists
+ * every current record once, oldest write first. An item's previous entry is
+ * removed in bulk at the end of the transaction, or later by the sweep: a
+ * reader skips an entry whose record is gone or carries another number.
  *
  * Thread safety: a struct mcm_store may be shared by the threads of one
  * process. It must not be used in a child after fork(): open a new one.
@@ -26,8 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** The record format version written by this build. */
-#define MCM_FORMAT_VERSION 1
+/** The record format version written by this build (docs/FORMAT.md). Version 1
+ * mirrors are read too; the first writer marks them version 2 and the drainer's
+ * sweep rewrites their records with checksums. */
+#define MCM_FORMAT_VERSION 2
 /** Where the mirror lives when MCMIRROR_PATH is not set. */
 #define MCM_DEFAULT_PATH "/var/lib/mcmirror"
 /** Longest wire key (namespace + key) memcached accepts. */
@@ -45,6 +49,8 @@
 #define MCM_EFORMAT  (-40002) /**< a record or the environment has an unknown format */
 #define MCM_ENOTFOUND (-40003) /**< no such item or pool */
 #define MCM_ETRUNCATED (-40004) /**< data.mdb is shorter than its own header says: damaged or cut short */
+#define MCM_EDAMAGED (-40005) /**< a record's checksum does not match or a field is out of range: skipped */
+#define MCM_EINVALID (-40006) /**< a mutation the store must not apply (mcm_mutation_valid) */
 /** @} */
 
 /** A pool is a list of servers; its id is a hash of the canonical list. */
@@ -181,10 +187,19 @@ int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, siz
 /** Close the store. Not after fork(): a child simply forgets its parent's store. */
 void mcm_store_close(struct mcm_store *st);
 
+/** Could m be applied? A known op; for ops on a key: a key of
+ * 1..MCM_KEY_MAX + MCM_NAMESPACE_MAX bytes, ns_len <= key_len, a known group
+ * mode (no group key in MCM_GROUP_KEY mode), a group key of at most 65535
+ * bytes; RESTORE: a known kind and no value on a tombstone; FLUSH: a delay
+ * >= 0. The drainer turns an invalid outcome into a drop of its key (or skips
+ * it) instead of applying it. @return 1 or 0. */
+int mcm_mutation_valid(const struct mcm_mutation *m);
+
 /** Apply n mutations in one write transaction. Grows the map and retries
  * when LMDB reports it full, so the caller never sees MDB_MAP_FULL unless the
  * disk itself is full.
- * @return 0 or an error; on error nothing was applied. */
+ * @return 0 or an error (MCM_EINVALID for a mutation that is not
+ * mcm_mutation_valid); on error nothing was applied. */
 int mcm_store_apply(struct mcm_store *st, const struct mcm_mutation *m, size_t n);
 
 /** A value of the "meta" database, written in the same transaction as a batch. */
@@ -236,6 +251,8 @@ struct mcm_store_info {
 	size_t map_size;         /**< current map size in bytes */
 	size_t used_bytes;       /**< pages in use * page size */
 	uint64_t entries;        /**< item records of every kind */
+	uint64_t seq_entries;    /**< entries of the seq index (superseded ones included until removed) */
+	uint64_t damaged_pools;  /**< pool records the last mcm_store_pools() left out as damaged */
 };
 int mcm_store_info(struct mcm_store *st, struct mcm_store_info *info);
 
@@ -255,13 +272,61 @@ struct mcm_iter;
  * @param[in] from_seq with MCM_ORDER_SEQ, start at this sequence number */
 int mcm_iter_open(struct mcm_store *st, enum mcm_order order, uint64_t from_seq, struct mcm_iter **it);
 
-/** Next item. @return 0, MCM_END or an error. The item stays valid until the
- * next call on the iterator, or until a write through the same store grows
- * the map (the pointers then refer to the old mapping). A record rewritten
- * during a walk in seq order may be seen twice, old then new. */
+/** Next item. @return 0, MCM_END, MCM_EDAMAGED or an error. The item stays
+ * valid until the next call on the iterator, or until a write through the
+ * same store grows the map (the pointers then refer to the old mapping). A
+ * record rewritten during a walk in seq order may be seen twice, old then new.
+ * MCM_EDAMAGED: the next record failed its checksum or range checks; item
+ * names it (pool, key, and its unverified seq) and nothing else of it may be
+ * used; the walk goes on with the next call. Callers skip it, report it and
+ * end with a failure status. */
 int mcm_iter_next(struct mcm_iter *it, struct mcm_item *item);
 
 void mcm_iter_close(struct mcm_iter *it);
+
+/** @defgroup followers Followers: consumers of the change stream
+ * A follower (`mcmirror follow`: a standby memcached, an external database)
+ * registers under a name and saves the sequence number up to which its
+ * target confirmed every change. The drainer's sweep keeps tombstones and
+ * other removable records that some follower has not passed yet (for at most
+ * MCMIRROR_TOMBSTONE_TTL); what it removes anyway raises the store's purge
+ * horizon, and a follower whose position is below the horizon must
+ * resynchronise (it may have missed a removal).
+ * @{ */
+#define MCM_FOLLOWER_NAME_MAX 64
+struct mcm_follower {
+	char name[MCM_FOLLOWER_NAME_MAX + 1]; /**< [A-Za-z0-9._@-], 1..64 bytes */
+	uint64_t position;      /**< every change with seq <= position was applied by the target */
+	uint64_t registered_us; /**< when it was first saved */
+	uint64_t contact_us;    /**< last successful contact with its target */
+	uint64_t applied_us;    /**< when position last moved */
+	uint64_t resyncs;       /**< full resynchronisations done */
+	uint64_t errors;        /**< errors met (target unreachable, refused) */
+	int64_t flush_time;     /**< the last delayed flush it forwarded (per-mirror, 0 none) */
+	char target[256];       /**< what it feeds, for stats ("127.0.0.1:11311", "postgresql://db1/cache") */
+};
+
+/** Is name a valid follower name? @return 1 or 0. */
+int mcm_follower_name_ok(const char *name);
+
+/** Save f (insert or replace by name) in one write transaction (synced unless
+ * the store was opened with MCM_STORE_NOSYNC). @return 0, EINVAL for a bad
+ * name, EROFS, or an LMDB error. */
+int mcm_follower_put(struct mcm_store *st, const struct mcm_follower *f);
+
+/** Read the follower name. @return 0, MCM_ENOTFOUND, MCM_EDAMAGED or an error. */
+int mcm_follower_get(struct mcm_store *st, const char *name, struct mcm_follower *f);
+
+/** Every follower (a malloc'd array: free() it). @return 0 or an error. */
+int mcm_follower_list(struct mcm_store *st, struct mcm_follower **list, size_t *n);
+
+/** Forget the follower name. @return 0, MCM_ENOTFOUND or an error. */
+int mcm_follower_delete(struct mcm_store *st, const char *name);
+
+/** The purge horizon: a follower whose position is below it may have missed
+ * the removal of a record, and must resynchronise (0: nothing removed). */
+int mcm_store_purge_horizon(struct mcm_store *st, uint64_t *horizon);
+/** @} */
 
 /** Does the server still hold this item at time now (Unix seconds)? False for
  * deleted and dropped records, expired ones, and ones flushed in pool p (p

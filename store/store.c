@@ -44,6 +44,10 @@ const char *mcm_strerror(int rc)
 		return "not found";
 	case MCM_ETRUNCATED:
 		return "data.mdb is shorter than its header says (truncated or damaged; see docs/RUNBOOK.md)";
+	case MCM_EDAMAGED:
+		return "damaged record (checksum or field out of range)";
+	case MCM_EINVALID:
+		return "invalid record";
 	case MDB_MAP_FULL:
 		return "map full (disk full?)";
 	default:
@@ -77,6 +81,7 @@ static int check_meta(struct mcm_store *st, MDB_txn *txn)
 		v.mv_data = &version;
 		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
 			return rc;
+		st->format = MCM_FORMAT_VERSION;
 		k.mv_size = sizeof META_CREATED - 1;
 		k.mv_data = (void *)META_CREATED;
 		memcpy(buf, &now, sizeof now);
@@ -86,8 +91,22 @@ static int check_meta(struct mcm_store *st, MDB_txn *txn)
 	}
 	if (rc != 0)
 		return rc == MDB_NOTFOUND ? MCM_EFORMAT : rc;
-	if (v.mv_size != 4 || *(const unsigned char *)v.mv_data != MCM_FORMAT_VERSION)
+	if (v.mv_size != 4)
 		return MCM_EFORMAT;
+	st->format = *(const unsigned char *)v.mv_data;
+	if (st->format != 1 && st->format != MCM_FORMAT_VERSION)
+		return MCM_EFORMAT;
+	if (st->format == 1 && !(st->flags & MCM_STORE_RDONLY)) {
+		/* a version 1 mirror: its records are read as they are and rewritten
+		 * with checksums as they change or as the sweep passes them */
+		uint32_t version = MCM_FORMAT_VERSION;
+
+		v.mv_size = sizeof version;
+		v.mv_data = &version;
+		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
+			return rc;
+		st->format = MCM_FORMAT_VERSION;
+	}
 	return 0;
 }
 
@@ -118,8 +137,14 @@ static int open_dbs(struct mcm_store *st)
 	    (rc = mdb_dbi_open(txn, "meta", dbflags, &st->meta)) == 0 &&
 	    (rc = mdb_dbi_open(txn, "pools", dbflags, &st->pools)) == 0 &&
 	    (rc = mdb_dbi_open(txn, "items", dbflags, &st->items)) == 0 &&
-	    (rc = mdb_dbi_open(txn, "seq", dbflags, &st->seq)) == 0)
-		rc = check_meta(st, txn);
+	    (rc = mdb_dbi_open(txn, "seq", dbflags, &st->seq)) == 0 && (rc = check_meta(st, txn)) == 0) {
+		/* (a version 1 mirror opened read-only has no followers database) */
+		rc = mdb_dbi_open(txn, "followers", dbflags, &st->followers);
+		if (rc == MDB_NOTFOUND && (st->flags & MCM_STORE_RDONLY))
+			rc = 0;
+		else if (rc == 0)
+			st->have_followers_db = 1;
+	}
 	if (rc == MDB_NOTFOUND)
 		rc = MCM_EFORMAT; /* an LMDB environment, but not a mirror */
 	if (rc != 0) {
@@ -130,7 +155,8 @@ static int open_dbs(struct mcm_store *st)
 }
 
 /* LMDB maps the file and reads pages up to the last one its header names: in
- * a file cut short those reads fault (SIGBUS). Check before any page is read. */
+ * a file cut short those reads fault (SIGBUS). Check before any page is read.
+ * (A file may end before its last page when that page is free: lmdbfile.c.) */
 static int check_length(struct mcm_store *st)
 {
 	char file[PATH_MAX + 16];
@@ -143,9 +169,10 @@ static int check_length(struct mcm_store *st)
 	snprintf(file, sizeof file, "%s/data.mdb", st->path);
 	if (stat(file, &sb) != 0)
 		return errno;
-	if ((uint64_t)sb.st_size < ((uint64_t)info.me_last_pgno + 1) * es.ms_psize)
-		return MCM_ETRUNCATED;
-	return 0;
+	if ((uint64_t)sb.st_size >= ((uint64_t)info.me_last_pgno + 1) * es.ms_psize)
+		return 0;
+	/* short: legitimate only if every page past the end is free (lmdbfile.c) */
+	return mcm_lmdb_check_length(file, es.ms_psize, info.me_last_pgno, info.me_last_txnid);
 }
 
 int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, size_t mapsize)
@@ -161,6 +188,10 @@ int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, siz
 		return rc;
 	if (!(st = calloc(1, sizeof *st)))
 		return ENOMEM;
+	if (!(flags & MCM_STORE_RDONLY) && !(st->dead = malloc(MCM_DEAD_MAX * sizeof *st->dead))) {
+		free(st);
+		return ENOMEM;
+	}
 	strcpy(st->path, path);
 	st->flags = flags;
 	if (flags & MCM_STORE_RDONLY)
@@ -172,7 +203,7 @@ int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, siz
 	pthread_rwlock_init(&st->resize, NULL);
 	if ((rc = mdb_env_create(&st->env)) != 0)
 		goto fail;
-	mdb_env_set_maxdbs(st->env, 4);
+	mdb_env_set_maxdbs(st->env, 5);
 	mdb_env_set_mapsize(st->env, mapsize ? mapsize : DEFAULT_MAPSIZE);
 	if ((rc = mdb_env_open(st->env, path, envflags, 0600)) != 0 || (rc = check_length(st)) != 0)
 		goto fail;
@@ -188,6 +219,7 @@ fail:
 	if (st->env)
 		mdb_env_close(st->env);
 	pthread_rwlock_destroy(&st->resize);
+	free(st->dead);
 	free(st);
 	return rc;
 }
@@ -198,6 +230,7 @@ void mcm_store_close(struct mcm_store *st)
 		return;
 	mdb_env_close(st->env);
 	pthread_rwlock_destroy(&st->resize);
+	free(st->dead);
 	free(st);
 }
 
@@ -212,7 +245,7 @@ int mcm_store_sync(struct mcm_store *st)
 }
 
 /* Adopt a size another process set, or double ours after MDB_MAP_FULL. */
-static int resize_map(struct mcm_store *st, int grow)
+int mcm_store_resize(struct mcm_store *st, int grow)
 {
 	MDB_envinfo info;
 	int rc;
@@ -238,7 +271,7 @@ int mcm_store_copy(struct mcm_store *st, const char *dir, int compact)
 		pthread_rwlock_rdlock(&st->resize);
 		rc = mdb_env_copy2(st->env, dir, compact ? MDB_CP_COMPACT : 0);
 		pthread_rwlock_unlock(&st->resize);
-		if (rc == MDB_MAP_RESIZED && resize_map(st, 0) != 0)
+		if (rc == MDB_MAP_RESIZED && mcm_store_resize(st, 0) != 0)
 			break;
 	}
 	return rc;
@@ -286,6 +319,58 @@ static int put_meta(struct mcm_store *st, MDB_txn *txn, const struct mcm_meta *m
 	return rc;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
+{
+	unsigned char kb[8];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, on = 0; /* the cursor is on an entry (k) */
+
+	if (st->ndead == 0)
+		return 0;
+	qsort(st->dead, st->ndead, sizeof *st->dead, cmp_u64);
+	if ((rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < st->ndead; i++) {
+		if (i > 0 && st->dead[i] == st->dead[i - 1])
+			continue;
+		/* after a delete the cursor stands on the next entry: often the next
+		 * one to delete, found without a search */
+		if (!on || k.mv_size != 8 || mcm_get_be64(k.mv_data) != st->dead[i]) {
+			mcm_put_be64(kb, st->dead[i]);
+			k.mv_size = 8;
+			k.mv_data = kb;
+			if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY)) == MDB_NOTFOUND) {
+				on = 0;
+				rc = 0;
+				continue;
+			}
+			if (rc != 0)
+				break;
+		}
+		if ((rc = mdb_cursor_del(cur, 0)) == 0)
+			on = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT) == 0;
+	}
+	mdb_cursor_close(cur);
+	st->ndead = 0;
+	return rc;
+}
+
+/* Do followers exist (so that a delete of an unknown key is still a change)? */
+static int have_followers(struct mcm_store *st, MDB_txn *txn)
+{
+	MDB_stat ms;
+
+	return st->have_followers_db && mdb_stat(txn, st->followers, &ms) == 0 && ms.ms_entries > 0;
+}
+
 /* One attempt: a write transaction applying all n mutations. */
 static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t n, const struct mcm_meta *meta,
 		     size_t nmeta)
@@ -302,13 +387,21 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		rc = last_seq(st, txn, &next);
 		first = ++next;
 		st->txn_pool_valid = 0;
+		st->ndead = 0;
+		st->txn_tombstones = have_followers(st, txn);
 		if (rc == 0)
 			rc = mdb_cursor_open(txn, st->items, &st->items_cur);
+		if (rc == 0)
+			rc = mdb_cursor_open(txn, st->seq, &st->seq_cur);
 		for (size_t i = 0; rc == 0 && i < n; i++)
 			rc = mcm_apply_one(st, txn, &m[i], &next);
 		if (st->items_cur)
 			mdb_cursor_close(st->items_cur);
-		st->items_cur = NULL;
+		if (st->seq_cur)
+			mdb_cursor_close(st->seq_cur);
+		st->items_cur = st->seq_cur = NULL;
+		if (rc == 0)
+			rc = mcm_store_drop_dead(st, txn);
 		if (rc == 0 && next != first)
 			rc = save_last_seq(st, txn, next - 1);
 		if (rc == 0)
@@ -337,9 +430,9 @@ int mcm_store_apply_meta(struct mcm_store *st, const struct mcm_mutation *m, siz
 	for (int tries = 0; tries < MAX_GROW_RETRIES; tries++) {
 		rc = apply_txn(st, m, n, meta, nmeta);
 		if (rc == MDB_MAP_RESIZED)
-			rc = resize_map(st, 0);
+			rc = mcm_store_resize(st, 0);
 		else if (rc == MDB_MAP_FULL)
-			rc = resize_map(st, 1);
+			rc = mcm_store_resize(st, 1);
 		else
 			return rc;
 		if (rc != 0)
@@ -348,11 +441,11 @@ int mcm_store_apply_meta(struct mcm_store *st, const struct mcm_mutation *m, siz
 	return rc == 0 ? MDB_MAP_FULL : rc;
 }
 
-static int begin_read(struct mcm_store *st, MDB_txn **txn)
+int mcm_store_begin_read(struct mcm_store *st, MDB_txn **txn)
 {
 	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
 
-	if (rc == MDB_MAP_RESIZED && (rc = resize_map(st, 0)) == 0)
+	if (rc == MDB_MAP_RESIZED && (rc = mcm_store_resize(st, 0)) == 0)
 		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
 	return rc;
 }
@@ -387,15 +480,11 @@ int mcm_store_get(struct mcm_store *st, mcm_pool_id pool, const char *key, size_
 
 	if (k.mv_size == 0)
 		return MCM_ENOTFOUND;
-	if ((rc = begin_read(st, &txn)) != 0)
+	if ((rc = mcm_store_begin_read(st, &txn)) != 0)
 		return rc;
 	rc = mdb_get(txn, st->items, &k, &v);
-	if (rc == 0 && (rc = keep_copy(&k, &v)) == 0) {
-		item->pool = pool;
-		item->key = (const char *)get_copy + 8;
-		item->key_len = key_len;
-		rc = mcm_item_decode(get_copy + k.mv_size, v.mv_size, item);
-	}
+	if (rc == 0 && (rc = keep_copy(&k, &v)) == 0)
+		rc = mcm_item_decode(get_copy, k.mv_size, get_copy + k.mv_size, v.mv_size, item);
 	mdb_txn_abort(txn);
 	return rc == MDB_NOTFOUND ? MCM_ENOTFOUND : rc;
 }
@@ -406,7 +495,7 @@ int mcm_store_meta_get(struct mcm_store *st, const char *name, void *buf, size_t
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = begin_read(st, &txn)) != 0)
+	if ((rc = mcm_store_begin_read(st, &txn)) != 0)
 		return rc;
 	rc = mdb_get(txn, st->meta, &k, &v);
 	if (rc == 0) {
@@ -425,11 +514,11 @@ int mcm_store_pool(struct mcm_store *st, mcm_pool_id id, struct mcm_pool *pool)
 	int rc;
 
 	mcm_put_be64(kb, id);
-	if ((rc = begin_read(st, &txn)) != 0)
+	if ((rc = mcm_store_begin_read(st, &txn)) != 0)
 		return rc;
 	rc = mdb_get(txn, st->pools, &k, &v);
-	if (rc == 0 && (rc = mcm_pool_decode(v.mv_data, v.mv_size, pool)) == 0)
-		pool->id = id;
+	if (rc == 0)
+		rc = mcm_pool_decode(id, v.mv_data, v.mv_size, pool);
 	mdb_txn_abort(txn);
 	return rc == MDB_NOTFOUND ? MCM_ENOTFOUND : rc;
 }
@@ -446,7 +535,7 @@ int mcm_store_pools(struct mcm_store *st, struct mcm_pool **pools, size_t *n)
 
 	*pools = NULL;
 	*n = 0;
-	if ((rc = begin_read(st, &txn)) != 0)
+	if ((rc = mcm_store_begin_read(st, &txn)) != 0)
 		return rc;
 	if ((rc = mdb_stat(txn, st->pools, &ms)) != 0 || (rc = mdb_cursor_open(txn, st->pools, &cur)) != 0)
 		goto out;
@@ -454,16 +543,15 @@ int mcm_store_pools(struct mcm_store *st, struct mcm_pool **pools, size_t *n)
 		rc = ENOMEM;
 		goto out;
 	}
+	/* a damaged pool record is left out: its items are not replayed (their
+	 * flush markers cannot be trusted); mcm_store_info counts it */
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && count < ms.ms_entries;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || mcm_pool_decode(v.mv_data, v.mv_size, &arr[count]) != 0) {
-			rc = MCM_EFORMAT;
-			break;
-		}
-		arr[count++].id = mcm_get_be64(k.mv_data);
-	}
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (k.mv_size == 8 && mcm_pool_decode(mcm_get_be64(k.mv_data), v.mv_data, v.mv_size, &arr[count]) == 0)
+			count++;
 	if (rc == MDB_NOTFOUND || (rc == 0 && count == ms.ms_entries))
 		rc = 0;
+	st->damaged_pools = ms.ms_entries - count;
 out:
 	if (cur)
 		mdb_cursor_close(cur);
@@ -486,18 +574,21 @@ int mcm_store_info(struct mcm_store *st, struct mcm_store_info *info)
 	int rc;
 
 	memset(info, 0, sizeof *info);
-	if ((rc = begin_read(st, &txn)) != 0)
+	if ((rc = mcm_store_begin_read(st, &txn)) != 0)
 		return rc;
 	mdb_env_info(st->env, &ei);
 	mdb_env_stat(st->env, &es);
-	info->format_version = MCM_FORMAT_VERSION;
+	info->format_version = st->format;
 	info->map_size = ei.me_mapsize;
 	info->used_bytes = (ei.me_last_pgno + 1) * (size_t)es.ms_psize;
 	if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 8)
 		memcpy(&info->created_us, v.mv_data, 8);
-	if ((rc = mdb_stat(txn, st->items, &is)) == 0) {
+	if ((rc = mdb_stat(txn, st->seq, &is)) == 0)
+		info->seq_entries = is.ms_entries;
+	if (rc == 0 && (rc = mdb_stat(txn, st->items, &is)) == 0) {
 		info->entries = is.ms_entries;
 		rc = last_seq(st, txn, &info->last_seq);
+		info->damaged_pools = st->damaged_pools;
 	}
 	mdb_txn_abort(txn);
 	return rc;
@@ -515,7 +606,7 @@ int mcm_item_is_live(const struct mcm_item *item, const struct mcm_pool *p, int6
 		return 0;
 	/* memcached drops items last written at or before the flush time once the
 	 * clock reaches it (less one second); a second of margin errs towards a miss. */
-	if (p->flush_time && now >= p->flush_time - 1 && (int64_t)(item->wtime_us / 1000000u) <= p->flush_time)
+	if (p->flush_time > 0 && now + 1 >= p->flush_time && (int64_t)(item->wtime_us / 1000000u) <= p->flush_time)
 		return 0;
 	return 1;
 }
@@ -526,7 +617,7 @@ struct mcm_iter {
 	enum mcm_order order;
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	unsigned char last[MCM_ITEM_KEY_MAX]; /* last position read */
+	unsigned char last[512]; /* last position read (LMDB's longest key) */
 	size_t last_len;
 	unsigned batch;
 	int positioned;
@@ -547,7 +638,7 @@ int mcm_iter_open(struct mcm_store *st, enum mcm_order order, uint64_t from_seq,
 		mcm_put_be64(it->last, from_seq);
 		it->last_len = 8;
 	}
-	if ((rc = begin_read(st, &it->txn)) != 0 ||
+	if ((rc = mcm_store_begin_read(st, &it->txn)) != 0 ||
 	    (rc = mdb_cursor_open(it->txn, order == MCM_ORDER_SEQ ? st->seq : st->items, &it->cur)) != 0) {
 		if (it->txn)
 			mdb_txn_abort(it->txn);
@@ -579,7 +670,7 @@ static int iter_step(struct mcm_iter *it, MDB_val *k, MDB_val *v)
 		return mdb_cursor_get(it->cur, k, v, MDB_NEXT);
 	if (it->positioned) { /* let writers reuse pages: take a fresh snapshot */
 		mdb_txn_reset(it->txn);
-		if ((rc = mdb_txn_renew(it->txn)) == MDB_MAP_RESIZED && (rc = resize_map(it->st, 0)) == 0)
+		if ((rc = mdb_txn_renew(it->txn)) == MDB_MAP_RESIZED && (rc = mcm_store_resize(it->st, 0)) == 0)
 			rc = mdb_txn_renew(it->txn);
 		if (rc != 0 || (rc = mdb_cursor_renew(it->txn, it->cur)) != 0)
 			return rc;
@@ -600,9 +691,30 @@ static int iter_step(struct mcm_iter *it, MDB_val *k, MDB_val *v)
 	return rc;
 }
 
+/* In seq order: the record the entry k -> ik names. 0 with *item set, MCM_END
+ * for a stale entry (its record is gone or carries another number: skip it),
+ * MCM_EDAMAGED, or an error. */
+static int seq_record(struct mcm_iter *it, const MDB_val *k, const MDB_val *ik, struct mcm_item *item)
+{
+	MDB_val key = *ik, v;
+	uint64_t seq = mcm_get_be64(k->mv_data);
+	int rc;
+
+	if (k->mv_size != 8 || ik->mv_size <= 8 || ik->mv_size > MCM_ITEM_KEY_MAX)
+		return MCM_END; /* not an entry the store writes: the sweep removes it */
+	if ((rc = mdb_get(it->txn, it->st->items, &key, &v)) == MDB_NOTFOUND)
+		return MCM_END;
+	if (rc != 0)
+		return rc;
+	rc = mcm_item_decode(key.mv_data, key.mv_size, v.mv_data, v.mv_size, item);
+	if (item->seq != seq) /* rewritten since (a damaged record whose number differs: the same) */
+		return MCM_END;
+	return rc;
+}
+
 int mcm_iter_next(struct mcm_iter *it, struct mcm_item *item)
 {
-	MDB_val k, v, ik;
+	MDB_val k, v;
 	int rc;
 
 	for (;;) {
@@ -614,20 +726,10 @@ int mcm_iter_next(struct mcm_iter *it, struct mcm_item *item)
 		memcpy(it->last, k.mv_data, k.mv_size);
 		it->last_len = k.mv_size;
 		if (it->order == MCM_ORDER_SEQ) {
-			ik = v;
-			if (k.mv_size != 8 || (rc = mdb_get(it->txn, it->st->items, &ik, &v)) == MDB_NOTFOUND)
-				return MCM_EFORMAT; /* the index names a missing record */
-			if (rc != 0)
-				return rc;
-		} else {
-			ik = k;
-		}
-		if ((rc = mcm_item_key_split(ik.mv_data, ik.mv_size, &item->pool, &item->key,
-					     &item->key_len)) != 0 ||
-		    (rc = mcm_item_decode(v.mv_data, v.mv_size, item)) != 0)
+			if ((rc = seq_record(it, &k, &v, item)) == MCM_END)
+				continue; /* a stale entry: the record comes again at its own number */
 			return rc;
-		if (it->order == MCM_ORDER_SEQ && item->seq != mcm_get_be64(k.mv_data))
-			continue; /* rewritten since: it comes again at its new position */
-		return 0;
+		}
+		return mcm_item_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, item);
 	}
 }

@@ -8,9 +8,17 @@
 
 #include "mcm_store.h"
 
+/* Superseded "seq" entries a write transaction collects, to remove them in
+ * one ordered pass at its end (entries deleted one by one in ascending order
+ * made LMDB rebalance a page every few deletes). */
+#define MCM_DEAD_MAX 16384
+
 struct mcm_store {
 	MDB_env *env;
-	MDB_dbi meta, pools, items, seq;
+	MDB_dbi meta, pools, items, seq, followers;
+	int have_followers_db;   /* (a version 1 mirror opened read-only has none) */
+	unsigned format;         /* meta/format: 1 or MCM_FORMAT_VERSION */
+	uint64_t damaged_pools;  /* pool records the last mcm_store_pools left out */
 	unsigned flags;
 	pthread_rwlock_t resize; /* held shared by transactions, exclusively to resize the map */
 	unsigned long map_gen;   /* bumped by each resize: the map may have moved */
@@ -18,6 +26,11 @@ struct mcm_store {
 	int txn_pool_valid;
 	MDB_cursor *items_cur;   /* on items, during a write transaction: a put after a get of the
 				    same key then finds it on the cursor's page, without a second descent */
+	MDB_cursor *seq_cur;     /* on seq, during a write transaction: appends at its last page */
+	int txn_tombstones;      /* during a write transaction: followers exist, so a delete or drop of
+				    a key the mirror does not hold still writes a tombstone */
+	uint64_t *dead;          /* MCM_DEAD_MAX superseded seq numbers of this transaction */
+	size_t ndead;
 	char path[PATH_MAX];
 };
 
@@ -26,6 +39,22 @@ struct mcm_store {
  * @return 0 or an LMDB/errno code. */
 int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m,
 		  uint64_t *next_seq);
+
+/** Adopt a map size another process set (grow 0), or double the map (grow 1,
+ * after MDB_MAP_FULL). @return 0 or an LMDB code. */
+int mcm_store_resize(struct mcm_store *st, int grow);
+
+/** Begin a read transaction, adopting another process's map size. */
+int mcm_store_begin_read(struct mcm_store *st, MDB_txn **txn);
+
+/** data.mdb (file) ends before page last_pgno of transaction txnid: is every
+ * page past its end on the freelist (read with pread, never mapped)?
+ * @return 0, MCM_ETRUNCATED, or an errno value. */
+int mcm_lmdb_check_length(const char *file, size_t psize, uint64_t last_pgno, uint64_t txnid);
+
+/** Remove the superseded seq entries collected in st->dead (ascending, one
+ * cursor). @return 0 or an LMDB code. */
+int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn);
 
 
 #endif

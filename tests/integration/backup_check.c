@@ -57,7 +57,7 @@ static int check_seq(const char *dir)
 		MDB_val skv = {8, sk}, sv;
 
 		n_items++;
-		if (mcm_item_decode(v.mv_data, v.mv_size, &it) != 0) {
+		if (mcm_item_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &it) != 0) {
 			bad++;
 			continue;
 		}

@@ -322,13 +322,15 @@ static int same_pool(const struct mcm_pool *a, const struct mcm_pool *b)
 /* Header lines; fills pools (the pool lines, each compared with the mirror). */
 static int read_header(struct reader *r, struct mcm_pool **pools, size_t *npools)
 {
+	const char *rf;
 	int all;
 
 	if (strcmp(header_value(r, "format"), MCM_DUMP_FORMAT) != 0)
 		bad(r, "not a dump");
 	if (strcmp(header_value(r, "version"), "1") != 0)
 		bad(r, "unknown version");
-	if (strcmp(header_value(r, "record_format"), "1") != 0)
+	rf = header_value(r, "record_format"); /* (a dump's lines do not depend on it) */
+	if (strcmp(rf, "1") != 0 && strcmp(rf, "2") != 0)
 		bad(r, "unknown record format");
 	header_value(r, "created");
 	header_value(r, "mirror");

@@ -146,9 +146,9 @@ static void test_put_get(void **state)
 	m = unit_mut(MCM_OP_PUT, &pool_a, "null");
 	unit_apply(st, &m);
 	check_value(st, &pool_a, "null", "", 0, 0, 0);
-	/* a key no server accepts is ignored without error */
+	/* a key no server accepts is refused, and nothing of it is stored */
 	m = unit_mut(MCM_OP_PUT, &pool_a, "");
-	unit_apply(st, &m);
+	assert_int_equal(mcm_store_apply(st, &m, 1), MCM_EINVALID);
 }
 
 static void test_append_prepend(void **state)

@@ -97,7 +97,7 @@ static void test_seq_taken(void **state)
 	assert_int_equal(unit_get(st, &pool_a, "b", &it), MCM_ENOTFOUND);
 	b[1].kind = 9;
 	b[1].seq = 0;
-	assert_int_equal(mcm_store_apply(st, &b[1], 1), EINVAL);
+	assert_int_equal(mcm_store_apply(st, &b[1], 1), MCM_EINVALID);
 }
 
 /* With seq 0: the newer write time wins, a tie keeps the mirror's record, a win takes a new number. */
