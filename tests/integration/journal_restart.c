@@ -8,6 +8,7 @@
  * the next open recovers it (docs/DURABILITY.md). LMDB is left as it is.
  * Prints "kept=K tail=T" on stdout; exits 1 on error.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: journal_restart DIR\n");
 		return 2;
 	}
-	if ((fd = open(path, O_RDWR)) < 0 || fstat(fd, &sb) != 0) {
+	if ((fd = open(path, O_RDWR)) < 0 && errno == ENOENT) {
+		printf("no journal yet\n"); /* the writer was killed before its first write */
+		return 0;
+	}
+	if (fd < 0 || fstat(fd, &sb) != 0) {
 		perror(path);
 		return 1;
 	}
