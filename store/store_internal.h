@@ -29,7 +29,8 @@ struct mcm_store {
 	MDB_cursor *seq_cur;     /* on seq, during a write transaction: appends at its last page */
 	int txn_tombstones;      /* during a write transaction: followers exist, so a delete or drop of
 				    a key the mirror does not hold still writes a tombstone */
-	uint64_t *dead;          /* MCM_DEAD_MAX superseded seq numbers of this transaction */
+	uint64_t *dead;          /* MCM_DEAD_MAX superseded seq numbers of this transaction (and as
+				    many again for sorting them) */
 	size_t ndead;
 	char path[PATH_MAX];
 };
