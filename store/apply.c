@@ -125,7 +125,7 @@ static int bury(struct mcm_store *st, MDB_txn *txn, uint64_t seq)
 static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_item *item,
 		    const struct mcm_item *old, unsigned seq_flags)
 {
-	unsigned char sk[8];
+	unsigned char sk[8], sv[MCM_SEQ_VALUE_MAX];
 	MDB_val k = {8, sk}, ik = *key, v;
 	int rc;
 
@@ -140,7 +140,8 @@ static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, cons
 		return rc;
 	mcm_item_encode(key->mv_data, key->mv_size, item, v.mv_data);
 	mcm_put_be64(sk, item->seq);
-	v = *key;
+	v.mv_size = mcm_seq_entry_encode(item, key->mv_data, key->mv_size, sv);
+	v.mv_data = sv;
 	rc = st->seq_cur && seq_flags == MDB_APPEND ? mdb_cursor_put(st->seq_cur, &k, &v, MDB_APPEND)
 						    : mdb_put(txn, st->seq, &k, &v, seq_flags);
 	return rc == MDB_KEYEXIST ? EEXIST : rc;

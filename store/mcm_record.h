@@ -66,6 +66,29 @@ size_t mcm_item_key(mcm_pool_id pool, const char *key, size_t key_len, unsigned 
 int mcm_item_key_split(const unsigned char *buf, size_t len, mcm_pool_id *pool,
 		       const char **key, size_t *key_len);
 
+/** A "seq" entry's value (version 2): the kind, expiry and write time of the
+ * record it indexes, then that record's "items" key. The sweep decides from
+ * these whether the record may be removable without reading it; a version 1
+ * entry is the "items" key alone. */
+#define MCM_SEQ_HEADER 24
+#define MCM_SEQ_VALUE_MAX (MCM_SEQ_HEADER + MCM_ITEM_KEY_MAX)
+struct mcm_seq_entry {
+	uint8_t kind;       /**< enum mcm_kind (0 in a version 1 entry: unknown) */
+	int64_t exptime;
+	uint64_t wtime_us;
+	const unsigned char *ikey; /**< the "items" key */
+	size_t ikey_len;
+};
+
+/** Encode the entry of item, filed under the "items" key ikey, into buf
+ * (MCM_SEQ_VALUE_MAX bytes). @return its length. */
+size_t mcm_seq_entry_encode(const struct mcm_item *item, const unsigned char *ikey, size_t ikey_len,
+			    unsigned char *buf);
+
+/** Decode an entry of a mirror of record format version (1 or 2).
+ * @return 0, or MCM_EDAMAGED when it cannot be one. */
+int mcm_seq_entry_decode(const unsigned char *buf, size_t len, unsigned version, struct mcm_seq_entry *e);
+
 /** Bytes needed for a pool record. */
 size_t mcm_pool_size(const struct mcm_pool *p);
 

@@ -176,6 +176,36 @@ int mcm_item_key_split(const unsigned char *buf, size_t len, mcm_pool_id *pool,
 	return 0;
 }
 
+/* Seq entry value, version 2, little-endian:
+ *  0 u8 kind  1-7 0  8 i64 exptime  16 u64 wtime_us  24 the "items" key */
+size_t mcm_seq_entry_encode(const struct mcm_item *item, const unsigned char *ikey, size_t ikey_len,
+			    unsigned char *buf)
+{
+	memset(buf, 0, 8);
+	buf[0] = item->kind;
+	put64(buf + 8, (uint64_t)item->exptime);
+	put64(buf + 16, item->wtime_us);
+	memcpy(buf + MCM_SEQ_HEADER, ikey, ikey_len);
+	return MCM_SEQ_HEADER + ikey_len;
+}
+
+int mcm_seq_entry_decode(const unsigned char *buf, size_t len, unsigned version, struct mcm_seq_entry *e)
+{
+	size_t head = version == 1 ? 0 : MCM_SEQ_HEADER;
+
+	if (len <= head + 8 || len > head + MCM_ITEM_KEY_MAX)
+		return MCM_EDAMAGED;
+	memset(e, 0, sizeof *e);
+	if (version != 1) {
+		e->kind = buf[0];
+		e->exptime = (int64_t)get64(buf + 8);
+		e->wtime_us = get64(buf + 16);
+	}
+	e->ikey = buf + head;
+	e->ikey_len = len - head;
+	return 0;
+}
+
 size_t mcm_pool_size(const struct mcm_pool *p)
 {
 	return MCM_POOL_HEADER + strnlen(p->servers, MCM_SERVERS_MAX - 1);

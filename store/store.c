@@ -97,10 +97,11 @@ static int check_meta(struct mcm_store *st, MDB_txn *txn)
 	if (st->format != 1 && st->format != MCM_FORMAT_VERSION)
 		return MCM_EFORMAT;
 	if (st->format == 1 && !(st->flags & MCM_STORE_RDONLY)) {
-		/* a version 1 mirror: its records are read as they are and rewritten
-		 * with checksums as they change or as the sweep passes them */
+		/* a version 1 mirror: rewritten as version 2 in this transaction */
 		uint32_t version = MCM_FORMAT_VERSION;
 
+		if ((rc = mcm_store_upgrade_v1(st, txn)) != 0)
+			return rc;
 		v.mv_size = sizeof version;
 		v.mv_data = &version;
 		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
@@ -716,14 +717,18 @@ static int iter_step(struct mcm_iter *it, MDB_val *k, MDB_val *v)
 /* In seq order: the record the entry k -> ik names. 0 with *item set, MCM_END
  * for a stale entry (its record is gone or carries another number: skip it),
  * MCM_EDAMAGED, or an error. */
-static int seq_record(struct mcm_iter *it, const MDB_val *k, const MDB_val *ik, struct mcm_item *item)
+static int seq_record(struct mcm_iter *it, const MDB_val *k, const MDB_val *ev, struct mcm_item *item)
 {
-	MDB_val key = *ik, v;
-	uint64_t seq = mcm_get_be64(k->mv_data);
+	struct mcm_seq_entry e;
+	MDB_val key, v;
+	uint64_t seq;
 	int rc;
 
-	if (k->mv_size != 8 || ik->mv_size <= 8 || ik->mv_size > MCM_ITEM_KEY_MAX)
+	if (k->mv_size != 8 || mcm_seq_entry_decode(ev->mv_data, ev->mv_size, it->st->format, &e) != 0)
 		return MCM_END; /* not an entry the store writes: the sweep removes it */
+	seq = mcm_get_be64(k->mv_data);
+	key.mv_size = e.ikey_len;
+	key.mv_data = (void *)e.ikey;
 	if ((rc = mdb_get(it->txn, it->st->items, &key, &v)) == MDB_NOTFOUND)
 		return MCM_END;
 	if (rc != 0)

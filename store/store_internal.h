@@ -53,6 +53,10 @@ int mcm_store_begin_read(struct mcm_store *st, MDB_txn **txn);
  * @return 0, MCM_ETRUNCATED, or an errno value. */
 int mcm_lmdb_check_length(const char *file, size_t psize, uint64_t last_pgno, uint64_t txnid);
 
+/** Rewrite a version 1 mirror's seq entries, items and pools as version 2,
+ * inside txn (upgrade.c). @return 0 or an LMDB code. */
+int mcm_store_upgrade_v1(struct mcm_store *st, MDB_txn *txn);
+
 /** Remove the superseded seq entries collected in st->dead (ascending, one
  * cursor). @return 0 or an LMDB code. */
 int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn);

@@ -53,6 +53,7 @@ static int check_seq(const char *dir)
 	mdb_cursor_open(txn, items, &c);
 	while (mdb_cursor_get(c, &k, &v, n_items ? MDB_NEXT : MDB_FIRST) == 0) {
 		struct mcm_item it;
+		struct mcm_seq_entry e;
 		unsigned char sk[8];
 		MDB_val skv = {8, sk}, sv;
 
@@ -62,13 +63,20 @@ static int check_seq(const char *dir)
 			continue;
 		}
 		mcm_put_be64(sk, it.seq);
-		if (mdb_get(txn, seq, &skv, &sv) != 0 || sv.mv_size != k.mv_size || memcmp(sv.mv_data, k.mv_data, k.mv_size))
+		if (mdb_get(txn, seq, &skv, &sv) != 0 || mcm_seq_entry_decode(sv.mv_data, sv.mv_size, 2, &e) != 0 ||
+		    e.ikey_len != k.mv_size || memcmp(e.ikey, k.mv_data, k.mv_size) != 0 || e.kind != it.kind)
 			bad++;
 	}
 	mdb_cursor_close(c);
 	mdb_cursor_open(txn, seq, &c);
 	while (mdb_cursor_get(c, &k, &ik, n_seq ? MDB_NEXT : MDB_FIRST) == 0) {
+		struct mcm_seq_entry e;
+
 		n_seq++;
+		if (mcm_seq_entry_decode(ik.mv_data, ik.mv_size, 2, &e) != 0)
+			bad++;
+		ik.mv_data = (void *)e.ikey;
+		ik.mv_size = e.ikey_len;
 		if (mdb_get(txn, items, &ik, &v) != 0)
 			bad++;
 	}

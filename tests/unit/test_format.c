@@ -191,15 +191,20 @@ static void test_stale_seq_entries(void **state)
 	uint64_t bad_seq;
 	int damaged;
 
+	struct mcm_item like = {.kind = MCM_KIND_VALUE};
+	unsigned char ev[MCM_SEQ_VALUE_MAX];
+
 	put(e->st, "a", "1");
 	put(e->st, "b", "2");
 	mcm_store_close(e->st);
 	iklen = mcm_item_key(pool_a.id, "gone", 4, ik);
 	mcm_put_be64(sk, 1000);
-	raw_put(e->dir, "seq", sk, 8, ik, iklen);
+	raw_put(e->dir, "seq", sk, 8, ev, mcm_seq_entry_encode(&like, ik, iklen, ev));
 	iklen = mcm_item_key(pool_a.id, "a", 1, ik);
 	mcm_put_be64(sk, 1001); /* "a" carries number 1 */
-	raw_put(e->dir, "seq", sk, 8, ik, iklen);
+	raw_put(e->dir, "seq", sk, 8, ev, mcm_seq_entry_encode(&like, ik, iklen, ev));
+	mcm_put_be64(sk, 1002); /* not an entry at all */
+	raw_put(e->dir, "seq", sk, 8, "x", 1);
 	assert_int_equal(mcm_store_open(&e->st, e->dir, MCM_STORE_RDONLY, 0), 0);
 	assert_int_equal(walk(e->st, MCM_ORDER_SEQ, &damaged, bad, &bad_seq), 2);
 	assert_int_equal(damaged, 0);
@@ -273,9 +278,31 @@ static void make_v1(const char *dir)
 	raw_put(dir, "seq", sk, 8, ik, iklen);
 }
 
-/* Version 1 mirrors are read as they are; the first writer marks them
- * version 2, and its new records carry checksums while the old ones still
- * read. */
+/* Read the raw "items" record of key: its version byte. */
+static unsigned raw_version(const char *dir, const char *key)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	unsigned char ik[MCM_ITEM_KEY_MAX];
+	MDB_val k = {mcm_item_key(pool_a.id, key, strlen(key), ik), ik}, v;
+	unsigned version;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "items", 0, &dbi), 0);
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	version = mcm_item_version(v.mv_data, v.mv_size);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return version;
+}
+
+/* Version 1 mirrors are read as they are; the first writable open rewrites
+ * them as version 2 (records with their CRC, the new seq entries) in its
+ * own transaction. */
 static void test_version1_mirror(void **state)
 {
 	char dir[PATH_MAX];
@@ -298,9 +325,13 @@ static void test_version1_mirror(void **state)
 	assert_string_equal(p.servers, "127.0.0.1:11211");
 	mcm_store_close(st);
 
+	assert_int_equal(raw_version(dir, "v1key"), 1);
 	assert_int_equal(mcm_store_open(&st, dir, 0, 0), 0);
 	assert_int_equal(mcm_store_info(st, &info), 0);
 	assert_int_equal(info.format_version, MCM_FORMAT_VERSION);
+	assert_int_equal(raw_version(dir, "v1key"), MCM_FORMAT_VERSION);
+	assert_int_equal(mcm_store_pool(st, pool_a.id, &p), 0);
+	assert_string_equal(p.servers, "127.0.0.1:11211");
 	put(st, "v2key", "world");
 	assert_int_equal(mcm_iter_open(st, MCM_ORDER_SEQ, 0, &it), 0);
 	while (mcm_iter_next(it, &item) == 0)
