@@ -134,6 +134,7 @@ static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, cons
 	else if (old && (rc = bury(st, txn, old->seq)) != 0)
 		return rc;
 	v.mv_size = mcm_item_size(item);
+	st->txn_bytes += (int64_t)(key->mv_size + v.mv_size) - (old ? (int64_t)(key->mv_size + mcm_item_size(old)) : 0);
 	rc = st->items_cur ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_RESERVE)
 			   : mdb_put(txn, st->items, &ik, &v, MDB_RESERVE);
 	if (rc != 0)

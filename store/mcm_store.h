@@ -328,6 +328,49 @@ int mcm_follower_delete(struct mcm_store *st, const char *name);
 int mcm_store_purge_horizon(struct mcm_store *st, uint64_t *horizon);
 /** @} */
 
+/** @defgroup sweep The sweep: a mirror that stays bounded (store/sweep.c)
+ * What memcached no longer holds and no follower needs is removed from the
+ * front of the seq index onwards, a bounded number of entries per write
+ * transaction: stale entries, records a flush killed, expired values and
+ * tombstones (see mcm_sweep_policy), and with a byte cap the oldest records.
+ * @{ */
+#define MCM_TOMBSTONE_TTL_DEFAULT 86400 /**< MCMIRROR_TOMBSTONE_TTL: a day */
+#define MCM_SWEEP_MIN_AGE 300           /**< a tombstone is kept at least this long (s) */
+
+struct mcm_sweep_policy {
+	int enabled;
+	uint64_t max_bytes;       /**< MCMIRROR_MAX_BYTES: cap on the records' bytes (keys and records,
+				       tombstones included); 0 = none */
+	uint32_t tombstone_ttl_s; /**< the longest an expired value or a tombstone is kept for a
+				       follower that has not passed it */
+	uint32_t tombstone_min_s; /**< the shortest a tombstone is kept (replay's settle pass, merges) */
+};
+
+/** Cumulative counts of the sweep (meta "sweep"), and the records' bytes. */
+struct mcm_sweep_counts {
+	uint64_t cycles;     /**< passes over the whole index completed */
+	uint64_t stale;      /**< stale seq entries removed */
+	uint64_t expired;    /**< expired values removed */
+	uint64_t tombstones; /**< tombstones (deleted, dropped) removed */
+	uint64_t flushed;    /**< records a flush killed, removed */
+	uint64_t evicted;    /**< records removed by the byte cap */
+	uint64_t bytes;      /**< the records' bytes now (keys and records) */
+};
+
+/** Sweep with policy p in the write transactions of st from now on (a copy is kept). */
+void mcm_store_set_sweep(struct mcm_store *st, const struct mcm_sweep_policy *p);
+
+/** The next write transaction through st also sweeps up to budget seq entries. */
+void mcm_store_sweep_next(struct mcm_store *st, size_t budget);
+
+/** Sweep up to budget entries in a transaction of its own (the drainer, idle).
+ * @return 0 or an error. */
+int mcm_store_sweep(struct mcm_store *st, size_t budget);
+
+/** The sweep's counts. @return 0 or an error. */
+int mcm_store_sweep_counts(struct mcm_store *st, struct mcm_sweep_counts *c);
+/** @} */
+
 /** Does the server still hold this item at time now (Unix seconds)? False for
  * deleted and dropped records, expired ones, and ones flushed in pool p (p
  * may be NULL when the pool record is unknown). */

@@ -411,6 +411,7 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		first = ++next;
 		st->txn_pool_valid = 0;
 		st->ndead = 0;
+		st->txn_bytes = 0;
 		st->txn_tombstones = have_followers(st, txn);
 		if (rc == 0)
 			rc = mdb_cursor_open(txn, st->items, &st->items_cur);
@@ -425,6 +426,10 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		st->items_cur = st->seq_cur = NULL;
 		if (rc == 0)
 			rc = mcm_store_drop_dead(st, txn);
+		if (rc == 0)
+			rc = mcm_store_account(st, txn);
+		if (rc == 0)
+			rc = mcm_store_sweep_txn(st, txn, st->sweep_budget);
 		if (rc == 0 && next != first)
 			rc = save_last_seq(st, txn, next - 1);
 		if (rc == 0)
@@ -433,9 +438,27 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 			rc = mdb_txn_commit(txn);
 		else
 			mdb_txn_abort(txn);
+		if (rc == 0)
+			st->sweep_budget = 0;
 	}
 	pthread_rwlock_unlock(&st->resize);
 	return rc;
+}
+
+void mcm_store_set_sweep(struct mcm_store *st, const struct mcm_sweep_policy *p)
+{
+	st->sweep = *p;
+}
+
+void mcm_store_sweep_next(struct mcm_store *st, size_t budget)
+{
+	st->sweep_budget = budget;
+}
+
+int mcm_store_sweep(struct mcm_store *st, size_t budget)
+{
+	st->sweep_budget = budget;
+	return mcm_store_apply(st, NULL, 0);
 }
 
 int mcm_store_apply(struct mcm_store *st, const struct mcm_mutation *m, size_t n)

@@ -29,6 +29,9 @@ struct mcm_store {
 	MDB_cursor *seq_cur;     /* on seq, during a write transaction: appends at its last page */
 	int txn_tombstones;      /* during a write transaction: followers exist, so a delete or drop of
 				    a key the mirror does not hold still writes a tombstone */
+	struct mcm_sweep_policy sweep;
+	size_t sweep_budget;     /* entries the next write transaction sweeps */
+	int64_t txn_bytes;       /* during a write transaction: bytes its records added (or removed) */
 	uint64_t *dead;          /* MCM_DEAD_MAX superseded seq numbers of this transaction (and as
 				    many again for sorting them) */
 	size_t ndead;
@@ -56,6 +59,14 @@ int mcm_lmdb_check_length(const char *file, size_t psize, uint64_t last_pgno, ui
 /** Rewrite a version 1 mirror's seq entries, items and pools as version 2,
  * inside txn (upgrade.c). @return 0 or an LMDB code. */
 int mcm_store_upgrade_v1(struct mcm_store *st, MDB_txn *txn);
+
+/** Add the bytes this transaction's records added (st->txn_bytes) to meta
+ * "bytes" (sweep.c). @return 0 or an LMDB code. */
+int mcm_store_account(struct mcm_store *st, MDB_txn *txn);
+
+/** Sweep up to budget seq entries inside the write transaction txn
+ * (sweep.c). @return 0 or an LMDB code. */
+int mcm_store_sweep_txn(struct mcm_store *st, MDB_txn *txn, size_t budget);
 
 /** Remove the superseded seq entries collected in st->dead (ascending, one
  * cursor). @return 0 or an LMDB code. */

@@ -45,7 +45,8 @@ static int upgrade_seq(struct mcm_store *st, MDB_txn *txn)
 			break;
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	/* (EINVAL: the deletes emptied the index, which leaves the cursor unset) */
+	return rc == MDB_NOTFOUND || rc == EINVAL ? 0 : rc;
 }
 
 /* Every version 1 item record again with its CRC. */
@@ -63,8 +64,11 @@ static int upgrade_items(struct mcm_store *st, MDB_txn *txn)
 		size_t klen = k.mv_size;
 
 		if (mcm_item_version(v.mv_data, v.mv_size) != 1 ||
-		    mcm_item_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &item) != 0)
+		    mcm_item_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &item) != 0) {
+			st->txn_bytes += (int64_t)(k.mv_size + v.mv_size);
 			continue;
+		}
+		st->txn_bytes += (int64_t)(k.mv_size + mcm_item_size(&item));
 		memcpy(key, k.mv_data, klen);
 		v.mv_size = mcm_item_size(&item);
 		/* MDB_RESERVE: the old record's bytes (item's pointers) stay valid
@@ -121,7 +125,9 @@ int mcm_store_upgrade_v1(struct mcm_store *st, MDB_txn *txn)
 {
 	int rc;
 
-	if ((rc = upgrade_seq(st, txn)) == 0 && (rc = upgrade_items(st, txn)) == 0)
-		rc = upgrade_pools(st, txn);
+	st->txn_bytes = 0;
+	if ((rc = upgrade_seq(st, txn)) == 0 && (rc = upgrade_items(st, txn)) == 0 &&
+	    (rc = upgrade_pools(st, txn)) == 0)
+		rc = mcm_store_account(st, txn); /* the records' bytes, which the sweep's byte cap reads */
 	return rc;
 }

@@ -1,0 +1,364 @@
+/* sweep.c - keep the mirror bounded: remove what memcached no longer holds and nobody needs.
+ *
+ * The sweep walks the seq index in order, a bounded number of entries per
+ * write transaction (the drainer gives it a budget with each batch, and more
+ * when idle), from where the last one stopped, wrapping around at the end. An
+ * entry tells from its own copy of the record's kind, expiry and write time
+ * whether the record may be removable; only then is the record read (and
+ * checked: the entry must still be its own). It removes:
+ *   - stale entries (their record is gone or carries another number);
+ *   - records a flush killed (no follower needs them: a follower forwards
+ *     the flush itself);
+ *   - expired values and tombstones (deleted, dropped) once every follower
+ *     has passed them and a tombstone is MCM_SWEEP_MIN_AGE old, or anyway
+ *     once they are older than the tombstone TTL (raising the purge horizon
+ *     when a follower had not passed them: it must resynchronise).
+ * With a byte cap, the oldest records (the front of the index) go first
+ * whenever the records' bytes exceed it, down to 95 % of it, live ones
+ * included (the closest the mirror comes to memcached's LRU without seeing
+ * reads); evicting one a follower has not passed raises the horizon too.
+ * Its position and counters live in meta "sweep", the records' bytes in meta
+ * "bytes", both written in the transaction that changes them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcm_record.h"
+#include "store_internal.h"
+
+static const char META_SWEEP[] = "sweep";
+static const char META_BYTES[] = "bytes";
+static const char META_PURGED[] = "purged";
+
+#define POOL_CACHE 16
+
+/* What meta "sweep" holds (native byte order). */
+struct sweep_meta {
+	uint64_t pos;        /* the next seq to visit */
+	struct mcm_sweep_counts c;
+};
+
+/* One sweep step inside a write transaction. */
+struct step {
+	struct mcm_store *st;
+	MDB_txn *txn;
+	const struct mcm_sweep_policy *policy;
+	int64_t now;
+	uint64_t min_pos;     /* the lowest follower position (UINT64_MAX: no follower) */
+	uint64_t horizon;
+	int horizon_dirty;
+	struct sweep_meta m;
+	struct mcm_pool pools[POOL_CACHE];
+	int pool_ok[POOL_CACHE];
+	size_t npools;
+};
+
+static int meta_get(struct mcm_store *st, MDB_txn *txn, const char *name, void *buf, size_t len)
+{
+	MDB_val k = {strlen(name), (void *)name}, v;
+	int rc = mdb_get(txn, st->meta, &k, &v);
+
+	if (rc == 0 && v.mv_size == len)
+		memcpy(buf, v.mv_data, len);
+	else if (rc == 0 || rc == MDB_NOTFOUND)
+		memset(buf, 0, len);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int meta_put(struct mcm_store *st, MDB_txn *txn, const char *name, const void *buf, size_t len)
+{
+	MDB_val k = {strlen(name), (void *)name}, v = {len, (void *)buf};
+
+	return mdb_put(txn, st->meta, &k, &v, 0);
+}
+
+/* The lowest position of any follower (UINT64_MAX when there is none). */
+static int follower_floor(struct mcm_store *st, MDB_txn *txn, uint64_t *min_pos)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*min_pos = UINT64_MAX;
+	if (!st->have_followers_db)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, st->followers, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		/* the position is at offset 8; a record that does not decode holds everything */
+		uint64_t pos = 0;
+
+		if (v.mv_size >= 16)
+			memcpy(&pos, (const unsigned char *)v.mv_data + 8, 8); /* little-endian host (docs/FORMAT.md) */
+		if (pos < *min_pos)
+			*min_pos = pos;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The pool record of id as this transaction sees it (NULL: none or damaged). */
+static const struct mcm_pool *pool_of(struct step *s, uint64_t id)
+{
+	unsigned char kb[8];
+	MDB_val k = {8, kb}, v;
+	size_t i;
+
+	for (i = 0; i < s->npools; i++)
+		if (s->pools[i].id == id)
+			return s->pool_ok[i] ? &s->pools[i] : NULL;
+	i = s->npools < POOL_CACHE ? s->npools++ : (size_t)(id % POOL_CACHE);
+	mcm_put_be64(kb, id);
+	s->pool_ok[i] = mdb_get(s->txn, s->st->pools, &k, &v) == 0 &&
+			mcm_pool_decode(id, v.mv_data, v.mv_size, &s->pools[i]) == 0;
+	s->pools[i].id = id;
+	return s->pool_ok[i] ? &s->pools[i] : NULL;
+}
+
+/* Killed by a flush marker of its pool (see mcm_item_is_live)? */
+static int flushed(const struct mcm_pool *p, uint64_t seq, uint64_t wtime_us, int64_t now)
+{
+	if (!p)
+		return 0;
+	if (p->flush_seq && seq <= p->flush_seq)
+		return 1;
+	return p->flush_time > 0 && now + 1 >= p->flush_time && (int64_t)(wtime_us / 1000000u) <= p->flush_time;
+}
+
+enum verdict { KEEP, REMOVE, REMOVE_PAST_FOLLOWER };
+
+/* What to do with a record whose entry says it may be removable. */
+static enum verdict judge(struct step *s, const struct mcm_item *it, const struct mcm_pool *p, uint64_t seq,
+			  uint64_t *counter_slot_is_flush)
+{
+	int64_t age = s->now - (int64_t)(it->wtime_us / 1000000u);
+	int passed = seq <= s->min_pos; /* every follower has applied it */
+
+	*counter_slot_is_flush = 0;
+	if (it->kind == MCM_KIND_VALUE && flushed(p, seq, it->wtime_us, s->now)) {
+		*counter_slot_is_flush = 1;
+		return REMOVE;
+	}
+	if (it->kind == MCM_KIND_VALUE) {
+		if (it->exptime == 0 || it->exptime > s->now)
+			return KEEP;
+		age = s->now - it->exptime;
+		if (passed)
+			return REMOVE;
+	} else {
+		if (age < (int64_t)s->policy->tombstone_min_s)
+			return KEEP;
+		if (passed)
+			return REMOVE;
+	}
+	return age >= (int64_t)s->policy->tombstone_ttl_s ? REMOVE_PAST_FOLLOWER : KEEP;
+}
+
+/* Remove the record ikey (record size rec_len) and the entry under cur. */
+static int remove_record(struct step *s, MDB_cursor *cur, MDB_val *ikey, size_t rec_len)
+{
+	int rc = mdb_del(s->txn, s->st->items, ikey, NULL);
+
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = mdb_cursor_del(cur, 0);
+	if (rc == 0)
+		s->m.c.bytes -= s->m.c.bytes >= ikey->mv_size + rec_len ? ikey->mv_size + rec_len : s->m.c.bytes;
+	return rc;
+}
+
+static void raise_horizon(struct step *s, uint64_t seq)
+{
+	if (seq > s->horizon) {
+		s->horizon = seq;
+		s->horizon_dirty = 1;
+	}
+}
+
+/* Visit the entry under cur (key k, value v); with evict, remove its record
+ * whatever it is. *removed: the cursor already stands on the next entry. */
+static int visit(struct step *s, MDB_cursor *cur, const MDB_val *k, const MDB_val *v, int evict, int *removed)
+{
+	struct mcm_seq_entry e;
+	struct mcm_item it;
+	MDB_val ikey, rec;
+	uint64_t seq, is_flush;
+	const struct mcm_pool *p;
+	int rc, drc;
+
+	*removed = 0;
+	if (k->mv_size != 8 || mcm_seq_entry_decode(v->mv_data, v->mv_size, s->st->format, &e) != 0)
+		goto stale;
+	seq = mcm_get_be64(k->mv_data);
+	p = pool_of(s, mcm_get_be64(e.ikey));
+	if (!evict && e.kind == MCM_KIND_VALUE && (e.exptime == 0 || e.exptime > s->now) &&
+	    !flushed(p, seq, e.wtime_us, s->now))
+		return 0; /* live, by its entry: the record need not be read */
+	ikey.mv_size = e.ikey_len;
+	ikey.mv_data = (void *)e.ikey;
+	if ((rc = mdb_get(s->txn, s->st->items, &ikey, &rec)) == MDB_NOTFOUND)
+		goto stale;
+	if (rc != 0)
+		return rc;
+	drc = mcm_item_decode(ikey.mv_data, ikey.mv_size, rec.mv_data, rec.mv_size, &it);
+	if (it.seq != seq)
+		goto stale; /* its record is another one now */
+	if (evict) {
+		if (seq > s->min_pos)
+			raise_horizon(s, seq);
+		s->m.c.evicted++;
+		*removed = 1;
+		return remove_record(s, cur, &ikey, rec.mv_size);
+	}
+	if (drc != 0)
+		return 0; /* damaged: left for the readers to report */
+	switch (judge(s, &it, p, seq, &is_flush)) {
+	case KEEP:
+		return 0;
+	case REMOVE_PAST_FOLLOWER:
+		raise_horizon(s, seq);
+		/* fall through */
+	case REMOVE:
+		if (is_flush)
+			s->m.c.flushed++;
+		else if (it.kind == MCM_KIND_VALUE)
+			s->m.c.expired++;
+		else
+			s->m.c.tombstones++;
+		*removed = 1;
+		return remove_record(s, cur, &ikey, rec.mv_size);
+	}
+	return 0;
+stale:
+	s->m.c.stale++;
+	*removed = 1;
+	return mdb_cursor_del(cur, 0);
+}
+
+/* Move cur on: to the next entry, or (after a delete) to the one that took
+ * the deleted one's place. MDB_NOTFOUND at the end (LMDB leaves a cursor
+ * uninitialised, EINVAL, when the delete emptied the database). */
+static int step_on(MDB_cursor *cur, MDB_val *k, MDB_val *v, int removed)
+{
+	int rc = mdb_cursor_get(cur, k, v, removed ? MDB_GET_CURRENT : MDB_NEXT);
+
+	return removed && rc == EINVAL ? MDB_NOTFOUND : rc;
+}
+
+/* Walk up to budget entries from the saved position (wrapping once). */
+static int walk(struct step *s, size_t budget, size_t *visited)
+{
+	unsigned char kb[8];
+	MDB_cursor *cur;
+	MDB_val k = {8, kb}, v;
+	int rc, wrapped = 0, removed = 0;
+
+	if ((rc = mdb_cursor_open(s->txn, s->st->seq, &cur)) != 0)
+		return rc;
+	mcm_put_be64(kb, s->m.pos);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (*visited < budget) {
+		if (rc == MDB_NOTFOUND) {
+			if (wrapped || s->m.pos == 0)
+				break;
+			wrapped = 1;
+			s->m.c.cycles++;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+			continue;
+		}
+		if (rc != 0)
+			break;
+		(*visited)++;
+		s->m.pos = mcm_get_be64(k.mv_data) + 1;
+		if ((rc = visit(s, cur, &k, &v, 0, &removed)) != 0)
+			break;
+		rc = step_on(cur, &k, &v, removed);
+	}
+	if (rc == MDB_NOTFOUND) {
+		rc = 0;
+		if (*visited < budget) { /* reached the end: the next step starts over */
+			s->m.pos = 0;
+			s->m.c.cycles += !wrapped;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Over the byte cap: remove from the front until at 95 % of it. */
+static int evict(struct step *s, size_t budget)
+{
+	uint64_t target = s->policy->max_bytes / 20 * 19;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc, removed;
+
+	if (!s->policy->max_bytes || s->m.c.bytes <= s->policy->max_bytes)
+		return 0;
+	if ((rc = mdb_cursor_open(s->txn, s->st->seq, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < budget && s->m.c.bytes > target; n++) {
+		if ((rc = visit(s, cur, &k, &v, 1, &removed)) != 0)
+			break;
+		rc = step_on(cur, &k, &v, removed);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int mcm_store_account(struct mcm_store *st, MDB_txn *txn)
+{
+	uint64_t bytes;
+	int rc;
+
+	if (st->txn_bytes == 0)
+		return 0;
+	if ((rc = meta_get(st, txn, META_BYTES, &bytes, sizeof bytes)) != 0)
+		return rc;
+	bytes = (int64_t)bytes + st->txn_bytes < 0 ? 0 : (uint64_t)((int64_t)bytes + st->txn_bytes);
+	st->txn_bytes = 0;
+	return meta_put(st, txn, META_BYTES, &bytes, sizeof bytes);
+}
+
+int mcm_store_sweep_txn(struct mcm_store *st, MDB_txn *txn, size_t budget)
+{
+	struct step s;
+	size_t visited = 0;
+	int rc;
+
+	if (!st->sweep.enabled || budget == 0)
+		return 0;
+	memset(&s, 0, sizeof s);
+	s.st = st;
+	s.txn = txn;
+	s.policy = &st->sweep;
+	s.now = (int64_t)(mcm_now_us() / 1000000u);
+	if ((rc = meta_get(st, txn, META_SWEEP, &s.m, sizeof s.m)) != 0 ||
+	    (rc = meta_get(st, txn, META_BYTES, &s.m.c.bytes, sizeof s.m.c.bytes)) != 0 ||
+	    (rc = meta_get(st, txn, META_PURGED, &s.horizon, sizeof s.horizon)) != 0 ||
+	    (rc = follower_floor(st, txn, &s.min_pos)) != 0)
+		return rc;
+	if ((rc = evict(&s, 4 * budget)) != 0 || (rc = walk(&s, budget, &visited)) != 0)
+		return rc;
+	if ((rc = meta_put(st, txn, META_SWEEP, &s.m, sizeof s.m)) == 0 &&
+	    (rc = meta_put(st, txn, META_BYTES, &s.m.c.bytes, sizeof s.m.c.bytes)) == 0 && s.horizon_dirty)
+		rc = meta_put(st, txn, META_PURGED, &s.horizon, sizeof s.horizon);
+	return rc;
+}
+
+int mcm_store_sweep_counts(struct mcm_store *st, struct mcm_sweep_counts *c)
+{
+	struct sweep_meta m;
+	MDB_txn *txn;
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	if ((rc = mcm_store_begin_read(st, &txn)) != 0)
+		return rc;
+	if ((rc = meta_get(st, txn, META_SWEEP, &m, sizeof m)) == 0 &&
+	    (rc = meta_get(st, txn, META_BYTES, &m.c.bytes, sizeof m.c.bytes)) == 0)
+		*c = m.c;
+	mdb_txn_abort(txn);
+	return rc;
+}
