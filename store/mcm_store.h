@@ -284,6 +284,15 @@ int mcm_iter_next(struct mcm_iter *it, struct mcm_item *item);
 
 void mcm_iter_close(struct mcm_iter *it);
 
+/** Which read transaction (snapshot) the records last returned come from: a
+ * number that changes when the iterator takes a new one. */
+unsigned long mcm_iter_snapshot(const struct mcm_iter *it);
+
+/** The pool record id as of the snapshot of the records last returned (what
+ * a reader must judge them by, when it must not see a flush later than the
+ * records it killed). @return 0, MCM_ENOTFOUND, MCM_EDAMAGED or an error. */
+int mcm_iter_pool(struct mcm_iter *it, mcm_pool_id id, struct mcm_pool *pool);
+
 /** @defgroup followers Followers: consumers of the change stream
  * A follower (`mcmirror follow`: a standby memcached, an external database)
  * registers under a name and saves the sequence number up to which its

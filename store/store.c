@@ -668,6 +668,7 @@ struct mcm_iter {
 	unsigned batch;
 	int positioned;
 	unsigned long map_gen; /* st->map_gen when the cursor was positioned */
+	unsigned long snapshot; /* bumped with each new read transaction */
 };
 
 int mcm_iter_open(struct mcm_store *st, enum mcm_order order, uint64_t from_seq, struct mcm_iter **out)
@@ -720,6 +721,7 @@ static int iter_step(struct mcm_iter *it, MDB_val *k, MDB_val *v)
 			rc = mdb_txn_renew(it->txn);
 		if (rc != 0 || (rc = mdb_cursor_renew(it->txn, it->cur)) != 0)
 			return rc;
+		it->snapshot++;
 	}
 	it->map_gen = __atomic_load_n(&it->st->map_gen, __ATOMIC_ACQUIRE);
 	it->batch = 0;
@@ -782,4 +784,21 @@ int mcm_iter_next(struct mcm_iter *it, struct mcm_item *item)
 		}
 		return mcm_item_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, item);
 	}
+}
+
+unsigned long mcm_iter_snapshot(const struct mcm_iter *it)
+{
+	return it->snapshot;
+}
+
+int mcm_iter_pool(struct mcm_iter *it, mcm_pool_id id, struct mcm_pool *pool)
+{
+	unsigned char kb[8];
+	MDB_val k = {8, kb}, v;
+	int rc;
+
+	mcm_put_be64(kb, id);
+	if ((rc = mdb_get(it->txn, it->st->pools, &k, &v)) == 0)
+		rc = mcm_pool_decode(id, v.mv_data, v.mv_size, pool);
+	return rc == MDB_NOTFOUND ? MCM_ENOTFOUND : rc;
 }

@@ -27,29 +27,6 @@ static void put(struct mcm_store *st, const char *key, const char *value)
 	unit_apply(st, &m);
 }
 
-/* Flip one bit of the first occurrence of needle in dir/data.mdb (bit rot). */
-static void flip_in_file(const char *dir, const char *needle)
-{
-	char path[PATH_MAX];
-	struct stat sb;
-	unsigned char *buf, *hit = NULL;
-	int fd;
-
-	snprintf(path, sizeof path, "%s/data.mdb", dir);
-	assert_int_equal(stat(path, &sb), 0);
-	assert_non_null(buf = malloc((size_t)sb.st_size));
-	assert_true((fd = open(path, O_RDWR)) >= 0);
-	assert_int_equal(pread(fd, buf, (size_t)sb.st_size, 0), sb.st_size);
-	for (off_t i = 0; i + (off_t)strlen(needle) <= sb.st_size && !hit; i++)
-		if (memcmp(buf + i, needle, strlen(needle)) == 0)
-			hit = buf + i;
-	assert_non_null(hit);
-	hit[1] ^= 0x04;
-	assert_int_equal(pwrite(fd, hit + 1, 1, hit + 1 - buf), 1);
-	close(fd);
-	free(buf);
-}
-
 /* Walk the store in order; count good records and damaged ones (naming the
  * damaged key in *bad_key). Returns the number of good records. */
 static int walk(struct mcm_store *st, enum mcm_order order, int *damaged, char *bad_key, uint64_t *bad_seq)
@@ -92,7 +69,7 @@ static void test_bit_rot_found(void **state)
 	put(e->st, "k2", "UNIQUE-VALUE-FOR-BIT-ROT-1234");
 	put(e->st, "k3", "third-value-cccccccccccccccc");
 	mcm_store_close(e->st);
-	flip_in_file(e->dir, "UNIQUE-VALUE-FOR-BIT-ROT-1234");
+	unit_flip_in_file(e->dir, "UNIQUE-VALUE-FOR-BIT-ROT-1234");
 	assert_int_equal(mcm_store_open(&e->st, e->dir, MCM_STORE_RDONLY, 0), 0);
 	assert_int_equal(walk(e->st, MCM_ORDER_KEY, &damaged, bad, &bad_seq), 2);
 	assert_int_equal(damaged, 1);
@@ -120,9 +97,9 @@ static void test_write_over_damage(void **state)
 	put(e->st, "app", "BBBB-DAMAGED-APP-BBBB");
 	put(e->st, "del", "CCCC-DAMAGED-DEL-CCCC");
 	mcm_store_close(e->st);
-	flip_in_file(e->dir, "AAAA-DAMAGED-SET-AAAA");
-	flip_in_file(e->dir, "BBBB-DAMAGED-APP-BBBB");
-	flip_in_file(e->dir, "CCCC-DAMAGED-DEL-CCCC");
+	unit_flip_in_file(e->dir, "AAAA-DAMAGED-SET-AAAA");
+	unit_flip_in_file(e->dir, "BBBB-DAMAGED-APP-BBBB");
+	unit_flip_in_file(e->dir, "CCCC-DAMAGED-DEL-CCCC");
 	assert_int_equal(mcm_store_open(&e->st, e->dir, 0, 0), 0);
 	put(e->st, "set", "fresh");
 	m = unit_mut(MCM_OP_APPEND, &pool_a, "app");
@@ -223,7 +200,7 @@ static void test_damaged_pool(void **state)
 
 	put(e->st, "old", "1");
 	mcm_store_close(e->st);
-	flip_in_file(e->dir, "127.0.0.1:11211");
+	unit_flip_in_file(e->dir, "127.0.0.1:11211");
 	assert_int_equal(mcm_store_open(&e->st, e->dir, 0, 0), 0);
 	assert_int_equal(mcm_store_pools(e->st, &pools, &n), 0);
 	assert_int_equal(n, 0);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mcm_pool.h"
@@ -134,4 +135,28 @@ void unit_journal_tear(const char *dir, uint64_t pos)
 	crc ^= 0x5a5a5a5a;
 	assert_int_equal(pwrite(fd, &crc, sizeof crc, at), sizeof crc);
 	close(fd);
+}
+
+void unit_flip_in_file(const char *dir, const char *needle)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	unsigned char *buf, *hit = NULL;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_non_null(buf = malloc((size_t)sb.st_size));
+	assert_true((fd = open(path, O_RDWR)) >= 0);
+	assert_int_equal(pread(fd, buf, (size_t)sb.st_size, 0), sb.st_size);
+	/* every copy: LMDB's pages that were written over may still hold it */
+	for (off_t i = 0; i + (off_t)strlen(needle) <= sb.st_size; i++)
+		if (memcmp(buf + i, needle, strlen(needle)) == 0) {
+			hit = buf + i;
+			hit[1] ^= 0x04;
+			assert_int_equal(pwrite(fd, hit + 1, 1, hit + 1 - buf), 1);
+		}
+	assert_non_null(hit);
+	close(fd);
+	free(buf);
 }

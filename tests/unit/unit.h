@@ -46,6 +46,10 @@ void unit_jheader_unmap(struct mcm_jheader *h);
  * leaves a record that never fully reached the disk. */
 void unit_journal_tear(const char *dir, uint64_t pos);
 
+/** Flip one bit of every occurrence of needle in dir/data.mdb (bit rot);
+ * fails the test when needle is not there. */
+void unit_flip_in_file(const char *dir, const char *needle);
+
 /** Fixture for tests that need a store: *state becomes a struct unit_env. */
 struct unit_env {
 	char dir[4096];
