@@ -236,6 +236,12 @@ int mcm_store_sync(struct mcm_store *st);
 int mcm_store_get(struct mcm_store *st, mcm_pool_id pool, const char *key, size_t key_len,
 		  struct mcm_item *item);
 
+/** This mirror's origin: 16 random bytes given at its first writable open,
+ * as 32 lower-case hex digits (what an external store records as the
+ * writer of a row). @return 0, MCM_ENOTFOUND (a mirror only ever opened
+ * read-only) or an error. */
+int mcm_store_origin(struct mcm_store *st, char hex[33]);
+
 /** Read every pool record. *pools is malloc'd; free() it.
  * @return 0 or an error. */
 int mcm_store_pools(struct mcm_store *st, struct mcm_pool **pools, size_t *n);

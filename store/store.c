@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mcm_record.h"
 #include "store_internal.h"
@@ -17,6 +19,7 @@
 static const char META_FORMAT[] = "format";
 static const char META_CREATED[] = "created";
 static const char META_LAST_SEQ[] = "last_seq"; /* highest sequence number ever handed out */
+static const char META_ORIGIN[] = "origin";     /* this mirror's random id (mcm_store_origin) */
 
 uint64_t mcm_now_us(void)
 {
@@ -111,6 +114,40 @@ static int check_meta(struct mcm_store *st, MDB_txn *txn)
 	return 0;
 }
 
+/* A writable open gives the mirror its origin id when it has none. */
+static int ensure_origin(struct mcm_store *st, MDB_txn *txn)
+{
+	MDB_val k = {sizeof META_ORIGIN - 1, (void *)META_ORIGIN}, v;
+	unsigned char id[16];
+	int rc = mdb_get(txn, st->meta, &k, &v);
+
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
+		uint64_t t = mcm_now_us() ^ ((uint64_t)getpid() << 40);
+		memcpy(id, &t, 8);
+		memcpy(id + 8, &st, sizeof st < 8 ? sizeof st : 8);
+	}
+	v.mv_size = sizeof id;
+	v.mv_data = id;
+	return mdb_put(txn, st->meta, &k, &v, 0);
+}
+
+int mcm_store_origin(struct mcm_store *st, char hex[33])
+{
+	unsigned char id[16];
+	size_t len;
+	int rc = mcm_store_meta_get(st, META_ORIGIN, id, sizeof id, &len);
+
+	if (rc == 0 && len != sizeof id)
+		rc = MCM_EDAMAGED;
+	if (rc != 0)
+		return rc;
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	return 0;
+}
+
 /* A writable open creates the mirror's databases in a new (empty)
  * environment only, never among another program's LMDB data. */
 static int check_not_foreign(MDB_txn *txn)
@@ -145,6 +182,8 @@ static int open_dbs(struct mcm_store *st)
 			rc = 0;
 		else if (rc == 0)
 			st->have_followers_db = 1;
+		if (rc == 0 && !(st->flags & MCM_STORE_RDONLY))
+			rc = ensure_origin(st, txn);
 	}
 	if (rc == MDB_NOTFOUND)
 		rc = MCM_EFORMAT; /* an LMDB environment, but not a mirror */

@@ -373,6 +373,28 @@ static void test_followers(void **state)
 	free(list);
 }
 
+/* Each mirror has its own origin id, kept across opens. */
+static void test_origin(void **state)
+{
+	char dir[PATH_MAX], a[33], b[33], c[33];
+	struct mcm_store *st;
+
+	snprintf(dir, sizeof dir, "%s/m1", (const char *)*state);
+	assert_int_equal(mcm_store_open(&st, dir, MCM_STORE_CREATE, 0), 0);
+	assert_int_equal(mcm_store_origin(st, a), 0);
+	mcm_store_close(st);
+	assert_int_equal(mcm_store_open(&st, dir, MCM_STORE_RDONLY, 0), 0);
+	assert_int_equal(mcm_store_origin(st, b), 0);
+	mcm_store_close(st);
+	assert_string_equal(a, b);
+	assert_int_equal(strlen(a), 32);
+	snprintf(dir, sizeof dir, "%s/m2", (const char *)*state);
+	assert_int_equal(mcm_store_open(&st, dir, MCM_STORE_CREATE, 0), 0);
+	assert_int_equal(mcm_store_origin(st, c), 0);
+	mcm_store_close(st);
+	assert_string_not_equal(a, c);
+}
+
 static void test_mutation_valid(void **state)
 {
 	struct mcm_mutation m = unit_mut(MCM_OP_PUT, &pool_a, "k");
@@ -485,6 +507,7 @@ int main(void)
 		D(test_version1_mirror),
 		D(test_free_tail_pages),
 		E(test_followers),
+		D(test_origin),
 		cmocka_unit_test(test_mutation_valid),
 	};
 #undef E
