@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mcm_crc.h"
 #include "mcm_expiry.h"
 #include "mcm_record.h"
 #include "store_internal.h"
@@ -89,33 +90,50 @@ enum found { NOT_FOUND = 0, FOUND = 1, DAMAGED = 2 };
 
 /* The mirrored record for the mutation's key, if any (pointers into the
  * map), in *found: FOUND, NOT_FOUND, or DAMAGED (a record is there but fails
- * its checks: *old then names it and nothing else of it may be used).
+ * its checks: *old then names it and nothing else of it may be used). With
+ * shallow (a set, which needs nothing of the old record but its number),
+ * the record is not checked: old->seq is its unverified number, and the
+ * superseded entry is checked against the key before it is removed. The
+ * items cursor is left on the record (st->cur_on_key).
  * @return 0 or an LMDB code. */
-static int find_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *old, int *found)
+static int find_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *old, int shallow,
+		     int *found)
 {
 	MDB_val k = *key, v;
 	int rc = st->items_cur ? mdb_cursor_get(st->items_cur, &k, &v, MDB_SET_KEY)
 			       : mdb_get(txn, st->items, &k, &v);
 
 	*found = NOT_FOUND;
+	st->cur_on_key = 0;
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
+	st->cur_on_key = st->items_cur != NULL;
+	st->found_len = v.mv_size;
+	if (shallow && v.mv_size >= MCM_ITEM_HEADER_V1) {
+		memcpy(&old->seq, (const unsigned char *)v.mv_data + 24, 8); /* little-endian host (docs/FORMAT.md) */
+		old->kind = ((const unsigned char *)v.mv_data)[1];
+		*found = FOUND;
+		return 0;
+	}
 	*found = mcm_item_decode(key->mv_data, key->mv_size, v.mv_data, v.mv_size, old) == 0 ? FOUND : DAMAGED;
 	return 0;
 }
 
 /* The old record's seq entry is superseded: remove it at the end of the
- * transaction (or now, when too many are waiting). */
-static int bury(struct mcm_store *st, MDB_txn *txn, uint64_t seq)
+ * transaction (or now, when too many are waiting), once checked to be the
+ * entry of key (the number may come from a record that was not checked). */
+static int bury(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const MDB_val *key)
 {
 	int rc = 0;
 
 	if (st->ndead == MCM_DEAD_MAX)
 		rc = mcm_store_drop_dead(st, txn);
-	if (rc == 0)
-		st->dead[st->ndead++] = seq;
+	if (rc == 0) {
+		st->dead[st->ndead].seq = seq;
+		st->dead[st->ndead++].key_crc = mcm_crc32c(0, key->mv_data, key->mv_size);
+	}
 	return rc;
 }
 
@@ -131,12 +149,15 @@ static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, cons
 
 	if (old && old->seq == item->seq)
 		seq_flags = 0; /* a record kept under its own number: its entry stays */
-	else if (old && (rc = bury(st, txn, old->seq)) != 0)
+	else if (old && (rc = bury(st, txn, old->seq, key)) != 0)
 		return rc;
 	v.mv_size = mcm_item_size(item);
-	st->txn_bytes += (int64_t)(key->mv_size + v.mv_size) - (old ? (int64_t)(key->mv_size + mcm_item_size(old)) : 0);
-	rc = st->items_cur ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_RESERVE)
-			   : mdb_put(txn, st->items, &ik, &v, MDB_RESERVE);
+	st->txn_bytes += (int64_t)(key->mv_size + v.mv_size) - (st->cur_on_key ? (int64_t)(key->mv_size + st->found_len) : 0);
+	/* the cursor that found the record replaces it where it is */
+	rc = st->cur_on_key ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_CURRENT | MDB_RESERVE)
+	     : st->items_cur ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_RESERVE)
+			     : mdb_put(txn, st->items, &ik, &v, MDB_RESERVE);
+	st->cur_on_key = 0;
 	if (rc != 0)
 		return rc;
 	mcm_item_encode(key->mv_data, key->mv_size, item, v.mv_data);
@@ -484,7 +505,7 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 		return apply_flush(st, txn, &pool, m, *next_seq);
 	key.mv_data = kb;
 	key.mv_size = mcm_item_key(pool.id, m->key, m->key_len, kb);
-	if ((rc = find_item(st, txn, &key, &old, &found)) != 0)
+	if ((rc = find_item(st, txn, &key, &old, m->op == MCM_OP_PUT, &found)) != 0)
 		return rc;
 	live = found == FOUND && mcm_item_is_live(&old, &pool, now);
 

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mcm_crc.h"
 #include "mcm_record.h"
 #include "store_internal.h"
 
@@ -359,19 +360,19 @@ static int put_meta(struct mcm_store *st, MDB_txn *txn, const struct mcm_meta *m
 	return rc;
 }
 
-/* Sort v[0..n) ascending: usually it already is (a batch overwrites keys in
+/* Sort v[0..n) by number: usually it already is (a batch overwrites keys in
  * the order they were last written), else an LSD radix sort by bytes, over
  * the bytes in which the numbers differ (qsort's callbacks cost a fifth of
- * the drainer). tmp holds n numbers. */
-static void sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
+ * the drainer). tmp holds n entries. */
+static void sort_dead(struct mcm_dead *v, struct mcm_dead *tmp, size_t n)
 {
 	uint64_t lo = UINT64_MAX, hi = 0;
 	int sorted = 1;
 
 	for (size_t i = 0; i < n; i++) {
-		sorted &= i == 0 || v[i - 1] <= v[i];
-		lo = v[i] < lo ? v[i] : lo;
-		hi = v[i] > hi ? v[i] : hi;
+		sorted &= i == 0 || v[i - 1].seq <= v[i].seq;
+		lo = v[i].seq < lo ? v[i].seq : lo;
+		hi = v[i].seq > hi ? v[i].seq : hi;
 	}
 	if (sorted)
 		return;
@@ -379,13 +380,22 @@ static void sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
 		size_t count[257] = {0};
 
 		for (size_t i = 0; i < n; i++)
-			count[(((v[i] - lo) >> shift) & 0xff) + 1]++;
+			count[(((v[i].seq - lo) >> shift) & 0xff) + 1]++;
 		for (int b = 0; b < 256; b++)
 			count[b + 1] += count[b];
 		for (size_t i = 0; i < n; i++)
-			tmp[count[((v[i] - lo) >> shift) & 0xff]++] = v[i];
+			tmp[count[((v[i].seq - lo) >> shift) & 0xff]++] = v[i];
 		memcpy(v, tmp, n * sizeof *v);
 	}
+}
+
+/* Is the seq entry value ev the entry of the "items" key whose CRC is key_crc? */
+static int names_key(struct mcm_store *st, const MDB_val *ev, uint32_t key_crc)
+{
+	struct mcm_seq_entry e;
+
+	return mcm_seq_entry_decode(ev->mv_data, ev->mv_size, st->format, &e) == 0 &&
+	       mcm_crc32c(0, e.ikey, e.ikey_len) == key_crc;
 }
 
 int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
@@ -397,16 +407,16 @@ int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
 
 	if (st->ndead == 0)
 		return 0;
-	sort_u64(st->dead, st->dead + MCM_DEAD_MAX, st->ndead);
+	sort_dead(st->dead, st->dead + MCM_DEAD_MAX, st->ndead);
 	if ((rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < st->ndead; i++) {
-		if (i > 0 && st->dead[i] == st->dead[i - 1])
+		if (i > 0 && st->dead[i].seq == st->dead[i - 1].seq)
 			continue;
 		/* after a delete the cursor stands on the next entry: often the next
 		 * one to delete, found without a search */
-		if (!on || k.mv_size != 8 || mcm_get_be64(k.mv_data) != st->dead[i]) {
-			mcm_put_be64(kb, st->dead[i]);
+		if (!on || k.mv_size != 8 || mcm_get_be64(k.mv_data) != st->dead[i].seq) {
+			mcm_put_be64(kb, st->dead[i].seq);
 			k.mv_size = 8;
 			k.mv_data = kb;
 			if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY)) == MDB_NOTFOUND) {
@@ -416,6 +426,10 @@ int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
 			}
 			if (rc != 0)
 				break;
+		}
+		if (!names_key(st, &v, st->dead[i].key_crc)) {
+			on = 1; /* another record's entry (an unchecked number was wrong): kept */
+			continue;
 		}
 		if ((rc = mdb_cursor_del(cur, 0)) == 0)
 			on = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT) == 0;
@@ -451,6 +465,7 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		st->txn_pool_valid = 0;
 		st->ndead = 0;
 		st->txn_bytes = 0;
+		st->cur_on_key = 0;
 		st->txn_tombstones = have_followers(st, txn);
 		if (rc == 0)
 			rc = mdb_cursor_open(txn, st->items, &st->items_cur);
