@@ -29,11 +29,6 @@
  * (delete, incr, decr and touch call their _by_key twins through the PLT). */
 static __thread int depth __attribute__((tls_model("initial-exec")));
 
-__attribute__((constructor)) static void mcm_mirror_init(void)
-{
-	mcm_config_get();
-}
-
 /* Is the client's AES encoding key set (memcached_set_encoding_key)? */
 static int encrypted(const memcached_st *mc)
 {

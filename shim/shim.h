@@ -28,17 +28,22 @@
 /** MCMIRROR_SYNC values. */
 enum mcm_sync { MCM_SYNC_NONE = 0, MCM_SYNC_EVERYSEC = 1, MCM_SYNC_ALWAYS = 2 };
 
+/** The settings, copied at load time into memory the library owns (never a
+ * pointer into the environment block, which process titles overwrite). */
 struct mcm_config {
-	int enabled;          /**< 0 when MCMIRROR_DISABLE, ONLY/SKIP_CMDS or the tool itself say so */
-	const char *path;     /**< MCMIRROR_PATH or the default */
+	int enabled;          /**< 0 when MCMIRROR_DISABLE, ONLY/SKIP_CMDS, the tool itself or a refused
+				   MCMIRROR_PATH say so */
+	int path_refused;     /**< MCMIRROR_PATH was too long to keep */
+	char path[4096];      /**< MCMIRROR_PATH or the default */
 	int log_level;        /**< MCMIRROR_LOG: 0 silent, 1 errors (default), 2 warnings, 3 debug */
-	const char *log_file; /**< MCMIRROR_LOG_FILE or NULL for stderr */
+	char log_file[4096];  /**< MCMIRROR_LOG_FILE, or "" for stderr */
 	size_t mapsize;       /**< MCMIRROR_MAPSIZE, initial map size (0 = store default) */
 	enum mcm_sync sync;   /**< MCMIRROR_SYNC */
 	size_t journal_size;  /**< MCMIRROR_JOURNAL_SIZE, used when the journal is created */
 };
 
-/** The configuration, read from the environment once (thread-safe, idempotent). */
+/** The configuration, read from the environment once, by the library's
+ * constructor (thread-safe, idempotent). */
 const struct mcm_config *mcm_config_get(void);
 
 /** The configuration as far as it has been read, without reading it: for
