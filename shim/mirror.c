@@ -73,14 +73,6 @@ static int not_sent(memcached_return_t rc)
 	       rc == MEMCACHED_NOT_SUPPORTED || rc == MEMCACHED_NO_SERVERS;
 }
 
-/* A definite answer that the key exists with another value: add, cas. */
-static int exists_answer(const struct mcm_call *c)
-{
-	if (c->op == MCM_CALL_ADD)
-		return c->rc == MEMCACHED_NOTSTORED || c->rc == MEMCACHED_DATA_EXISTS;
-	return c->op == MCM_CALL_CAS && c->rc == MEMCACHED_DATA_EXISTS;
-}
-
 static int is_unconditional(enum mcm_call_op op)
 {
 	return op == MCM_CALL_SET || op == MCM_CALL_DELETE || op == MCM_CALL_FLUSH;
@@ -137,6 +129,73 @@ static int classify_success(const struct mcm_call *c, struct mcm_mutation *m, in
 	return 0;
 }
 
+static int is_storage(enum mcm_call_op op)
+{
+	return op <= MCM_CALL_CAS;
+}
+
+static int is_delta(enum mcm_call_op op)
+{
+	return op == MCM_CALL_INCR || op == MCM_CALL_DECR || op == MCM_CALL_INCR_INIT || op == MCM_CALL_DECR_INIT;
+}
+
+/* The key is absent on the server: a definite answer, not a drop. */
+static int absent(struct mcm_mutation *m)
+{
+	m->op = MCM_OP_DELETE;
+	return 1;
+}
+
+/* An incr/decr whose reply gave no number: the server changed the item only
+ * if it held a number (store/apply.c decides, from the mirrored value). */
+static int delta_unknown(const struct mcm_call *c, struct mcm_mutation *m)
+{
+	m->op = MCM_OP_DELTA;
+	m->incr = c->op == MCM_CALL_INCR || c->op == MCM_CALL_INCR_INIT;
+	m->delta = c->offset;
+	m->with_initial = MCM_DELTA_UNKNOWN;
+	return 1;
+}
+
+/* A reliable call that did not succeed, on a connection in step: what do
+ * memcached 1.6.18's answers say about the key? Returns 0 for "unchanged". */
+static int classify_failure(const struct mcm_call *c, struct mcm_mutation *m)
+{
+	switch (c->rc) {
+	case MEMCACHED_DATA_EXISTS: /* add: the key exists (binary); cas: with another cas value */
+		if (c->op == MCM_CALL_ADD || c->op == MCM_CALL_CAS)
+			return 0;
+		break;
+	case MEMCACHED_NOTSTORED:
+		if (c->op == MCM_CALL_ADD) /* the key exists (ascii) */
+			return 0;
+		/* replace: the key is absent; append/prepend: absent, or the result would not
+		 * fit (the item is then unchanged): forgetting is right either way */
+		if (c->op == MCM_CALL_REPLACE || c->op == MCM_CALL_APPEND || c->op == MCM_CALL_PREPEND)
+			return absent(m);
+		break;
+	case MEMCACHED_NOTFOUND: /* replace (binary), cas, incr, decr, touch: the key is absent */
+		if (c->op == MCM_CALL_REPLACE || c->op == MCM_CALL_CAS || c->op == MCM_CALL_TOUCH ||
+		    c->op == MCM_CALL_APPEND || c->op == MCM_CALL_PREPEND || is_delta(c->op))
+			return absent(m);
+		break;
+	case MEMCACHED_E2BIG:
+	case MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE:
+		/* the value did not fit: a set unlinks the old item, the others leave it */
+		if (c->op == MCM_CALL_SET)
+			return absent(m);
+		if (is_storage(c->op))
+			return 0;
+		break;
+	default:
+		break;
+	}
+	if (is_delta(c->op)) /* not a number (ascii CLIENT_ERROR, binary a read failure), a timeout... */
+		return delta_unknown(c, m);
+	m->op = MCM_OP_DROP; /* an error whose effect is unknown */
+	return 1;
+}
+
 /* What the call did, as a mutation; returns 0 when the mirror stays as it is. */
 static int classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
 {
@@ -147,6 +206,8 @@ static int classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t no
 	if (!reliable) {
 		if (is_unconditional(c->op) && (succeeded(c->rc) || c->op != MCM_CALL_SET))
 			return classify_success(c, m, now);
+		if (is_delta(c->op))
+			return delta_unknown(c, m);
 		m->op = MCM_OP_DROP;
 		return 1;
 	}
@@ -154,10 +215,7 @@ static int classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t no
 		return classify_success(c, m, now); /* whatever the answer, the key is gone */
 	if (succeeded(c->rc))
 		return classify_success(c, m, now);
-	if (exists_answer(c))
-		return 0;
-	m->op = MCM_OP_DROP; /* not found, or an error whose effect is unknown */
-	return 1;
+	return classify_failure(c, m);
 }
 
 /* Work out the pool and the wire key (namespace + key) of the call. */

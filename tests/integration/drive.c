@@ -7,6 +7,8 @@
  *                  a two-server pool, flush_all on SERVER2
  *   edge           binary writes on SERVER1 to keys the server holds and the
  *                  mirror never saw (written before the shim, or evicted)
+ *   answers        definite answers that are not successes (shim_answers.c) on
+ *                  SERVER1, over ascii and over binary with a namespace
  *   threads        8 threads with clones of one handle on SERVER1
  *   forks          a parent and 4 forked children on SERVER1
  *   count          N sets of distinct keys TAG-<i>, then N more writes through
@@ -172,7 +174,7 @@ static void mode_count(struct drv *d, long n, const char *tag)
 static int usage(void)
 {
 	fprintf(stderr, "usage: shim_drive ascii|binary OUT SERVER1 SERVER2 SERVER3\n"
-			"       shim_drive edge|threads|forks OUT SERVER\n"
+			"       shim_drive edge|answers|threads|forks OUT SERVER\n"
 			"       shim_drive count OUT SERVER N TAG\n");
 	return 2;
 }
@@ -185,6 +187,14 @@ int main(int argc, char **argv)
 		return usage();
 	if (strcmp(argv[1], "ascii") == 0 || strcmp(argv[1], "binary") == 0) {
 		mode_protocol(strcmp(argv[1], "binary") == 0, argc, argv);
+	} else if (strcmp(argv[1], "answers") == 0) {
+		struct drv bin = handle(argv[3], 1, "nsb:");
+
+		d = handle(argv[3], 0, "");
+		cases_answers(&d);
+		cases_answers(&bin);
+		memcached_free(d.mc);
+		memcached_free(bin.mc);
 	} else if (strcmp(argv[1], "edge") == 0) {
 		d = handle(argv[3], 1, "");
 		cases_edge(&d);

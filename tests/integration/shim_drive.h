@@ -97,6 +97,13 @@ void cases_edge(struct drv *d);
 void raw_delete(const struct drv *d, const char *key);
 void raw_set(const struct drv *d, const char *key, const char *value, uint32_t flags);
 
+/* ---- shim_answers.c ---- */
+
+/** Definite answers that are not successes (absent keys, values that are not
+ * numbers, values too large), numbers by memcached's own parse, and a decr
+ * while another connection holds the item: the mirror follows them exactly. */
+void cases_answers(struct drv *d);
+
 /* ---- shim_concurrency.c ---- */
 
 /** 8 threads, each with its own clone of d's handle. */
