@@ -9,6 +9,11 @@
  *                  mirror never saw (written before the shim, or evicted)
  *   answers        definite answers that are not successes (shim_answers.c) on
  *                  SERVER1, over ascii and over binary with a namespace
+ *   desync         text-protocol connections out of step (shim_desync.c): SERVER1,
+ *                  SERVER1+SERVER2, SERVER3 (injected commands forget that pool)
+ *   desync-random  a seeded random ascii workload sprinkled with such calls, on
+ *                  SERVER1, SERVER1+SERVER2 and SERVER3 with a namespace
+ *                  (arguments: OUT SERVER1 SERVER2 SERVER3 SEED CALLS)
  *   threads        8 threads with clones of one handle on SERVER1
  *   forks          a parent and 4 forked children on SERVER1
  *   count          N sets of distinct keys TAG-<i>, then N more writes through
@@ -175,7 +180,9 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: shim_drive ascii|binary OUT SERVER1 SERVER2 SERVER3\n"
 			"       shim_drive edge|answers|threads|forks OUT SERVER\n"
-			"       shim_drive count OUT SERVER N TAG\n");
+			"       shim_drive count OUT SERVER N TAG\n"
+			"       shim_drive desync OUT SERVER1 SERVER2 SERVER3\n"
+			"       shim_drive desync-random OUT SERVER1 SERVER2 SERVER3 SEED CALLS\n");
 	return 2;
 }
 
@@ -195,6 +202,33 @@ int main(int argc, char **argv)
 		cases_answers(&bin);
 		memcached_free(d.mc);
 		memcached_free(bin.mc);
+	} else if (strcmp(argv[1], "desync") == 0 && argc == 6) {
+		char two[1024];
+		struct drv d2, dinj;
+
+		snprintf(two, sizeof two, "%s,%s", argv[3], argv[4]);
+		d = handle(argv[3], 0, "dns:");
+		d2 = handle(two, 0, "");
+		dinj = handle(argv[5], 0, "");
+		cases_desync(&d, &d2, &dinj);
+		memcached_free(d.mc);
+		memcached_free(d2.mc);
+		memcached_free(dinj.mc);
+	} else if (strcmp(argv[1], "desync-random") == 0 && argc == 8) {
+		char two[1024];
+		struct drv d2, d3;
+		unsigned long seed = strtoul(argv[6], NULL, 0);
+
+		drv_quiet = 1;
+		printf("seed %lu\n", seed);
+		snprintf(two, sizeof two, "%s,%s", argv[3], argv[4]);
+		d = handle(argv[3], 0, "");
+		d2 = handle(two, 0, "");
+		d3 = handle(argv[5], 0, "rns:");
+		desync_random(&d, &d2, &d3, seed, atol(argv[7]));
+		memcached_free(d.mc);
+		memcached_free(d2.mc);
+		memcached_free(d3.mc);
 	} else if (strcmp(argv[1], "edge") == 0) {
 		d = handle(argv[3], 1, "");
 		cases_edge(&d);

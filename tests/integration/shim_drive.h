@@ -104,6 +104,17 @@ void raw_set(const struct drv *d, const char *key, const char *value, uint32_t f
  * while another connection holds the item: the mirror follows them exactly. */
 void cases_answers(struct drv *d);
 
+/* ---- shim_desync.c ---- */
+
+/** Text-protocol connections out of step, one case of each kind: d on one
+ * server, d2 a two-server pool, dinj a pool of its own (forgotten). */
+void cases_desync(struct drv *d, struct drv *d2, struct drv *dinj);
+
+/** A seeded random workload of calls over three handles (keys r0-*, r1-*,
+ * r2-*), sprinkled with calls that leave a connection out of step; only d3
+ * (a server of its own) gets calls that run commands nobody meant. */
+void desync_random(struct drv *d, struct drv *d2, struct drv *d3, unsigned long seed, long calls);
+
 /* ---- shim_concurrency.c ---- */
 
 /** 8 threads, each with its own clone of d's handle. */
