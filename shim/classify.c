@@ -31,13 +31,6 @@ static int succeeded(memcached_return_t rc)
 	       rc == MEMCACHED_BUFFERED;
 }
 
-/* Errors libmemcached returns before sending anything: the server is unchanged. */
-int mcm_not_sent(memcached_return_t rc)
-{
-	return rc == MEMCACHED_INVALID_ARGUMENTS || rc == MEMCACHED_BAD_KEY_PROVIDED ||
-	       rc == MEMCACHED_NOT_SUPPORTED || rc == MEMCACHED_NO_SERVERS;
-}
-
 static int is_unconditional(enum mcm_call_op op)
 {
 	return op == MCM_CALL_SET || op == MCM_CALL_DELETE || op == MCM_CALL_FLUSH;
@@ -92,11 +85,6 @@ static int classify_success(const struct mcm_call *c, struct mcm_mutation *m, in
 		return 1;
 	}
 	return 0;
-}
-
-int mcm_is_storage(enum mcm_call_op op)
-{
-	return op <= MCM_CALL_CAS;
 }
 
 static int is_delta(enum mcm_call_op op)
@@ -175,12 +163,8 @@ static int forget_pool(struct mcm_mutation *m)
 	return 1;
 }
 
-int mcm_reliable(const struct mcm_call *c)
-{
-	return !c->noreply && !c->udp && !(c->binary && c->buffered);
-}
-
-int mcm_classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
+/* Everything but a success in a reliable mode on a connection in step. */
+static int classify_rest(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
 {
 	if (mcm_not_sent(c->rc))
 		return 0;
@@ -201,7 +185,12 @@ int mcm_classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
 		return drop(m); /* the reply read was another request's */
 	if (c->op == MCM_CALL_DELETE || c->op == MCM_CALL_FLUSH)
 		return classify_success(c, m, now); /* whatever the answer, the key is gone */
-	if (succeeded(c->rc))
-		return classify_success(c, m, now);
 	return classify_failure(c, m);
+}
+
+int mcm_classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
+{
+	if (__builtin_expect(!(c->text | c->step) && succeeded(c->rc) && mcm_reliable(c), 1))
+		return classify_success(c, m, now);
+	return classify_rest(c, m, now);
 }

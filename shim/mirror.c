@@ -42,10 +42,10 @@ static const char *route_key(const struct mcm_call *c, size_t *len)
 	return c->by_key ? c->group : c->key;
 }
 
-/* On the text protocol: what will the server make of the key and the value? */
-static void text_begin(struct mcm_call *c)
+/* On the text protocol, a key it cannot carry (k) or a cas without a cas value:
+ * what will the server make of the key and the value? */
+static __attribute__((noinline)) void text_begin(struct mcm_call *c, unsigned k)
 {
-	unsigned k = mcm_text_key(c->wire, c->wire_len);
 	size_t off;
 
 	if (mcm_is_storage(c->op)) {
@@ -84,8 +84,12 @@ int mcm_mirror_begin(struct mcm_call *c)
 		route_by = route_key(c, &route_len);
 		c->step = (uint8_t)mcm_step_check(mc, route_by, route_len);
 	}
-	if (!c->binary && c->op != MCM_CALL_FLUSH)
-		text_begin(c);
+	if (!c->binary) {
+		unsigned k = mcm_text_key(c->wire, c->wire_len); /* (a flush has no key) */
+
+		if (k || (c->op == MCM_CALL_CAS && c->cas == 0))
+			text_begin(c, k);
+	}
 	/* note the intent before the call is sent: the whole pool's when it may be forgotten */
 	if (mcm_writer_intent(&c->pool, c->wire,
 			      c->text == MCM_TEXT_CALL_INJECTED || c->step == MCM_STEP_INJECTED ? 0 : c->wire_len,
@@ -128,7 +132,7 @@ static int route(struct mcm_call *c)
 
 /* The step the call leaves its connection in, when worse than before it
  * (a storage command refused without the application's doing is found here). */
-static int step_after(struct mcm_call *c)
+static __attribute__((noinline)) int step_after(struct mcm_call *c)
 {
 	if (mcm_not_sent(c->rc) || c->binary || c->op == MCM_CALL_FLUSH)
 		return MCM_STEP_IN;
@@ -158,7 +162,8 @@ static void end_split_word(const struct mcm_call *c, const struct mcm_mutation *
 
 void mcm_mirror_end(struct mcm_call *c)
 {
-	int saved = errno, after = step_after(c);
+	int saved = errno, after = c->text || c->rc == MEMCACHED_ERROR || c->rc == MEMCACHED_CLIENT_ERROR
+					   ? step_after(c) : MCM_STEP_IN;
 	struct mcm_mutation m;
 	size_t route_len;
 	const char *route_by;

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include <libmemcached/memcached.h>
@@ -139,13 +140,23 @@ int mcm_classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now);
 
 /** Is c's return code the server's answer to it (not NOREPLY, not UDP, not
  * binary with BUFFER_REQUESTS)? */
-int mcm_reliable(const struct mcm_call *c);
+static inline int mcm_reliable(const struct mcm_call *c)
+{
+	return !c->noreply && !c->udp && !(c->binary && c->buffered);
+}
 
-/** An error libmemcached returns before sending anything. */
-int mcm_not_sent(memcached_return_t rc);
+/** An error libmemcached returns before sending anything: the server is unchanged. */
+static inline int mcm_not_sent(memcached_return_t rc)
+{
+	return rc == MEMCACHED_INVALID_ARGUMENTS || rc == MEMCACHED_BAD_KEY_PROVIDED ||
+	       rc == MEMCACHED_NOT_SUPPORTED || rc == MEMCACHED_NO_SERVERS;
+}
 
 /** set, add, replace, append, prepend, cas. */
-int mcm_is_storage(enum mcm_call_op op);
+static inline int mcm_is_storage(enum mcm_call_op op)
+{
+	return op <= MCM_CALL_CAS;
+}
 
 /* ---- textproto.c ---- */
 
@@ -154,9 +165,32 @@ int mcm_is_storage(enum mcm_call_op op);
 #define MCM_TEXT_SPLIT 2u    /**< holds a space, a newline or a NUL: the server reads other words */
 #define MCM_TEXT_NEWLINE 4u  /**< holds a newline: the line ends inside it; the rest are commands */
 
+/** The exact answer of mcm_text_key, once a byte below 0x21 was seen. */
+unsigned mcm_text_key_slow(const char *wire, size_t len);
+
 /** What the text protocol does with the wire key (namespace + key) of len bytes:
- * 0 (it carries it) or MCM_TEXT_* bits. Cheap: a scan eight bytes at a time. */
-unsigned mcm_text_key(const char *wire, size_t len);
+ * 0 (it carries it) or MCM_TEXT_* bits. Cheap: eight bytes at a time look for a
+ * byte below 0x21, rare in keys (exact: a borrow only follows such a byte). */
+static inline unsigned mcm_text_key(const char *wire, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t w, low = 0;
+
+	if (len >= 8) {
+		for (size_t i = 0; i + 8 <= len; i += 8) {
+			memcpy(&w, wire + i, 8);
+			low |= (w - ones * 0x21) & ~w & highs;
+		}
+		memcpy(&w, wire + len - 8, 8); /* the tail, overlapping */
+		low |= (w - ones * 0x21) & ~w & highs;
+	} else {
+		for (size_t i = 0; i < len; i++)
+			low |= (unsigned char)wire[i] < 0x21;
+	}
+	if (low)
+		return mcm_text_key_slow(wire, len);
+	return len > 250 ? MCM_TEXT_TOO_LONG : 0;
+}
 
 /** The first word the server's tokenizer reads from a split wire key (leading
  * spaces skipped, up to a space or a NUL): its length, and its offset in *off. */

@@ -16,31 +16,9 @@
 
 #define TEXT_KEY_MAX 250 /* KEY_MAX_LENGTH */
 
-/* Does any of the n bytes at p equal ' ', '\n' or '\0'? Eight bytes at a time
- * look for a byte below 0x21 (rare in keys); only then the three exactly. */
-static int has_delimiter(const unsigned char *p, size_t n)
+unsigned mcm_text_key_slow(const char *wire, size_t len)
 {
-	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, p + i, 8);
-		if ((w - ones * 0x21) & ~w & highs)
-			goto exact;
-	}
-	for (; i < n; i++)
-		if (p[i] < 0x21)
-			goto exact;
-	return 0;
-exact:
-	return memchr(p, ' ', n) || memchr(p, '\n', n) || memchr(p, '\0', n);
-}
-
-unsigned mcm_text_key(const char *wire, size_t len)
-{
-	if (!has_delimiter((const unsigned char *)wire, len))
+	if (!memchr(wire, ' ', len) && !memchr(wire, '\n', len) && !memchr(wire, '\0', len))
 		return len > TEXT_KEY_MAX ? MCM_TEXT_TOO_LONG : 0;
 	return memchr(wire, '\n', len) ? MCM_TEXT_SPLIT | MCM_TEXT_NEWLINE : MCM_TEXT_SPLIT;
 }

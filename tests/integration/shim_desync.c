@@ -50,7 +50,7 @@ static void case_repro(struct drv *d)
 		cas = memcached_result_cas(r);
 		memcached_result_free(r);
 	}
-	memcached_behavior_set(d->mc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1); /* (quits: reconnects) */
+	memcached_behavior_set(d->mc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
 	if (cas != 0)
 		drv_fail("mget without SUPPORT_CAS gave cas %" PRIu64, cas);
 	drv_check(memcached_cas(d->mc, "dsy-a", 5, "casval", 6, 0, 1, cas), MEMCACHED_ERROR, "cas", "dsy-a");
