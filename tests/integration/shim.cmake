@@ -10,8 +10,11 @@ target_link_libraries(mirror_check PRIVATE mcm_store PkgConfig::LIBMEMCACHED)
 # shim_title: a host that overwrites its argv/environment block to set its process title
 add_executable(shim_title ${shim_dir}/shim_title.c)
 target_link_libraries(shim_title PRIVATE PkgConfig::LIBMEMCACHED)
-set_target_properties(shim_drive mirror_check shim_title PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+# shim_every: every call at random in threads and processes, restored exactly after a crash
+add_executable(shim_every ${shim_dir}/shim_every.c ${shim_dir}/shim_raw.c)
+target_link_libraries(shim_every PRIVATE PkgConfig::LIBMEMCACHED Threads::Threads)
+set_target_properties(shim_drive mirror_check shim_title shim_every PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
-foreach(t ascii binary edge answers desync desync_random threads forks disabled unusable once title)
+foreach(t ascii binary edge answers desync desync_random every threads forks disabled unusable once title)
   mcm_shell_test(shim_${t} ${shim_dir}/test_shim_${t}.sh integration)
 endforeach()
