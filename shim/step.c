@@ -54,7 +54,7 @@ struct mark {
 unsigned mcm_step_noted;
 static struct mark marks[MARKS];
 static unsigned nmarks;
-static int overflow; /* a mark was lost: every text-protocol reply is distrusted */
+static int overflow; /* the highest level of a note that did not fit: every call is at least there */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void after_fork_child(void)
@@ -69,7 +69,7 @@ __attribute__((constructor)) static void mcm_step_init(void)
 
 static void publish(void)
 {
-	__atomic_store_n(&mcm_step_noted, nmarks + (unsigned)overflow, __ATOMIC_RELAXED);
+	__atomic_store_n(&mcm_step_noted, nmarks + (overflow != 0), __ATOMIC_RELAXED);
 }
 
 /* The socket descriptor of in, read from libmemcached's instance; -2 when the
@@ -178,51 +178,54 @@ int mcm_step_check(memcached_st *mc, const char *route, size_t len)
 			level = l > level ? l : level;
 		}
 	}
-	if (overflow && level == MCM_STEP_IN)
-		level = MCM_STEP_OUT;
+	if (overflow > level)
+		level = overflow;
 	publish();
 	pthread_mutex_unlock(&lock);
 	return level;
 }
 
-/* Note server i of mc at level; its socket as it is now. */
-static void note(memcached_st *mc, uint32_t i, int level)
+/* Note server i of mc at level, with its socket as it is now; 1 when it is
+ * newly out of step (0: closed already, or noted before). */
+static int note(memcached_st *mc, uint32_t i, int level)
 {
 	uint64_t id = socket_of(mc, i);
 	struct mark *m;
 
 	if (id == 0)
-		return; /* closed already: libmemcached reconnects before the next request */
+		return 0; /* closed already: libmemcached reconnects before the next request */
 	if ((m = find(mc, i)) && m->socket == id) {
 		m->level = (uint8_t)(level > m->level ? level : m->level);
-		return;
+		return 0;
 	}
 	if (!m && nmarks == MARKS) {
-		if (!overflow)
-			mcm_log_once(MCM_CAUSE_STEP, "more than %d connections out of step at once: replies "
-				     "on the text protocol are no longer trusted in this process", MARKS);
-		overflow = 1;
-		return;
+		mcm_log_once(MCM_CAUSE_STEP, "more than %d connections out of step at once: replies on "
+			     "the text protocol are no longer trusted in this process", MARKS);
+		overflow = level > overflow ? level : overflow;
+		return 1;
 	}
 	if (!m)
 		m = &marks[nmarks++];
 	*m = (struct mark){mc, i, (uint8_t)level, id};
+	return 1;
 }
 
 void mcm_step_mark(memcached_st *mc, const char *route, size_t len, int level)
 {
 	int64_t target = server_of(mc, route, len);
+	int noted = 0;
 
 	pthread_mutex_lock(&lock);
 	if (target >= 0) {
-		note(mc, (uint32_t)target, level);
+		noted = note(mc, (uint32_t)target, level);
 	} else {
 		for (uint32_t i = 0, n = memcached_server_count(mc); i < n; i++)
-			note(mc, i, level);
+			noted |= note(mc, i, level);
 	}
 	publish();
 	pthread_mutex_unlock(&lock);
-	mcm_writer_count(MCM_CTR_OUT_OF_STEP);
+	if (noted)
+		mcm_writer_count(MCM_CTR_OUT_OF_STEP);
 }
 
 void mcm_step_forget(const memcached_st *mc)
