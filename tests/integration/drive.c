@@ -10,7 +10,9 @@
  *   answers        definite answers that are not successes (shim_answers.c) on
  *                  SERVER1, over ascii and over binary with a namespace
  *   desync         text-protocol connections out of step (shim_desync.c): SERVER1,
- *                  SERVER1+SERVER2, SERVER3 (injected commands forget that pool)
+ *                  SERVER1+SERVER2, SERVER3 (injected commands forget that pool);
+ *                  with a 4th argument, the pid of SERVER1's memcached, stopped
+ *                  a moment for a timeout
  *   desync-random  a seeded random ascii workload sprinkled with such calls, on
  *                  SERVER1, SERVER1+SERVER2 and SERVER3 with a namespace
  *                  (arguments: OUT SERVER1 SERVER2 SERVER3 SEED CALLS)
@@ -181,7 +183,7 @@ static int usage(void)
 	fprintf(stderr, "usage: shim_drive ascii|binary OUT SERVER1 SERVER2 SERVER3\n"
 			"       shim_drive edge|answers|threads|forks OUT SERVER\n"
 			"       shim_drive count OUT SERVER N TAG\n"
-			"       shim_drive desync OUT SERVER1 SERVER2 SERVER3\n"
+			"       shim_drive desync OUT SERVER1 SERVER2 SERVER3 [PID1]\n"
 			"       shim_drive desync-random OUT SERVER1 SERVER2 SERVER3 SEED CALLS\n");
 	return 2;
 }
@@ -202,7 +204,7 @@ int main(int argc, char **argv)
 		cases_answers(&bin);
 		memcached_free(d.mc);
 		memcached_free(bin.mc);
-	} else if (strcmp(argv[1], "desync") == 0 && argc == 6) {
+	} else if (strcmp(argv[1], "desync") == 0 && (argc == 6 || argc == 7)) {
 		char two[1024];
 		struct drv d2, dinj;
 
@@ -210,7 +212,7 @@ int main(int argc, char **argv)
 		d = handle(argv[3], 0, "dns:");
 		d2 = handle(two, 0, "");
 		dinj = handle(argv[5], 0, "");
-		cases_desync(&d, &d2, &dinj);
+		cases_desync(&d, &d2, &dinj, argc == 7 ? (pid_t)atol(argv[6]) : 0);
 		memcached_free(d.mc);
 		memcached_free(d2.mc);
 		memcached_free(dinj.mc);

@@ -16,6 +16,7 @@
  *   desync_random  a seeded random workload over three handles sprinkled with such calls
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,8 +155,31 @@ static void case_injected(struct drv *d)
 	note(d, "dsy-inj-after", SRV_PRESENT, MIR_EXACT);
 }
 
-void cases_desync(struct drv *d, struct drv *d2, struct drv *dinj)
+/* A timeout (the server stopped): libmemcached closes the connection, so the reply the server
+ * sends once it runs again is never read; the next call, on a new connection, is in step. */
+static void case_timeout(struct drv *d, pid_t server)
 {
+	memcached_return_t rc;
+
+	put(d, "dsy-to-warm", "w");
+	memcached_behavior_set(d->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 300);
+	kill(server, SIGSTOP);
+	rc = memcached_set(d->mc, "dsy-to1", 7, "t1", 2, 0, 1);
+	kill(server, SIGCONT);
+	drv_check(rc, MEMCACHED_TIMEOUT, "set", "dsy-to1");
+	put(d, "dsy-to2", "t2");
+	/* in step: its own NOT_STORED (out of step it would read dsy-to2's STORED) */
+	drv_check(memcached_add(d->mc, "dsy-to-warm", 11, "x", 1, 0, 1), MEMCACHED_NOTSTORED, "add", "dsy-to-warm");
+	note(d, "dsy-to-warm", SRV_PRESENT, MIR_EXACT);
+	note(d, "dsy-to1", SRV_PRESENT, MIR_DROP_OK); /* the server stored it when it ran again */
+	note(d, "dsy-to2", SRV_PRESENT, MIR_EXACT);
+	memcached_behavior_set(d->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, MEMCACHED_DEFAULT_TIMEOUT);
+}
+
+void cases_desync(struct drv *d, struct drv *d2, struct drv *dinj, pid_t server1)
+{
+	if (server1 > 0)
+		case_timeout(d, server1);
 	case_repro(d);
 	case_too_long(d);
 	case_split_line(d);

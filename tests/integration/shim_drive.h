@@ -10,6 +10,8 @@
 #ifndef SHIM_DRIVE_H
 #define SHIM_DRIVE_H
 
+#include <sys/types.h>
+
 #include <libmemcached/memcached.h>
 
 /** One client handle and what the driver knows of it. */
@@ -107,8 +109,9 @@ void cases_answers(struct drv *d);
 /* ---- shim_desync.c ---- */
 
 /** Text-protocol connections out of step, one case of each kind: d on one
- * server, d2 a two-server pool, dinj a pool of its own (forgotten). */
-void cases_desync(struct drv *d, struct drv *d2, struct drv *dinj);
+ * server (whose process is server1, stopped a moment for a timeout; 0: no
+ * timeout case), d2 a two-server pool, dinj a pool of its own (forgotten). */
+void cases_desync(struct drv *d, struct drv *d2, struct drv *dinj, pid_t server1);
 
 /** A seeded random workload of calls over three handles (keys r0-*, r1-*,
  * r2-*), sprinkled with calls that leave a connection out of step; only d3
