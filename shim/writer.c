@@ -227,6 +227,11 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 	return 0;
 }
 
+void mcm_writer_count(int which)
+{
+	mcm_counters_add(w.counters, (enum mcm_counter)which, 1);
+}
+
 static void count(enum mcm_op op)
 {
 	if (op == MCM_OP_DROP)

@@ -160,6 +160,11 @@ struct mcm_mutation {
 	uint64_t seq;
 };
 
+/** MCM_OP_DELTA with `with_initial` set to this: the call's reply gave no number (an error,
+ * NOREPLY): the server changed the item only if it held a number by memcached's rule, so a
+ * mirrored value that is not one is kept, and the key is dropped otherwise. */
+#define MCM_DELTA_UNKNOWN 2
+
 struct mcm_store;
 
 /** Open flags. */

@@ -44,7 +44,7 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  mirror.used_bytes, mirror.entries (records of every kind), mirror.last_seq,\n"
 		"  mirror.pools\n"
 		"  counters.<name> for each shim counter (recorded, dropped_uncertain, failed,\n"
-		"    skipped_encrypted, passed_through, map_grown, lost_drops), or the single\n"
+		"    skipped_encrypted, passed_through, map_grown, lost_drops, out_of_step), or a\n"
 		"    line 'counters: none (no process has written yet)'\n"
 		"  pool.<ID>.servers, .distribution, .key_hash, .dist_hash (libmemcached names),\n"
 		"    .hash_with_namespace (yes/no), .created,\n"
