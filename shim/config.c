@@ -9,6 +9,9 @@
  *   MCMIRROR_JOURNAL_SIZE  size of the shared write journal when it is created (default 64M)
  *   MCMIRROR_LOG        0 silent, 1 errors (default), 2 warnings, 3 debug
  *   MCMIRROR_LOG_FILE   append messages to this file instead of stderr
+ *   MCMIRROR_MAX_BYTES  cap on the mirror's records (K/M/G suffix; default none): the oldest go first
+ *   MCMIRROR_TOMBSTONE_TTL  seconds a tombstone or expired record is kept for a follower that has
+ *                       not passed it (default 86400)
  * A process named "mcmirror" (the tool) is never mirrored. An invalid value
  * is reported once and the default used: the host is never stopped.
  *
@@ -158,6 +161,20 @@ static void read_config(void)
 	if ((s = getenv("MCMIRROR_JOURNAL_SIZE")) && *s && parse_size(s, &config.journal_size) != 0) {
 		config.journal_size = 0;
 		bad_value("MCMIRROR_JOURNAL_SIZE", s, "the default");
+	}
+	if ((s = getenv("MCMIRROR_MAX_BYTES")) && *s && parse_size(s, &config.max_bytes) != 0) {
+		config.max_bytes = 0;
+		bad_value("MCMIRROR_MAX_BYTES", s, "no cap");
+	}
+	config.tombstone_ttl = MCM_TOMBSTONE_TTL_DEFAULT;
+	if ((s = getenv("MCMIRROR_TOMBSTONE_TTL")) && *s) {
+		char *end;
+		unsigned long v = strtoul(s, &end, 10);
+
+		if (*end || end == s || v < MCM_SWEEP_MIN_AGE || v > 10UL * 365 * 86400)
+			bad_value("MCMIRROR_TOMBSTONE_TTL", s, "86400 (it must be 300 .. 315360000 seconds)");
+		else
+			config.tombstone_ttl = (unsigned)v;
 	}
 	read_sync();
 	read_enabled();

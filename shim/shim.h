@@ -43,6 +43,8 @@ struct mcm_config {
 	size_t mapsize;       /**< MCMIRROR_MAPSIZE, initial map size (0 = store default) */
 	enum mcm_sync sync;   /**< MCMIRROR_SYNC */
 	size_t journal_size;  /**< MCMIRROR_JOURNAL_SIZE, used when the journal is created */
+	size_t max_bytes;     /**< MCMIRROR_MAX_BYTES: cap on the mirror's records (0 = none) */
+	unsigned tombstone_ttl; /**< MCMIRROR_TOMBSTONE_TTL, seconds (default MCM_TOMBSTONE_TTL_DEFAULT) */
 };
 
 /** The configuration, read from the environment once, by the library's
