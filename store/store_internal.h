@@ -19,6 +19,7 @@ struct mcm_store {
 	MDB_cursor *items_cur;   /* on items, during a write transaction: a put after a get of the
 				    same key then finds it on the cursor's page, without a second descent */
 	char path[PATH_MAX];
+	char unlocked[160];      /* read-only without the lock table: why (mcm_store_unlocked); "" otherwise */
 };
 
 /** Apply one mutation inside the write transaction txn. next_seq is the next
