@@ -12,6 +12,7 @@
 #ifndef MCMIRROR_H
 #define MCMIRROR_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -22,11 +23,12 @@ struct mcm_store;
 #define MCM_EXIT_FAIL 1
 #define MCM_EXIT_USAGE 2
 
-/** Options given before the command name. */
+/** The global options, given before or after the command name. */
 struct mcm_global {
 	const char *mirror; /**< --mirror DIR (default: MCMIRROR_PATH, then the built-in path) */
 	int verbose;        /**< -v count */
 	int quiet;          /**< -q */
+	int json;           /**< --json: machine-readable output on stdout (stats; a summary line of the others) */
 };
 
 struct mcm_cmd {
@@ -77,5 +79,57 @@ int mcm_cli_parse_pool(const char *cmd, const char *arg, uint64_t *id);
 
 /** Parse a non-negative integer option value; returns -1 on garbage. */
 long long mcm_cli_parse_count(const char *s);
+
+/** The global options a command's getopt_long recognises wherever they appear
+ * (main.c binds them before it runs the command). */
+void mcm_cli_bind_global(struct mcm_global *g);
+
+/** getopt_long for a command (argv[0] is the command's name): the global
+ * options (-m/--mirror, -q/--quiet, -v/--verbose, --json) are taken into the
+ * bound struct mcm_global wherever they appear, unless the command defines an
+ * option of that letter or name itself; an unknown or ambiguous option, or a
+ * missing argument, prints one error line and the "try --help" hint and
+ * exits with MCM_EXIT_USAGE, so a command never sees '?' or ':'. */
+int mcm_cli_getopt_long(int argc, char *const argv[], const char *shortopts, const struct option *longopts,
+			int *longind);
+
+/* Every command's option loop goes through mcm_cli_getopt_long: the commands
+ * call getopt_long as usual (cli.c and main.c define MCM_CLI_OWN_GETOPT). */
+#ifndef MCM_CLI_OWN_GETOPT
+#define getopt_long mcm_cli_getopt_long
+#endif
+
+/** Print "mcmirror: <cmd>: cannot write to stdout: <why>" when stdout has a
+ * pending error or cannot be flushed (a full disk, a closed pipe).
+ * @return 0, or MCM_EXIT_FAIL after the message. */
+int mcm_cli_check_stdout(const char *cmd);
+
+/** Effective user and groups saved while the mirror's owner is being used. */
+struct mcm_cli_ids {
+	int switched;
+	unsigned uid, gid;      /**< the owner's */
+	unsigned saved_gid;
+	int ngroups;
+	unsigned *groups;       /**< the supplementary groups to restore (malloc'd) */
+};
+
+/** Running as root on a mirror directory (or, when it does not exist yet,
+ * its parent) owned by another user: act as that user (effective uid, gid
+ * and groups) until mcm_cli_become_self, so that files created in the mirror
+ * (lock.mdb, data.mdb, the journal's and the drainer's files) belong to the
+ * user whose applications write it. Does nothing otherwise.
+ * @return 0, or -1 after a message naming the user and what to run instead. */
+int mcm_cli_become_owner(const char *cmd, const char *dir, struct mcm_cli_ids *ids);
+
+/** Back to the ids saved by mcm_cli_become_owner (nothing when none were). */
+void mcm_cli_become_self(struct mcm_cli_ids *ids);
+
+/** chown path to the owner ids were switched to (no-op when not switched).
+ * @return 0 or an errno value. */
+int mcm_cli_give_to_owner(const struct mcm_cli_ids *ids, const char *path);
+
+/** An error of a write into the mirror dir, named as it is: LMDB reports a
+ * short write on a full filesystem as EIO; this says ENOSPC then. */
+int mcm_cli_write_error(const char *dir, int rc);
 
 #endif
