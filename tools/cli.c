@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dumpfmt.h"
+#include "json.h"
 #include "mcm_counters.h"
 #include "mcm_drain.h"
 #include "mcm_store.h"
@@ -39,14 +40,20 @@ void mcm_cli_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+static char last_error[1024]; /* the last error message, for a JSON summary */
+
 static void vmessage(const char *cmd, const char *kind, const char *fmt, va_list ap)
 {
 	char buf[4096];
 	int n = snprintf(buf, sizeof buf, "mcmirror: %s%s%s", cmd ? cmd : "", cmd ? ": " : "", kind);
+	int start;
 
 	if (n < 0 || (size_t)n >= sizeof buf)
 		n = 0;
+	start = n;
 	vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+	if (!*kind)
+		snprintf(last_error, sizeof last_error, "%s", buf + start);
 	n = (int)strlen(buf);
 	buf[n++] = '\n';
 	fflush(stdout);
@@ -527,4 +534,15 @@ int mcm_cli_write_error(const char *dir, int rc)
 	    (uint64_t)(geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) * vfs.f_frsize < ((uint64_t)1 << 20))
 		return ENOSPC;
 	return rc;
+}
+
+void mcm_cli_summary_begin(struct mcm_json *j, const char *cmd, int status)
+{
+	mcm_json_begin(j, stdout);
+	mcm_json_str(j, "command", cmd);
+	mcm_json_u64(j, "version", MCM_SUMMARY_JSON_VERSION);
+	mcm_json_bool(j, "ok", status == MCM_EXIT_OK);
+	mcm_json_u64(j, "exit", (uint64_t)status);
+	mcm_json_str(j, "error", status == MCM_EXIT_OK || !last_error[0] ? NULL : last_error);
+	mcm_json_bool(j, "interrupted", mcm_cli_interrupted != 0);
 }

@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 	mcm_cli_bind_global(&g);
 	rc = cmd->run(&g, argc - first, argv + first);
 	/* whatever the command printed must have reached stdout (a full disk, a closed pipe) */
-	if (mcm_cli_check_stdout(cmd->name) != 0 && rc == MCM_EXIT_OK)
+	if (rc == MCM_EXIT_OK && mcm_cli_check_stdout(cmd->name) != 0)
 		rc = MCM_EXIT_FAIL;
 	return rc;
 }

@@ -128,6 +128,17 @@ void mcm_cli_become_self(struct mcm_cli_ids *ids);
  * @return 0 or an errno value. */
 int mcm_cli_give_to_owner(const struct mcm_cli_ids *ids, const char *path);
 
+struct mcm_json;
+
+/** The version of the JSON summary lines (docs/mcmirror.1, JSON OUTPUT). */
+#define MCM_SUMMARY_JSON_VERSION 1
+
+/** With --json, commands end with one JSON object on one line of stdout:
+ * this starts it with the members every summary has ("command", "version",
+ * "ok", "exit", "error": the last error message or null, "interrupted");
+ * the command adds its counts and calls mcm_json_finish. */
+void mcm_cli_summary_begin(struct mcm_json *j, const char *cmd, int status);
+
 /** An error of a write into the mirror dir, named as it is: LMDB reports a
  * short write on a full filesystem as EIO; this says ENOSPC then. */
 int mcm_cli_write_error(const char *dir, int rc);
