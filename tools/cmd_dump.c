@@ -60,12 +60,11 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"written as \\xx (two lower-case hex digits). Format: docs/FORMAT.md.\n"
 		"\n"
 		"options:\n"
-		"  -f, --file FILE  write FILE through a temporary file in the same directory,\n"
-		"                   fsync'd and renamed: FILE is never left partial (a new\n"
-		"                   FILE is 0600, a replaced one keeps its mode; a symbolic\n"
-		"                   link is followed). A device, a FIFO or /dev/stdout,\n"
-		"                   /dev/fd/N is written in place, never replaced\n"
-		"                   (default: '-', stdout; 'dump -' is the same)\n"
+		"  -f, --file FILE  write FILE (mode 0600) through a temporary file in the same\n"
+		"                   directory, fsync'd and renamed: FILE is never left partial\n"
+		"                   (a symbolic link is followed and kept). A device, a FIFO,\n"
+		"                   /dev/stdout or /dev/fd/N is written in place, never\n"
+		"                   replaced (default: '-', stdout; 'dump -' is the same)\n"
 		"  -a, --all        also deleted, dropped, expired and flushed records, each\n"
 		"                   marked (default: live records only)\n"
 		"  -p, --pool ID    only this pool (its id as 'mcmirror stats' prints it)\n"
@@ -307,7 +306,7 @@ static int dump(struct dump *d)
 	if (read_pools(d) != 0)
 		return MCM_EXIT_FAIL;
 	if ((err = out_open(&d->out, d->o->file)) != 0) {
-		mcm_cli_error(CMD, "cannot write '%s': %s", d->o->file,
+		mcm_cli_error(CMD, "cannot create '%s': %s", d->o->file,
 			      err == EISDIR ? "it is a directory" : err == ENXIO ? "it is a socket" : strerror(err));
 		return MCM_EXIT_FAIL;
 	}

@@ -181,11 +181,8 @@ int mcm_fsutil_output_open(struct mcm_output *o, const char *path)
 		o->tmp = NULL;
 		return err;
 	}
-	if (keep_owner) { /* the file it replaces keeps its mode and, where we may, its owner */
-		if (geteuid() == 0 && (sb.st_uid != 0 || sb.st_gid != 0))
-			(void)!fchown(o->fd, sb.st_uid, sb.st_gid);
-		(void)!fchmod(o->fd, sb.st_mode & 07777);
-	}
+	if (keep_owner && geteuid() == 0 && (sb.st_uid != 0 || sb.st_gid != 0))
+		(void)!fchown(o->fd, sb.st_uid, sb.st_gid); /* root replacing a user's file: it stays theirs */
 	return 0;
 }
 

@@ -47,8 +47,9 @@ struct mcm_output {
  *   - a character or block device, a FIFO: opened and written in place;
  *   - a regular file, or no file: written to a temporary file in the
  *     directory of the final file (a symbolic link is followed, and stays a
- *     link), then renamed over it by mcm_fsutil_output_close; an existing
- *     file's mode and (for root) owner are kept, a new file is 0600;
+ *     link), then renamed over it by mcm_fsutil_output_close; the file is
+ *     0600 (it holds application data), and a file root replaces keeps its
+ *     owner;
  *   - a directory or a socket: refused (EISDIR, ENXIO).
  * @return 0 or an errno value. */
 int mcm_fsutil_output_open(struct mcm_output *o, const char *path);
