@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dumpfmt.h"
+#include "fsutil.h"
 #include "json.h"
 #include "mcm_counters.h"
 #include "mcm_drain.h"
@@ -188,7 +189,7 @@ struct mcm_store *mcm_cli_open_mirror(const struct mcm_global *g, const char *cm
 	if (rc != 0 && rc != ENOENT)
 		warn_catch_up(cmd, path, rc);
 	rc = mcm_store_open(&st, path, MCM_STORE_RDONLY, 0);
-	mcm_cli_become_self(&ids);
+	mcm_cli_ids_free(&ids);
 	if (rc != 0) {
 		report_open_error(cmd, path, rc);
 		return NULL;
@@ -453,53 +454,66 @@ int mcm_cli_check_stdout(const char *cmd)
 
 /* --- acting as the mirror's owner ---------------------------------------- */
 
-int mcm_cli_become_owner(const char *cmd, const char *dir, struct mcm_cli_ids *ids)
+int mcm_cli_mirror_owner(const char *dir, struct mcm_cli_ids *ids)
 {
 	struct stat sb;
-	char *parent = NULL;
-	gid_t groups[1];
 	int n;
 
 	memset(ids, 0, sizeof *ids);
 	if (geteuid() != 0)
 		return 0;
 	if (stat(dir, &sb) != 0) { /* not there yet: it will be created in its parent, as the parent's owner */
-		const char *slash = strrchr(dir, '/');
+		char *parent = mcm_fsutil_dirname(dir);
+		int rc = parent ? stat(parent, &sb) : -1;
 
-		parent = slash ? strndup(dir, slash == dir ? 1 : (size_t)(slash - dir)) : strdup(".");
-		if (!parent || stat(parent, &sb) != 0) {
-			free(parent);
-			return 0;
-		}
 		free(parent);
+		if (rc != 0)
+			return 0;
 	}
 	if (sb.st_uid == 0)
 		return 0;
 	if ((n = getgroups(0, NULL)) < 0 || !(ids->groups = calloc((size_t)n + 1, sizeof(gid_t))) ||
-	    (n = getgroups(n, (gid_t *)ids->groups)) < 0)
-		goto fail;
+	    (n = getgroups(n, (gid_t *)ids->groups)) < 0) {
+		free(ids->groups);
+		ids->groups = NULL;
+		return 0;
+	}
 	ids->ngroups = n;
 	ids->saved_gid = getegid();
 	ids->uid = sb.st_uid;
 	ids->gid = sb.st_gid;
-	groups[0] = sb.st_gid;
-	if (setgroups(1, groups) != 0 || setegid(sb.st_gid) != 0 || seteuid(sb.st_uid) != 0) {
-		mcm_cli_become_self(&(struct mcm_cli_ids){.switched = 1, .saved_gid = ids->saved_gid,
-							   .ngroups = ids->ngroups, .groups = ids->groups});
-		goto fail;
-	}
-	ids->switched = 1;
-	return 0;
-fail:
-	{
-		struct passwd *pw = getpwuid(sb.st_uid);
-		int err = errno;
+	return 1;
+}
 
-		mcm_cli_error(cmd, "cannot act as '%s', the owner of '%s': %s; run 'runuser -u %s -- mcmirror ...'",
-			      pw ? pw->pw_name : "?", dir, strerror(err), pw ? pw->pw_name : "OWNER");
+int mcm_cli_become(const char *cmd, const char *dir, struct mcm_cli_ids *ids)
+{
+	gid_t groups[1] = {(gid_t)ids->gid};
+	struct passwd *pw;
+	int err;
+
+	if (ids->uid == 0 || ids->switched)
+		return 0;
+	if (setgroups(1, groups) == 0 && setegid((gid_t)ids->gid) == 0 && seteuid((uid_t)ids->uid) == 0) {
+		ids->switched = 1;
+		return 0;
 	}
+	err = errno;
+	ids->switched = 1; /* whatever was changed goes back */
+	mcm_cli_become_self(ids);
+	pw = getpwuid((uid_t)ids->uid);
+	mcm_cli_error(cmd, "cannot act as '%s', the owner of '%s': %s; run 'runuser -u %s -- mcmirror ...'",
+		      pw ? pw->pw_name : "?", dir, strerror(err), pw ? pw->pw_name : "OWNER");
+	return -1;
+}
+
+int mcm_cli_become_owner(const char *cmd, const char *dir, struct mcm_cli_ids *ids)
+{
+	if (!mcm_cli_mirror_owner(dir, ids))
+		return 0;
+	if (mcm_cli_become(cmd, dir, ids) == 0)
+		return 0;
 	free(ids->groups);
-	ids->groups = NULL;
+	memset(ids, 0, sizeof *ids);
 	return -1;
 }
 
@@ -514,13 +528,18 @@ void mcm_cli_become_self(struct mcm_cli_ids *ids)
 		}
 	}
 	ids->switched = 0;
+}
+
+void mcm_cli_ids_free(struct mcm_cli_ids *ids)
+{
+	mcm_cli_become_self(ids);
 	free(ids->groups);
-	ids->groups = NULL;
+	memset(ids, 0, sizeof *ids);
 }
 
 int mcm_cli_give_to_owner(const struct mcm_cli_ids *ids, const char *path)
 {
-	if (!ids->switched)
+	if (ids->uid == 0)
 		return 0;
 	return lchown(path, (uid_t)ids->uid, (gid_t)ids->gid) == 0 ? 0 : errno;
 }

@@ -113,18 +113,28 @@ struct mcm_cli_ids {
 	unsigned *groups;       /**< the supplementary groups to restore (malloc'd) */
 };
 
-/** Running as root on a mirror directory (or, when it does not exist yet,
- * its parent) owned by another user: act as that user (effective uid, gid
- * and groups) until mcm_cli_become_self, so that files created in the mirror
- * (lock.mdb, data.mdb, the journal's and the drainer's files) belong to the
- * user whose applications write it. Does nothing otherwise.
+/** Who should own the files created in the mirror dir: when running as root
+ * and dir (or, when it does not exist yet, its parent) belongs to another
+ * user, that user (ids->uid, ids->gid, and the groups to come back to),
+ * else nobody (ids->uid == 0). Switches nothing. @return 1 when a user was found. */
+int mcm_cli_mirror_owner(const char *dir, struct mcm_cli_ids *ids);
+
+/** Act as the owner mcm_cli_mirror_owner found (effective uid, gid and
+ * groups) until mcm_cli_become_self; nothing when none was.
  * @return 0, or -1 after a message naming the user and what to run instead. */
+int mcm_cli_become(const char *cmd, const char *dir, struct mcm_cli_ids *ids);
+
+/** Both: files created in the mirror (lock.mdb, data.mdb, the journal's and
+ * the drainer's files) then belong to the user whose applications write it. */
 int mcm_cli_become_owner(const char *cmd, const char *dir, struct mcm_cli_ids *ids);
 
-/** Back to the ids saved by mcm_cli_become_owner (nothing when none were). */
+/** Back to the ids saved by mcm_cli_become (nothing when not switched). */
 void mcm_cli_become_self(struct mcm_cli_ids *ids);
 
-/** chown path to the owner ids were switched to (no-op when not switched).
+/** Back to self, and free what mcm_cli_mirror_owner kept. */
+void mcm_cli_ids_free(struct mcm_cli_ids *ids);
+
+/** chown path to the owner mcm_cli_mirror_owner found (no-op when none).
  * @return 0 or an errno value. */
 int mcm_cli_give_to_owner(const struct mcm_cli_ids *ids, const char *path);
 
