@@ -711,12 +711,8 @@ static int open_tmp(struct load *ld)
 		mcm_cli_error(CMD, "cannot give '%s' to the mirror's owner: %s", ld->tmp, strerror(rc));
 		return -1;
 	}
-	/* as the owner: data.mdb and lock.mdb are theirs */
-	if (mcm_cli_become(CMD, ld->dir, &ld->ids) != 0)
-		return -1;
-	rc = mcm_store_open(&ld->st, ld->tmp, MCM_STORE_NOSYNC, mapsize);
-	mcm_cli_become_self(&ld->ids);
-	if (rc != 0) {
+	/* written as this user (the owner may not reach the parent); data.mdb is given to the owner at install */
+	if ((rc = mcm_store_open(&ld->st, ld->tmp, MCM_STORE_NOSYNC, mapsize)) != 0) {
 		mcm_cli_error(CMD, "cannot create a mirror in '%s': %s", ld->tmp, mcm_strerror(rc));
 		return -1;
 	}

@@ -37,7 +37,8 @@ int mcm_load_install(struct load *ld)
 		mcm_store_close(ld->st);
 		ld->st = ld->to = NULL;
 		unlink(lock);
-		if ((rc = mcm_fsutil_sync_file(from)) == 0 && !mcm_fsutil_exists(ld->dir))
+		if ((rc = mcm_cli_give_to_owner(&ld->ids, from)) == 0 && (rc = mcm_fsutil_sync_file(from)) == 0 &&
+		    !mcm_fsutil_exists(ld->dir))
 			rc = rename(ld->tmp, ld->dir) != 0 ? errno : 0;
 		else if (rc == 0)
 			rc = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) != 0 ? errno : 0;
