@@ -419,6 +419,25 @@ static int make_copy(struct snap *s, struct mcm_store *st)
 	return 0;
 }
 
+/* With --dir: the highest -NNN already taken by a snapshot of final's second
+ * (0: none), so that a new one always sorts after the ones before it. */
+static int last_suffix(const struct snap *s)
+{
+	const char *base = mcm_fsutil_basename(s->final);
+	struct dirent *e;
+	DIR *d = opendir(s->o->dir);
+	int last = 0;
+
+	while (d && (e = readdir(d)) != NULL) {
+		if (strlen(e->d_name) == NAME_LEN + SUFFIX_LEN && strncmp(e->d_name, base, NAME_LEN) == 0 &&
+		    is_snapshot_name(e->d_name) && atoi(e->d_name + NAME_LEN + 1) > last)
+			last = atoi(e->d_name + NAME_LEN + 1);
+	}
+	if (d)
+		closedir(d);
+	return last;
+}
+
 /* With --dir: the next free name of the same second, D/mirror-...Z-NNN. */
 static int next_name(struct snap *s, int n)
 {
@@ -455,19 +474,23 @@ static int replace(struct snap *s)
 /* tmp becomes final: never over an existing one unless --force (a snapshot only). @return 0 or -1 after a message. */
 static int publish(struct snap *s)
 {
-	int rc = 0;
+	int rc = 0, k;
 
 	if (interrupted())
 		return -1;
-	for (int n = 1;; n++) {
+	/* k: the -NNN to try, 0 for none; after the highest taken, so names sort in the order taken */
+	k = s->o->dir ? last_suffix(s) : 0;
+	for (k = k ? k + 1 : 0;; k++) {
+		if (k > SUFFIX_MAX || (k > 0 && next_name(s, k) != 0)) {
+			rc = EEXIST;
+			break;
+		}
 		if (renameat2(AT_FDCWD, s->tmp, AT_FDCWD, s->final, RENAME_NOREPLACE) == 0) {
 			rc = 0;
 			break;
 		}
-		rc = errno;
-		if (rc == EEXIST && s->o->dir && n <= SUFFIX_MAX && next_name(s, n) == 0)
-			continue; /* another snapshot of the same second */
-		break;
+		if ((rc = errno) != EEXIST || !s->o->dir)
+			break; /* with --dir: another snapshot of the same second, the next name */
 	}
 	if (rc == EEXIST && s->o->force) {
 		if ((rc = replace(s)) == EEXIST)

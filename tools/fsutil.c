@@ -275,7 +275,7 @@ size_t mcm_fsutil_reap(const char *dir, mcm_fsutil_match *match, const void *ctx
 		}
 		s = &(*out)[n];
 		memset(s, 0, sizeof *s);
-		if (!(s->path = mcm_fsutil_path("%s/%s", dir, e->d_name)))
+		if (!(s->path = strcmp(dir, ".") == 0 ? strdup(e->d_name) : mcm_fsutil_path("%s/%s", dir, e->d_name)))
 			break;
 		s->pid = pid;
 		if ((s->alive = runs_mcmirror(pid)) == 0)
