@@ -179,12 +179,15 @@ static int fs_room(const char *dir, uint64_t *room, int *rofs)
 	return 0;
 }
 
-/* Bytes of a file that are holes (a sparse lock.mdb: pages LMDB never touched). */
-static uint64_t unallocated(const struct stat *sb)
+/* Room an existing lock.mdb still needs: none once LMDB initialised it (its
+ * first page, the header, is allocated; the reader slots of the second page
+ * are only touched with more than 60 readers at once), else its whole size
+ * (an empty or never written file is initialised by the next opener). */
+static uint64_t lock_needs(const struct stat *sb)
 {
-	uint64_t have = (uint64_t)sb->st_blocks * 512u;
-
-	return (uint64_t)sb->st_size > have ? (uint64_t)sb->st_size - have : 0;
+	if (sb->st_blocks > 0)
+		return 0;
+	return sb->st_size > 0 ? (uint64_t)sb->st_size : LOCK_ROOM;
 }
 
 /* Does another process hold lock.mdb (every process with the environment
@@ -242,7 +245,7 @@ static int plan_reader(struct mcm_store *st, const char *lock, const struct stat
 		go_unlocked(st, lock, "lock.mdb is on a read-only filesystem", 0);
 	else if (faccessat(AT_FDCWD, lock, R_OK | W_OK, AT_EACCESS) != 0)
 		go_unlocked(st, lock, "lock.mdb cannot be written", errno);
-	else if (room < unallocated(lsb))
+	else if (room < lock_needs(lsb))
 		go_unlocked(st, lock, "no room to allocate lock.mdb", ENOSPC);
 	return 0;
 }
@@ -274,7 +277,7 @@ static int plan_lock(struct mcm_store *st)
 		return plan_reader(st, lock, &lsb, have_lock, room, rofs);
 	if (rofs)
 		return EROFS;
-	if (room < (have_lock ? unallocated(&lsb) : LOCK_ROOM))
+	if (room < (have_lock ? lock_needs(&lsb) : LOCK_ROOM))
 		return ENOSPC;
 	return 0;
 }

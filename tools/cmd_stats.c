@@ -134,7 +134,8 @@ static void read_journal(struct stats *s)
 	} else if (s->journal_state == 0) {
 		s->journal_state = MCM_EFORMAT; /* positions caught moving, or damaged */
 	}
-	if (s->journal_state != 0 && s->journal_state != ENOENT)
+	/* a journal of another layout was named when the mirror was opened (its writes could not be applied) */
+	if (s->journal_state != 0 && s->journal_state != ENOENT && s->journal_state != MCM_EFORMAT)
 		mcm_cli_warn(CMD, "cannot read the journal '%s': %s (shown as 0)", path, mcm_strerror(s->journal_state));
 }
 
