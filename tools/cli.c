@@ -41,7 +41,7 @@ void mcm_cli_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
-static char last_error[1024]; /* the last error message, for a JSON summary */
+static char first_error[1024]; /* the first error message (the cause, usually), for a JSON summary */
 
 static void vmessage(const char *cmd, const char *kind, const char *fmt, va_list ap)
 {
@@ -53,8 +53,8 @@ static void vmessage(const char *cmd, const char *kind, const char *fmt, va_list
 		n = 0;
 	start = n;
 	vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
-	if (!*kind)
-		snprintf(last_error, sizeof last_error, "%s", buf + start);
+	if (!*kind && !first_error[0])
+		snprintf(first_error, sizeof first_error, "%s", buf + start);
 	n = (int)strlen(buf);
 	buf[n++] = '\n';
 	fflush(stdout);
@@ -562,6 +562,6 @@ void mcm_cli_summary_begin(struct mcm_json *j, const char *cmd, int status)
 	mcm_json_u64(j, "version", MCM_SUMMARY_JSON_VERSION);
 	mcm_json_bool(j, "ok", status == MCM_EXIT_OK);
 	mcm_json_u64(j, "exit", (uint64_t)status);
-	mcm_json_str(j, "error", status == MCM_EXIT_OK || !last_error[0] ? NULL : last_error);
+	mcm_json_str(j, "error", status == MCM_EXIT_OK || !first_error[0] ? NULL : first_error);
 	mcm_json_bool(j, "interrupted", mcm_cli_interrupted != 0);
 }

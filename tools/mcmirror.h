@@ -145,7 +145,8 @@ struct mcm_json;
 
 /** With --json, commands end with one JSON object on one line of stdout:
  * this starts it with the members every summary has ("command", "version",
- * "ok", "exit", "error": the last error message or null, "interrupted");
+ * "ok", "exit", "error": the first error message, usually the cause, or
+ * null, "interrupted");
  * the command adds its counts and calls mcm_json_finish. */
 void mcm_cli_summary_begin(struct mcm_json *j, const char *cmd, int status);
 
