@@ -66,6 +66,16 @@ cp -a "$MCM_TMP/five" "$weird"
 python3 "$PROM" "$MCM_TMP/pw" >"$MCM_TMP/pc" || fail "a strange path breaks the format: $(cat "$MCM_TMP/pc")"
 rc=0; "$MCM_TOOL" --mirror "$MCM_TMP/five" stats --json --prometheus >/dev/null 2>&1 || rc=$?
 assert_eq "$rc" 2 "two output formats"
+# The example unit's command, as systemd would run it ($$ is $, continued lines joined), on this mirror.
+unit=$MCM_HARNESS/../../examples/systemd/mcmirror-prometheus.service
+mkdir "$MCM_TMP/textfile"
+cmd=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$unit" | sed 's/^ExecStart=//; s/\\$//' | tr -d '\n' | sed 's/\$\$/$/g')
+cmd=${cmd//\/var\/lib\/prometheus\/node-exporter/$MCM_TMP/textfile}
+cmd=${cmd//\/var\/lib\/mcmirror\/app/$MCM_TMP/five}
+cmd=${cmd//\/usr\/bin\/mcmirror/$MCM_TOOL}
+eval "$cmd" || fail "the example unit's command failed: $cmd"
+python3 "$PROM" "$MCM_TMP/textfile/mcmirror-app.prom" >"$MCM_TMP/pc" || fail "the example unit's file: $(cat "$MCM_TMP/pc")"
+assert_eq "$(ls "$MCM_TMP/textfile")" mcmirror-app.prom "files the example unit left"
 
 # JSON summary lines: snapshot, load, replay, verify, import; success and failure.
 "$MCM_TOOL" -q --mirror "$MCM_TMP/five" --json snapshot "$MCM_TMP/snap" >"$MCM_TMP/o" || fail "snapshot --json"
