@@ -167,13 +167,16 @@ static int check_length(struct mcm_store *st)
 #define LOCK_ROOM ((uint64_t)64 << 10)
 
 /* Free bytes of the filesystem holding dir for this process (root may use
- * the reserved blocks), and whether it is mounted read-only. */
+ * the reserved blocks), and whether it is mounted read-only. A filesystem
+ * that does not tell (statvfs fails but for a missing dir) counts as roomy. */
 static int fs_room(const char *dir, uint64_t *room, int *rofs)
 {
 	struct statvfs vfs;
 
+	*room = UINT64_MAX;
+	*rofs = 0;
 	if (statvfs(dir, &vfs) != 0)
-		return errno;
+		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? errno : 0;
 	*room = (uint64_t)(geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) * vfs.f_frsize;
 	*rofs = (vfs.f_flag & ST_RDONLY) != 0;
 	return 0;

@@ -17,6 +17,9 @@ m=$base/app
 install -d -m 0700 -o nobody -g nogroup "$m"
 mc_start MC
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+mcm_preload_prefix # a sanitizer-built shim needs the ASan runtime loaded first (as under_shim does)
+preload=${MCM_PRELOAD_PREFIX:+$MCM_PRELOAD_PREFIX:}$MCM_SHIM
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 not_nobody() { find "$1" ! -user nobody -printf '%p (%u)\n'; }
 check_owner() { # WHAT: nothing in $m belongs to anyone but nobody
 	local bad
@@ -27,7 +30,7 @@ check_owner() { # WHAT: nothing in $m belongs to anyone but nobody
 # The service writes: journal, data.mdb, lock.mdb, counters are nobody's.
 for i in 1 2 3; do echo "value $i" >"$MCM_TMP/f$i"; done
 chmod 644 "$MCM_TMP"/f?
-as_nobody env MCMIRROR_PATH="$m" LD_PRELOAD="$MCM_SHIM" memccp --servers="127.0.0.1:$MC_PORT" "$MCM_TMP/f1" "$MCM_TMP/f2" \
+as_nobody env MCMIRROR_PATH="$m" LD_PRELOAD="$preload" memccp --servers="127.0.0.1:$MC_PORT" "$MCM_TMP/f1" "$MCM_TMP/f2" \
 	|| fail "memccp under the shim"
 [ -e "$m/journal" ] && [ -e "$m/data.mdb" ] || fail "the shim did not create the mirror: $(ls -la "$m")"
 check_owner "the shim itself"
@@ -56,7 +59,7 @@ rm -f "$m/lock.mdb"
 check_owner "import as root"
 
 # The proof that matters: the service writes on, into LMDB (not only into its journal).
-as_nobody env MCMIRROR_PATH="$m" LD_PRELOAD="$MCM_SHIM" MCMIRROR_LOG_FILE="$MCM_TMP/shim.log" \
+as_nobody env MCMIRROR_PATH="$m" LD_PRELOAD="$preload" MCMIRROR_LOG_FILE="$MCM_TMP/shim.log" \
 	memccp --servers="127.0.0.1:$MC_PORT" "$MCM_TMP/f3" || fail "memccp after the tools ran"
 "$MCM_TOOL" --mirror "$m" dump >"$MCM_TMP/after.dump" 2>/dev/null || fail "dump after"
 grep -q ' f3 value' "$MCM_TMP/after.dump" || fail "the service's write after the tools ran is not in the mirror: $(cat "$MCM_TMP/shim.log" 2>/dev/null)"
