@@ -53,8 +53,12 @@ static void vmessage(const char *cmd, const char *kind, const char *fmt, va_list
 		n = 0;
 	start = n;
 	vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
-	if (!*kind && !first_error[0])
-		snprintf(first_error, sizeof first_error, "%s", buf + start);
+	if (!*kind && !first_error[0]) {
+		size_t len = strnlen(buf + start, sizeof first_error - 1);
+
+		memcpy(first_error, buf + start, len);
+		first_error[len] = '\0';
+	}
 	n = (int)strlen(buf);
 	buf[n++] = '\n';
 	fflush(stdout);
