@@ -172,8 +172,8 @@ unsigned mcm_store_flags(const struct mcm_store *st);
  *
  * LMDB keeps its reader table in lock.mdb, a file it creates and maps; on a
  * full filesystem touching that map kills the process with SIGBUS. So the
- * open first checks there is room for the lock file wherever it must be
- * created or is not yet allocated, and returns ENOSPC instead.
+ * open first checks there is room for a lock file that must be created (or
+ * that LMDB never initialised), and returns ENOSPC instead.
  *
  * A read-only open (MCM_STORE_RDONLY) never creates or changes a file of a
  * mirror that nothing writes. It reads without the lock table (MDB_NOLOCK:
@@ -200,9 +200,10 @@ unsigned mcm_store_flags(const struct mcm_store *st);
 int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, size_t mapsize);
 
 /** NULL when st uses LMDB's lock table (every writable store does); else why
- * a read-only store reads without it, e.g. "no lock.mdb (a snapshot)", or,
- * when a process held the lock file at open time, a text that starts with
- * "in use" and names that process: the caller should warn then. */
+ * a read-only store reads without it, e.g. "no lock.mdb and no journal: a
+ * snapshot or a copy that nothing writes"; when a process held the lock file
+ * at open time, the text starts with "in use by process N": the caller should
+ * warn then. */
 const char *mcm_store_unlocked(const struct mcm_store *st);
 
 /** Close the store. Not after fork(): a child simply forgets its parent's store. */

@@ -257,19 +257,18 @@ static int plan_reader(struct mcm_store *st, const char *lock, const struct stat
  * a writer gets ENOSPC (or EROFS) rather than a SIGBUS. */
 static int plan_lock(struct mcm_store *st)
 {
-	char lock[PATH_MAX + 16];
+	char lock[PATH_MAX + 16], data[PATH_MAX + 16];
 	struct stat lsb, dsb;
 	uint64_t room;
 	int have_lock, rofs, rc;
 
 	snprintf(lock, sizeof lock, "%s/lock.mdb", st->path);
-	if (st->flags & MCM_STORE_RDONLY) { /* LMDB would try to create a lock file before it looks at the data */
-		snprintf(lock, sizeof lock, "%s/data.mdb", st->path);
-		if (stat(lock, &dsb) != 0)
+	if (st->flags & MCM_STORE_RDONLY) { /* no data to read: say so before anything about a lock file */
+		snprintf(data, sizeof data, "%s/data.mdb", st->path);
+		if (stat(data, &dsb) != 0)
 			return errno;
 		if (S_ISREG(dsb.st_mode) && dsb.st_size == 0)
 			return MCM_EEMPTY;
-		snprintf(lock, sizeof lock, "%s/lock.mdb", st->path);
 	}
 	have_lock = stat(lock, &lsb) == 0;
 	if (!have_lock && errno != ENOENT)

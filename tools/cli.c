@@ -140,11 +140,11 @@ static void report_open_error(const char *cmd, const char *path, int rc)
 static struct {
 	uint64_t *id;     /* where the command keeps the id */
 	char text[17];    /* the hex digits given, lower case */
-	const char *cmd;
 } pool_prefix;
 
-/* The pool ids that start with the digits given (or equal them read as a
- * number): exactly one, or a usage error that lists them. */
+/* The pool whose id (as printed) starts with the digits given: exactly one
+ * is taken, several are a usage error that lists them, none leaves the id
+ * as the digits read as a number (the command says there is no such pool). */
 static int resolve_pool(struct mcm_store *st, const char *cmd)
 {
 	struct mcm_pool *pools;
@@ -267,7 +267,6 @@ int mcm_cli_parse_pool(const char *cmd, const char *arg, mcm_pool_id *id)
 		for (size_t i = 0; i <= len; i++)
 			pool_prefix.text[i] = (char)(arg[i] >= 'A' && arg[i] <= 'F' ? arg[i] - 'A' + 'a' : arg[i]);
 		pool_prefix.id = id;
-		pool_prefix.cmd = cmd;
 	}
 	return 0;
 }

@@ -1,10 +1,10 @@
 #!/bin/bash
 # test_ops_load.sh - `mcmirror load` with bounded memory and range-checked fields (issue 11 item 13,
 # issue 17 item 4):
-#   - a line of 64 MB without a space (no record) is refused as such, its line named, with a
+#   - a line of 24 MB without a space (no record) is refused as such, its line named, with a
 #     resident set far below the line's size (it was read whole: a 300 MB line took 312 MB);
-#   - a 48 MB value loads back byte for byte, the process holding about two copies of the value at
-#     most (the value and LMDB's write buffer), not the escaped line (3x) and more;
+#   - a 16 MB value loads back byte for byte, the process holding about two copies of the value at
+#     most (the value and LMDB's write buffer), not the line and its copies (4x before);
 #   - a value longer than --max-value is refused as such ("a value longer than ...");
 #   - every field of a checksum-valid dump is range-checked: flush_time=-9223372036854775808 (which
 #     made the store compute flush_time - 1, undefined) and other out-of-range numbers are refused
@@ -34,31 +34,31 @@ PY
 }
 maxrss_kb() { awk '/^maxrss=/ { sub("maxrss=", ""); print }' "$1"; }
 
-# A 64 MB line without a space, where a record should be.
-{ head -n 11 small.dump; head -c $((64 << 20)) /dev/zero | tr '\0' a; echo; } >long.dump
+# A 24 MB line without a space, where a record should be.
+{ head -n 11 small.dump; head -c $((24 << 20)) /dev/zero | tr '\0' a; echo; } >long.dump
 rc=0; /usr/bin/time -f "maxrss=%M" "$MCM_TOOL" --mirror long load long.dump 2>err || rc=$?
-assert_eq "$rc" 1 "a 64 MB line: exit status"
+assert_eq "$rc" 1 "a 24 MB line: exit status"
 grep -q "refusing 'long.dump': line 12: the fields before the value are longer than [0-9]* bytes: not a record line" err ||
-	fail "a 64 MB line: $(cat err)"
+	fail "a 24 MB line: $(cat err)"
 [ ! -e long ] || fail "a refused load created the mirror"
 if [ "$asan" = 0 ]; then
-	[ "$(maxrss_kb err)" -lt $((24 << 10)) ] || fail "refusing a 64 MB line took $(maxrss_kb err) kB"
+	[ "$(maxrss_kb err)" -lt $((12 << 10)) ] || fail "refusing a 24 MB line took $(maxrss_kb err) kB"
 fi
 
-# A 48 MB value: loaded back byte for byte, with at most about two copies of it in memory.
+# A 16 MB value: loaded back byte for byte, with at most about two copies of it in memory.
 pool=$(grep -m1 '^pool=' small.dump | cut -c6-21)
-remake small.dump big.dump "recs = [b'live $pool 1 1700000000000000 7 0 0 - bigkey ' + bytes(range(33, 91)) * (48 * 2**20 // 58)]"
+remake small.dump big.dump "recs = [b'live $pool 1 1700000000000000 7 0 0 - bigkey ' + bytes(range(33, 91)) * (16 * 2**20 // 58)]"
 rc=0; /usr/bin/time -f "maxrss=%M" "$MCM_TOOL" --mirror big load big.dump 2>err || rc=$?
-assert_eq "$rc" 0 "a 48 MB value: $(cat err)"
+assert_eq "$rc" 0 "a 16 MB value: $(cat err)"
 "$MCM_TOOL" --mirror big dump -f big.back || fail "dump of the big value"
 cmp -s <(grep -v '^created=\|^mirror=' big.dump | head -n -1) <(grep -v '^created=\|^mirror=' big.back | head -n -1) ||
-	fail "the 48 MB value did not load back byte for byte"
+	fail "the 16 MB value did not load back byte for byte"
 if [ "$asan" = 0 ]; then
-	[ "$(maxrss_kb err)" -lt $((120 << 10)) ] || fail "loading a 48 MB value took $(maxrss_kb err) kB"
+	[ "$(maxrss_kb err)" -lt $((48 << 10)) ] || fail "loading a 16 MB value took $(maxrss_kb err) kB"
 fi
-rc=0; "$MCM_TOOL" --mirror big2 load --max-value 16M big.dump 2>err || rc=$?
+rc=0; "$MCM_TOOL" --mirror big2 load --max-value 8M big.dump 2>err || rc=$?
 assert_eq "$rc" 1 "a value over --max-value: exit status"
-grep -q "line 11: a value longer than 16777216 bytes" err || fail "a value over --max-value: $(cat err)"
+grep -q "line 11: a value longer than 8388608 bytes" err || fail "a value over --max-value: $(cat err)"
 [ ! -e big2 ] || fail "a refused load created the mirror"
 rc=0; "$MCM_TOOL" --mirror big2 load --max-value 0 big.dump 2>/dev/null || rc=$?
 assert_eq "$rc" 2 "--max-value 0"
