@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "dumpfmt.h"
-#include "fsutil.h"
 #include "json.h"
 #include "mcm_counters.h"
 #include "mcm_drain.h"
