@@ -45,6 +45,7 @@ struct mcm_store {
 				    many again for sorting them) */
 	size_t ndead;
 	char path[PATH_MAX];
+	char unlocked[160];      /* read-only without the lock table: why (mcm_store_unlocked); "" otherwise */
 };
 
 /** Apply one mutation inside the write transaction txn. next_seq is the next
