@@ -8,18 +8,29 @@
 /* Longest request line: command, key token, size, T, F, flags. */
 #define LINE_ROOM (MCM_PIPE_KEY_MAX + 96)
 
-/* Write v in decimal at w. @return the end. */
+/* Write v in decimal at w, two digits at a time. @return the end. */
 static char *put_u64(char *w, uint64_t v)
 {
-	char tmp[24];
-	int n = 0;
+	static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				       "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				       "8081828384858687888990919293949596979899";
+	char tmp[24], *t = tmp + sizeof tmp;
+	size_t n;
 
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (n)
-		*w++ = tmp[--n];
-	return w;
+	while (v >= 100) {
+		t -= 2;
+		memcpy(t, pairs + (v % 100) * 2, 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		t -= 2;
+		memcpy(t, pairs + v * 2, 2);
+	} else {
+		*--t = (char)('0' + v);
+	}
+	n = (size_t)(tmp + sizeof tmp - t);
+	memcpy(w, t, n);
+	return w + n;
 }
 
 static char *put_str(char *w, const char *s, size_t len)

@@ -402,9 +402,21 @@ int mcm_pipe_busy(const struct mcm_pipe *p)
 	return mcm_pipe_unsent(p) > 0 || p->expect > 0 || p->stats_pending > 0;
 }
 
+/* Are all bytes of key in 0x21..0x7e? Eight at a time: a byte below 0x21 or
+ * above 0x7e sets its high bit in one of the two tests (exact for "any"). */
 static int text_safe(const char *key, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, key + i, 8);
+		if (((v - ones * 0x21) & ~v & highs) || (((v + ones * (127 - 0x7e)) | v) & highs))
+			return 0;
+	}
+	for (; i < len; i++)
 		if ((unsigned char)key[i] <= 0x20 || (unsigned char)key[i] >= 0x7f)
 			return 0;
 	return 1;

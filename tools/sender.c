@@ -46,20 +46,29 @@ struct mcm_sender {
 	struct server *servers;
 };
 
-/* The connection of a key: a hash unrelated to the pool's placement (FNV-1a,
- * then a 64-bit finalizer), so one server's keys still spread evenly. */
+/* The connection of a key: a hash unrelated to the pool's placement (eight
+ * bytes at a time, then a 64-bit finalizer), so one server's keys still
+ * spread evenly over its connections. */
 static size_t conn_of(const struct mcm_sender *s, uint32_t idx, const char *key, size_t len)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, v;
+	size_t i = 0;
 
 	if (s->o.connections == 1)
 		return idx;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&v, key + i, 8);
+		h = (h ^ v) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	for (v = 0; i < len; i++)
+		v = v << 8 | (unsigned char)key[i];
+	h = (h ^ v) * 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
+	h *= 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 33;
-	return (size_t)idx * s->o.connections + (size_t)(h % s->o.connections);
+	/* h * connections / 2^64: the high bits pick the connection, with no division */
+	return (size_t)idx * s->o.connections + (size_t)(((unsigned __int128)h * s->o.connections) >> 64);
 }
 
 /* Queue an `mn`: its MN will confirm every write queued so far. @return 0, or -1 when the ring is full. */
