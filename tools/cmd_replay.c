@@ -26,6 +26,7 @@
 #include "mcmirror.h"
 #include "meta.h"
 #include "pipe.h"
+#include "prefetch.h"
 #include "progress.h"
 #include "sender.h"
 #include "target.h"
@@ -531,6 +532,7 @@ static int prepare(struct replay *r, struct mcm_store *st)
 
 static int replay(struct replay *r, struct mcm_store *st)
 {
+	struct mcm_prefetch pf;
 	struct mcm_store_info info;
 	int rc = prepare(r, st);
 
@@ -542,7 +544,9 @@ static int replay(struct replay *r, struct mcm_store *st)
 	}
 	mcm_progress_init(&r->pg, mcm_cli_progress_enabled(r->g), CMD, "items", info.entries);
 	r->start = mcm_cli_now();
+	mcm_prefetch_start(&pf, mcm_cli_mirror_path(r->g)); /* a cold mirror read in order, not page by page */
 	rc = walk(r, st);
+	mcm_prefetch_stop(&pf);
 	if (r->o->dry_run) {
 		mcm_progress_clear(&r->pg);
 		return rc ? outcome(r, rc, 0) : dry_summary(r);
