@@ -25,6 +25,7 @@ struct server {
 struct conn {
 	struct server *srv;
 	uint64_t sent, bytes, since_mark;
+	size_t send_at;           /* try to send once this much is unsent (SEND_AT past the last try) */
 	uint64_t marks[MARKS];   /* writes queued before each unanswered mn (a ring) */
 	unsigned mark_head, mark_count;
 	uint64_t marks_sent, marks_answered;
@@ -172,6 +173,7 @@ static int connect_server(struct mcm_sender *s, uint32_t idx)
 		p->user = &s->conns[p - s->pipes];
 		p->on_stat = on_stat;
 		s->conns[p - s->pipes].srv = &s->servers[idx];
+		s->conns[p - s->pipes].send_at = SEND_AT;
 	}
 	s->servers[idx].pipes = first;
 	s->servers[idx].count = s->o.connections;
@@ -235,14 +237,21 @@ int mcm_sender_pump(struct mcm_sender *s, int wait_ms)
 	return -1;
 }
 
-/* After queueing on p: send when enough is queued, wait while p is far behind. */
+/* After queueing on p: try to send once SEND_AT more bytes are queued than
+ * at the last try (not at every write while the server is behind: that was
+ * a poll per write), and wait while p is far behind. */
 static void flow(struct mcm_sender *s, struct mcm_pipe *p)
 {
-	if (mcm_pipe_unsent(p) >= SEND_AT && mcm_sender_pump(s, 0) != 0)
+	struct conn *c = p->user;
+
+	if (mcm_pipe_unsent(p) < c->send_at)
+		return;
+	if (mcm_sender_pump(s, 0) != 0)
 		return;
 	while (!p->err && mcm_pipe_unsent(p) >= HIGH_WATER && !mcm_cli_interrupted)
 		if (mcm_sender_pump(s, 100) != 0)
 			return;
+	c->send_at = mcm_pipe_unsent(p) + SEND_AT;
 }
 
 int mcm_sender_set(struct mcm_sender *s, uint32_t idx, const struct mcm_item *item, int64_t ttl, int b64)
