@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,7 +72,11 @@ struct stream {
 	char *buf;
 	size_t len;
 	int port, fd;
+	double cpu;  /* seconds of CPU its thread used */
 };
+
+/* CPU seconds of the last run: the loader or replay process, and memcached (own server only). */
+static double last_cpu, last_mc_cpu;
 
 static double now_s(void)
 {
@@ -307,14 +312,42 @@ static struct stream *raw_streams(struct bench *b, unsigned conns)
 	return st;
 }
 
+static double cpu_of(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 + (double)ru->ru_stime.tv_sec +
+	       ru->ru_stime.tv_usec / 1e6;
+}
+
+/* memcached's CPU seconds so far (utime + stime of /proc/PID/stat), or 0. */
+static double mc_cpu(const struct bench *b)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	if (b->mc_pid <= 0)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)b->mc_pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	p = fgets(buf, sizeof buf, f);
+	fclose(f);
+	if (!p || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void *send_stream(void *arg)
 {
 	struct stream *t = arg;
+	struct rusage ru;
 	char reply[64];
 
 	for (size_t off = 0; off < t->len; off += RAW_CHUNK)
 		send_all(t->fd, t->buf + off, t->len - off < RAW_CHUNK ? t->len - off : RAW_CHUNK);
 	read_until(t->fd, "MN\r\n", reply, sizeof reply);
+	t->cpu = getrusage(RUSAGE_THREAD, &ru) == 0 ? cpu_of(&ru) : 0;
 	return NULL;
 }
 
@@ -323,7 +356,7 @@ static void *send_stream(void *arg)
 static double run_raw(struct bench *b, struct stream *st, unsigned conns)
 {
 	pthread_t th[MAX_CONNS];
-	double t0;
+	double t0, mc0 = mc_cpu(b);
 
 	for (unsigned c = 0; c < conns; c++)
 		if ((st[c].fd = dial(b->port)) < 0)
@@ -335,8 +368,12 @@ static double run_raw(struct bench *b, struct stream *st, unsigned conns)
 	for (unsigned c = 0; c < conns; c++)
 		pthread_join(th[c], NULL);
 	t0 = now_s() - t0;
-	for (unsigned c = 0; c < conns; c++)
+	last_mc_cpu = mc_cpu(b) - mc0;
+	last_cpu = 0;
+	for (unsigned c = 0; c < conns; c++) {
 		close(st[c].fd);
+		last_cpu += st[c].cpu;
+	}
 	return (double)b->items / t0;
 }
 
@@ -344,7 +381,8 @@ static double run_raw(struct bench *b, struct stream *st, unsigned conns)
  * when it failed. */
 static double run_replay(struct bench *b, const char *conns)
 {
-	double t0 = now_s();
+	double t0 = now_s(), mc0 = mc_cpu(b);
+	struct rusage ru;
 	int status;
 	pid_t pid = fork();
 
@@ -358,9 +396,11 @@ static double run_replay(struct bench *b, const char *conns)
 			execl(b->tool, b->tool, "-q", "--mirror", b->dir, "replay", "--servers", b->addr, (char *)NULL);
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) < 0)
-		die("waitpid");
+	if (wait4(pid, &status, 0, &ru) < 0)
+		die("wait4");
 	t0 = now_s() - t0;
+	last_cpu = cpu_of(&ru);
+	last_mc_cpu = mc_cpu(b) - mc0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "replay_bench: '%s replay' failed (status %d)\n", b->tool, status);
 		return -1;
@@ -529,6 +569,7 @@ int main(int argc, char **argv)
 {
 	struct bench b = {0};
 	double raw[MAX_RAW][MAX_ROUNDS], rep[MAX_RAW][MAX_ROUNDS], rtt[MAX_ROUNDS], mraw[MAX_RAW], mrep[MAX_RAW];
+	double raw_cpu[MAX_RAW][2] = {{0}}, rep_cpu[MAX_RAW][2] = {{0}}; /* loader or replay, memcached */
 	double mrtt, best = 0;
 	struct stream *streams[MAX_RAW];
 	char cmd[600], load[128], name[32];
@@ -551,12 +592,16 @@ int main(int argc, char **argv)
 		for (int k = 0; k < b.n_raw; k++) {
 			empty_server(&b);
 			raw[k][r] = run_raw(&b, streams[k], b.raw_conns[k]);
+			raw_cpu[k][0] += last_cpu;
+			raw_cpu[k][1] += last_mc_cpu;
 			check_items(&b, "the raw loader");
 			printf(" raw/%u %.0f,", b.raw_conns[k], raw[k][r]);
 		}
 		for (int k = 0; k < b.n_rep; k++) {
 			empty_server(&b);
 			rep[k][r] = run_replay(&b, b.replay_conns[k]);
+			rep_cpu[k][0] += last_cpu;
+			rep_cpu[k][1] += last_mc_cpu;
 			check_items(&b, "mcmirror replay");
 			printf(" %s %.0f,", arm(&b, k, name, sizeof name), rep[k][r]);
 		}
@@ -587,9 +632,30 @@ int main(int argc, char **argv)
 		       mrep[k] > 0 ? (double)b.items / mrep[k] : 0.0);
 	}
 	printf(" one-rtt %.0f items/s\n", mrtt);
+	printf("cpu per item (mean):");
+	for (int k = 0; k < b.n_raw; k++)
+		printf(" raw/%u %.2f us + memcached %.2f us,", b.raw_conns[k], raw_cpu[k][0] * 1e6 / b.rounds / b.items,
+		       raw_cpu[k][1] * 1e6 / b.rounds / b.items);
 	for (int k = 0; k < b.n_rep; k++)
-		printf("ratio %s: /raw-%u %.2f, /best-raw %.2f (raw/%u), /one-rtt %.1f\n", arm(&b, k, name, sizeof name),
-		       b.raw_conns[0], mrep[k] / mraw[0], mrep[k] / best, b.raw_conns[best_i], mrep[k] / mrtt);
+		printf(" %s %.2f us + memcached %.2f us%s", arm(&b, k, name, sizeof name),
+		       rep_cpu[k][0] * 1e6 / b.rounds / b.items, rep_cpu[k][1] * 1e6 / b.rounds / b.items,
+		       k + 1 < b.n_rep ? "," : "\n");
+	for (int k = 0; k < b.n_rep; k++) {
+		double first[MAX_ROUNDS], top[MAX_ROUNDS];
+
+		for (unsigned long r = 0; r < b.rounds; r++) { /* paired: each round's replay against its own loaders */
+			double best_r = 0;
+
+			for (int j = 0; j < b.n_raw; j++)
+				best_r = raw[j][r] > best_r ? raw[j][r] : best_r;
+			first[r] = rep[k][r] / raw[0][r];
+			top[r] = rep[k][r] / best_r;
+		}
+		printf("ratio %s: /raw-%u %.2f, /best-raw %.2f (raw/%u), /one-rtt %.1f; median of the rounds' own ratios:"
+		       " /raw-%u %.2f, /best-raw-of-round %.2f\n", arm(&b, k, name, sizeof name), b.raw_conns[0],
+		       mrep[k] / mraw[0], mrep[k] / best, b.raw_conns[best_i], mrep[k] / mrtt, b.raw_conns[0],
+		       median(first, b.rounds), median(top, b.rounds));
+	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "replay_bench: could not remove '%s'\n", b.dir);

@@ -32,7 +32,6 @@
 #include "target.h"
 
 #define CMD "replay"
-#define CONNECTIONS 2           /* per server, by default (docs/PERFORMANCE.md: measured on 2 CPUs) */
 #define ERRORS_SHOWN 10         /* server error lines printed without -v */
 
 struct replay_opts {
@@ -40,7 +39,7 @@ struct replay_opts {
 	int set_mode;           /* --mode set */
 	long long rate;         /* items/s, 0 = unlimited */
 	int dry_run;
-	unsigned connections;   /* per server */
+	unsigned connections;   /* per server; 0 = automatic (sender.h) */
 };
 
 struct replay {
@@ -56,6 +55,7 @@ struct replay {
 	uint64_t scanned, expired, unsendable, queued;
 	uint64_t unsent;         /* live items the walk reached after their server stopped (or a halt) */
 	uint64_t undone;         /* keys deleted again by settle() */
+	uint64_t expected;       /* about how many items one server gets */
 	uint64_t errors_shown;
 	double start;
 	struct mcm_progress pg;
@@ -88,7 +88,9 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  -M, --mode add|set       add: never overwrite a key the application wrote\n"
 		"                           since the restart; set: overwrite (default: add)\n"
 		"  -r, --rate N             at most N items per second (default: no limit)\n"
-		"  -c, --connections N      connections per server, 1 to %d (default: %d)\n"
+		"  -c, --connections N|auto connections per server, 1 to %d; auto: 1 when the\n"
+		"                           server's hash table already fits its items, else %d\n"
+		"                           (default: auto)\n"
 		"  -P, --prefix P           only keys (namespace included) starting with P\n"
 		"  -n, --dry-run            read the mirror and count what would be sent to\n"
 		"                           each server; connect to nothing\n"
@@ -116,7 +118,7 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"present, expired); 1 any failure, an unreachable or failing server, a\n"
 		"server that evicted items during the replay, or an interruption (SIGINT,\n"
 		"SIGTERM); 2 usage error\n",
-		MCM_SENDER_CONNECTIONS_MAX, CONNECTIONS, mcm_cli_mirror_path(g), MCM_DEFAULT_PATH);
+		MCM_SENDER_CONNECTIONS_MAX, MCM_SENDER_AUTO_MAX, mcm_cli_mirror_path(g), MCM_DEFAULT_PATH);
 }
 
 static int parse_option(int c, struct replay_opts *o)
@@ -139,8 +141,12 @@ static int parse_option(int c, struct replay_opts *o)
 		o->dry_run = 1;
 		return 0;
 	case 'c':
+		if (strcmp(optarg, "auto") == 0) {
+			o->connections = 0;
+			return 0;
+		}
 		if ((n = mcm_cli_parse_count(optarg)) < 1 || n > MCM_SENDER_CONNECTIONS_MAX)
-			return mcm_cli_usage_error(CMD, "bad connection count '%s': want 1 to %d", optarg,
+			return mcm_cli_usage_error(CMD, "bad connection count '%s': want 1 to %d, or auto", optarg,
 						   MCM_SENDER_CONNECTIONS_MAX);
 		o->connections = (unsigned)n;
 		return 0;
@@ -165,7 +171,6 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 
 	memset(o, 0, sizeof *o);
 	mcm_target_opts_init(&o->t);
-	o->connections = CONNECTIONS;
 	while ((c = getopt_long(argc, argv, "s:p:o:M:r:P:nt:c:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, g);
@@ -484,11 +489,35 @@ static void describe_plan(struct replay *r)
 	if (!r->g->verbose)
 		return;
 	mcm_dumpfmt_pool_id(r->pool.id, id);
-	mcm_cli_error(CMD, "pool %s (recorded servers '%s', distribution %s) into '%s', mode %s, %u connections"
-		      " per server%s", id, r->pool.servers, mcm_dumpfmt_distribution_name(r->pool.distribution) ?
+	mcm_cli_error(CMD, "pool %s (recorded servers '%s', distribution %s) into '%s', mode %s%s", id,
+		      r->pool.servers, mcm_dumpfmt_distribution_name(r->pool.distribution) ?
 		      mcm_dumpfmt_distribution_name(r->pool.distribution) : "?",
-		      r->t.described.servers, r->o->set_mode ? "set" : "add", r->o->connections,
-		      r->o->dry_run ? " (dry run)" : "");
+		      r->t.described.servers, r->o->set_mode ? "set" : "add", r->o->dry_run ? " (dry run)" : "");
+}
+
+/* -v: each server's connections, and why when they were chosen automatically. */
+static void describe_connections(struct replay *r)
+{
+	struct mcm_server_stats before;
+	size_t item_max;
+	char name[300];
+
+	for (uint32_t i = 0; r->g->verbose && i < r->t.count; i++) {
+		unsigned n;
+
+		if (r->only >= 0 && i != (uint32_t)r->only)
+			continue;
+		mcm_target_server_name(&r->t, i, name, sizeof name);
+		mcm_sender_stats(r->snd, i, 0, &before, &item_max);
+		n = mcm_sender_connections(r->snd, i);
+		if (r->o->connections || !before.known)
+			mcm_cli_error(CMD, "'%s': %u connection%s%s", name, n, n == 1 ? "" : "s",
+				      r->o->connections ? "" : " (auto: its stats did not come in time)");
+		else
+			mcm_cli_error(CMD, "'%s': %u connection%s (auto: its hash table has 2^%" PRIu64 " buckets,"
+				      " it holds %" PRIu64 " items, about %" PRIu64 " to come)", name, n, n == 1 ? "" : "s",
+				      before.hash_power_level, before.curr_items, r->expected);
+	}
 }
 
 /* Choose the pool and server, connect. @return 0 or an exit code. */
@@ -516,9 +545,11 @@ static int prepare(struct replay *r, struct mcm_store *st)
 		return MCM_EXIT_FAIL;
 	}
 	if (!r->o->dry_run) {
+		uint64_t expected = r->expected;
 		struct mcm_sender_opts so = {
 			.cmd = CMD,
 			.connections = r->o->connections,
+			.expected_items = expected,
 			.timeout_ms = r->o->t.timeout_ms,
 			.only = r->only,
 			.how = (r->o->set_mode ? 0 : MCM_META_ADD) | (r->g->verbose >= 2 ? MCM_META_KEY : 0),
@@ -526,6 +557,7 @@ static int prepare(struct replay *r, struct mcm_store *st)
 
 		if (mcm_sender_open(&r->snd, &r->t, &so, on_event, r) != 0)
 			return MCM_EXIT_FAIL;
+		describe_connections(r);
 	}
 	return 0;
 }
@@ -534,14 +566,15 @@ static int replay(struct replay *r, struct mcm_store *st)
 {
 	struct mcm_prefetch pf;
 	struct mcm_store_info info;
-	int rc = prepare(r, st);
+	int rc;
 
-	if (rc != 0)
-		return rc < 0 ? MCM_EXIT_OK : rc;
 	if (mcm_store_info(st, &info) != 0) {
 		info.entries = 0;
 		info.last_seq = 0;
 	}
+	r->expected = (info.entries + r->t.count - 1) / r->t.count; /* about one server's share (records of every kind) */
+	if ((rc = prepare(r, st)) != 0)
+		return rc < 0 ? MCM_EXIT_OK : rc;
 	mcm_progress_init(&r->pg, mcm_cli_progress_enabled(r->g), CMD, "items", info.entries);
 	r->start = mcm_cli_now();
 	mcm_prefetch_start(&pf, mcm_cli_mirror_path(r->g)); /* a cold mirror read in order, not page by page */

@@ -12,11 +12,13 @@
 #define SEND_AT (128u << 10)  /* try to send once a connection has this much queued */
 #define HIGH_WATER (1u << 20) /* wait while a connection has this much unsent */
 #define MARK_EVERY 8192       /* writes between two `mn` on a connection */
+#define MARK_AGE 0.1          /* seconds: a slower connection gets one this often (--rate, a slow server) */
 #define MARKS 256             /* marks in flight per connection */
+#define AUTO_WAIT_MS 500      /* auto: how long the first write waits for the server's stats */
 
 struct server {
-	struct mcm_pipe *pipes;           /* its connections */
-	unsigned count;
+	struct mcm_pipe *pipes;           /* its connections (per slots) */
+	unsigned count;                   /* of them in use (connected) */
 	struct mcm_server_stats stats[2]; /* before, after */
 	int phase;                        /* which of them incoming STAT lines fill */
 };
@@ -25,6 +27,7 @@ struct server {
 struct conn {
 	struct server *srv;
 	uint64_t sent, bytes, since_mark;
+	double mark_time;         /* mcm_cli_now() of its last mn */
 	size_t send_at;           /* try to send once this much is unsent (SEND_AT past the last try) */
 	uint64_t marks[MARKS];   /* writes queued before each unanswered mn (a ring) */
 	unsigned mark_head, mark_count;
@@ -41,8 +44,9 @@ struct mcm_sender {
 	const struct mcm_target *t;
 	mcm_sender_event_fn *fn;
 	void *ctx;
-	size_t npipes;            /* t->count * o.connections */
-	struct mcm_pipe *pipes;   /* server i's connections: pipes[i * connections ..] */
+	unsigned per;             /* connection slots per server: o.connections, or the auto maximum */
+	size_t npipes;            /* t->count * per */
+	struct mcm_pipe *pipes;   /* server i's connections: pipes[i * per ..], servers[i].count of them in use */
 	struct conn *conns;
 	struct server *servers;
 };
@@ -55,8 +59,10 @@ static size_t conn_of(const struct mcm_sender *s, uint32_t idx, const char *key,
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, v;
 	size_t i = 0;
 
-	if (s->o.connections == 1)
-		return idx;
+	unsigned count = s->servers[idx].count;
+
+	if (count == 1)
+		return (size_t)idx * s->per;
 	for (; i + 8 <= len; i += 8) {
 		memcpy(&v, key + i, 8);
 		h = (h ^ v) * 0x100000001b3ULL;
@@ -69,7 +75,7 @@ static size_t conn_of(const struct mcm_sender *s, uint32_t idx, const char *key,
 	h *= 0xc4ceb9fe1a85ec53ULL;
 	h ^= h >> 33;
 	/* h * connections / 2^64: the high bits pick the connection, with no division */
-	return (size_t)idx * s->o.connections + (size_t)(((unsigned __int128)h * s->o.connections) >> 64);
+	return (size_t)idx * s->per + (size_t)(((unsigned __int128)h * count) >> 64);
 }
 
 /* Queue an `mn`: its MN will confirm every write queued so far. @return 0, or -1 when the ring is full. */
@@ -82,6 +88,7 @@ static int put_mark(struct mcm_pipe *p)
 	c->marks[(c->mark_head + c->mark_count++) % MARKS] = c->sent;
 	c->marks_sent++;
 	c->since_mark = 0;
+	c->mark_time = mcm_cli_now();
 	p->expect++;
 	return 0;
 }
@@ -140,6 +147,8 @@ static void on_stat(struct mcm_pipe *p, const char *name, size_t nlen, const cha
 		{"limit_maxbytes", offsetof(struct mcm_server_stats, limit_maxbytes)},
 		{"curr_items", offsetof(struct mcm_server_stats, curr_items)},
 		{"bytes", offsetof(struct mcm_server_stats, bytes)},
+		{"hash_power_level", offsetof(struct mcm_server_stats, hash_power_level)},
+		{"hash_is_expanding", offsetof(struct mcm_server_stats, hash_is_expanding)},
 	};
 	uint64_t v = 0;
 	size_t i = 0;
@@ -159,30 +168,77 @@ static void on_stat(struct mcm_pipe *p, const char *name, size_t nlen, const cha
 	}
 }
 
-static int connect_server(struct mcm_sender *s, uint32_t idx)
+/* Connect slot k of server idx. @return 0, or -1 after a message. */
+static int connect_one(struct mcm_sender *s, uint32_t idx, unsigned k)
 {
-	struct mcm_pipe *first = &s->pipes[(size_t)idx * s->o.connections];
+	struct mcm_pipe *p = &s->pipes[(size_t)idx * s->per + k];
+	struct conn *c = &s->conns[(size_t)idx * s->per + k];
 
-	for (unsigned k = 0; k < s->o.connections; k++) {
-		struct mcm_pipe *p = first + k;
-
-		if (mcm_target_connect(s->t, idx, p, s->o.timeout_ms) != 0) {
-			mcm_cli_error(s->o.cmd, "cannot connect to '%s': %s", p->name, p->why);
-			return -1;
-		}
-		p->user = &s->conns[p - s->pipes];
-		p->on_stat = on_stat;
-		s->conns[p - s->pipes].srv = &s->servers[idx];
-		s->conns[p - s->pipes].send_at = SEND_AT;
+	if (mcm_target_connect(s->t, idx, p, s->o.timeout_ms) != 0) {
+		mcm_cli_error(s->o.cmd, "cannot connect to '%s': %s", p->name, p->why);
+		return -1;
 	}
+	if (k > 0) /* the first one asked the server's item_size_max */
+		p->item_max = s->pipes[(size_t)idx * s->per].item_max;
+	p->user = c;
+	p->on_stat = on_stat;
+	c->srv = &s->servers[idx];
+	c->send_at = SEND_AT;
+	c->mark_time = mcm_cli_now();
+	s->servers[idx].count = k + 1;
+	return 0;
+}
+
+/* The first connection of server idx, and its questions: answered before
+ * the first write, the item bound and the counts to compare at the end. */
+static int open_server(struct mcm_sender *s, uint32_t idx)
+{
+	struct mcm_pipe *first = &s->pipes[(size_t)idx * s->per];
+
 	s->servers[idx].pipes = first;
-	s->servers[idx].count = s->o.connections;
-	/* answered before the first write: the item bound, and the counts to compare at the end */
+	if (connect_one(s, idx, 0) != 0)
+		return -1;
 	if (mcm_meta_stats(first, "settings") != 0 || mcm_meta_stats(first, NULL) != 0) {
 		mcm_cli_error(s->o.cmd, "out of memory");
 		return -1;
 	}
 	return 0;
+}
+
+/* Auto: wait (a little) for the first connections' `stats`. */
+static void await_stats(struct mcm_sender *s)
+{
+	double deadline = mcm_cli_now() + (s->o.timeout_ms < AUTO_WAIT_MS ? s->o.timeout_ms : AUTO_WAIT_MS) / 1000.0;
+
+	for (;;) {
+		int waiting = 0;
+
+		for (uint32_t i = 0; i < s->t->count; i++) {
+			const struct mcm_pipe *p = s->servers[i].pipes;
+
+			if (p && p->fd >= 0 && !p->err && p->stats_pending)
+				waiting = 1;
+		}
+		if (!waiting || mcm_cli_interrupted || mcm_cli_now() >= deadline || mcm_sender_pump(s, 10) != 0)
+			return;
+	}
+}
+
+/* How many connections server idx gets: the fixed count, or, auto, one when
+ * its hash table already holds what will be there after the replay (memcached
+ * doubles it past 1.5 items per bucket, and while it grows several
+ * connections keep its worker threads busy), else MCM_SENDER_AUTO_MAX. */
+static unsigned connections_for(const struct mcm_sender *s, uint32_t idx)
+{
+	const struct mcm_server_stats *st = &s->servers[idx].stats[0];
+	uint64_t expected;
+
+	if (s->o.connections)
+		return s->o.connections;
+	if (!st->known || st->hash_power_level == 0 || st->hash_power_level > 40 || st->hash_is_expanding)
+		return MCM_SENDER_AUTO_MAX;
+	expected = st->curr_items + s->o.expected_items;
+	return expected <= (((uint64_t)1 << st->hash_power_level) * 3) / 2 ? 1 : MCM_SENDER_AUTO_MAX;
 }
 
 int mcm_sender_open(struct mcm_sender **out, const struct mcm_target *t, const struct mcm_sender_opts *o,
@@ -196,7 +252,8 @@ int mcm_sender_open(struct mcm_sender **out, const struct mcm_target *t, const s
 		s->t = t;
 		s->fn = fn;
 		s->ctx = ctx;
-		s->npipes = (size_t)t->count * o->connections;
+		s->per = o->connections ? o->connections : MCM_SENDER_AUTO_MAX;
+		s->npipes = (size_t)t->count * s->per;
 		s->pipes = calloc(s->npipes, sizeof *s->pipes);
 		s->conns = calloc(s->npipes, sizeof *s->conns);
 		s->servers = calloc(t->count, sizeof *s->servers);
@@ -209,21 +266,50 @@ int mcm_sender_open(struct mcm_sender **out, const struct mcm_target *t, const s
 	for (size_t i = 0; i < s->npipes; i++)
 		s->pipes[i].fd = -1;
 	for (uint32_t i = 0; i < t->count; i++) {
-		if (o->only >= 0 && i != (uint32_t)o->only)
-			continue;
-		if (connect_server(s, i) != 0) {
+		if ((o->only < 0 || i == (uint32_t)o->only) && open_server(s, i) != 0) {
 			mcm_sender_close(s);
 			return -1;
+		}
+	}
+	if (!o->connections)
+		await_stats(s);
+	for (uint32_t i = 0; i < t->count; i++) {
+		unsigned want;
+
+		if (!s->servers[i].pipes)
+			continue;
+		want = connections_for(s, i);
+		for (unsigned k = 1; k < want; k++) {
+			if (connect_one(s, i, k) != 0) {
+				mcm_sender_close(s);
+				return -1;
+			}
 		}
 	}
 	*out = s;
 	return 0;
 }
 
+/* Confirm what a connection wrote MARK_AGE ago or more, however few writes that was. */
+static void mark_old(struct mcm_sender *s)
+{
+	double now = mcm_cli_now();
+
+	for (size_t i = 0; i < s->npipes; i++) {
+		struct mcm_pipe *p = &s->pipes[i];
+		struct conn *c = p->user;
+
+		if (p->fd >= 0 && !p->err && c->since_mark && now - c->mark_time >= MARK_AGE)
+			put_mark(p);
+	}
+}
+
 int mcm_sender_pump(struct mcm_sender *s, int wait_ms)
 {
-	int rc = mcm_pipe_pump(s->pipes, s->npipes, wait_ms, s->o.timeout_ms, on_reply, s);
+	int rc;
 
+	mark_old(s);
+	rc = mcm_pipe_pump(s->pipes, s->npipes, wait_ms, s->o.timeout_ms, on_reply, s);
 	if (rc == 0)
 		return 0;
 	for (size_t i = 0; i < s->npipes; i++) { /* nothing can move any more */
@@ -324,8 +410,8 @@ void mcm_sender_finish(struct mcm_sender *s)
 void mcm_sender_ask_stats(struct mcm_sender *s)
 {
 	for (uint32_t i = 0; i < s->t->count; i++) {
-		for (unsigned k = 0; k < s->o.connections; k++) {
-			struct mcm_pipe *p = &s->pipes[(size_t)i * s->o.connections + k];
+		for (unsigned k = 0; k < s->per; k++) {
+			struct mcm_pipe *p = &s->pipes[(size_t)i * s->per + k];
 
 			if (healthy(p)) {
 				s->servers[i].phase = 1;
@@ -340,8 +426,8 @@ void mcm_sender_ask_stats(struct mcm_sender *s)
 void mcm_sender_counts(const struct mcm_sender *s, uint32_t idx, struct mcm_sender_counts *out)
 {
 	memset(out, 0, sizeof *out);
-	for (unsigned k = 0; k < s->o.connections; k++) {
-		const struct conn *c = &s->conns[(size_t)idx * s->o.connections + k];
+	for (unsigned k = 0; k < s->per; k++) {
+		const struct conn *c = &s->conns[(size_t)idx * s->per + k];
 		uint64_t answered = (c->present - c->confirmed_present) + (c->errors - c->confirmed_errors);
 
 		out->sent += c->sent;
@@ -358,8 +444,8 @@ void mcm_sender_counts(const struct mcm_sender *s, uint32_t idx, struct mcm_send
 
 int mcm_sender_lost(const struct mcm_sender *s, uint32_t idx, const char **why)
 {
-	for (unsigned k = 0; k < s->o.connections; k++) {
-		const struct mcm_pipe *p = &s->pipes[(size_t)idx * s->o.connections + k];
+	for (unsigned k = 0; k < s->per; k++) {
+		const struct mcm_pipe *p = &s->pipes[(size_t)idx * s->per + k];
 
 		if (p->fd >= 0 && p->err) {
 			*why = p->why;
@@ -373,7 +459,12 @@ void mcm_sender_stats(const struct mcm_sender *s, uint32_t idx, int after, struc
 		      size_t *item_max)
 {
 	*out = s->servers[idx].stats[after != 0];
-	*item_max = s->pipes[(size_t)idx * s->o.connections].item_max;
+	*item_max = s->pipes[(size_t)idx * s->per].item_max;
+}
+
+unsigned mcm_sender_connections(const struct mcm_sender *s, uint32_t idx)
+{
+	return s->servers[idx].count;
 }
 
 void mcm_sender_close(struct mcm_sender *s)

@@ -1,23 +1,31 @@
 /* sender.h - a stream of writes to a pool's servers, several connections per server, key-affine.
  *
- * The sender connects `connections` pipes (pipe.h) to every server it
- * writes to and sends each write of a key through the same one of them,
- * chosen by a hash of the wire key that is independent of the pool's own
- * placement: the writes of one key reach its server in the order they were
- * given, so a key's last write lands last, while the server's worker threads
- * share the load. Writes go as quiet meta commands (meta.h): the server
- * answers only what did not succeed (NS when add mode found the key, an
- * error line when it refused the item). Every MARK_EVERY writes a
- * connection also carries an `mn`; its MN confirms every write before it,
- * so the counts stay exact when a connection breaks mid-way: a write is
- * stored, present, refused or unconfirmed (in flight on a broken
- * connection), and nothing else.
+ * The sender connects several pipes (pipe.h) to every server it writes to
+ * and sends each write of a key through the same one of them, chosen by a
+ * hash of the wire key that is independent of the pool's own placement: the
+ * writes of one key reach its server in the order they were given, so a
+ * key's last write lands last, while the server's worker threads share the
+ * load. Writes go as quiet meta commands (meta.h): the server answers only
+ * what did not succeed (NS when add mode found the key, an error line when
+ * it refused the item). Every MARK_EVERY writes, and at least every 0.1 s
+ * while it writes, a connection also carries an `mn`; its MN confirms every
+ * write before it, so the counts stay exact when a connection breaks
+ * mid-way: a write is stored, present, refused or unconfirmed (in flight on
+ * a broken connection), and nothing else.
  *
  * Memory is the connections' buffers (about 1 MB each at most), whatever the
  * length of the stream. Before the first write, the first connection of each
- * server asks `stats settings` and `stats`; mcm_sender_ask_stats() asks
- * `stats` again, so the caller can compare a server's evictions before and
- * after.
+ * server asks `stats settings` (the item bound) and `stats`;
+ * mcm_sender_ask_stats() asks `stats` again, so the caller can compare a
+ * server's evictions before and after.
+ *
+ * The number of connections is fixed, or automatic: the first connection's
+ * `stats` are awaited (at most 0.5 s); when the server's hash table already
+ * has room for its items and the expected writes (memcached doubles the
+ * table past 1.5 items per bucket), one connection, else
+ * MCM_SENDER_AUTO_MAX. Measured on a 2-CPU machine (docs/PERFORMANCE.md):
+ * while the table grows, several connections keep memcached's worker
+ * threads busy; once it is sized, one connection is faster (they contend).
  *
  * Used by `mcmirror replay`; written for replication (`follow`) too: nothing
  * in it depends on where the stream comes from.
@@ -34,9 +42,13 @@
 /** Most connections per server. */
 #define MCM_SENDER_CONNECTIONS_MAX 64
 
+/** Connections per server, automatic choice, when the server's hash table will grow. */
+#define MCM_SENDER_AUTO_MAX 4
+
 struct mcm_sender_opts {
 	const char *cmd;      /**< the command, for messages ("replay") */
-	unsigned connections; /**< per server, 1 .. MCM_SENDER_CONNECTIONS_MAX */
+	unsigned connections; /**< per server, 1 .. MCM_SENDER_CONNECTIONS_MAX; 0: automatic (below) */
+	uint64_t expected_items; /**< automatic: about how many writes a server will get */
 	int timeout_ms;       /**< connect timeout; a connection with work that moves nothing this long fails */
 	int only;             /**< connect only this server (index), or -1 for all */
 	unsigned how;         /**< meta.h bits for the writes: MCM_META_ADD, MCM_META_KEY */
@@ -71,7 +83,7 @@ struct mcm_sender_counts {
 /** What a server's `stats` said (known = 0 when it did not answer them). */
 struct mcm_server_stats {
 	int known;
-	uint64_t evictions, limit_maxbytes, curr_items, bytes;
+	uint64_t evictions, limit_maxbytes, curr_items, bytes, hash_power_level, hash_is_expanding;
 };
 
 struct mcm_sender;
@@ -125,6 +137,9 @@ int mcm_sender_lost(const struct mcm_sender *s, uint32_t idx, const char **why);
  * bound used without it). */
 void mcm_sender_stats(const struct mcm_sender *s, uint32_t idx, int after, struct mcm_server_stats *out,
 		      size_t *item_max);
+
+/** How many connections server idx has (fixed, or as chosen automatically). */
+unsigned mcm_sender_connections(const struct mcm_sender *s, uint32_t idx);
 
 /** Close every connection and free s (NULL is fine). */
 void mcm_sender_close(struct mcm_sender *s);
