@@ -12,7 +12,7 @@
  *           and sent by its own thread in 128 kB blocking writes, then `mn` and wait for MN: the
  *           network-and-server bound; the best of them is the physical limit of this server here;
  *   replay  the real `mcmirror replay` process (its default add mode), timed from spawn to exit: with
- *           its default connections, or once with each --connections of -C (e.g. -C 1,2,4);
+ *           its default connections (auto), or once for each of -C (e.g. -C auto,1,4);
  *   rtt     one round trip per item (`ms` and wait for HD) on the first RTT_ITEMS items (default
  *           20000), extrapolated to items/s.
  * By default it starts its own throwaway memcached on 127.0.0.1 (a fresh one for every run, started
@@ -476,13 +476,21 @@ static int parse_conns(const char *arg, unsigned *out)
 	return n;
 }
 
+/* -C auto,1,4: the replay arms; "auto" (or "default") runs it without --connections. */
 static void parse_replay_conns(struct bench *b, const char *arg)
 {
-	unsigned c[MAX_RAW];
+	char buf[256], *save = NULL;
+	unsigned c[1];
 
-	b->n_rep = parse_conns(arg, c);
-	for (int i = 0; i < b->n_rep; i++)
-		snprintf(b->replay_conns[i], sizeof b->replay_conns[i], "%u", c[i]);
+	snprintf(buf, sizeof buf, "%s", arg);
+	b->n_rep = 0;
+	for (char *tok = strtok_r(buf, ",", &save); tok && b->n_rep < MAX_RAW; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "auto") == 0 || strcmp(tok, "default") == 0)
+			b->replay_conns[b->n_rep][0] = '\0';
+		else if (parse_conns(tok, c) == 1)
+			snprintf(b->replay_conns[b->n_rep], sizeof b->replay_conns[b->n_rep], "%u", c[0]);
+		b->n_rep++;
+	}
 }
 
 static void parse(struct bench *b, int argc, char **argv)
@@ -558,10 +566,10 @@ static void loadavg(char *buf, size_t size)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
-/* The replay arm's name: "replay" (the tool's default connections) or "replay/N". */
+/* The replay arm's name: "replay/auto" (the tool's default connections) or "replay/N". */
 static const char *arm(const struct bench *b, int k, char *buf, size_t size)
 {
-	snprintf(buf, size, "replay%s%s", b->replay_conns[k][0] ? "/" : "", b->replay_conns[k]);
+	snprintf(buf, size, "replay/%s", b->replay_conns[k][0] ? b->replay_conns[k] : "auto");
 	return buf;
 }
 
