@@ -340,12 +340,25 @@ static void flow(struct mcm_sender *s, struct mcm_pipe *p)
 	c->send_at = mcm_pipe_unsent(p) + SEND_AT;
 }
 
+/* Is a connection of server idx broken (or none connected)? */
+static int server_down(const struct mcm_sender *s, uint32_t idx)
+{
+	const struct server *srv = &s->servers[idx];
+
+	if (!srv->pipes)
+		return 1;
+	for (unsigned k = 0; k < srv->count; k++)
+		if (srv->pipes[k].err)
+			return 1;
+	return 0;
+}
+
 int mcm_sender_set(struct mcm_sender *s, uint32_t idx, const struct mcm_item *item, int64_t ttl, int b64)
 {
 	struct mcm_pipe *p = &s->pipes[conn_of(s, idx, item->key, item->key_len)];
 	struct conn *c = p->user;
 
-	if (p->fd < 0 || p->err)
+	if (server_down(s, idx))
 		return -1;
 	/* out of memory fails p: the write then counts as in flight on a broken connection */
 	mcm_meta_set(p, item->key, item->key_len, b64, item->value, item->value_len, item->flags, ttl,

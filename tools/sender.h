@@ -103,8 +103,9 @@ int mcm_sender_open(struct mcm_sender **out, const struct mcm_target *t, const s
  * queued, and wait while that connection is far behind (an interruption,
  * mcm_cli_interrupted, ends the wait).
  * @param[in] b64 as mcm_pipe_key_size() said for the key (which must be sendable)
- * @return 0 (the write is counted from then on), or -1 when the key's
- *         connection is broken: nothing was queued. */
+ * @return 0 (the write is counted from then on), or -1 when a connection
+ *         of the server is broken: nothing was queued (a server with a
+ *         broken connection takes no more writes at all). */
 int mcm_sender_set(struct mcm_sender *s, uint32_t idx, const struct mcm_item *item, int64_t ttl, int b64);
 
 /** Queue a delete of item's key on the connection its writes took.
