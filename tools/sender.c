@@ -56,10 +56,9 @@ struct mcm_sender {
  * spread evenly over its connections. */
 static size_t conn_of(const struct mcm_sender *s, uint32_t idx, const char *key, size_t len)
 {
+	unsigned count = s->servers[idx].count;
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, v;
 	size_t i = 0;
-
-	unsigned count = s->servers[idx].count;
 
 	if (count == 1)
 		return (size_t)idx * s->per;
@@ -436,6 +435,12 @@ void mcm_sender_ask_stats(struct mcm_sender *s)
 	drain(s);
 }
 
+/* a - b, or 0 (a server that answers more than it was asked cannot make a count wrap). */
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
 void mcm_sender_counts(const struct mcm_sender *s, uint32_t idx, struct mcm_sender_counts *out)
 {
 	memset(out, 0, sizeof *out);
@@ -446,10 +451,10 @@ void mcm_sender_counts(const struct mcm_sender *s, uint32_t idx, struct mcm_send
 		out->sent += c->sent;
 		out->bytes += c->bytes;
 		out->confirmed += c->confirmed;
-		out->stored += c->confirmed - c->confirmed_present - c->confirmed_errors;
+		out->stored += minus(c->confirmed, c->confirmed_present + c->confirmed_errors);
 		out->present += c->present;
 		out->refused += c->errors;
-		out->unconfirmed += c->sent - c->confirmed - answered;
+		out->unconfirmed += minus(c->sent - c->confirmed, answered);
 		out->deletes += c->deletes;
 		out->delete_refused += c->delete_errors;
 	}
