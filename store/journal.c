@@ -33,6 +33,7 @@ struct mcm_journal {
 	struct mcm_jheader *h;
 	unsigned char *ring;
 	size_t map_size;
+	uint64_t size;  /* bytes of ring (the header's, fixed once mapped) */
 	uint32_t seed;  /* CRC-32C of the instance: where every record's CRC starts */
 	uint32_t prev_seed;     /* of the instance before the last recovery (records before recovered_at) */
 	uint64_t recovered_at;  /* (both fixed while mapped: recovery runs before anyone else maps it) */
@@ -48,10 +49,7 @@ static uint32_t seed_of(uint64_t instance)
  * 16 bytes of its header, its payload, then its position. */
 static uint32_t record_crc(uint32_t seed, const struct mcm_jrec *r, const void *payload, size_t len, uint64_t pos)
 {
-	uint32_t c = mcm_crc32c(seed, r, offsetof(struct mcm_jrec, crc));
-
-	c = mcm_crc32c(c, payload, len);
-	return mcm_crc32c(c, &pos, sizeof pos);
+	return mcm_crc32c_parts(seed, r, offsetof(struct mcm_jrec, crc), payload, len, pos);
 }
 
 /* The CRC of record r at pos, under seed. */
@@ -332,6 +330,7 @@ reopen:
 		rc = recover(j, fd);
 	close(fd);
 	load_seeds(j);
+	j->size = j->h->size;
 	j->wake_seen = __atomic_load_n(&j->h->wake_seq, __ATOMIC_ACQUIRE);
 	if (rc != 0) {
 		mcm_journal_close(j);
@@ -368,9 +367,9 @@ static void lock(struct mcm_journal *j)
 static int make_room(struct mcm_journal *j, size_t need, uint64_t *tail)
 {
 	uint64_t t = j->h->tail, reclaim = __atomic_load_n(&j->h->reclaim, __ATOMIC_ACQUIRE);
-	size_t at = (size_t)(t % j->h->size), pad = at + need > j->h->size ? j->h->size - at : 0;
+	size_t at = (size_t)(t % j->size), pad = at + need > j->size ? j->size - at : 0;
 
-	if (t + pad + need - reclaim > j->h->size)
+	if (t + pad + need - reclaim > j->size)
 		return ENOSPC;
 	if (pad >= sizeof(struct mcm_jrec)) { /* (a shorter one needs no header: see record_at) */
 		struct mcm_jrec *r = (struct mcm_jrec *)(j->ring + at);
@@ -394,22 +393,20 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 	size_t len = sizeof(struct mcm_jrec), need;
 	struct mcm_jrec hdr, *r;
 	unsigned char *p;
-	uint32_t crc, sleeping;
+	uint32_t sleeping;
 	uint64_t t;
 	unsigned waited = 0;
 
 	for (int i = 0; i < iovcnt; i++)
 		len += iov[i].iov_len;
 	need = (len + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-	if (need > j->h->size / 4)
+	if (need > j->size / 4)
 		return EMSGSIZE;
 	hdr.len = (uint32_t)need;
 	hdr.type = (uint16_t)type;
 	hdr.reserved = (uint16_t)(need - len); /* padding bytes at the end */
 	hdr.id = id;
-	crc = mcm_crc32c(j->seed, &hdr, offsetof(struct mcm_jrec, crc)); /* outside the lock: all but the position */
-	for (int i = 0; i < iovcnt; i++)
-		crc = mcm_crc32c(crc, iov[i].iov_base, iov[i].iov_len);
+	hdr.spare = 0;
 	for (;;) {
 		lock(j);
 		if (make_room(j, need, &t) == 0)
@@ -423,21 +420,22 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 		sleep_ms(1);
 		waited++;
 	}
-	r = (struct mcm_jrec *)(j->ring + t % j->h->size);
+	/* the payload is copied, then checksummed where it lies (one pass of the
+	 * CRC over the header, the payload and the position) */
+	r = (struct mcm_jrec *)(j->ring + t % j->size);
 	p = (unsigned char *)(r + 1);
 	for (int i = 0; i < iovcnt; i++) {
 		memcpy(p, iov[i].iov_base, iov[i].iov_len);
 		p += iov[i].iov_len;
 	}
-	hdr.crc = mcm_crc32c(crc, &t, sizeof t);
-	hdr.spare = 0;
+	hdr.crc = record_crc(j->seed, &hdr, r + 1, len - sizeof hdr, t);
 	*r = hdr;
 	__atomic_store_n(&j->h->tail, t + need, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&j->h->lock);
 	/* an idle drainer waits to be woken; a napping one only if the ring is half full */
 	sleeping = __atomic_load_n(&j->h->drainer_sleeping, __ATOMIC_SEQ_CST);
 	if (sleeping == 2 ||
-	    (sleeping == 1 && t + need - __atomic_load_n(&j->h->reclaim, __ATOMIC_RELAXED) > j->h->size / 2))
+	    (sleeping == 1 && t + need - __atomic_load_n(&j->h->reclaim, __ATOMIC_RELAXED) > j->size / 2))
 		mcm_journal_wake_drainer(j);
 	*end = t + need;
 	return 0;
