@@ -153,7 +153,9 @@ static time_t full_at;
 
 static unsigned append_wait(void)
 {
-	return time(NULL) - __atomic_load_n(&full_at, __ATOMIC_RELAXED) < 1 ? 0 : APPEND_WAIT_MS;
+	time_t full = __atomic_load_n(&full_at, __ATOMIC_RELAXED);
+
+	return full && time(NULL) - full < 1 ? 0 : APPEND_WAIT_MS; /* (the clock only once it was full) */
 }
 
 /* A record could not be appended: the write goes unmirrored. */
@@ -214,7 +216,6 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 	register_pool(pool);
 	memset(&h, 0, sizeof h);
 	h.pool = pool->id;
-	h.wtime_us = mcm_now_us();
 	h.key_len = (uint32_t)key_len;
 	iov[0].iov_base = &h;
 	iov[0].iov_len = sizeof h;
@@ -256,7 +257,7 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	memset(&h, 0, sizeof h);
 	h.pool = m->pool ? m->pool->id : 0;
 	h.exptime = m->exptime;
-	h.wtime_us = mcm_now_us();
+	h.wtime_us = m->wtime_us ? m->wtime_us : mcm_now_us();
 	h.delta = m->delta;
 	h.result = m->result;
 	h.initial = m->initial;
