@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 #include "mcm_store.h"
 
 #define JOURNAL_MAGIC_V1 0x314c4e524a4d434dULL /* "MCMJRNL1": the first layout */
+#define JOURNAL_MAGIC_V2 0x324c4e524a4d434dULL /* "MCMJRNL2": a robust mutex for appends */
+#define LOCK_SPINS 64        /* tries before a writer sleeps on the append lock */
+#define LOCK_CHECK_MS 10     /* a sleeping writer looks whether the owner is gone this often */
 #define JOURNAL_HEADER 4096
 #define ALIGN 16
 #define NAP_MS 50 /* see mcm_journal_wait_records */
@@ -128,8 +132,8 @@ static void init_mutexes(struct mcm_jheader *h)
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
 	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&h->lock, &attr);
 	pthread_mutex_init(&h->sync_lock, &attr);
+	h->append_lock = 0;
 	pthread_mutexattr_destroy(&attr);
 }
 
@@ -265,7 +269,8 @@ static int replace_old(const char *dir, const char *path, int fd)
 			return errno;
 	if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && (a.st_ino != b.st_ino || a.st_dev != b.st_dev))
 		rc = 0; /* another process replaced it meanwhile */
-	else if (pread(fd, h, sizeof h, 0) == sizeof h && h[0] == JOURNAL_MAGIC_V1 && h[3] == h[4])
+	else if (pread(fd, h, sizeof h, 0) == sizeof h && (h[0] == JOURNAL_MAGIC_V1 || h[0] == JOURNAL_MAGIC_V2) &&
+		 h[3] == h[4])
 		rc = create_journal(dir, path, (size_t)h[1], 1);
 	flock(fd, LOCK_UN);
 	return rc;
@@ -288,7 +293,8 @@ int mcm_journal_open(struct mcm_journal **out, const char *dir, size_t size, int
 		return ENAMETOOLONG;
 reopen:
 	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd >= 0 && !replaced && pread(fd, &magic, sizeof magic, 0) == sizeof magic && magic == JOURNAL_MAGIC_V1) {
+	if (fd >= 0 && !replaced && pread(fd, &magic, sizeof magic, 0) == sizeof magic &&
+	    (magic == JOURNAL_MAGIC_V1 || magic == JOURNAL_MAGIC_V2)) {
 		rc = replace_old(dir, path, fd);
 		close(fd);
 		if (rc != 0)
@@ -356,10 +362,110 @@ void mcm_journal_wake_drainer(struct mcm_journal *j)
 	futex(&j->h->wake_seq, FUTEX_WAKE, INT32_MAX, 0);
 }
 
+/* ---- the append lock (see mcm_journal.h) ---- */
+
+static __thread uint64_t my_id;   /* this thread's lock word: namespace << 32 | thread id (cleared
+				     in a child after fork) */
+static uint32_t my_ns;            /* this process's pid namespace: the inode of /proc/self/ns/pid */
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the futex word is the lock's low half");
+
+static void forget_ids(void)
+{
+	my_id = 0;
+}
+
+__attribute__((constructor)) static void mcm_journal_init(void)
+{
+	struct stat sb;
+
+	my_ns = stat("/proc/self/ns/pid", &sb) == 0 && (uint32_t)sb.st_ino ? (uint32_t)sb.st_ino : 1;
+	pthread_atfork(NULL, NULL, forget_ids);
+}
+
+static uint64_t self_id(void)
+{
+	if (__builtin_expect(!my_id, 0))
+		my_id = (uint64_t)my_ns << 32 | (uint32_t)syscall(SYS_gettid);
+	return my_id;
+}
+
+/* Has thread tid (of this pid namespace) exited? A killed process's main
+ * thread stays a zombie until it is waited for: that counts as gone. */
+static int thread_gone(uint32_t tid)
+{
+	char path[64], buf[256], *paren;
+	ssize_t n;
+	int fd;
+
+	if (kill((pid_t)tid, 0) != 0)
+		return errno == ESRCH;
+	snprintf(path, sizeof path, "/proc/%u/stat", tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')'); /* "tid (comm) S ..." where comm may hold anything */
+	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* The append lock's owner (word v) is gone: take the lock over. Only an
+ * owner of this pid namespace can be judged (another namespace's thread ids
+ * mean nothing here: its writers are waited for, as live ones are). */
+static int take_over(struct mcm_journal *j, uint64_t v, uint64_t me)
+{
+	if ((uint32_t)(v >> 32) != my_ns || !thread_gone((uint32_t)v & ~MCM_JLOCK_WAITERS))
+		return 0;
+	return __atomic_compare_exchange_n(&j->h->append_lock, &v, me | MCM_JLOCK_WAITERS, 0, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+static __attribute__((noinline)) void lock_slow(struct mcm_journal *j, uint64_t me)
+{
+	uint64_t *word = &j->h->append_lock;
+
+	for (unsigned spins = 0;;) {
+		uint64_t v = __atomic_load_n(word, __ATOMIC_RELAXED);
+
+		if (v == 0) {
+			/* (taken as "contended": others may sleep, and the release wakes them) */
+			if (__atomic_compare_exchange_n(word, &v, me | MCM_JLOCK_WAITERS, 0, __ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED))
+				return;
+			continue;
+		}
+		if (spins++ < LOCK_SPINS) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+			continue;
+		}
+		if (!(v & MCM_JLOCK_WAITERS) &&
+		    !__atomic_compare_exchange_n(word, &v, v | MCM_JLOCK_WAITERS, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			continue;
+		v |= MCM_JLOCK_WAITERS;
+		if (futex((uint32_t *)word, FUTEX_WAIT, (uint32_t)v, LOCK_CHECK_MS) != 0 && errno == ETIMEDOUT &&
+		    take_over(j, v, me))
+			return; /* the owner died inside an append: the tail moves last, nothing of it shows */
+	}
+}
+
 static void lock(struct mcm_journal *j)
 {
-	if (pthread_mutex_lock(&j->h->lock) == EOWNERDEAD)
-		pthread_mutex_consistent(&j->h->lock); /* the tail moves last: nothing half-written is visible */
+	uint64_t me = self_id(), v = 0;
+
+	if (__builtin_expect(!__atomic_compare_exchange_n(&j->h->append_lock, &v, me, 0, __ATOMIC_ACQUIRE,
+							  __ATOMIC_RELAXED), 0))
+		lock_slow(j, me);
+}
+
+static void unlock(struct mcm_journal *j)
+{
+	if (__atomic_exchange_n(&j->h->append_lock, 0, __ATOMIC_RELEASE) & MCM_JLOCK_WAITERS)
+		futex((uint32_t *)&j->h->append_lock, FUTEX_WAKE, 1, 0);
 }
 
 /* Room for need bytes at the tail, writing a PAD to the ring's end if the
@@ -411,7 +517,7 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 		lock(j);
 		if (make_room(j, need, &t) == 0)
 			break;
-		pthread_mutex_unlock(&j->h->lock);
+		unlock(j);
 		if (waited >= wait_ms) {
 			__atomic_fetch_add(&j->h->lost, 1, __ATOMIC_RELEASE); /* after the tail it saw: see mcm_drain_step */
 			return ENOSPC;
@@ -431,7 +537,7 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 	hdr.crc = record_crc(j->seed, &hdr, r + 1, len - sizeof hdr, t);
 	*r = hdr;
 	__atomic_store_n(&j->h->tail, t + need, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&j->h->lock);
+	unlock(j);
 	/* an idle drainer waits to be woken; a napping one only if the ring is half full */
 	sleeping = __atomic_load_n(&j->h->drainer_sleeping, __ATOMIC_SEQ_CST);
 	if (sleeping == 2 ||
