@@ -45,8 +45,12 @@
 #define DURABLE_NAP_MS 50       /* when each commit costs an fsync (everysec, always): fewer, larger ones */
 #define DURABLE_IDLE_NAPS 4
 #define EXIT_WAIT_MS 200        /* at exit, how long to wait for a drainer to apply our writes */
-#define SWEEP_PER_STEP 4096     /* seq entries the sweep visits in each drain transaction (about 80
-				   instructions each for a live record: store/sweep.c) */
+#define SWEEP_PER_STEP 4096     /* seq entries the sweep visits in a drain transaction, at most: one
+				   per journal record the step before applied (two per write: the
+				   sweep passes the index faster than writes add to it, so expired
+				   records and tombstones wait at most about one pass of it), so that
+				   its cost per write (about 80 instructions an entry, store/sweep.c)
+				   does not grow as batches shrink */
 #define SWEEP_IDLE 65536        /* ... and in a transaction of its own while no writes come */
 #define SWEEP_IDLE_S 10         /* how often then */
 
@@ -337,6 +341,7 @@ static void drain_session(struct mcm_store *st)
 	time_t synced = time(NULL), reaped = 0;
 	uint64_t dropped = 0, damaged = 0, invalid = 0;
 	int dirty = 0, idle = 0, rc;
+	size_t n = 0;
 
 	struct mcm_sweep_policy sweep = {.enabled = 1,
 					 .max_bytes = mcm_config_get()->max_bytes,
@@ -349,9 +354,9 @@ static void drain_session(struct mcm_store *st)
 	mcm_store_set_sweep(st, &sweep);
 	for (;;) {
 		time_t now;
-		size_t n;
 
-		mcm_store_sweep_next(st, SWEEP_PER_STEP); /* (used by the next transaction that commits) */
+		/* (used by the next transaction that commits) */
+		mcm_store_sweep_next(st, n < SWEEP_PER_STEP ? n : SWEEP_PER_STEP);
 		if ((rc = mcm_drain_step(d, STEP, &n)) != 0) {
 			mcm_counters_add(w.counters, MCM_CTR_FAILED, 1);
 			mcm_log_once(MCM_CAUSE_WRITE, "cannot write to mirror '%s': %s; keeping writes in the journal "

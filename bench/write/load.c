@@ -19,6 +19,13 @@
  *   is the CPU (user + system, every thread of the workers: the application's
  *   and the drainer's) per operation from the start to that moment, and
  *   drained_secs the time from the start until the mirror had it all.
+ *   MCM_LOAD_HOLD=1 (with MCMIRROR_PATH): the parent holds the mirror's drain
+ *   lock until every worker has sent its last write, so that the run stays in
+ *   the journal and is then applied in full batches (a burst the journal
+ *   absorbs; bench/write/cost.sh counts the drainer so, independent of timing).
+ *   MCM_LOAD_WARMUP=W: each worker first makes W more writes of the run's kind,
+ *   untimed (LMDB's page buffers, the caches and the journal's pages are then
+ *   as warm as in a process that has been writing for a while).
  *   Prints one line on stdout:
  *     ops=N secs=S ops_per_s=R p50_us=A p99_us=B failures=F cpu_us=C drained_secs=D
  *   (latency per call, not measured for bufnr where calls do not wait).
@@ -29,8 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,12 +165,17 @@ static void run_worker(const char *servers, const char *mix, long ops, size_t vs
 	char *value = malloc(vsize), key[64];
 	int is_mix = strcmp(mix, "mix9010") == 0, timed = strcmp(mix, "bufnr") != 0, fill = strcmp(mix, "fill") == 0;
 	unsigned seed = (unsigned)id * 7919u + 1;
-	long failures = 0;
+	long failures = 0, warmup = getenv("MCM_LOAD_WARMUP") ? atol(getenv("MCM_LOAD_WARMUP")) : 0;
 	int64_t cpu0;
 
 	memset(value, 'v', vsize);
 	snprintf(key, sizeof key, "load:warmup:%d", id);
 	memcached_set(mc, key, strlen(key), value, vsize, 0, 0);
+	for (long i = 0; i < warmup; i++) {
+		size_t klen = (size_t)snprintf(key, sizeof key, "load:%d:%08ld", is_mix ? 0 : id,
+					       (long)(rand_r(&seed) % (unsigned)keys));
+		memcached_set(mc, key, klen, value, vsize, 0, 0);
+	}
 	memcached_flush_buffers(mc);
 	start_together(sh, procs);
 	cpu0 = cpu_ns();
@@ -200,7 +215,7 @@ int main(int argc, char **argv)
 {
 	const char *servers, *mix;
 	long ops, keys;
-	int procs;
+	int procs, hold = -1;
 	size_t vsize, total;
 	double *lat, secs;
 	struct shared *sh;
@@ -222,11 +237,28 @@ int main(int argc, char **argv)
 	if (lat == MAP_FAILED || ops <= 0 || procs <= 0 || keys <= 0)
 		return 2;
 	sh = (struct shared *)(lat + total);
+	if (getenv("MCMIRROR_PATH") && getenv("MCM_LOAD_HOLD") && strcmp(getenv("MCM_LOAD_HOLD"), "1") == 0) {
+		char path[4200];
+
+		mkdir(getenv("MCMIRROR_PATH"), 0700);
+		snprintf(path, sizeof path, "%s/drain.lock", getenv("MCMIRROR_PATH"));
+		if ((hold = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(hold, LOCK_EX) != 0) {
+			fprintf(stderr, "mcm-load: cannot hold %s\n", path);
+			return 1;
+		}
+	}
 	for (int p = 0; p < procs; p++) {
 		if (fork() == 0) {
+			if (hold >= 0)
+				close(hold); /* (a flock belongs to the open file: the copy would keep it) */
 			run_worker(servers, mix, ops, vsize, keys, p, lat + (size_t)p * (size_t)ops, sh, procs);
 			_exit(0);
 		}
+	}
+	if (hold >= 0) {
+		while (__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE) < procs)
+			usleep(1000);
+		close(hold); /* the workers' drainers may apply the run now */
 	}
 	while (wait(NULL) > 0)
 		;
