@@ -51,6 +51,7 @@
 				   records and tombstones wait at most about one pass of it), so that
 				   its cost per write (about 80 instructions an entry, store/sweep.c)
 				   does not grow as batches shrink */
+#define PREFAULT_AHEAD (4u << 20) /* journal bytes the drainer maps ahead of this process's writers */
 #define SWEEP_IDLE 65536        /* ... and in a transaction of its own while no writes come */
 #define SWEEP_IDLE_S 10         /* how often then */
 
@@ -399,6 +400,8 @@ static void drain_session(struct mcm_store *st)
 			swept = now;
 		}
 		idle = n > 0 ? 0 : idle + 1;
+		/* this process's writers then find the next pages mapped: no page fault in their calls */
+		mcm_journal_prefault(w.journal, PREFAULT_AHEAD);
 		/* while writes flow, nap and batch them; once idle, wait to be woken
 		 * (every second at least, for the everysec sync and the reaping) */
 		mcm_journal_wait_records(w.journal, mcm_drain_position(d), idle < (int)idle_naps ? nap : 1000);

@@ -42,6 +42,8 @@ struct mcm_journal {
 	uint32_t prev_seed;     /* of the instance before the last recovery (records before recovered_at) */
 	uint64_t recovered_at;  /* (both fixed while mapped: recovery runs before anyone else maps it) */
 	uint32_t wake_seen; /* the drainer's: wake_seq when its last wait ended */
+	uint64_t populated; /* mcm_journal_prefault: this process's pages are mapped up to here */
+	int no_populate;    /* the kernel has no MADV_POPULATE_WRITE (before 5.14) */
 };
 
 static uint32_t seed_of(uint64_t instance)
@@ -545,6 +547,30 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 		mcm_journal_wake_drainer(j);
 	*end = t + need;
 	return 0;
+}
+
+void mcm_journal_prefault(struct mcm_journal *j, size_t ahead)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), tail = mcm_journal_tail(j), from, to;
+
+	if (j->no_populate || ahead > j->size / 2)
+		return;
+	from = j->populated > tail ? j->populated : tail;
+	to = (tail + ahead) / page * page;
+	from = from / page * page;
+	while (from < to) {
+		size_t at = (size_t)(from % j->size), n = (size_t)(to - from);
+
+		if (n > j->size - at)
+			n = (size_t)j->size - at; /* up to the ring's end, then from its start */
+		if (madvise(j->ring + at, n, MADV_POPULATE_WRITE) != 0) {
+			j->no_populate = errno == EINVAL; /* (an old kernel; other errors: try again later) */
+			return;
+		}
+		from += n;
+	}
+	if (to > j->populated)
+		j->populated = to;
 }
 
 size_t mcm_journal_size(const struct mcm_journal *j)

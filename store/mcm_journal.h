@@ -107,6 +107,13 @@ void mcm_journal_close(struct mcm_journal *j);
 int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, const struct iovec *iov,
 		       int iovcnt, unsigned wait_ms, uint64_t *end);
 
+/** Map, writable, this process's pages of the ring from the tail to ahead
+ * bytes past it (MADV_POPULATE_WRITE; nothing on a kernel without it), so
+ * that appends do not take a page fault each time they reach a page this
+ * process has not written since the kernel wrote it back. The drainer calls it
+ * between batches; only one thread of a process may. */
+void mcm_journal_prefault(struct mcm_journal *j, size_t ahead);
+
 /** Bytes of ring. */
 size_t mcm_journal_size(const struct mcm_journal *j);
 

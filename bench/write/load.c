@@ -27,7 +27,8 @@
  *   untimed (LMDB's page buffers, the caches and the journal's pages are then
  *   as warm as in a process that has been writing for a while).
  *   Prints one line on stdout:
- *     ops=N secs=S ops_per_s=R p50_us=A p99_us=B failures=F cpu_us=C drained_secs=D
+ *     ops=N secs=S ops_per_s=R p50_us=A p99_us=B failures=F cpu_us=C drained_secs=D faults_per_op=P
+ *   (P: page faults the workers' calling threads took during the run, per operation)
  *   (latency per call, not measured for bufnr where calls do not wait).
  */
 #include <libmemcached/memcached.h>
@@ -96,6 +97,7 @@ struct shared {
 	int64_t start, end; /* ns: when the last worker got ready, the latest end */
 	int64_t drained;    /* ns: when the mirror held every write (latest seen) */
 	int64_t cpu_ns;     /* CPU of every worker (all its threads) from the start until drained */
+	long minflt;        /* page faults the workers' own threads took in the timed run */
 };
 
 static int64_t cpu_ns(void)
@@ -167,6 +169,7 @@ static void run_worker(const char *servers, const char *mix, long ops, size_t vs
 	unsigned seed = (unsigned)id * 7919u + 1;
 	long failures = 0, warmup = getenv("MCM_LOAD_WARMUP") ? atol(getenv("MCM_LOAD_WARMUP")) : 0;
 	int64_t cpu0;
+	struct rusage ru0, ru1;
 
 	memset(value, 'v', vsize);
 	snprintf(key, sizeof key, "load:warmup:%d", id);
@@ -179,6 +182,7 @@ static void run_worker(const char *servers, const char *mix, long ops, size_t vs
 	memcached_flush_buffers(mc);
 	start_together(sh, procs);
 	cpu0 = cpu_ns();
+	getrusage(RUSAGE_THREAD, &ru0);
 	for (long i = 0; i < ops; i++) {
 		long k = fill ? i : (long)(rand_r(&seed) % (unsigned)keys);
 		size_t klen = (size_t)snprintf(key, sizeof key, "load:%d:%08ld", is_mix ? 0 : id, k);
@@ -202,6 +206,8 @@ static void run_worker(const char *servers, const char *mix, long ops, size_t vs
 	}
 	memcached_flush_buffers(mc);
 	store_max(&sh->end, now_ns());
+	getrusage(RUSAGE_THREAD, &ru1);
+	__atomic_add_fetch(&sh->minflt, ru1.ru_minflt - ru0.ru_minflt, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&sh->done, 1, __ATOMIC_RELEASE);
 	wait_drained(sh, procs);
 	store_max(&sh->drained, now_ns());
@@ -264,8 +270,10 @@ int main(int argc, char **argv)
 		;
 	secs = (double)(sh->end - sh->start) / 1e9;
 	qsort(lat, total, sizeof *lat, cmp_double);
-	printf("ops=%zu secs=%.3f ops_per_s=%.0f p50_us=%.2f p99_us=%.2f failures=%ld cpu_us=%.3f drained_secs=%.3f\n",
+	printf("ops=%zu secs=%.3f ops_per_s=%.0f p50_us=%.2f p99_us=%.2f failures=%ld cpu_us=%.3f drained_secs=%.3f "
+	       "faults_per_op=%.4f\n",
 	       total, secs, (double)total / secs, lat[total / 2] * 1e6, lat[total * 99 / 100] * 1e6, sh->failures,
-	       (double)sh->cpu_ns / 1e3 / (double)total, (double)(sh->drained - sh->start) / 1e9);
+	       (double)sh->cpu_ns / 1e3 / (double)total, (double)(sh->drained - sh->start) / 1e9,
+	       (double)sh->minflt / (double)total);
 	return sh->failures ? 1 : 0;
 }
