@@ -184,11 +184,19 @@ static int scan(struct mcm_store *st, struct stats *s, const mcm_pool_id *only)
 	struct pool_stats *ps = NULL;
 	int rc = mcm_iter_open(st, MCM_ORDER_KEY, 0, &it);
 
-	while (rc == 0 && (rc = mcm_iter_next(it, &item)) == 0) {
+	while (rc == 0 && ((rc = mcm_iter_next(it, &item)) == 0 || rc == MCM_EDAMAGED)) {
 		if (mcm_cli_interrupted)
 			break;
-		if (only && item.pool != *only)
+		if (only && item.pool != *only) {
+			rc = 0;
 			continue;
+		}
+		if (rc == MCM_EDAMAGED) {
+			mcm_cli_damaged(CMD, &item);
+			s->damaged++;
+			rc = 0;
+			continue;
+		}
 		if ((!ps || ps->pool.id != item.pool) && !(ps = slot_of(s, item.pool)))
 			rc = ENOMEM;
 		else

@@ -49,6 +49,7 @@ struct stats {
 	struct follower_stats *followers;  /**< `mcmirror follow` followers of the mirror */
 	size_t nfollowers;
 	uint64_t purge_horizon;            /**< mcm_store_purge_horizon */
+	uint64_t damaged;                  /**< damaged records skipped by the scan */
 };
 
 /** A follower, and how far behind it is. */
