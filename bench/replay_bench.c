@@ -389,7 +389,13 @@ static double run_replay(struct bench *b, const char *conns)
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
-		if (*conns)
+		if (strcmp(conns, "follow") == 0) { /* a new name each time: a new follower catches up from nothing */
+			char name[40];
+
+			snprintf(name, sizeof name, "bench-%d", (int)getpid());
+			execl(b->tool, b->tool, "-q", "--mirror", b->dir, "follow", "--servers", b->addr, "--once", "--name",
+			      name, (char *)NULL);
+		} else if (*conns)
 			execl(b->tool, b->tool, "-q", "--mirror", b->dir, "replay", "--servers", b->addr, "--connections",
 			      conns, (char *)NULL);
 		else
@@ -487,6 +493,8 @@ static void parse_replay_conns(struct bench *b, const char *arg)
 	for (char *tok = strtok_r(buf, ",", &save); tok && b->n_rep < MAX_RAW; tok = strtok_r(NULL, ",", &save)) {
 		if (strcmp(tok, "auto") == 0 || strcmp(tok, "default") == 0)
 			b->replay_conns[b->n_rep][0] = '\0';
+		else if (strcmp(tok, "follow") == 0) /* mcmirror follow --once: a new follower's full catch-up */
+			snprintf(b->replay_conns[b->n_rep], sizeof b->replay_conns[b->n_rep], "follow");
 		else if (parse_conns(tok, c) == 1)
 			snprintf(b->replay_conns[b->n_rep], sizeof b->replay_conns[b->n_rep], "%u", c[0]);
 		b->n_rep++;
@@ -569,7 +577,10 @@ static void loadavg(char *buf, size_t size)
 /* The replay arm's name: "replay/auto" (the tool's default connections) or "replay/N". */
 static const char *arm(const struct bench *b, int k, char *buf, size_t size)
 {
-	snprintf(buf, size, "replay/%s", b->replay_conns[k][0] ? b->replay_conns[k] : "auto");
+	if (strcmp(b->replay_conns[k], "follow") == 0)
+		snprintf(buf, size, "follow");
+	else
+		snprintf(buf, size, "replay/%s", b->replay_conns[k][0] ? b->replay_conns[k] : "auto");
 	return buf;
 }
 
@@ -610,7 +621,8 @@ int main(int argc, char **argv)
 			rep[k][r] = run_replay(&b, b.replay_conns[k]);
 			rep_cpu[k][0] += last_cpu;
 			rep_cpu[k][1] += last_mc_cpu;
-			check_items(&b, "mcmirror replay");
+			if (strcmp(b.replay_conns[k], "follow") != 0) /* (follow adds its marker key) */
+				check_items(&b, "mcmirror replay");
 			printf(" %s %.0f,", arm(&b, k, name, sizeof name), rep[k][r]);
 		}
 		empty_server(&b);

@@ -38,6 +38,7 @@
 #define CHECK_EVERY_S 1 /* while caught up: is the target still whole? */
 #define MCM_EXIT_WAIT (-3) /* (internal: not there yet, try again) */
 #define SAVE_IDLE_S 10     /* while caught up, the last contact is saved this often */
+#define LAG_BUCKETS 60000  /* lags counted by the millisecond, up to a minute (the last bucket: more) */
 
 struct follow_opts {
 	const char *target;     /* --servers or --to */
@@ -67,6 +68,11 @@ struct follow {
 	int outage;              /* the target is unreachable (said once) */
 	double outage_since;
 	char name[MCM_FOLLOWER_NAME_MAX + 1];
+	uint64_t started_us;     /* lags are kept for changes written after this */
+	uint64_t *batch_wtime;   /* the write times of this batch's changes (o->batch of them) */
+	size_t nbatch_wtime;
+	uint32_t lag_ms[LAG_BUCKETS]; /* from the application's write to the target's confirmation */
+	uint64_t lag_samples, lag_max_us;
 	int is_new;              /* no record of this follower yet: a resync */
 	uint64_t saved_us;       /* when the record was last saved */
 	uint64_t horizon_seen;   /* the purge horizon when the last resync began */
@@ -386,12 +392,16 @@ static int one_batch(struct follow *fo)
 	long n = 0;
 	int rc = 0;
 
+	fo->nbatch_wtime = 0;
 	while (n < fo->o->batch && !mcm_cli_interrupted && (rc = mcm_stream_next(fo->stream, &c)) == 0) {
 		if (fo->ops->change(fo->sink, &c, why, sizeof why) != 0) {
 			fail(fo, "%s", why);
 			fo->f.errors++;
 			return -1;
 		}
+		if ((c.kind == MCM_CHANGE_SET || c.kind == MCM_CHANGE_DELETE) && c.item.wtime_us >= fo->started_us &&
+		    fo->batch_wtime)
+			fo->batch_wtime[fo->nbatch_wtime++] = c.item.wtime_us;
 		if (c.damaged)
 			mcm_cli_warn(CMD, "pool %016" PRIx64 ", seq %" PRIu64 ", key '%.*s': a damaged record: deleted on "
 				     "the target, never sent", c.item.pool, c.seq, (int)c.item.key_len, c.item.key);
@@ -408,6 +418,13 @@ static int one_batch(struct follow *fo)
 			fail(fo, "%s", why);
 			fo->f.errors++;
 			return -1;
+		}
+		for (size_t i = 0; i < fo->nbatch_wtime; i++) { /* confirmed now: how long since the application wrote */
+			uint64_t lag = now > fo->batch_wtime[i] ? now - fo->batch_wtime[i] : 0;
+
+			fo->lag_ms[lag / 1000 < LAG_BUCKETS ? lag / 1000 : LAG_BUCKETS - 1]++;
+			fo->lag_samples++;
+			fo->lag_max_us = lag > fo->lag_max_us ? lag : fo->lag_max_us;
 		}
 		fo->applied += (uint64_t)n;
 		fo->f.position = mcm_stream_position(fo->stream);
@@ -505,6 +522,17 @@ reconnect:
 	return MCM_EXIT_OK;
 }
 
+/* The lag below which a share q of the samples fell, in milliseconds (the upper edge of its bucket). */
+static double lag_quantile(const struct follow *fo, double q)
+{
+	uint64_t want = (uint64_t)(q * (double)fo->lag_samples + 0.999999), seen = 0;
+
+	for (size_t i = 0; i < LAG_BUCKETS; i++)
+		if ((seen += fo->lag_ms[i]) >= want && want)
+			return (double)(i + 1);
+	return 0;
+}
+
 static void json_summary(const struct follow *fo, int rc)
 {
 	struct mcm_json j;
@@ -516,6 +544,10 @@ static void json_summary(const struct follow *fo, int rc)
 	mcm_json_u64(&j, "position", fo->f.position);
 	mcm_json_u64(&j, "resyncs", fo->resyncs);
 	mcm_json_u64(&j, "errors", fo->f.errors);
+	mcm_json_u64(&j, "lag_samples", fo->lag_samples);
+	mcm_json_double(&j, "lag_p50_ms", lag_quantile(fo, 0.5), 0);
+	mcm_json_double(&j, "lag_p99_ms", lag_quantile(fo, 0.99), 0);
+	mcm_json_double(&j, "lag_max_ms", (double)fo->lag_max_us / 1000, 1);
 	mcm_json_finish(&j);
 }
 
@@ -530,8 +562,11 @@ static int open_mirror(struct follow *fo, int say)
 	if (mcm_cli_become_owner(CMD, fo->dir, &ids) != 0)
 		return MCM_EXIT_FAIL;
 	rc = mcm_drain_catch_up(fo->dir, 5000); /* writes still in the journal first */
+	/* its commits are not fsync'd: a position lost to a power cut makes the
+	 * follower send again what its target already holds (the current values,
+	 * harmless), and the drainer's next sync takes them to disk anyway */
 	if (rc == 0 || rc == ENOENT)
-		rc = mcm_store_open(&fo->st, fo->dir, 0, 0);
+		rc = mcm_store_open(&fo->st, fo->dir, MCM_STORE_NOSYNC, 0);
 	mcm_cli_ids_free(&ids);
 	if (rc == ENOENT && !fo->o->once) {
 		if (say)
@@ -603,8 +638,8 @@ static int load_follower(struct follow *fo)
 
 static int run(const struct mcm_global *g, int argc, char **argv)
 {
+	static struct follow fo; /* (its lag histogram: 240 kB) */
 	struct follow_opts o;
-	struct follow fo;
 	int rc;
 
 	if ((rc = parse_args(argc, argv, g, &o)) != 0)
@@ -612,6 +647,8 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	memset(&fo, 0, sizeof fo);
 	fo.g = g;
 	fo.o = &o;
+	fo.started_us = mcm_now_us();
+	fo.batch_wtime = malloc((size_t)o.batch * sizeof *fo.batch_wtime); /* (without it: no lag figures) */
 	fo.dir = mcm_cli_mirror_path(g);
 	if (!(fo.ops = mcm_sink_find(o.target)))
 		return mcm_cli_usage_error(CMD, "'%s': not a target this build knows (a server list, or a URL of "
@@ -631,6 +668,11 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	if (!g->quiet && rc == MCM_EXIT_OK)
 		mcm_cli_error(CMD, "'%s': %" PRIu64 " changes applied, position %" PRIu64 "%s", fo.f.target, fo.applied,
 			      fo.f.position, mcm_cli_interrupted ? " (stopped by a signal)" : "");
+	if (g->verbose && fo.lag_samples)
+		mcm_cli_error(CMD, "from the application's write to the target's confirmation, %" PRIu64 " changes: p50 "
+			      "%.0f ms, p99 %.0f ms, max %.1f ms", fo.lag_samples, lag_quantile(&fo, 0.5),
+			      lag_quantile(&fo, 0.99), (double)fo.lag_max_us / 1000);
+	free(fo.batch_wtime);
 	mcm_journal_close(fo.j);
 	mcm_store_close(fo.st);
 	return rc;

@@ -32,6 +32,7 @@
 #include "target.h"
 
 #define MARKER_PREFIX "mcmirror.follow."
+#define MARK_EVERY_S 1.0
 
 struct mcm_sink {
 	char cmd[32];
@@ -48,6 +49,7 @@ struct mcm_sink {
 	char last_reply[160];     /* the control connection's last answer */
 	char desc[2100];
 	uint64_t too_large, unsendable;
+	double marked;            /* when the marker was last written (0: it must be, at the next commit) */
 };
 
 static int claims(const char *target)
@@ -206,6 +208,7 @@ static int flush_all(struct mcm_sink *s, int64_t when, char *why, size_t why_siz
 {
 	if (confirm(s, why, why_size) != 0)
 		return -1;
+	s->marked = 0; /* the flush removes the marker too: write it again at the commit */
 	for (uint32_t i = 0; i < s->t.count; i++) {
 		if (mcm_meta_flush(&s->ctl[i], when) != 0 || ctl_wait(s, i, 1, why, why_size) != 0)
 			return -1;
@@ -252,7 +255,12 @@ static int commit(struct mcm_sink *s, uint64_t position, char *why, size_t why_s
 
 	if (confirm(s, why, why_size) != 0)
 		return -1;
-	/* the marker: this standby has what the follower gave it (gone if it restarts or is flushed) */
+	/* the marker: this standby has what the follower gave it (gone if it restarts or is flushed).
+	 * Written at the first commit after connecting or flushing, then once a second: lost() looks
+	 * for it at each connection and once a second, and a restart breaks the connections anyway. */
+	if (s->marked && mcm_cli_now() - s->marked < MARK_EVERY_S)
+		return 0;
+	s->marked = mcm_cli_now();
 	for (uint32_t i = 0; i < s->t.count; i++) {
 		if (mcm_meta_set(&s->ctl[i], s->marker, s->marker_len, 0, value, (size_t)len, 0, 0, 0) != 0 ||
 		    ctl_wait(s, i, 1, why, why_size) != 0)

@@ -21,7 +21,8 @@ converge() {
 start_writer() {
 	local mirror=$1 servers=$2 keys=$3 seed=$4
 	rm -f "$MCM_TMP/stop"
-	MCM_MIN_WRITES=${MCM_MIN_WRITES:-1000} under_shim "$mirror" "$MCM_BIN/follow_writer" "$servers" "$keys" "$seed" "$MCM_TMP/stop" "${5:-0}" "${6:-modula}" \
+	# exec: $! is the writer itself (killed by the harness if the test fails), not a subshell
+	MCM_MIN_WRITES=${MCM_MIN_WRITES:-1000} under_shim "$mirror" exec "$MCM_BIN/follow_writer" "$servers" "$keys" "$seed" "$MCM_TMP/stop" "${5:-0}" "${6:-modula}" \
 		>"$MCM_TMP/writer.out" 2>&1 &
 	WRITER_PID=$!
 	MCM_PIDS+=("$WRITER_PID")

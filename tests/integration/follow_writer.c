@@ -116,6 +116,11 @@ int main(int argc, char **argv)
 			memcached_flush(mc, 0);
 		}
 		writes++;
+		if (memcached_last_error(mc) == MEMCACHED_SERVER_MARKED_DEAD ||
+		    memcached_last_error(mc) == MEMCACHED_CONNECTION_FAILURE) { /* a server is down: do not spin */
+			struct timespec ts = {0, 1000000L};
+			nanosleep(&ts, NULL);
+		}
 		if (rate > 0) { /* keep to the rate: sleep until this write's moment */
 			int64_t ahead = (int64_t)(t0 + (uint64_t)(writes * 1e6 / rate)) - (int64_t)now_us();
 			if (ahead > 200) {
