@@ -58,8 +58,9 @@ static int cmd_bytes(const char *dir)
 	snprintf(path, sizeof path, "%s/data.mdb", dir);
 	if (mcm_store_sweep_counts(st, &c) != 0 || mcm_store_info(st, &info) != 0 || stat(path, &sb) != 0)
 		return 1;
-	printf("%llu %llu %llu %llu\n", (unsigned long long)c.bytes, (unsigned long long)sb.st_size,
-	       (unsigned long long)info.entries, (unsigned long long)info.seq_entries);
+	printf("%llu %llu %llu %llu %llu\n", (unsigned long long)c.bytes, (unsigned long long)sb.st_size,
+	       (unsigned long long)info.entries, (unsigned long long)info.seq_entries,
+	       (unsigned long long)info.last_seq);
 	mcm_store_close(st);
 	return 0;
 }
@@ -306,7 +307,7 @@ static int cmd_expire(const char *dir)
 
 static int cmd_follower(const char *dir, const char *name, unsigned long long pos)
 {
-	struct mcm_store *st = open_or_die(dir, MCM_STORE_NOSYNC);
+	struct mcm_store *st = open_or_die(dir, MCM_STORE_CREATE | MCM_STORE_NOSYNC);
 	struct mcm_follower f;
 
 	memset(&f, 0, sizeof f);
