@@ -40,7 +40,7 @@ for p in 0 1 2 3; do
 	MCM_PIDS+=($!)
 done
 
-# Samples while they run: "RECORD_BYTES FILE_BYTES ENTRIES SEQ_ENTRIES LIVE_ITEMS LIVE_BYTES".
+# Samples while they run: "RECORD_BYTES FILE_BYTES ENTRIES SEQ_ENTRIES LAST_SEQ LIVE_ITEMS LIVE_BYTES".
 running() {
 	local pid
 	for pid in "${writers[@]}"; do
@@ -66,7 +66,7 @@ n=$(wc -l <"$MCM_TMP/samples")
 [ "$n" -ge 6 ] || fail "only $n samples taken"
 read -r rec_end file_end _ <<<"$final"
 read -r cycles _stale expired _tomb flushed evicted _ <<<"$sweep"
-max_live=$(awk '$6 > m { m = $6 } END { print m + 0 }' "$MCM_TMP/samples")
+max_live=$(awk '$7 > m { m = $7 } END { print m + 0 }' "$MCM_TMP/samples")
 max_rec=$(awk '$1 > m { m = $1 } END { print m + 0 }' "$MCM_TMP/samples")
 file_mid=$(awk -v h=$((n / 2)) 'NR == h { print $2 }' "$MCM_TMP/samples")
 sessions=$(awk '{ s += $3 } END { print s }' "$S"/out.*)
