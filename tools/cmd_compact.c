@@ -275,7 +275,8 @@ static int take_locks(struct compact *c)
 		mcm_cli_error(CMD, "cannot open '%s': %s", c->lock, strerror(errno));
 		return -1;
 	}
-	if (created && fchown(c->lock_fd, c->owner.st_uid, c->owner.st_gid) != 0 && errno != EPERM) {
+	if (created && (c->owner.st_uid != geteuid() || c->owner.st_gid != getegid()) &&
+	    fchown(c->lock_fd, c->owner.st_uid, c->owner.st_gid) != 0) {
 		mcm_cli_error(CMD, "cannot give '%s' to the mirror's owner: %s", c->lock, strerror(errno));
 		return -1;
 	}
@@ -495,6 +496,18 @@ static int dry_run(struct compact *c)
 	return MCM_EXIT_OK;
 }
 
+/* After a failure before the swap: lock.mdb, emptied, is initialised again
+ * from the unchanged data.mdb (as in step 6), so that the processes waiting
+ * for it go on. @return MCM_EXIT_FAIL. */
+static int keep_old(struct compact *c)
+{
+	struct mcm_store *st;
+
+	if (mcm_store_open(&st, c->dir, MCM_STORE_RDONLY, 0) == 0)
+		mcm_store_close(st);
+	return MCM_EXIT_FAIL;
+}
+
 static int compact(struct compact *c)
 {
 	double start = mcm_cli_now();
@@ -513,15 +526,15 @@ static int compact(struct compact *c)
 	}
 	remove_leftovers(c);
 	if (copy(c) != 0)
-		return MCM_EXIT_FAIL;
-	if (mcm_cli_interrupted) {
-		mcm_cli_error(CMD, "interrupted by signal %d: data.mdb unchanged", (int)mcm_cli_interrupted);
-		return MCM_EXIT_FAIL;
-	}
+		return keep_old(c);
 	if (getenv("MCMIRROR_TEST_COMPACT_PAUSE")) /* test knob: time to start a process meanwhile */
 		sleep((unsigned)atoi(getenv("MCMIRROR_TEST_COMPACT_PAUSE")));
+	if (mcm_cli_interrupted) {
+		mcm_cli_error(CMD, "interrupted by signal %d: data.mdb unchanged", (int)mcm_cli_interrupted);
+		return keep_old(c);
+	}
 	if (swap(c) != 0)
-		return MCM_EXIT_FAIL;
+		return c->tmp ? keep_old(c) : MCM_EXIT_FAIL; /* (tmp: not renamed) */
 	if (!c->g->quiet)
 		mcm_cli_error(CMD, "compacted '%s': %" PRIu64 " -> %" PRIu64 " bytes, %" PRIu64 " records, in %.2f s",
 			      c->data, c->file_bytes, c->new_bytes, c->entries, mcm_cli_now() - start);

@@ -74,6 +74,8 @@ holder=$!
 MCM_PIDS+=($holder)
 until grep -q ready "$MCM_TMP/hold"; do kill -0 $holder || fail "hold"; sleep 0.05; done
 inode1=$(stat -c %i "$M/data.mdb")
+"$MCM_TOOL" --mirror "$M" compact -n | grep -qx "in_use: yes, process $holder (bound_tool)" ||
+	fail "dry-run does not name the reader: $("$MCM_TOOL" --mirror "$M" compact -n)"
 rc=0; "$MCM_TOOL" --mirror "$M" compact 2>"$MCM_TMP/err" || rc=$?
 assert_eq "$rc" 1 "compact while a reader has the mirror open"
 grep -q "is in use: process $holder (bound_tool) has it open" "$MCM_TMP/err" || fail "reader not named: $(cat "$MCM_TMP/err")"
@@ -119,11 +121,29 @@ grep -q 'checked 5501: matching 5501' "$MCM_TMP/err" || fail "verify after a com
 # (5,000 items before, 500 written during the compact, 1 by crash_procs)
 "$C" seq "$M" >/dev/null || fail "seq index and items disagree"
 
+# An interrupted compact (SIGTERM while it holds the locks) leaves data.mdb and removes its copy; a
+# reader that was waiting goes on with the unchanged mirror.
+inode2=$(stat -c %i "$M/data.mdb")
+n2=$("$T" count "$M")
+MCMIRROR_TEST_COMPACT_PAUSE=60 "$MCM_TOOL" -q --mirror "$M" compact 2>"$MCM_TMP/err" &
+compactor=$!
+MCM_PIDS+=($compactor)
+until ls "$M" | grep -q '^data\.mdb\.compact\.'; do kill -0 $compactor || fail "compact: $(cat "$MCM_TMP/err")"; sleep 0.02; done
+"$T" count "$M" >"$MCM_TMP/count" 2>&1 &
+reader=$!
+sleep 0.5
+kill -TERM $compactor
+rc=0; wait $compactor || rc=$?
+assert_eq "$rc" 1 "exit status of an interrupted compact"
+grep -q 'interrupted by signal 15: data.mdb unchanged' "$MCM_TMP/err" || fail "interrupted: $(cat "$MCM_TMP/err")"
+wait $reader || fail "a reader waiting for an interrupted compact failed: $(cat "$MCM_TMP/count")"
+assert_eq "$(cat "$MCM_TMP/count")" "$n2" "records seen by a reader after an interrupted compact"
+assert_eq "$(stat -c %i "$M/data.mdb")" "$inode2" "an interrupted compact replaced data.mdb"
+ls "$M" | grep -q '^data\.mdb\.compact\.' && fail "an interrupted compact left its copy: $(ls "$M")"
+
 # A compact killed midway: data.mdb untouched; a process that was waiting fails or sees the
 # records, never anything else; the next compact removes the leftover copy.
 "$MCM_TOOL" --mirror "$M" dump --all >"$MCM_TMP/before" || fail "dump before"
-inode2=$(stat -c %i "$M/data.mdb")
-n2=$("$T" count "$M")
 MCMIRROR_TEST_COMPACT_PAUSE=60 "$MCM_TOOL" -q --mirror "$M" compact 2>"$MCM_TMP/err" &
 compactor=$!
 MCM_PIDS+=($compactor)
