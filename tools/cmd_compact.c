@@ -50,6 +50,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -202,6 +203,33 @@ static pid_t lock_holder(int fd)
 	return fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK ? fl.l_pid : 0;
 }
 
+/* The pid that holds the flock of the file fd is open on, from /proc/locks (0: none found). */
+static pid_t flock_holder(int fd)
+{
+	char line[256], dev[64];
+	unsigned long long ino;
+	struct stat sb;
+	long pid;
+	FILE *f;
+
+	if (fstat(fd, &sb) != 0 || !(f = fopen("/proc/locks", "r")))
+		return 0;
+	snprintf(dev, sizeof dev, "%02x:%02x:", major(sb.st_dev), minor(sb.st_dev));
+	while (fgets(line, sizeof line, f)) {
+		char kind[16], where[96];
+
+		/* "1: FLOCK  ADVISORY  WRITE 812 fd:01:1234 0 EOF" */
+		if (sscanf(line, "%*s %15s %*s %*s %ld %95s", kind, &pid, where) != 3 || strcmp(kind, "FLOCK") != 0 ||
+		    strncmp(where, dev, strlen(dev)) != 0 || sscanf(where + strlen(dev), "%llu", &ino) != 1 ||
+		    ino != (unsigned long long)sb.st_ino)
+			continue;
+		fclose(f);
+		return (pid_t)pid;
+	}
+	fclose(f);
+	return 0;
+}
+
 /* " (NAME)" for pid, from /proc, or "". */
 static void process_name(pid_t pid, char *buf, size_t size)
 {
@@ -263,12 +291,19 @@ static int take_locks(struct compact *c)
 	struct stat sb;
 	int rc, created;
 
-	if ((rc = mcm_drain_lock(c->dir, 0, &c->drain_fd)) != 0) {
-		c->drain_fd = -1;
+	if ((rc = mcm_drain_lock_open(c->dir, &c->drain_fd)) != 0) {
+		mcm_cli_error(CMD, "cannot open the drain lock of '%s': %s", c->dir, strerror(rc));
+		return -1;
+	}
+	if ((rc = mcm_drain_lock_take(c->drain_fd, 0)) != 0) {
+		pid_t pid = flock_holder(c->drain_fd);
+
 		if (rc != EWOULDBLOCK) {
 			mcm_cli_error(CMD, "cannot take the drain lock of '%s': %s", c->dir, strerror(rc));
 			return -1;
 		}
+		refuse_in_use(c, pid, "holds its drain lock (it writes through the shim)");
+		return -1;
 	}
 	created = stat(c->lock, &sb) != 0;
 	if ((c->lock_fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
@@ -278,10 +313,6 @@ static int take_locks(struct compact *c)
 	if (created && (c->owner.st_uid != geteuid() || c->owner.st_gid != getegid()) &&
 	    fchown(c->lock_fd, c->owner.st_uid, c->owner.st_gid) != 0) {
 		mcm_cli_error(CMD, "cannot give '%s' to the mirror's owner: %s", c->lock, strerror(errno));
-		return -1;
-	}
-	if (c->drain_fd < 0) {
-		refuse_in_use(c, lock_holder(c->lock_fd), "holds its drain lock (it writes through the shim)");
 		return -1;
 	}
 	if (fcntl(c->lock_fd, F_SETLK, &fl) != 0) {
