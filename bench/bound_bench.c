@@ -21,7 +21,8 @@
  *   -w STEP      journal records per transaction (default 8192, the drainer's)
  *
  * usage: bound_bench run CMD [ARGS...]
- *   Runs CMD (stdout to /dev/null) and prints "wall_s=W maxrss_kb=M peak_anon_kb=A exit=E":
+ *   Runs CMD (stdout to /dev/null) and prints "wall_s=W cpu_s=C maxrss_kb=M peak_anon_kb=A exit=E"
+ *   (cpu_s: the command's user and system time):
  *   maxrss_kb is the kernel's peak resident set (it counts the pages of the LMDB map the
  *   command touched, which are page cache), peak_anon_kb the largest RssAnon seen in
  *   /proc/PID/status, sampled every 2 ms (the command's own memory: heap, stacks).
@@ -250,8 +251,10 @@ static int run(char **argv)
 			peak = kb;
 		nanosleep(&tick, NULL);
 	}
-	printf("wall_s=%.2f maxrss_kb=%ld peak_anon_kb=%ld exit=%d\n", now() - t0, ru.ru_maxrss, peak,
-	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	printf("wall_s=%.2f cpu_s=%.2f maxrss_kb=%ld peak_anon_kb=%ld exit=%d\n", now() - t0,
+	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		       (double)ru.ru_stime.tv_usec / 1e6,
+	       ru.ru_maxrss, peak, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	return 0;
 }
 
