@@ -356,6 +356,49 @@ const char *mcm_store_unlocked(const struct mcm_store *st)
 	return st->unlocked[0] ? st->unlocked : NULL;
 }
 
+/* The inode of st's data.mdb (0: none). */
+static ino_t data_inode(const struct mcm_store *st)
+{
+	char file[PATH_MAX + 16];
+	struct stat sb;
+
+	snprintf(file, sizeof file, "%s/data.mdb", st->path);
+	return stat(file, &sb) == 0 ? sb.st_ino : 0;
+}
+
+/* Was data.mdb replaced while the open waited? `mcmirror compact` renames a
+ * copy over it while it holds lock.mdb; a read-only open takes the data file
+ * before it waits for lock.mdb, and would map the old one (or fail on it). */
+static int data_replaced(const struct mcm_store *st, int rc, ino_t before)
+{
+	struct stat sb;
+	int fd;
+
+	if (rc != 0)
+		return data_inode(st) != before;
+	return mdb_env_get_fd(st->env, &fd) == 0 && fstat(fd, &sb) == 0 && sb.st_ino != data_inode(st);
+}
+
+/* Create and open st->env (again, should data.mdb be replaced meanwhile). */
+static int env_open(struct mcm_store *st, unsigned envflags, size_t mapsize)
+{
+	int rc;
+
+	for (int tries = 0;; tries++) {
+		ino_t before = data_inode(st);
+
+		if ((rc = mdb_env_create(&st->env)) != 0)
+			return rc;
+		mdb_env_set_maxdbs(st->env, 5);
+		mdb_env_set_mapsize(st->env, mapsize ? mapsize : DEFAULT_MAPSIZE);
+		rc = mdb_env_open(st->env, st->path, envflags, 0600);
+		if (tries == 3 || !data_replaced(st, rc, before))
+			return rc;
+		mdb_env_close(st->env);
+		st->env = NULL;
+	}
+}
+
 int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, size_t mapsize)
 {
 	struct mcm_store *st;
@@ -389,11 +432,7 @@ int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, siz
 	if (flags & MCM_STORE_NOMETASYNC)
 		envflags |= MDB_NOMETASYNC;
 	pthread_rwlock_init(&st->resize, NULL);
-	if ((rc = mdb_env_create(&st->env)) != 0)
-		goto fail;
-	mdb_env_set_maxdbs(st->env, 5);
-	mdb_env_set_mapsize(st->env, mapsize ? mapsize : DEFAULT_MAPSIZE);
-	if ((rc = mdb_env_open(st->env, path, envflags, 0600)) != 0 || (rc = check_length(st)) != 0)
+	if ((rc = env_open(st, envflags, mapsize)) != 0 || (rc = check_length(st)) != 0)
 		goto fail;
 	/* another process may grow the file between mdb_env_open and our first txn */
 	for (int tries = 0; (rc = open_dbs(st)) == MDB_MAP_RESIZED && tries < MAX_GROW_RETRIES; tries++)

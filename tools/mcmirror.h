@@ -38,7 +38,7 @@ struct mcm_cmd {
 };
 
 extern const struct mcm_cmd mcm_cmd_stats, mcm_cmd_dump, mcm_cmd_replay, mcm_cmd_verify, mcm_cmd_run,
-	mcm_cmd_snapshot, mcm_cmd_load, mcm_cmd_import, mcm_cmd_follow;
+	mcm_cmd_snapshot, mcm_cmd_load, mcm_cmd_import, mcm_cmd_follow, mcm_cmd_compact;
 
 /** Set by SIGINT/SIGTERM/SIGPIPE once mcm_cli_signals() was called; loops check it. */
 extern volatile sig_atomic_t mcm_cli_interrupted;
