@@ -20,7 +20,8 @@ enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROMETHEUS };
 static void usage(FILE *out, const struct mcm_global *g)
 {
 	fprintf(out,
-		"usage: mcmirror [--mirror DIR] stats [--pool ID] [--json | --prometheus | --format FMT]\n"
+		"usage: mcmirror [--mirror DIR] stats [--pool ID] [--capacity]\n"
+		"                                      [--json | --prometheus | --format FMT]\n"
 		"\n"
 		"Print what the mirror holds: the environment, the shim's counters, the\n"
 		"journal and, per pool of servers, how many records are live, deleted,\n"
@@ -29,6 +30,9 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"\n"
 		"options:\n"
 		"  -p, --pool ID      only this pool (its id as printed, or a unique prefix)\n"
+		"      --capacity     also ask each pool's servers for their memory (stats,\n"
+		"                     limit_maxbytes) and warn when the pool's live data is\n"
+		"                     more than they can keep (cap it: MCMIRROR_MAX_BYTES)\n"
 		"      --json         one JSON document (schema: man mcmirror, JSON OUTPUT)\n"
 		"      --prometheus   Prometheus metrics in the text exposition format, for\n"
 		"                     node_exporter's textfile collector\n"
@@ -42,6 +46,11 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  mirror.path, mirror.format_version, mirror.created, mirror.map_size,\n"
 		"  mirror.used_bytes, mirror.entries (records of every kind), mirror.last_seq,\n"
 		"  mirror.pools, mirror.lock_table (yes, or no and why)\n"
+		"  mirror.record_bytes (keys and values of every record: what MCMIRROR_MAX_BYTES\n"
+		"    caps), mirror.file_bytes (data.mdb), mirror.purge_horizon (followers below\n"
+		"    it resynchronise; 0: none), sweep.cycles, sweep.stale, sweep.expired,\n"
+		"    sweep.tombstones, sweep.flushed, sweep.evicted (what the drainer's sweep\n"
+		"    removed, by reason)\n"
 		"  counters.<name> for each shim counter (recorded, dropped_uncertain, failed,\n"
 		"    skipped_encrypted, passed_through, map_grown, lost_drops, out_of_step); 0\n"
 		"    when no process has written yet\n"
@@ -64,6 +73,7 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"    .hashpower (start memcached with -o hashpower=N: the smallest N >= 16\n"
 		"      with items_per_server <= 1.5 x 2^N, so its hash table never grows\n"
 		"      while a replay fills it)\n"
+		"    .servers_limit_bytes, .over_capacity (yes/no): with --capacity\n"
 		"  follower.<NAME>.target, .position, .changes_behind (sequence numbers handed\n"
 		"    out after its position), .seconds_behind (age of the oldest change it has\n"
 		"    not applied), .registered, .last_contact, .last_applied, .resyncs,\n"
@@ -72,7 +82,8 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  total.live_items, total.live_value_bytes, total.deleted, total.dropped,\n"
 		"    total.expired, total.flushed over the pools printed\n"
 		"\n"
-		"exit status: 0 success, 1 failure (no mirror, unreadable), 2 usage error\n",
+		"exit status: 0 success, 1 failure (no mirror, unreadable; with --capacity, a\n"
+		"pool's servers that do not answer: the rest is printed), 2 usage error\n",
 		mcm_cli_mirror_path(g), MCM_DEFAULT_PATH);
 }
 
@@ -324,10 +335,45 @@ static int gather(struct mcm_store *st, struct stats *s, const mcm_pool_id *only
 			mcm_cli_error(CMD, "cannot read mirror '%s': %s", s->path, mcm_strerror(rc));
 		return -1;
 	}
+	if ((rc = mcm_sweepinfo_read(st, s->path, &s->bounded)) != 0) {
+		mcm_cli_error(CMD, "cannot read mirror '%s': %s", s->path, mcm_strerror(rc));
+		return -1;
+	}
 	read_counters(s);
 	read_journal(s);
 	derive(s);
 	return read_followers(st, s);
+}
+
+/* stats --capacity: each known pool's servers' memory, and a warning for a pool whose live data
+ * is more than they can keep. @return 0, or -1 when a pool's servers could not tell (named). */
+static int check_capacity(struct stats *s)
+{
+	char err[512], id[17];
+	int rc = 0;
+
+	for (size_t i = 0; i < s->npools; i++) {
+		struct pool_stats *ps = &s->pools[i];
+
+		if (!ps->known)
+			continue;
+		mcm_dumpfmt_pool_id(ps->pool.id, id);
+		if (mcm_sweepinfo_server_limit(ps->pool.servers, &ps->limit_bytes, err, sizeof err) != 0) {
+			mcm_cli_error(CMD, "capacity of pool '%s': %s", id, err);
+			ps->limit_state = -1;
+			rc = -1;
+			continue;
+		}
+		ps->limit_state = 1;
+		ps->over_capacity = mcm_sweepinfo_over_capacity(ps->live_bytes, ps->count[MCM_DUMP_LIVE], ps->limit_bytes);
+		if (ps->over_capacity)
+			mcm_cli_warn(CMD,
+				     "pool '%s' holds more than its servers can keep (%" PRIu64 " live items, %" PRIu64
+				     " bytes of values; limit_maxbytes %" PRIu64 "): a replay makes them evict; cap the "
+				     "mirror (MCMIRROR_MAX_BYTES) or give memcached more memory (-m)",
+				     id, ps->count[MCM_DUMP_LIVE], ps->live_bytes, ps->limit_bytes);
+	}
+	return rc;
 }
 
 /* --- text ---------------------------------------------------------------- */
@@ -351,6 +397,8 @@ static void print_environment(const struct stats *s)
 	printf("journal.used_bytes: %" PRIu64 "\n", s->journal_used);
 	printf("journal.unapplied_bytes: %" PRIu64 "\n", s->journal_unapplied);
 	printf("journal.lost_records: %" PRIu64 "\n", s->journal_lost);
+	printf("\n");
+	mcm_sweepinfo_print_text(stdout, &s->bounded);
 }
 
 static void print_named(const char *id, const char *field, const char *name, uint32_t v)
@@ -400,6 +448,10 @@ static void print_pool_markers(const struct pool_stats *ps, const char *id)
 	if (ps->servers) {
 		printf("pool.%s.items_per_server: %" PRIu64 "\n", id, ps->items_per_server);
 		printf("pool.%s.hashpower: %u\n", id, ps->hashpower);
+	}
+	if (ps->limit_state == 1) {
+		printf("pool.%s.servers_limit_bytes: %" PRIu64 "\n", id, ps->limit_bytes);
+		printf("pool.%s.over_capacity: %s\n", id, ps->over_capacity ? "yes" : "no");
 	}
 }
 
@@ -467,6 +519,7 @@ struct stats_opts {
 	mcm_pool_id pool;
 	int have_pool;
 	int format_set;
+	int capacity;
 	enum format format;
 };
 
@@ -495,6 +548,7 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 	static const struct option opts[] = {
 		{"pool", required_argument, NULL, 'p'},      {"prometheus", no_argument, NULL, 'P'},
 		{"format", required_argument, NULL, 'F'},    {"help", no_argument, NULL, 'h'},
+		{"capacity", no_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	int c, rc;
@@ -513,6 +567,9 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		case 'F':
 			if ((rc = parse_format(o, optarg)) != 0)
 				return rc;
+			break;
+		case 'C':
+			o->capacity = 1;
 			break;
 		default: /* 'h' */
 			usage(stdout, g);
@@ -541,18 +598,22 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	if (!(st = mcm_cli_open_mirror(g, CMD)))
 		return MCM_EXIT_FAIL;
 	rc = gather(st, &s, o.have_pool ? &o.pool : NULL);
-	if (rc == 0 && o.format == FORMAT_JSON)
+	if (rc == 0 && o.capacity && check_capacity(&s) != 0)
+		rc = 1; /* printed all the same: the failure is named and the status says it */
+	if (rc >= 0 && o.format == FORMAT_JSON)
 		mcm_stats_json(&s, stdout);
-	else if (rc == 0 && o.format == FORMAT_PROMETHEUS)
+	else if (rc >= 0 && o.format == FORMAT_PROMETHEUS)
 		mcm_stats_prometheus(&s, stdout);
-	else if (rc == 0)
+	else if (rc >= 0)
 		print_text(&s);
 	mcm_store_close(st);
 	free(s.pools);
 	free(s.followers);
-	if (rc != 0)
+	if (rc < 0)
 		return MCM_EXIT_FAIL;
-	return mcm_cli_check_stdout(CMD);
+	if (mcm_cli_check_stdout(CMD) != MCM_EXIT_OK)
+		return MCM_EXIT_FAIL;
+	return rc == 0 ? MCM_EXIT_OK : MCM_EXIT_FAIL;
 }
 
 const struct mcm_cmd mcm_cmd_stats = {"stats", run, "what the mirror holds: counts per pool, counters, sizes"};

@@ -10,6 +10,7 @@
 #include "mcm_counters.h"
 #include "mcm_store.h"
 #include "mcmirror.h"
+#include "sweepinfo.h"
 
 /** The version of the JSON document `stats --json` writes (docs/mcmirror.1, JSON OUTPUT). */
 #define MCM_STATS_JSON_VERSION 1
@@ -30,6 +31,9 @@ struct pool_stats {
 	uint32_t servers;                  /**< servers in the pool's list (0: unknown) */
 	uint64_t items_per_server;         /**< live items / servers, rounded up */
 	unsigned hashpower;                /**< memcached -o hashpower=N that holds items_per_server */
+	int limit_state;                   /**< stats --capacity: 0 not asked, 1 limit_bytes read, -1 failed */
+	uint64_t limit_bytes;              /**< the sum of its servers' limit_maxbytes */
+	int over_capacity;                 /**< it holds more than limit_bytes can keep (sweepinfo.h) */
 };
 
 /** Everything stats reports. */
@@ -50,6 +54,7 @@ struct stats {
 	size_t nfollowers;
 	uint64_t purge_horizon;            /**< mcm_store_purge_horizon */
 	uint64_t damaged;                  /**< damaged records skipped by the scan */
+	struct mcm_sweepinfo bounded;      /**< the sweep's counters, records' bytes, file size */
 };
 
 /** A follower, and how far behind it is. */

@@ -49,6 +49,10 @@ static void json_pool(struct mcm_json *j, const struct pool_stats *ps)
 	mcm_json_time(j, "flush_time", p->flush_time);
 	mcm_json_bool(j, "encrypted", p->encrypted);
 	mcm_json_bool(j, "sasl", p->sasl);
+	if (ps->limit_state == 1) {
+		mcm_json_u64(j, "servers_limit_bytes", ps->limit_bytes);
+		mcm_json_bool(j, "over_capacity", ps->over_capacity);
+	}
 	if (ps->servers) {
 		mcm_json_u64(j, "items_per_server", ps->items_per_server);
 		mcm_json_u64(j, "hashpower", ps->hashpower);
@@ -115,6 +119,7 @@ void mcm_stats_json(const struct stats *s, FILE *out)
 	}
 	mcm_json_close_array(&j);
 	mcm_json_u64(&j, "purge_horizon", s->purge_horizon);
+	mcm_sweepinfo_json(&j, &s->bounded);
 	mcm_json_object(&j, "total");
 	mcm_json_u64(&j, "live_items", s->total[MCM_DUMP_LIVE]);
 	mcm_json_u64(&j, "live_value_bytes", s->total_bytes);
@@ -292,4 +297,5 @@ void mcm_stats_prometheus(const struct stats *s, FILE *out)
 	prom_journal(out, s);
 	prom_pools(out, s);
 	prom_followers(out, s);
+	mcm_sweepinfo_print_prometheus(out, &s->bounded);
 }

@@ -1,4 +1,4 @@
-/* sweepinfo.c - read and print the bounded mirror's figures for `mcmirror stats` (sweepinfo.h). */
+/* sweepinfo.c - the bounded mirror's figures in `mcmirror stats`, and its --capacity check (sweepinfo.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,16 +48,23 @@ void mcm_sweepinfo_print_text(FILE *out, const struct mcm_sweepinfo *si)
 		c->evicted);
 }
 
-void mcm_sweepinfo_print_json(FILE *out, const struct mcm_sweepinfo *si)
+void mcm_sweepinfo_json(struct mcm_json *j, const struct mcm_sweepinfo *si)
 {
 	const struct mcm_sweep_counts *c = &si->counts;
 
-	fprintf(out,
-		"\"bounded\": {\"record_bytes\": %" PRIu64 ", \"file_bytes\": %" PRIu64 ", \"purge_horizon\": %" PRIu64
-		", \"sweep\": {\"cycles\": %" PRIu64 ", \"stale\": %" PRIu64 ", \"expired\": %" PRIu64
-		", \"tombstones\": %" PRIu64 ", \"flushed\": %" PRIu64 ", \"evicted\": %" PRIu64 "}}",
-		c->bytes, si->file_bytes, si->purge_horizon, c->cycles, c->stale, c->expired, c->tombstones, c->flushed,
-		c->evicted);
+	mcm_json_object(j, "bounded");
+	mcm_json_u64(j, "record_bytes", c->bytes);
+	mcm_json_u64(j, "file_bytes", si->file_bytes);
+	mcm_json_u64(j, "purge_horizon", si->purge_horizon);
+	mcm_json_object(j, "sweep");
+	mcm_json_u64(j, "cycles", c->cycles);
+	mcm_json_u64(j, "stale", c->stale);
+	mcm_json_u64(j, "expired", c->expired);
+	mcm_json_u64(j, "tombstones", c->tombstones);
+	mcm_json_u64(j, "flushed", c->flushed);
+	mcm_json_u64(j, "evicted", c->evicted);
+	mcm_json_close_object(j);
+	mcm_json_close_object(j);
 }
 
 void mcm_sweepinfo_print_prometheus(FILE *out, const struct mcm_sweepinfo *si)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "json.h"
 #include "mcm_store.h"
 
 /** The bounded mirror's figures. */
@@ -29,9 +30,9 @@ int mcm_sweepinfo_read(struct mcm_store *st, const char *dir, struct mcm_sweepin
  * sweep.cycles, sweep.stale, sweep.expired, sweep.tombstones, sweep.flushed, sweep.evicted). */
 void mcm_sweepinfo_print_text(FILE *out, const struct mcm_sweepinfo *si);
 
-/** Print the JSON members `"bounded": {...}` (no surrounding braces, no trailing comma),
- * to be placed inside the object `mcmirror stats --json` prints. */
-void mcm_sweepinfo_print_json(FILE *out, const struct mcm_sweepinfo *si);
+/** Add the member "bounded": {record_bytes, file_bytes, purge_horizon, sweep: {cycles, stale,
+ * expired, tombstones, flushed, evicted}} to the JSON object open in j. */
+void mcm_sweepinfo_json(struct mcm_json *j, const struct mcm_sweepinfo *si);
 
 /** Print the Prometheus text exposition (HELP and TYPE lines included):
  * mcmirror_record_bytes, mcmirror_file_bytes, mcmirror_purge_horizon (gauges),

@@ -10,8 +10,4 @@ mcm_shell_test(bound_cap ${CMAKE_CURRENT_LIST_DIR}/test_bound_churn.sh integrati
 set_property(TEST bound_cap APPEND PROPERTY ENVIRONMENT "BOUND_CAP=1")
 mcm_shell_test(bound_horizon ${CMAKE_CURRENT_LIST_DIR}/test_bound_horizon.sh integration)
 mcm_shell_test(compact ${CMAKE_CURRENT_LIST_DIR}/test_compact.sh integration)
-add_executable(bound_sweepinfo ${CMAKE_CURRENT_LIST_DIR}/bound_sweepinfo.c ${PROJECT_SOURCE_DIR}/tools/sweepinfo.c)
-target_include_directories(bound_sweepinfo PRIVATE ${PROJECT_SOURCE_DIR}/tools)
-target_link_libraries(bound_sweepinfo PRIVATE mcm_store PkgConfig::LIBMEMCACHED)
-set_target_properties(bound_sweepinfo PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 mcm_shell_test(bound_sweepinfo ${CMAKE_CURRENT_LIST_DIR}/test_bound_sweepinfo.sh integration)
