@@ -18,6 +18,7 @@
  *  - a merge of a file the mirror already holds changes nothing (docs: "a merge applied
  *    twice changes nothing"): the dump after it has the same record lines.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,13 +35,29 @@
 #define MODE_TRAILER 1
 #define MODE_MERGE 2
 
-/* Run a command of the tool as main.c does. */
+/* Run a command of the tool as main.c does. Its messages (a refusal for nearly every input) go
+ * to /dev/null unless MCM_FUZZ_VERBOSE is set. */
 static int run(const struct mcm_cmd *cmd, const char *mirror, int argc, char **argv)
 {
+	static int devnull = -1;
 	struct mcm_global g = {.mirror = mirror, .quiet = 1};
+	int saved = -1, rc;
 
+	if (devnull < 0 && !getenv("MCM_FUZZ_VERBOSE"))
+		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (devnull >= 0) {
+		fflush(stderr);
+		saved = dup(STDERR_FILENO);
+		dup2(devnull, STDERR_FILENO);
+	}
 	optind = 0;
-	return cmd->run(&g, argc, argv);
+	rc = cmd->run(&g, argc, argv);
+	if (saved >= 0) {
+		fflush(stderr);
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+	}
+	return rc;
 }
 
 /* The input with a trailer of the target's: a '\n' ends it if it lacks one, and the record
