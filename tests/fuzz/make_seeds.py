@@ -11,6 +11,7 @@ header comments of the fuzz_<target>.c files describe; keep them in step.
 import os
 import struct
 import sys
+import time
 import zlib
 
 POOL_A = "335ba8a0684190e6"
@@ -127,6 +128,27 @@ def pipe_seeds():
     }
 
 
+def replies_seeds():
+    """fuzz_replies: mode (1 verify, 0 import), listing length, listing, answers to the gets."""
+    def seed(mode, listing, gets):
+        return bytes([mode]) + struct.pack("<H", len(listing)) + listing + gets
+    # verify's mirror: "bin\x01key7", k0..k6 (key order), values "value-<i>", flags <i>, k3 expiring
+    # at 2100-01-01 (its TTL is right for a while after the build)
+    def va(i):
+        ttl = int(4102444800 - time.time()) if i == 3 else -1
+        return b"VA 7 f%d t%d\r\nvalue-%d\r\n" % (i, ttl, i)
+    good = b"".join(va(i) for i in [7, 0, 1, 2, 3, 4, 5, 6])
+    listing = (b"key=a exp=-1 la=1700000000 cas=1 fetch=no cls=1 size=63\n"
+               b"key=b%20c exp=1700003600 la=1700000000 cas=2 fetch=yes cls=1 size=70\nEND\r\n")
+    return {
+        "verify": seed(1, b"", good),
+        "verify_miss": seed(1, b"", b"EN\r\nVA 3 f9 t5\r\nabc\r\nSERVER_ERROR busy\r\n"),
+        "import": seed(0, listing, b"VA 1 f1 t-1\r\nx\r\nVA 2 f2 t100\r\nyz\r\n"),
+        "import_gone": seed(0, listing, b"EN\r\nCLIENT_ERROR bad data chunk\r\n"),
+        "import_refused": seed(0, b"ERROR\r\n", b""),
+    }
+
+
 def main():
     out = sys.argv[1]
     pools = [pool_line(POOL_A, "127.0.0.1:11211"),
@@ -146,6 +168,7 @@ def main():
                    "pool": record_seed(b"", pool_record(b"127.0.0.1:11211,/run/mc.sock", dist=2, flush_seq=9))},
         "journal": journal_seeds(),
         "pipe": pipe_seeds(),
+        "replies": replies_seeds(),
     }
     for target, files in seeds.items():
         os.makedirs(os.path.join(out, target), exist_ok=True)
