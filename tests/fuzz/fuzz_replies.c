@@ -1,7 +1,8 @@
 /* fuzz_replies.c - libFuzzer target: `mcmirror verify` and `mcmirror import` themselves (tools/
  * cmd_verify.c, tools/cmd_import.c, through tools/target.c and tools/pipe.c), called as functions
  * against a hostile server: a thread of this process listening on a unix socket answers them with
- * the input's bytes. Their reply handlers are static, bound to their command: this is how they
+ * the input's bytes (a listener and a thread per run, stopped and joined before the run ends, so
+ * that no run sees another's connections). Their reply handlers are static, bound to their command: this is how they
  * can be called without changing them.
  *
  * Input: a mode byte (bit 0: verify, else import), a 16-bit length L (little-endian), L bytes
@@ -22,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,16 +38,17 @@
 
 #define ITEMS 8
 
-/* What the server answers: the connections of one run get these, in order. */
-static struct {
-	pthread_mutex_t lock;
+/* One run's server: the answers of its connections, in order, and how to stop it. */
+struct server {
+	int listener;
+	int stop[2];          /* a pipe: readable when the run is over */
 	const char *answer[2];
 	size_t len[2];
-	unsigned next; /* the connection to answer next */
-} script = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	unsigned next;        /* the connection to answer next */
+};
 
 static char base[4096], sock_path[4200], verify_mirror[4200];
-static int listener = -1, devnull = -1;
+static int devnull = -1;
 
 /* Read until the first "\r\n" of a request (or the end). */
 static void read_request(int fd)
@@ -74,33 +77,55 @@ static void write_all(int fd, const char *p, size_t len)
 	}
 }
 
+/* Serve the run's connections one after the other until it is over: read the request, answer,
+ * half-close, read until the client closes. */
 static void *serve(void *arg)
 {
+	struct server *s = arg;
 	char buf[4096];
 
-	(void)arg;
 	for (;;) {
-		int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-		const char *answer = NULL;
-		size_t len = 0;
+		struct pollfd pfd[2] = {{s->listener, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
+		int fd;
 
-		if (fd < 0)
+		if (poll(pfd, 2, -1) < 0 || pfd[1].revents)
+			return NULL;
+		if ((fd = accept4(s->listener, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			continue;
-		pthread_mutex_lock(&script.lock);
-		if (script.next < 2) {
-			answer = script.answer[script.next];
-			len = script.len[script.next];
-			script.next++;
-		}
-		pthread_mutex_unlock(&script.lock);
 		read_request(fd);
-		write_all(fd, answer, len);
+		if (s->next < 2) {
+			write_all(fd, s->answer[s->next], s->len[s->next]);
+			s->next++;
+		}
 		shutdown(fd, SHUT_WR);
 		while (read(fd, buf, sizeof buf) > 0)
 			;
 		close(fd);
 	}
-	return NULL;
+}
+
+/* Listen on the socket and start the run's server thread. */
+static void server_start(struct server *s, pthread_t *t)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+	strcpy(sun.sun_path, sock_path);
+	unlink(sock_path);
+	s->listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	FUZZ_CHECK(s->listener >= 0 && bind(s->listener, (struct sockaddr *)&sun, sizeof sun) == 0 &&
+			   listen(s->listener, 8) == 0 && pipe2(s->stop, O_CLOEXEC) == 0,
+		   "cannot listen on %s: %s", sock_path, strerror(errno));
+	FUZZ_CHECK(pthread_create(t, NULL, serve, s) == 0, "cannot start the server thread");
+}
+
+/* The run is over: stop the thread, drop connections never accepted. */
+static void server_stop(struct server *s, pthread_t t)
+{
+	FUZZ_CHECK(write(s->stop[1], "", 1) == 1, "cannot stop the server thread");
+	pthread_join(t, NULL);
+	close(s->listener);
+	close(s->stop[0]);
+	close(s->stop[1]);
 }
 
 static void remove_base(void)
@@ -142,8 +167,7 @@ static void make_verify_mirror(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	pthread_t t;
+	struct sockaddr_un sun;
 
 	(void)argc;
 	(void)argv;
@@ -152,11 +176,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(sock_path, sizeof sock_path, "%s/mc.sock", base);
 	snprintf(verify_mirror, sizeof verify_mirror, "%s/verify", base);
 	FUZZ_CHECK(strlen(sock_path) < sizeof sun.sun_path, "socket path too long: %s", sock_path);
-	strcpy(sun.sun_path, sock_path);
-	listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	FUZZ_CHECK(listener >= 0 && bind(listener, (struct sockaddr *)&sun, sizeof sun) == 0 && listen(listener, 8) == 0,
-		   "cannot listen on %s: %s", sock_path, strerror(errno));
-	FUZZ_CHECK(pthread_create(&t, NULL, serve, NULL) == 0, "cannot start the server thread");
 	make_verify_mirror();
 	if (!getenv("MCM_FUZZ_VERBOSE"))
 		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -254,25 +273,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *list = (const char *)fuzz_bytes(&in, fuzz_u16(&in), &list_len), *gets;
 	char dir[4096], mirror[4200];
 	char *argv[] = {verify ? "verify" : "import", "--servers", sock_path, NULL};
+	struct server s;
+	pthread_t t;
 
 	gets = (const char *)fuzz_bytes(&in, in.n, &gets_len);
 	if (!verify && list_len >= 4 && memcmp(list, "BUSY", 4) == 0)
 		return 0;
-	pthread_mutex_lock(&script.lock);
-	script.answer[0] = list;
-	script.len[0] = list_len;
-	script.answer[1] = gets;
-	script.len[1] = gets_len;
-	script.next = verify ? 1 : 0; /* verify opens one connection: the one of the gets */
-	pthread_mutex_unlock(&script.lock);
+	memset(&s, 0, sizeof s);
+	s.answer[0] = list;
+	s.len[0] = list_len;
+	s.answer[1] = gets;
+	s.len[1] = gets_len;
+	s.next = verify ? 1 : 0; /* verify opens one connection: the one of the gets */
+	server_start(&s, &t);
 	if (verify) {
 		rc = run(&mcm_cmd_verify, verify_mirror, 3, argv);
+		server_stop(&s, t);
 		FUZZ_CHECK(rc == 0 || rc == 1, "verify exits %d", rc);
 		return 0;
 	}
 	fuzz_tmpdir(dir, "import");
 	snprintf(mirror, sizeof mirror, "%s/m", dir);
 	rc = run(&mcm_cmd_import, mirror, 3, argv);
+	server_stop(&s, t);
 	FUZZ_CHECK(rc == 0 || rc == 1, "import exits %d", rc);
 	check_imported(mirror, list, list_len, gets, gets_len);
 	fuzz_rmtree(dir);
