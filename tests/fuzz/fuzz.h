@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Print "fuzz: invariant broken: <message>" to stderr and abort(). */
+/** Print "fuzz: invariant broken: <message>" to stderr (as it was when the target started, even
+ * under -close_fd_mask=2) and abort(). */
 _Noreturn void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /** Abort through fuzz_fail unless cond holds. */

@@ -18,7 +18,6 @@
  *  - a merge of a file the mirror already holds changes nothing (docs: "a merge applied
  *    twice changes nothing"): the dump after it has the same record lines.
  */
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,29 +34,14 @@
 #define MODE_TRAILER 1
 #define MODE_MERGE 2
 
-/* Run a command of the tool as main.c does. Its messages (a refusal for nearly every input) go
- * to /dev/null unless MCM_FUZZ_VERBOSE is set. */
+/* Run a command of the tool as main.c does. (Its messages, a refusal for nearly every input, go
+ * to stderr: fuzz with -close_fd_mask=3.) */
 static int run(const struct mcm_cmd *cmd, const char *mirror, int argc, char **argv)
 {
-	static int devnull = -1;
 	struct mcm_global g = {.mirror = mirror, .quiet = 1};
-	int saved = -1, rc;
 
-	if (devnull < 0 && !getenv("MCM_FUZZ_VERBOSE"))
-		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (devnull >= 0) {
-		fflush(stderr);
-		saved = dup(STDERR_FILENO);
-		dup2(devnull, STDERR_FILENO);
-	}
 	optind = 0;
-	rc = cmd->run(&g, argc, argv);
-	if (saved >= 0) {
-		fflush(stderr);
-		dup2(saved, STDERR_FILENO);
-		close(saved);
-	}
-	return rc;
+	return cmd->run(&g, argc, argv);
 }
 
 /* The input with a trailer of the target's: a '\n' ends it if it lacks one, and the record

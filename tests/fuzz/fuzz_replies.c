@@ -48,7 +48,6 @@ struct server {
 };
 
 static char base[4096], sock_path[4200], verify_mirror[4200];
-static int devnull = -1;
 
 /* Read until the first "\r\n" of a request (or the end). */
 static void read_request(int fd)
@@ -177,37 +176,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(verify_mirror, sizeof verify_mirror, "%s/verify", base);
 	FUZZ_CHECK(strlen(sock_path) < sizeof sun.sun_path, "socket path too long: %s", sock_path);
 	make_verify_mirror();
-	if (!getenv("MCM_FUZZ_VERBOSE"))
-		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	return 0;
 }
 
-/* Run a command of the tool as main.c does; its messages go to /dev/null (MCM_FUZZ_VERBOSE
- * shows them), and so does what verify prints. */
+/* Run a command of the tool as main.c does. (Its messages go to stderr: fuzz with
+ * -close_fd_mask=3.) */
 static int run(const struct mcm_cmd *cmd, const char *mirror, int argc, char **argv)
 {
 	struct mcm_global g = {.mirror = mirror, .quiet = 1};
-	int saved_out = -1, saved_err = -1, rc;
 
-	if (devnull >= 0) {
-		fflush(stdout);
-		fflush(stderr);
-		saved_out = dup(STDOUT_FILENO);
-		saved_err = dup(STDERR_FILENO);
-		dup2(devnull, STDOUT_FILENO);
-		dup2(devnull, STDERR_FILENO);
-	}
 	optind = 0;
-	rc = cmd->run(&g, argc, argv);
-	if (devnull >= 0) {
-		fflush(stdout);
-		fflush(stderr);
-		dup2(saved_out, STDOUT_FILENO);
-		dup2(saved_err, STDERR_FILENO);
-		close(saved_out);
-		close(saved_err);
-	}
-	return rc;
+	return cmd->run(&g, argc, argv);
 }
 
 static int hexval(char c)
