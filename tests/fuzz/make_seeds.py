@@ -155,12 +155,20 @@ def main():
              pool_line(POOL_B, "127.0.0.1:11212,/run/mc.sock", "consistent_ketama", "md5", "crc", 1, flush_seq=22,
                        flush_time=1795465000)]
     full = dump(RECORDS, pools)
+    # every number at the edge of its range (issue 17, defect 4: a flush_time of INT64_MIN overflowed)
+    edges = dump(["live %s 18446744073709551615 18446744073709551615 4294967295 0 5 - app1:edge v\n" % POOL_A,
+                  "live %s 18446744073709551613 18446744073709551615 4294967295 -9223372036854775808 5 - "
+                  "app1:edge2 v\n" % POOL_A],
+                 [pool_line(POOL_A, "127.0.0.1:11211", created=18446744073709551615, flush_seq=18446744073709551614,
+                            flush_time=-9223372036854775808, hwn=255, encrypted=255)],
+                 last_seq=18446744073709551615)
     live = dump([r for r in RECORDS if r.startswith("live")], pools[:1], scope="live")
     seeds = {
         "dumpfmt": {"records": "".join(RECORDS).encode(), "pools": "".join(pools).encode(),
                     "header": full.encode()},
         "load": {"all": b"\x01" + full.encode(), "merge": b"\x03" + full.encode(),
-                 "live_trailer": b"\x00" + trailer(live, 5).encode(), "empty": b"\x01" + dump([], []).encode()},
+                 "live_trailer": b"\x00" + trailer(live, 5).encode(), "empty": b"\x01" + dump([], []).encode(),
+                 "edges": b"\x01" + edges.encode()},
         "record": {"value": record_seed(bytes.fromhex(POOL_A) + b"app1:user", item_record(ns_len=5, value=b"ns value")),
                    "group": record_seed(bytes.fromhex(POOL_A) + b"a:grouped", item_record(group_mode=1, group=b"grp",
                                                                                          value=b"x")),
