@@ -8,6 +8,7 @@
 set -euo pipefail
 packages=(
 	cmake gcc make pkg-config libc6-dev                 # build
+	clang libclang-rt-14-dev python3                    # CI: the clang build, libFuzzer targets (tests/fuzz), their seeds
 	groff-base                                          # tests: the man pages render cleanly
 	libmemcached-dev liblmdb-dev                        # the shim and the tool
 	libcmocka-dev memcached libmemcached-tools lmdb-utils  # tests: a real server, real clients

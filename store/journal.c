@@ -32,6 +32,8 @@
 
 _Static_assert(sizeof(struct mcm_jheader) <= JOURNAL_HEADER, "the header fits its page");
 _Static_assert(offsetof(struct mcm_jrec, crc) == 16, "the CRC covers the 16 bytes before it");
+_Static_assert(offsetof(struct mcm_jheader, boot_id) % 8 == 0 && sizeof(((struct mcm_jheader *)0)->boot_id) == 40,
+	       "the boot id is five aligned words");
 
 struct mcm_journal {
 	struct mcm_jheader *h;
@@ -125,6 +127,27 @@ static void boot_id(char id[40])
 	memset(id + (n > 0 ? n : 0), 0, 40 - (size_t)(n > 0 ? n : 0));
 	if (n > 0 && id[n - 1] == '\n')
 		id[n - 1] = '\0';
+}
+
+/* The boot id in the header publishes a recovery: it is written last, word by
+ * word with release stores, and read with acquire loads, so that an opener
+ * that sees the new id also sees the header the recovery repaired. */
+static void publish_boot_id(struct mcm_jheader *h, const char id[40])
+{
+	uint64_t w[5];
+
+	memcpy(w, id, sizeof w);
+	for (int i = 0; i < 5; i++)
+		__atomic_store_n((uint64_t *)(void *)(h->boot_id + 8 * i), w[i], __ATOMIC_RELEASE);
+}
+
+static int boot_id_is(struct mcm_jheader *h, const char id[40])
+{
+	uint64_t w[5];
+
+	for (int i = 0; i < 5; i++)
+		w[i] = __atomic_load_n((uint64_t *)(void *)(h->boot_id + 8 * i), __ATOMIC_ACQUIRE);
+	return memcmp(w, id, sizeof w) == 0;
 }
 
 static void init_mutexes(struct mcm_jheader *h)
@@ -225,12 +248,12 @@ static int recover(struct mcm_journal *j, int fd)
 	char now[40];
 
 	boot_id(now);
-	if (!now[0] || memcmp(h->boot_id, now, sizeof now) == 0)
+	if (!now[0] || boot_id_is(h, now))
 		return 0;
 	while (flock(fd, LOCK_EX) != 0)
 		if (errno != EINTR)
 			return errno;
-	if (memcmp(h->boot_id, now, sizeof now) != 0) {
+	if (!boot_id_is(h, now)) {
 		uint64_t keep;
 
 		load_seeds(j);
@@ -247,8 +270,7 @@ static int recover(struct mcm_journal *j, int fd)
 		h->instance = new_instance();
 		h->recovered_at = keep;
 		h->tail = h->head = h->synced = keep;
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		memcpy(h->boot_id, now, sizeof now);
+		publish_boot_id(h, now);
 		msync(h, JOURNAL_HEADER, MS_SYNC); /* a second crash must not undo the new instance */
 	}
 	flock(fd, LOCK_UN);

@@ -104,6 +104,10 @@ static int run(const char *mode, unsigned flags, size_t step, long writes, size_
 	} while (n > 0);
 	mcm_store_sync(st);
 	secs = now() - t0;
+	if (total != 2 * (size_t)writes + 1) { /* the pool, then an intent and an outcome per write */
+		fprintf(stderr, "mcm-drain-bench: drained %zu records, expected %ld\n", total, 2 * writes + 1);
+		return 1;
+	}
 	printf("mode=%s writes=%ld secs=%.3f writes_per_s=%.0f\n", mode, writes, secs, (double)writes / secs);
 	mcm_drain_close(d);
 	mcm_store_close(st);

@@ -123,7 +123,7 @@ mc_cmd() {
 # Sets MCM_PRELOAD_PREFIX once; a value set in the environment is kept.
 mcm_preload_prefix() {
 	if [ -z "${MCM_PRELOAD_PREFIX+set}" ]; then
-		MCM_PRELOAD_PREFIX=$(ldd "$MCM_SHIM" 2>/dev/null | awk '$1 ~ /^libasan\.so/ && !n++ { print $3 }')
+		MCM_PRELOAD_PREFIX=$(ldd "$MCM_SHIM" 2>/dev/null | awk '$1 ~ /^lib[at]san\.so/ && !n++ { print $3 }')
 	fi
 }
 

@@ -29,7 +29,7 @@
 
 #define WINDOW 2000
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
 	fprintf(stderr, "backup_check: %s\n", what);
 	exit(2);
