@@ -139,6 +139,12 @@ static int parse(struct mcm_auth *a, char *buf, size_t len, char *why, size_t wh
 			 !a->mech ? "mechanism authfile|plain" : !a->user_len ? "user NAME" : "password SECRET");
 		return -1;
 	}
+	if (a->mech == MCM_AUTH_AUTHFILE && (memchr(a->password, ' ', a->password_len) ||
+					     memchr(a->password, '\t', a->password_len))) {
+		snprintf(why, why_size, "credentials file '%s': the password holds a blank, which memcached's"
+			 " text-protocol authentication (-Y, 'mechanism authfile') cannot take", a->path);
+		return -1;
+	}
 	return 0;
 }
 

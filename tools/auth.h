@@ -6,17 +6,18 @@
  *     # mcmirror credentials
  *     mechanism authfile
  *     user restore
- *     password correct horse battery staple
+ *     password correct-horse-battery-staple
  *
  * One setting per line, the name, blanks, then the value to the end of the
- * line (a password may hold blanks; a trailing "\r" is dropped); '#' starts a
+ * line (a SASL password may hold blanks; a trailing "\r" is dropped); '#' starts a
  * comment line; blank lines are skipped. Settings:
  *   mechanism  authfile: memcached's text-protocol authentication (-Y FILE:
  *              its lines are user:password); plain: SASL PLAIN (-S), which
  *              memcached speaks only over the binary protocol, so every
  *              connection to the servers then uses it
  *   user       the user name (no blanks; 1-255 bytes)
- *   password   the password (1-255 bytes)
+ *   password   the password (1-255 bytes; without blanks for authfile:
+ *              memcached splits the token on them)
  * All three are required. The file is refused when its group or others have
  * any permission (mode & 077), unless it is inside $CREDENTIALS_DIRECTORY
  * (systemd's LoadCredential=, which systemd itself keeps private to the

@@ -226,6 +226,17 @@ size_t mcm_pipe_unsent(const struct mcm_pipe *p)
 	return p->out_len - p->out_off;
 }
 
+static void closed(struct mcm_pipe *p);
+
+/* A send or receive failed with err: a reset before any answer is the server refusing us. */
+static void io_error(struct mcm_pipe *p, int err)
+{
+	if (!p->heard && (err == ECONNRESET || err == EPIPE))
+		closed(p);
+	else
+		fail(p, err, NULL);
+}
+
 /* TLS: write what the session takes. @return as send(), errno EAGAIN when it waits for the socket. */
 static ssize_t tls_send(struct mcm_pipe *p, const char *buf, size_t n)
 {
@@ -260,7 +271,7 @@ static void send_some(struct mcm_pipe *p, double now)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				fail(p, errno, NULL);
+				io_error(p, errno);
 			return;
 		}
 		p->out_off += (size_t)n;
@@ -450,7 +461,7 @@ static void receive_some(struct mcm_pipe *p, double now, mcm_pipe_reply_fn *fn, 
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				fail(p, errno, NULL);
+				io_error(p, errno);
 			return;
 		}
 		p->in_len += (size_t)n;

@@ -160,6 +160,9 @@ void mcm_target_adopt(struct mcm_target *t, const struct mcm_pool *pool, const c
 {
 	memcached_return_t rc;
 
+	if (pool->sasl && !(t->guard && t->guard->auth))
+		mcm_cli_warn(cmd, "the pool's application authenticated with SASL ('mcmirror stats': sasl yes): its"
+			     " servers will want credentials: give --auth-file (with 'mechanism plain')");
 	if (t->from_config) {
 		warn_setting(cmd, "distribution", (uint32_t)memcached_behavior_get_distribution(t->mc),
 			     pool->distribution, mcm_dumpfmt_distribution_name);

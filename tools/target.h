@@ -82,7 +82,8 @@ void mcm_target_close(struct mcm_target *t);
 int mcm_target_pick_pool(const struct mcm_target *t, struct mcm_store *st, const char *cmd,
 			 const mcm_pool_id *want, struct mcm_pool *out);
 
-/** Place keys as the pool's application did: for a plain server list, the
+/** Place keys as the pool's application did (and warn when its client
+ * authenticated with SASL and t has no credentials): for a plain server list, the
  * pool's recorded distribution and hashes; a configuration string keeps its
  * own (a warning names any difference). Either way the namespace takes part
  * in the hash when the pool (or configuration) says so. */
