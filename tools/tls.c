@@ -17,6 +17,7 @@
 #include "tls.h"
 
 #define READ_BUFFER (64u << 10) /* OpenSSL's read-ahead buffer: fewer reads for a pipelined stream */
+#define SETTLE_MS 250           /* TLS 1.3: how long to wait for the server's word on the client certificate */
 
 struct mcm_tls {
 	SSL_CTX *ctx;
@@ -265,6 +266,41 @@ static int await(int fd, int want_write, double deadline)
 	}
 }
 
+/* TLS 1.3: the server checks the client's certificate after the client finished its handshake, and
+ * answers with session tickets or a refusal. Read that answer (waiting at most SETTLE_MS for it: a
+ * server that sends no ticket says nothing), so that a refusal fails the handshake and is not lost
+ * to a reset once the first request is sent. @return 0, or EACCES with why set. */
+static int settle(SSL *ssl, int fd, double deadline, char *why, size_t why_size)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	double left = deadline - mcm_cli_now();
+	char c, reason[240];
+	size_t got;
+	int rc;
+
+	if (SSL_version(ssl) != TLS1_3_VERSION || left <= 0)
+		return 0;
+	if (poll(&pfd, 1, left * 1000.0 < SETTLE_MS ? (int)(left * 1000.0) : SETTLE_MS) <= 0)
+		return 0;
+	ERR_clear_error();
+	if ((rc = SSL_peek_ex(ssl, &c, 1, &got)) == 1)
+		return 0; /* (data already: it stays for the first read) */
+	switch (SSL_get_error(ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return 0;
+	case SSL_ERROR_SSL:
+		describe(reason, sizeof reason, "unknown error");
+		snprintf(why, why_size, "TLS: %s", reason);
+		return EACCES;
+	default:
+		ERR_clear_error();
+		snprintf(why, why_size, "the server closed the connection after the TLS handshake (does it want a"
+			 " client certificate it trusts? --tls-cert and --tls-key)");
+		return EACCES;
+	}
+}
+
 int mcm_tls_handshake(struct mcm_tls *t, int fd, const char *host, const char *name, int timeout_ms,
 		      void **session, char *why, size_t why_size)
 {
@@ -302,6 +338,10 @@ int mcm_tls_handshake(struct mcm_tls *t, int fd, const char *host, const char *n
 			SSL_free(ssl);
 			return wait;
 		}
+	}
+	if ((rc = settle(ssl, fd, deadline, why, why_size)) != 0) {
+		SSL_free(ssl);
+		return rc;
 	}
 	*session = ssl;
 	return 0;

@@ -8,7 +8,9 @@
  * returns, checking the server's certificate against the CAs and against
  * the name the server was given by: a DNS name is sent as SNI and must
  * match the certificate's DNS names, an IP address must be one of its IP
- * addresses. Afterwards mcm_tls_read() and mcm_tls_write() move bytes
+ * addresses; over TLS 1.3 it also reads the server's word on the client
+ * certificate (session tickets, or a refusal), which comes after the
+ * client's part of the handshake. Afterwards mcm_tls_read() and mcm_tls_write() move bytes
  * without blocking, like recv and send (they never raise SIGPIPE: the
  * session writes with MSG_NOSIGNAL).
  *
