@@ -9,6 +9,14 @@ check() {
 	"$PY" "$CHECK_PY" "$@"
 }
 
+# memcached_offers OPTION: memcached's help lists OPTION (read whole: with pipefail, grep -q closing the
+# pipe early would fail the pipeline by SIGPIPE and skip the test by mistake).
+memcached_offers() {
+	local help
+	help=$("$MEMCACHED_BINARY" -h 2>&1) || true
+	grep -qF -- "$1" <<<"$help"
+}
+
 need_python() {
 	[ -x "$PY" ] || skip "no $PY (Debian package python3)"
 }
@@ -86,4 +94,18 @@ no_secret_in_process() {
 		no_secret "$1" "$MCM_TMP/proc.$f"
 	done
 	! ps -ww -o args= -p "$2" | grep -qF -- "$1" || fail "the password appears in ps"
+}
+
+# sasl_server NAME USER PASSWORD: memcached -S (binary protocol only) whose SASL PLAIN users are in a
+# sasldb the test makes with saslpasswd2 (its config in $MCM_TMP/sasl, found through SASL_CONF_PATH).
+sasl_server() {
+	local d=$MCM_TMP/sasl
+	SASLPASSWD2=$(PATH=$PATH:/usr/sbin:/sbin command -v saslpasswd2 || true)
+	[ -n "$SASLPASSWD2" ] || skip "no saslpasswd2 (Debian package sasl2-bin)"
+	memcached_offers --enable-sasl || skip "$MEMCACHED_BINARY has no SASL (-S)"
+	mkdir -p "$d"
+	printf 'mech_list: plain\nsasldb_path: %s/sasldb2\n' "$d" >"$d/memcached.conf"
+	printf '%s' "$3" | "$SASLPASSWD2" -f "$d/sasldb2" -a memcached -p -c "$2" ||
+		fail "saslpasswd2 could not add the test user"
+	SASL_CONF_PATH=$d mc_start "$1" -S -B binary
 }

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/protect_lib.sh"
 need_memcached
 need_python
-"$MEMCACHED_BINARY" -h | grep -q -- '--enable-ssl' || skip "$MEMCACHED_BINARY has no TLS (-Z)"
+memcached_offers --enable-ssl || skip "$MEMCACHED_BINARY has no TLS (-Z)"
 CERTS=$MCM_TMP/certs
 make_certs "$CERTS"
 N=3000
