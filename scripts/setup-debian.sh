@@ -11,8 +11,10 @@ packages=(
 	clang libclang-rt-14-dev python3                    # CI: the clang build, libFuzzer targets (tests/fuzz), their seeds
 	groff-base                                          # tests: the man pages render cleanly
 	libmemcached-dev liblmdb-dev                        # the shim and the tool
+	libssl-dev                                          # the tool's TLS (--tls)
 	libcmocka-dev memcached libmemcached-tools lmdb-utils  # tests: a real server, real clients
 	php-cli php-memcached python3-pylibmc               # tests: unmodified applications
+	openssl sasl2-bin libsasl2-modules libsasl2-modules-db  # tests: certificates, SASL users (memcached -S)
 	php-fpm libfcgi-bin                                 # tests: php-fpm workers, FastCGI requests (cgi-fcgi)
 )
 if [ "$(id -u)" != 0 ]; then

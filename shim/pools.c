@@ -4,8 +4,9 @@
  * hashes it (about 550 instructions for one server). A thread's calls mostly
  * go through the same few handles, so each thread keeps the descriptions of
  * the last CACHE_WAYS handles it used, with what they were built from: the
- * server count, each server's instance pointer, name, port and type, and the
- * four behaviours a pool record holds. A call compares these with the
+ * server count, each server's instance pointer, name, port and type, the
+ * four behaviours a pool record holds, and whether it authenticates with
+ * SASL (sasl.c). A call compares these with the
  * handle's (exported getters only, no string is built) and rebuilds the
  * description when anything differs. The address alone proves nothing: PHP
  * frees a handle and creates the next one at the same address, with servers
@@ -82,7 +83,7 @@ static int still(const struct entry *e, memcached_st *mc)
 		    strcmp(name, e->names + e->name_at[i]) != 0)
 			return 0;
 	}
-	return same_behaviours(mc, &e->pool);
+	return same_behaviours(mc, &e->pool) && mcm_sasl_of(mc) == e->pool.sasl;
 }
 
 /* Keep in e what its description of mc was built from; 0 when it does not fit. */
@@ -143,6 +144,7 @@ int mcm_pools_describe(memcached_st *mc, const struct mcm_pool **pool, char **wi
 	e->mc = NULL;
 	if ((rc = mcm_pool_describe(mc, &e->pool)) != 0)
 		return rc;
+	e->pool.sasl = (uint8_t)mcm_sasl_of(mc); /* replay will need credentials (pool record byte 3) */
 	if (!remember(e, mc)) {
 		t->e[CACHE_WAYS] = *e; /* described, but not kept for the next call */
 		t->e[CACHE_WAYS].mc = NULL;

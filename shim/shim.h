@@ -4,6 +4,7 @@
  *                                   function, then hand the outcome to mirror.c
  *   mirror.c    decides what the call did on the server
  *   pools.c     the pool of a client handle, described once per thread
+ *   sasl.c      notes the handles that authenticate with SASL (for their pool records)
  *   writer.c    appends intents and outcomes to the journal; runs the drainer thread
  *   step.c      server connections whose replies are out of step with their requests
  *   textproto.c what the text protocol's server makes of a call's key and value bytes
@@ -257,6 +258,13 @@ void mcm_step_mark(memcached_st *mc, const char *route, size_t len, int level);
 
 /** Forget what is noted about mc's connections (memcached_free). */
 void mcm_step_forget(const memcached_st *mc);
+
+/* ---- sasl.c ---- */
+
+/** Does mc authenticate with SASL (the library holds SASL callbacks for it,
+ * set by memcached_set_sasl_auth_data or _callbacks, or copied by a clone)?
+ * Always 0, without asking, in a process that never set SASL data. */
+int mcm_sasl_of(memcached_st *mc);
 
 /* ---- writer.c ---- */
 

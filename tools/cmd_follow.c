@@ -27,6 +27,7 @@
 #include "mcm_journal.h"
 #include "mcm_stream.h"
 #include "mcmirror.h"
+#include "protect.h"
 #include "sender.h"
 #include "sink.h"
 #include "target.h"
@@ -49,6 +50,8 @@ struct follow_opts {
 	long batch;
 	int timeout_ms;
 	unsigned connections;
+	struct mcm_protect_opts protect; /* --tls*, --auth-file */
+	const struct mcm_pipe_guard *guard;
 };
 
 struct follow {
@@ -115,6 +118,7 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  -t, --timeout SECONDS    connect, and give up on a server that moves nothing\n"
 		"                           for this long (default: 5)\n"
 		"      --create             an external store: create the schema when absent\n"
+		MCM_PROTECT_HELP
 		"  -h, --help               this help\n"
 		"\n"
 		"mirror: '%s' (--mirror, else $MCMIRROR_PATH, else %s)\n"
@@ -159,7 +163,7 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		{"once", no_argument, NULL, 'O'},          {"batch", required_argument, NULL, 'b'},
 		{"connections", required_argument, NULL, 'c'}, {"timeout", required_argument, NULL, 't'},
 		{"create", no_argument, NULL, 'C'},        {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		MCM_PROTECT_LONG_OPTIONS,                  {NULL, 0, NULL, 0},
 	};
 	int c;
 	long long v;
@@ -210,7 +214,8 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 			usage(stdout, g);
 			return mcm_cli_check_stdout(CMD) ? MCM_EXIT_FAIL : -1;
 		default:
-			return MCM_EXIT_USAGE;
+			if (mcm_protect_option(c, optarg, &o->protect) != 0)
+				return MCM_EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
@@ -219,7 +224,7 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		return mcm_cli_usage_error(CMD, "--servers STANDBY or --to URL is required");
 	if (o->name && !mcm_follower_name_ok(o->name))
 		return mcm_cli_usage_error(CMD, "bad --name '%s': want 1-64 of A-Z a-z 0-9 . _ @ -", o->name);
-	return 0;
+	return mcm_protect_load(CMD, &o->protect, &o->guard);
 }
 
 static void pause_ms(int ms);
@@ -295,7 +300,7 @@ static int connect_sink(struct follow *fo)
 {
 	struct mcm_sink_opts so = {.cmd = CMD, .origin = fo->origin, .follower = fo->f.name, .pool = &fo->pool,
 				   .timeout_ms = fo->o->timeout_ms, .create = fo->o->create,
-				   .connections = fo->o->connections};
+				   .connections = fo->o->connections, .tls = fo->o->guard};
 	char why[600];
 
 	if (fo->ops->open(&fo->sink, fo->o->target, &so, why, sizeof why) == 0) {

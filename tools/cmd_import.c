@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "fsutil.h"
 #include "json.h"
 #include "mcm_drain.h"
@@ -124,6 +125,7 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  -P, --prefix P           only keys starting with P\n"
 		"  -t, --timeout SECS       give up on a server that answers nothing for\n"
 		"                           SECS seconds (default: 5)\n"
+		MCM_PROTECT_HELP
 		"  -h, --help               this help\n"
 		"\n"
 		"mirror: '%s' (--mirror, else $MCMIRROR_PATH, else %s),\n"
@@ -150,6 +152,7 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		{"servers", required_argument, NULL, 's'}, {"pool-from-servers", no_argument, NULL, 'F'},
 		{"only-server", required_argument, NULL, 'o'}, {"prefix", required_argument, NULL, 'P'},
 		{"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+		MCM_PROTECT_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	int c, rc;
@@ -169,7 +172,13 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		if (rc != 0)
 			return rc == 1 ? mcm_cli_usage_error(CMD, "unknown option") : rc;
 	}
-	return mcm_target_opts_check(CMD, argc, argv, &o->t);
+	if ((rc = mcm_target_opts_check(CMD, argc, argv, &o->t)) != 0)
+		return rc;
+	if (o->t.guard && o->t.guard->auth && o->t.guard->auth->mech == MCM_AUTH_PLAIN)
+		return mcm_cli_usage_error(CMD, "cannot import from a SASL server ('mechanism plain' in '%s'): listing"
+					   " its keys needs the text protocol (lru_crawler metadump), which memcached"
+					   " turns off with -S", o->t.guard->auth->path);
+	return 0;
 }
 
 /* --- writing records ---------------------------------------------------- */
@@ -394,10 +403,14 @@ static int first_line(struct import *im, const char *line, size_t len)
 	if (len >= 3 && memcmp(line, "END", 3) == 0)
 		return 0;
 	mcm_progress_clear(&im->pg);
+	im->stop = 1;
+	if (len == 28 && memcmp(line, "CLIENT_ERROR unauthenticated", 28) == 0) {
+		mcm_cli_error(CMD, "'%s': server requires authentication: give --auth-file", im->a.name);
+		return -1;
+	}
 	mcm_cli_error(CMD, "'%s' refuses 'lru_crawler metadump all': %.*s (import needs memcached 1.4.31 or later "
 		      "with its LRU crawler enabled, i.e. not started with '-o no_lru_crawler')",
 		      im->a.name, (int)(len > 200 ? 200 : len), line);
-	im->stop = 1;
 	return -1;
 }
 
@@ -491,9 +504,9 @@ static int spool(struct import *im)
 		struct pollfd pfd = {im->a.fd, POLLIN, 0};
 		ssize_t n;
 
-		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+		if (!mcm_pipe_pending(&im->a) && poll(&pfd, 1, 100) < 0 && errno != EINTR)
 			return -1;
-		n = read(im->a.fd, im->d.buf, DUMP_BUF);
+		n = mcm_pipe_read_raw(&im->a, im->d.buf, DUMP_BUF); /* plain, or TLS */
 		if (n > 0) {
 			if ((rc = write_all(im->spool, im->d.buf, (size_t)n)) != 0) {
 				mcm_cli_error(CMD, "cannot spool the metadump: %s", strerror(rc));
@@ -515,7 +528,7 @@ static int spool(struct import *im)
 		mcm_progress_clear(&im->pg);
 		mcm_cli_error(CMD, "lost the metadump of '%s': %s", im->a.name,
 			      n == 0 ? "connection closed by the server before END" : n < 0 && errno != EAGAIN ?
-			      strerror(errno) : "no answer");
+			      im->a.why : "no answer");
 		return -1;
 	}
 	return -1;
@@ -545,8 +558,8 @@ static int walk(struct import *im)
 	int rc = 0;
 
 	/* alone on its connection: memcached refuses other commands pipelined before it */
-	if (send(im->a.fd, cmd, sizeof cmd - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof cmd - 1)) {
-		mcm_cli_error(CMD, "cannot send to '%s': %s", im->a.name, strerror(errno));
+	if (mcm_pipe_send_now(&im->a, cmd, sizeof cmd - 1, im->o->t.timeout_ms) != 0) {
+		mcm_cli_error(CMD, "cannot send to '%s': %s", im->a.name, im->a.why);
 		return -1;
 	}
 	if (open_spool(im) != 0 || spool(im) != 0)
@@ -756,6 +769,7 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 		free(im);
 		return mcm_cli_usage_error(CMD, "%s", why);
 	}
+	im->t.guard = o.t.guard;
 	mcm_cli_signals();
 	rc = import(im);
 	if (rc != MCM_EXIT_OK)

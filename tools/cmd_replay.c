@@ -98,6 +98,7 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"                           each server; connect to nothing\n"
 		"  -t, --timeout SECS       give up on a server that accepts or answers\n"
 		"                           nothing for SECS seconds (default: 5)\n"
+		MCM_PROTECT_HELP
 		"  -h, --help               this help\n"
 		"\n"
 		"mirror: '%s' (--mirror, else $MCMIRROR_PATH, else %s)\n"
@@ -167,6 +168,7 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		{"rate", required_argument, NULL, 'r'},    {"prefix", required_argument, NULL, 'P'},
 		{"dry-run", no_argument, NULL, 'n'},       {"timeout", required_argument, NULL, 't'},
 		{"connections", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+		MCM_PROTECT_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	int c, rc;
@@ -645,6 +647,7 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	r.o = &o;
 	if (mcm_target_open(&r.t, o.t.servers, why, sizeof why) != 0)
 		return mcm_cli_usage_error(CMD, "%s", why);
+	r.t.guard = o.t.guard;
 	mcm_cli_signals();
 	if (!(st = mcm_cli_open_mirror(g, CMD))) {
 		if (g->json)

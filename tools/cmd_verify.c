@@ -93,6 +93,7 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  -P, --prefix P           only keys (namespace included) starting with P\n"
 		"  -t, --timeout SECS       give up on a server that answers nothing for SECS\n"
 		"                           seconds (default: 5)\n"
+		MCM_PROTECT_HELP
 		"  -h, --help               this help\n"
 		"\n"
 		"mirror: '%s' (--mirror, else $MCMIRROR_PATH, else %s)\n"
@@ -101,7 +102,9 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  mcmirror: verify: checked N: matching M, missing X, different value V,\n"
 		"  different flags F, ttl off T, errors R, skipped expired E in S s\n"
 		"'ttl off': the remaining lives differ by more than %d s. Records that expired\n"
-		"in the mirror are skipped, not compared.\n"
+		"in the mirror are skipped, not compared.\n"		"A SASL server (credentials with 'mechanism plain') speaks the binary\n"
+		"protocol, which cannot tell an item's remaining life: there only the value\n"
+		"bytes and flags are compared.\n"
 		"With -v each difference is also printed on stdout, one line each:\n"
 		"  missing KEY | value KEY | flags KEY MIRROR SERVER | ttl KEY MIRROR SERVER |\n"
 		"  error KEY REPLY\n"
@@ -135,7 +138,8 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		{"servers", required_argument, NULL, 's'}, {"pool", required_argument, NULL, 'p'},
 		{"only-server", required_argument, NULL, 'o'}, {"sample", required_argument, NULL, 'S'},
 		{"prefix", required_argument, NULL, 'P'},  {"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'},
+		MCM_PROTECT_LONG_OPTIONS,          {NULL, 0, NULL, 0},
 	};
 	int c, rc;
 
@@ -210,15 +214,17 @@ static void compare_ttl(struct verify *v, const struct pending *pd, long long se
 }
 
 /* Compare one VA reply with the item it answers. @return 1 when they match. */
-static int compare_value(struct verify *v, const struct pending *pd, const struct mcm_reply *r)
+static int compare_value(struct verify *v, const struct mcm_pipe *p, const struct pending *pd,
+			 const struct mcm_reply *r)
 {
 	uint64_t before = v->diffs[DIFF_VALUE] + v->diffs[DIFF_FLAGS] + v->diffs[DIFF_TTL] + v->diffs[DIFF_ERROR];
-	long long flags, ttl;
+	long long flags, ttl = -1;
 	char extra[64];
 
 	if (r->data_len != pd->value_len || value_hash(r->data, r->data_len) != pd->value_hash)
 		print_diff(v, DIFF_VALUE, pd, NULL);
-	if (reply_flag(r, 'f', &flags) != 0 || reply_flag(r, 't', &ttl) != 0) {
+	/* the binary protocol (a SASL server) has no ttl to give */
+	if (reply_flag(r, 'f', &flags) != 0 || (p->proto != MCM_PIPE_BINARY && reply_flag(r, 't', &ttl) != 0)) {
 		print_diff(v, DIFF_ERROR, pd, "no flags or ttl in the reply");
 		return 0;
 	}
@@ -226,7 +232,8 @@ static int compare_value(struct verify *v, const struct pending *pd, const struc
 		snprintf(extra, sizeof extra, "%" PRIu32 " %lld", pd->flags, flags);
 		print_diff(v, DIFF_FLAGS, pd, extra);
 	}
-	compare_ttl(v, pd, ttl);
+	if (p->proto != MCM_PIPE_BINARY)
+		compare_ttl(v, pd, ttl);
 	return before == v->diffs[DIFF_VALUE] + v->diffs[DIFF_FLAGS] + v->diffs[DIFF_TTL] + v->diffs[DIFF_ERROR];
 }
 
@@ -250,7 +257,7 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
 	if (r->len == 2 && memcmp(r->line, "EN", 2) == 0) {
 		print_diff(v, DIFF_MISSING, pd, NULL);
 	} else if (r->data) {
-		v->matching += compare_value(v, pd, r);
+		v->matching += compare_value(v, p, pd, r);
 	} else {
 		snprintf(extra, sizeof extra, "%.*s", (int)(r->len > 100 ? 100 : r->len), r->line);
 		for (char *c = extra; *c; c++)
@@ -507,6 +514,7 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	v.o = &o;
 	if (mcm_target_open(&v.t, o.t.servers, why, sizeof why) != 0)
 		return mcm_cli_usage_error(CMD, "%s", why);
+	v.t.guard = o.t.guard;
 	mcm_cli_signals();
 	if (!(st = mcm_cli_open_mirror(g, CMD))) {
 		if (g->json)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "binproto.h"
 #include "meta.h"
 
 /* Longest request line: command, key token, size, T, F, flags. */
@@ -54,9 +55,11 @@ static char *put_tail(char *w, int b64, unsigned how)
 int mcm_meta_set(struct mcm_pipe *p, const char *key, size_t key_len, int b64, const char *value, size_t value_len,
 		 uint32_t flags, int64_t ttl, unsigned how)
 {
-	char *start = mcm_pipe_space(p, LINE_ROOM + value_len + 2), *w = start;
+	char *start, *w;
 
-	if (!w)
+	if (p->proto == MCM_PIPE_BINARY)
+		return mcm_binproto_set(p, key, key_len, value, value_len, flags, ttl, how);
+	if (!(w = start = mcm_pipe_space(p, LINE_ROOM + value_len + 2)))
 		return ENOMEM;
 	w = put_str(w, "ms ", 3);
 	w = mcm_pipe_put_key(w, key, key_len, b64);
@@ -80,9 +83,11 @@ int mcm_meta_set(struct mcm_pipe *p, const char *key, size_t key_len, int b64, c
 
 int mcm_meta_delete(struct mcm_pipe *p, const char *key, size_t key_len, int b64, unsigned how)
 {
-	char *start = mcm_pipe_space(p, LINE_ROOM), *w = start;
+	char *start, *w;
 
-	if (!w)
+	if (p->proto == MCM_PIPE_BINARY)
+		return mcm_binproto_delete(p, key, key_len, how);
+	if (!(w = start = mcm_pipe_space(p, LINE_ROOM)))
 		return ENOMEM;
 	w = put_str(w, "md ", 3);
 	w = mcm_pipe_put_key(w, key, key_len, b64);
@@ -94,9 +99,11 @@ int mcm_meta_delete(struct mcm_pipe *p, const char *key, size_t key_len, int b64
 int mcm_meta_get(struct mcm_pipe *p, const char *key, size_t key_len, int b64, const char *flags)
 {
 	size_t flen = strlen(flags);
-	char *start = mcm_pipe_space(p, LINE_ROOM + flen), *w = start;
+	char *start, *w;
 
-	if (!w)
+	if (p->proto == MCM_PIPE_BINARY)
+		return mcm_binproto_get(p, key, key_len);
+	if (!(w = start = mcm_pipe_space(p, LINE_ROOM + flen)))
 		return ENOMEM;
 	w = put_str(w, "mg ", 3);
 	w = mcm_pipe_put_key(w, key, key_len, b64);
@@ -111,14 +118,19 @@ int mcm_meta_get(struct mcm_pipe *p, const char *key, size_t key_len, int b64, c
 
 int mcm_meta_noop(struct mcm_pipe *p)
 {
+	if (p->proto == MCM_PIPE_BINARY)
+		return mcm_binproto_noop(p);
 	return mcm_pipe_put(p, "mn\r\n", 4);
 }
 
 int mcm_meta_stats(struct mcm_pipe *p, const char *group)
 {
 	char line[64];
-	size_t len = group ? (size_t)snprintf(line, sizeof line, "stats %.40s\r\n", group) : 7;
+	size_t len;
 
+	if (p->proto == MCM_PIPE_BINARY)
+		return mcm_binproto_stats(p, group);
+	len = group ? (size_t)snprintf(line, sizeof line, "stats %.40s\r\n", group) : 7;
 	if (mcm_pipe_put(p, group ? line : "stats\r\n", len) != 0)
 		return ENOMEM;
 	p->stats_pending++;
@@ -128,8 +140,11 @@ int mcm_meta_stats(struct mcm_pipe *p, const char *group)
 int mcm_meta_flush(struct mcm_pipe *p, int64_t when)
 {
 	char line[48];
-	size_t len = when > 0 ? (size_t)snprintf(line, sizeof line, "flush_all %lld\r\n", (long long)when)
-			      : (size_t)snprintf(line, sizeof line, "flush_all\r\n");
+	size_t len;
 
+	if (p->proto == MCM_PIPE_BINARY)
+		return mcm_binproto_flush(p, when);
+	len = when > 0 ? (size_t)snprintf(line, sizeof line, "flush_all %lld\r\n", (long long)when)
+		       : (size_t)snprintf(line, sizeof line, "flush_all\r\n");
 	return mcm_pipe_put(p, line, len) == 0 ? 0 : ENOMEM;
 }

@@ -4,8 +4,9 @@
  * (get), mn (no-op, a sync point), and the text protocol's `stats`, queued on
  * a pipe (pipe.h). Keys go as tokens built by mcm_pipe_key_size() /
  * mcm_pipe_put_key(): as they are when text-safe, else in base64 with the `b`
- * flag. A binary-protocol encoding (for SASL servers) would be a second
- * implementation of this interface.
+ * flag. A pipe in the binary protocol (p->proto, for SASL servers) gets
+ * the same requests in that format instead (binproto.h), and its replies
+ * read as the meta replies they stand for.
  */
 #ifndef MCM_META_H
 #define MCM_META_H

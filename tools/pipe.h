@@ -17,13 +17,35 @@
  * requests (meta.h) are consumed here, line by line, and never reach the
  * reply callback.
  *
- * Socket I/O happens only in mcm_pipe_connect and mcm_pipe_pump (a TLS
- * layer would replace connect_addr, send_some and receive_some).
+ * A pipe can be guarded (struct mcm_pipe_guard): TLS on a TCP connection
+ * (tls.h; memcached never speaks it on a unix socket, which stays plain),
+ * and credentials presented before anything else (auth.h): memcached's
+ * text-protocol token (-Y), or SASL PLAIN, which puts the pipe in the binary
+ * protocol (binproto.h) for its whole life. Both happen in
+ * mcm_pipe_connect_guarded, which returns only once the server accepted
+ * them; a TLS connection without credentials also waits for the server's
+ * first answer there, so a refused client certificate fails the connect
+ * too. Over TLS the last request queued always leaves in a TLS record of
+ * its own (mcm_pipe_commit marks where it starts; a request is queued by
+ * one commit): memcached up to 1.6.38 stops reading a TLS connection whose
+ * decrypted bytes it left unread after a value when no new record comes
+ * (fixed in 1.6.39, "tls: fix potential hang when pipelining sets"), and a
+ * small last record that follows a request boundary always gets it read to
+ * the end. Socket I/O happens only in connect and in the pump's send_some and
+ * receive_some (plain or TLS); mcm_pipe_send_now and mcm_pipe_read_raw do
+ * the same for a caller that reads a raw stream (import's metadump).
+ *
+ * A server that requires authentication and did not get it says so in the
+ * text protocol with "CLIENT_ERROR unauthenticated": the pipe then fails
+ * with EACCES ("server requires authentication: give --auth-file"), and a
+ * server that closes the connection before answering anything is said to
+ * (perhaps) want authentication or TLS.
  */
 #ifndef MCM_PIPE_H
 #define MCM_PIPE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /** One reply: a line without its "\r\n"; for "VA <size> ..." also its data block. */
 struct mcm_reply {
@@ -34,6 +56,18 @@ struct mcm_reply {
 };
 
 struct mcm_pipe;
+struct mcm_tls;  /* tls.h */
+struct mcm_auth; /* auth.h */
+
+/** The wire format of a pipe. */
+#define MCM_PIPE_TEXT 0   /**< memcached's text and meta protocol */
+#define MCM_PIPE_BINARY 1 /**< its binary protocol (SASL servers): binproto.h */
+
+/** How a pipe's connection is protected (a NULL member: not at all). */
+struct mcm_pipe_guard {
+	struct mcm_tls *tls;         /**< TLS on TCP connections (tls.h), or NULL */
+	const struct mcm_auth *auth; /**< credentials to present (auth.h), or NULL */
+};
 
 /** Called for each complete reply, in the order the server sent them. */
 typedef void mcm_pipe_reply_fn(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx);
@@ -62,11 +96,16 @@ struct mcm_pipe {
 	unsigned long expect; /**< replies the caller still waits for (the caller keeps it) */
 	double last_io;     /**< mcm_cli_now() of the last byte moved, or of the connection */
 	int err;            /**< first error: an errno value, 0 = healthy */
-	char why[128];      /**< what went wrong, e.g. "connection closed by the server" */
+	char why[256];      /**< what went wrong, e.g. "connection closed by the server" */
 	size_t item_max;    /**< the largest value block accepted in a reply */
 	unsigned stats_pending; /**< `stats` requests not answered to the end yet */
 	mcm_pipe_stat_fn *on_stat; /**< gets their STAT lines; NULL: only item_size_max is used */
 	void *user;         /**< the caller's */
+	void *tls;          /**< the TLS session (tls.h), or NULL: plain */
+	unsigned char proto; /**< MCM_PIPE_TEXT (0) or MCM_PIPE_BINARY */
+	unsigned char heard; /**< the server sent something */
+	unsigned char tls_wants_write; /**< a TLS read waits for the socket to take bytes */
+	size_t last_req;    /**< where in out[] the last request queued begins (TLS sends it as its own record) */
 };
 
 /** Connect to a server, waiting at most timeout_ms.
@@ -80,6 +119,16 @@ struct mcm_pipe {
 int mcm_pipe_connect(struct mcm_pipe *p, const char *host, unsigned port, int is_socket, const char *name,
 		     int timeout_ms);
 
+/** mcm_pipe_connect, then TLS (on TCP only) and the credentials of g (NULL: neither).
+ * @return 0; or an errno value with p->why set and p closed: besides
+ *         mcm_pipe_connect's, EACCES (a certificate refused, "certificate
+ *         verify failed for 'db1:11211': self-signed certificate", or the
+ *         credentials refused, "authentication failed: ..."), EPROTO (a TLS
+ *         failure, an unexpected answer), ECONNRESET (closed on the way),
+ *         ETIMEDOUT (no answer within timeout_ms). */
+int mcm_pipe_connect_guarded(struct mcm_pipe *p, const char *host, unsigned port, int is_socket, const char *name,
+			     int timeout_ms, const struct mcm_pipe_guard *g);
+
 /** Close the socket and free the buffers. */
 void mcm_pipe_close(struct mcm_pipe *p);
 
@@ -88,10 +137,10 @@ void mcm_pipe_close(struct mcm_pipe *p);
  *         of memory (p->err is then ENOMEM). */
 char *mcm_pipe_space(struct mcm_pipe *p, size_t n);
 
-/** Queue the n bytes written at mcm_pipe_space(). */
+/** Queue the n bytes written at mcm_pipe_space(): one request (or several whole ones). */
 void mcm_pipe_commit(struct mcm_pipe *p, size_t n);
 
-/** Queue n bytes. @return 0 or ENOMEM. */
+/** Queue n bytes: one request (or several whole ones). @return 0 or ENOMEM. */
 int mcm_pipe_put(struct mcm_pipe *p, const void *buf, size_t n);
 
 /** Bytes queued and not yet sent. */
@@ -110,6 +159,31 @@ int mcm_pipe_pump(struct mcm_pipe *pipes, size_t n, int wait_ms, int stall_ms, m
 
 /** Has p anything in flight: unsent bytes, awaited replies or stats? */
 int mcm_pipe_busy(const struct mcm_pipe *p);
+
+/** Send n bytes now, before anything queued, waiting up to timeout_ms for the
+ * socket (a request that must go alone). @return 0, or an errno value with
+ * p failed. */
+int mcm_pipe_send_now(struct mcm_pipe *p, const void *buf, size_t n, int timeout_ms);
+
+/** Read what arrived, as it is (decrypted), around the reply parser.
+ * @return bytes read; 0 when the server closed the connection; -1 with errno
+ *         EAGAIN (nothing now: wait for the fd, unless mcm_pipe_pending) or
+ *         another errno value (p->why says what failed). */
+ssize_t mcm_pipe_read_raw(struct mcm_pipe *p, void *buf, size_t n);
+
+/** Does p hold received bytes a read returns without waiting for its fd (TLS buffers)? */
+int mcm_pipe_pending(const struct mcm_pipe *p);
+
+/* For the wire formats (binproto.c). */
+
+/** Fail p with err and why (a first failure sticks). */
+void mcm_pipe_fail(struct mcm_pipe *p, int err, const char *why);
+
+/** One STAT line of a `stats` answer (item_size_max is taken, then p->on_stat). */
+void mcm_pipe_stat(struct mcm_pipe *p, const char *name, size_t name_len, const char *value, size_t value_len);
+
+/** Hand a reply to fn, unless it says the server wants authentication (p then fails). */
+void mcm_pipe_deliver(struct mcm_pipe *p, const struct mcm_reply *r, mcm_pipe_reply_fn *fn, void *ctx);
 
 /** Longest key token memcached's meta commands accept (a base64 one too). */
 #define MCM_PIPE_KEY_MAX 250

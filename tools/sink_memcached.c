@@ -127,6 +127,7 @@ static int sink_open(struct mcm_sink **out, const char *target, const struct mcm
 		return -1;
 	}
 	s->have_target = 1;
+	s->t.guard = o->tls; /* TLS and credentials (protect.h), or NULL */
 	mcm_target_adopt(&s->t, o->pool, o->cmd);
 	snprintf(s->desc, sizeof s->desc, "%s", s->t.described.servers);
 	if (!(s->ctl = calloc(s->t.count, sizeof *s->ctl))) {

@@ -160,6 +160,9 @@ void mcm_target_adopt(struct mcm_target *t, const struct mcm_pool *pool, const c
 {
 	memcached_return_t rc;
 
+	if (pool->sasl && !(t->guard && t->guard->auth))
+		mcm_cli_warn(cmd, "the pool's application authenticated with SASL ('mcmirror stats': sasl yes): its"
+			     " servers will want credentials: give --auth-file (with 'mechanism plain')");
 	if (t->from_config) {
 		warn_setting(cmd, "distribution", (uint32_t)memcached_behavior_get_distribution(t->mc),
 			     pool->distribution, mcm_dumpfmt_distribution_name);
@@ -253,8 +256,8 @@ int mcm_target_connect(const struct mcm_target *t, uint32_t idx, struct mcm_pipe
 		bare[len - 2] = '\0';
 		host = bare;
 	}
-	return mcm_pipe_connect(p, host, (unsigned)memcached_server_port(in), type && strcmp(type, "SOCKET") == 0,
-				name, timeout_ms);
+	return mcm_pipe_connect_guarded(p, host, (unsigned)memcached_server_port(in),
+					type && strcmp(type, "SOCKET") == 0, name, timeout_ms, t->guard);
 }
 
 int mcm_target_connect_all(const struct mcm_target *t, struct mcm_pipe *pipes, int only, int timeout_ms,
@@ -337,17 +340,17 @@ int mcm_target_option(const char *cmd, int c, const char *arg, struct mcm_target
 			return mcm_cli_usage_error(cmd, "bad timeout '%s': want a positive number of seconds", arg);
 		return 0;
 	default:
-		return 1;
+		return mcm_protect_option(c, arg, &o->protect);
 	}
 }
 
-int mcm_target_opts_check(const char *cmd, int argc, char **argv, const struct mcm_target_opts *o)
+int mcm_target_opts_check(const char *cmd, int argc, char **argv, struct mcm_target_opts *o)
 {
 	if (optind < argc)
 		return mcm_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (!o->servers)
 		return mcm_cli_usage_error(cmd, "no servers given: use --servers host:port[,host:port...]");
-	return 0;
+	return mcm_protect_load(cmd, &o->protect, &o->guard);
 }
 
 int mcm_target_wants(const struct mcm_target_opts *o, const char *key, size_t key_len)

@@ -5,7 +5,8 @@
  * it only answers "which server would the application's client pick for
  * this item" through libmemcached's own hashing (memcached_generate_hash),
  * so placement cannot drift from the library's. It also matches --servers
- * to a pool of the mirror and connects one mcm_pipe per server.
+ * to a pool of the mirror and connects one mcm_pipe per server, with TLS
+ * and credentials when the options asked for them (protect.h).
  */
 #ifndef MCM_TARGET_H
 #define MCM_TARGET_H
@@ -16,6 +17,7 @@
 
 #include "mcm_store.h"
 #include "pipe.h"
+#include "protect.h"
 
 struct mcm_target {
 	memcached_st *mc;
@@ -23,6 +25,8 @@ struct mcm_target {
 	int from_config;           /**< --servers was a configuration string */
 	int hash_with_ns;          /**< hash namespace + key (the pool's or the configuration's setting) */
 	uint32_t count;            /**< number of servers */
+	const struct mcm_pipe_guard *guard; /**< TLS and credentials of its connections (NULL: none); the
+					      * caller sets it (struct mcm_target_opts.guard) */
 	char scratch[MCM_KEY_MAX + MCM_NAMESPACE_MAX + 2]; /**< namespace + hash key */
 };
 
@@ -41,9 +45,12 @@ struct mcm_target_opts {
 	int timeout_ms;       /**< --timeout, default 5 s */
 	int have_pool;        /**< --pool was given */
 	mcm_pool_id pool;
+	struct mcm_protect_opts protect; /**< --tls*, --auth-file */
+	const struct mcm_pipe_guard *guard; /**< what they loaded (mcm_target_opts_check), or NULL */
 };
 
-/* Their getopt letters: s servers, p pool, o only-server, P prefix, t timeout. */
+/* Their getopt letters: s servers, p pool, o only-server, P prefix, t timeout;
+ * and the long-only MCM_PROTECT_LONG_OPTIONS (protect.h). */
 
 /** Defaults of the common options. */
 void mcm_target_opts_init(struct mcm_target_opts *o);
@@ -52,9 +59,10 @@ void mcm_target_opts_init(struct mcm_target_opts *o);
  * @return 0 handled, 1 not a common option, or MCM_EXIT_USAGE after a message. */
 int mcm_target_option(const char *cmd, int c, const char *arg, struct mcm_target_opts *o);
 
-/** After getopt: no stray argument left, --servers given.
- * @return 0 or MCM_EXIT_USAGE after a message. */
-int mcm_target_opts_check(const char *cmd, int argc, char **argv, const struct mcm_target_opts *o);
+/** After getopt: no stray argument left, --servers given; then load what
+ * --tls* and --auth-file name into o->guard (mcm_protect_load).
+ * @return 0, or MCM_EXIT_USAGE / MCM_EXIT_FAIL after a message. */
+int mcm_target_opts_check(const char *cmd, int argc, char **argv, struct mcm_target_opts *o);
 
 /** Does the wire key start with the --prefix (always, without one)? */
 int mcm_target_wants(const struct mcm_target_opts *o, const char *key, size_t key_len);
@@ -74,7 +82,8 @@ void mcm_target_close(struct mcm_target *t);
 int mcm_target_pick_pool(const struct mcm_target *t, struct mcm_store *st, const char *cmd,
 			 const mcm_pool_id *want, struct mcm_pool *out);
 
-/** Place keys as the pool's application did: for a plain server list, the
+/** Place keys as the pool's application did (and warn when its client
+ * authenticated with SASL and t has no credentials): for a plain server list, the
  * pool's recorded distribution and hashes; a configuration string keeps its
  * own (a warning names any difference). Either way the namespace takes part
  * in the hash when the pool (or configuration) says so. */
@@ -90,7 +99,8 @@ void mcm_target_server_name(const struct mcm_target *t, uint32_t idx, char *buf,
 /** The index of the server named name ("host:port" or a socket path), or -1. */
 int mcm_target_find_server(const struct mcm_target *t, const char *name);
 
-/** Connect a pipe to server idx. @return 0, or an errno value with p->why set. */
+/** Connect a pipe to server idx, guarded by t->guard (TLS, credentials: they
+ * are done when it returns). @return 0, or an errno value with p->why set. */
 int mcm_target_connect(const struct mcm_target *t, uint32_t idx, struct mcm_pipe *p, int timeout_ms);
 
 /** Connect pipes[i] to server i for every server of t, or only to server
