@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <time.h>
 
 #include "shim_drive.h"
 #include "shim_raw.h"
@@ -155,6 +157,50 @@ static void case_injected(struct drv *d)
 	note(d, "dsy-inj-after", SRV_PRESENT, MIR_EXACT);
 }
 
+/* Is every thread of pid stopped (state T in /proc/PID/task/TID/stat)? */
+static int all_stopped(pid_t pid)
+{
+	char path[64], buf[512];
+	struct dirent *de;
+	DIR *dir;
+	int stopped = 1;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if (!(dir = opendir(path)))
+		return 0;
+	while (stopped && (de = readdir(dir))) {
+		FILE *f;
+		char *state;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/task/%.20s/stat", (int)pid, de->d_name);
+		if (!(f = fopen(path, "r")))
+			continue; /* a thread that just ended */
+		if (!fgets(buf, sizeof buf, f) || !(state = strrchr(buf, ')')) || state[1] != ' ' || state[2] != 'T')
+			stopped = 0;
+		fclose(f);
+	}
+	closedir(dir);
+	return stopped;
+}
+
+/* Stop the server, and wait until all its threads are stopped: kill() returns before a worker
+ * thread running on another CPU has stopped, and such a thread could still answer. */
+static int stop_server(pid_t server)
+{
+	const struct timespec tick = {0, 1000000};
+
+	if (kill(server, SIGSTOP) != 0)
+		return -1;
+	for (int i = 0; i < 2000; i++) {
+		if (all_stopped(server))
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}
+
 /* A timeout (the server stopped): libmemcached closes the connection, so the reply the server
  * sends once it runs again is never read; the next call, on a new connection, is in step. */
 static void case_timeout(struct drv *d, pid_t server)
@@ -163,7 +209,11 @@ static void case_timeout(struct drv *d, pid_t server)
 
 	put(d, "dsy-to-warm", "w");
 	memcached_behavior_set(d->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 300);
-	kill(server, SIGSTOP);
+	if (stop_server(server) != 0) {
+		kill(server, SIGCONT);
+		drv_fail("cannot stop the server (pid %d)", (int)server);
+		return;
+	}
 	rc = memcached_set(d->mc, "dsy-to1", 7, "t1", 2, 0, 1);
 	kill(server, SIGCONT);
 	drv_check(rc, MEMCACHED_TIMEOUT, "set", "dsy-to1");
