@@ -1,0 +1,68 @@
+/* source.h - where `replay --from`, `import --from` and `verify --from` read records from instead of
+ * the mirror: one small interface, one file per backend.
+ *
+ * A source is an external store that `mcmirror follow --to URL` fed
+ * (docs/SQL.md): several mirrors ("origins") ship into it, and for each
+ * (pool, key) it keeps the newest write of any of them, deletions included.
+ * Reading one pool gives its records oldest write first, as a walk of a
+ * mirror in seq order would, so the rest of the tool treats them like the
+ * mirror's: the backend does not show through.
+ *
+ * Backends: sink_pg.c (postgresql://...), sink_mysql.c (mysql://, mariadb://):
+ * the file that writes a database also reads it.
+ */
+#ifndef MCM_SOURCE_H
+#define MCM_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcm_store.h"
+
+struct mcm_source_opts {
+	const char *cmd; /**< for messages: "replay", "import", "verify" */
+	int timeout_ms;  /**< connect and stall timeout */
+};
+
+/** mcm_source_ops.scan: only records that are live now (the others are not given at all). */
+#define MCM_SOURCE_LIVE 0x1
+
+struct mcm_source;
+
+struct mcm_source_ops {
+	const char *name; /**< "postgresql", "mariadb" */
+
+	/** Is url one of this backend's (its scheme)? */
+	int (*claims)(const char *url);
+
+	/** Connect and check the schema (an unknown version is refused). On failure return -1 with why set
+	 * to a message that names the server and gives its own reason, never a password. */
+	int (*open)(struct mcm_source **out, const char *url, const struct mcm_source_opts *o, char *why,
+		    size_t why_size);
+
+	/** Every pool the store holds: id, server list, distribution and hashes as the last host shipping
+	 * it recorded them (flush markers 0: each row is judged by its own origin's, see scan). *pools is
+	 * malloc'd (free() it). @return 0, or -1 with why set. */
+	int (*pools)(struct mcm_source *s, struct mcm_pool **pools, size_t *n, char *why, size_t why_size);
+
+	/** Start reading pool's records, oldest write first (by write time, then origin). A live row that
+	 * a delayed flush of its origin has killed by now comes as MCM_KIND_DELETED. @return 0 or -1. */
+	int (*scan)(struct mcm_source *s, mcm_pool_id pool, unsigned flags, char *why, size_t why_size);
+
+	/** The next record of the scan (pointers valid until the next call; item->seq is the sequence
+	 * number in its origin's mirror, origin its 32 hex digits). @return 0, MCM_END, or -1 with why
+	 * set (the scan is over). */
+	int (*next)(struct mcm_source *s, struct mcm_item *item, const char **origin, char *why, size_t why_size);
+
+	/** The URL without credentials, for messages. */
+	const char *(*describe)(const struct mcm_source *s);
+
+	void (*close)(struct mcm_source *s);
+};
+
+extern const struct mcm_source_ops mcm_source_pg, mcm_source_mysql;
+
+/** The backend that claims url, or NULL. */
+const struct mcm_source_ops *mcm_source_find(const char *url);
+
+#endif
