@@ -25,12 +25,17 @@ if [ "$(id -u)" = 0 ]; then
 	chmod 711 "$MCM_TMP" # the server's user must reach its directory
 fi
 
-# Run a server-side command as the server's user (setpriv execs it: $! is the server itself).
+# Run a server-side command as the server's user; exec_as_sql_user replaces the (sub)shell with it,
+# so that "(exec_as_sql_user server ...) &" leaves the server's own pid in $!.
 as_sql_user() {
+	(exec_as_sql_user "$@")
+}
+
+exec_as_sql_user() {
 	if [ -n "$SQL_USER" ]; then
-		HOME=/ setpriv --reuid="$SQL_USER" --regid="$(id -g "$SQL_USER")" --clear-groups -- "$@"
+		HOME=/ exec setpriv --reuid="$SQL_USER" --regid="$(id -g "$SQL_USER")" --clear-groups -- "$@"
 	else
-		"$@"
+		exec "$@"
 	fi
 }
 
@@ -140,9 +145,9 @@ my_start() {
 my_again() {
 	local name=$1 dir pid i
 	dir=$(eval "echo \$${name}_DIR")
-	as_sql_user "$MARIADBD" --no-defaults --datadir="$dir/data" --socket="$dir/sock" --pid-file="$dir/pid" \
-		--skip-networking --log-error="$dir/server.log" --innodb-buffer-pool-size=64M \
-		--innodb-flush-log-at-trx-commit=2 --innodb-log-file-size=8M --skip-log-bin --max-connections=30 >/dev/null 2>&1 &
+	(exec_as_sql_user "$MARIADBD" --no-defaults --datadir="$dir/data" --socket="$dir/sock" --pid-file="$dir/pid" \
+		--skip-networking --log-error="$dir/server.log" --innodb-buffer-pool-size=${MY_POOL_SIZE:-64M} \
+		--innodb-flush-log-at-trx-commit=${MY_FLUSH_AT_COMMIT:-2} --innodb-log-file-size=${MY_LOG_SIZE:-8M} --skip-log-bin --max-connections=30 >/dev/null 2>&1) &
 	pid=$!
 	MCM_PIDS+=("$pid")
 	eval "${name}_PID=$pid"
@@ -181,3 +186,35 @@ sql_cleanup() {
 	mcm_cleanup
 }
 trap sql_cleanup EXIT
+
+# sql_export pg|my NAME: the store's rows in sql_check.py's EXPORT form.
+sql_export() {
+	case $1 in
+	pg) pg_sql "$2" "COPY (SELECT lpad(to_hex(pool), 16, '0'), state, wtime_us, origin, seq, flags, exptime, ns_len,
+		COALESCE('+' || encode(grp, 'hex'), '-'), encode(item_key, 'hex'), COALESCE('=' || encode(value, 'hex'), '-')
+		FROM mcmirror_items) TO STDOUT WITH (DELIMITER ' ')" ;;
+	my) my_sql "$2" "SELECT LOWER(LPAD(HEX(pool), 16, '0')), state, wtime_us, origin, seq, flags, exptime, ns_len,
+		IF(grp IS NULL, '-', CONCAT('+', LOWER(HEX(grp)))), LOWER(HEX(item_key)),
+		IF(value IS NULL, '-', CONCAT('=', LOWER(HEX(value)))) FROM mcmirror_items" ;;
+	esac
+}
+
+# sql_start pg|my NAME, sql_q pg|my NAME SQL, sql_crash pg|my NAME, sql_again pg|my NAME: the same
+# steps for either server (a test runs once per backend).
+sql_start() { if [ "$1" = pg ]; then pg_start "$2"; else my_start "$2"; fi; }
+sql_q() { if [ "$1" = pg ]; then pg_sql "$2" "$3"; else my_sql "$2" "$3"; fi; }
+sql_crash() { if [ "$1" = pg ]; then pg_stop_now "$2"; else my_kill "$2"; fi; }
+sql_again() { if [ "$1" = pg ]; then pg_again "$2"; else my_again "$2"; fi; }
+need_sql() { if [ "$1" = pg ]; then need_pg; else need_mariadb; fi; }
+
+# follow_to MIRROR URL [--create] [--once] [--pool ID] [--batch N] [--retry]: ship a mirror into a store.
+follow_to() {
+	"$MCM_BIN/sql_follow" "$@"
+}
+
+# sql_origin MIRROR: the mirror's origin id.
+sql_origin() {
+	python3 "$MCM_HARNESS/../integration/sql_check.py" origin "$1"
+}
+
+SQL_CHECK=$MCM_HARNESS/../integration/sql_check.py

@@ -1,0 +1,54 @@
+#!/bin/bash
+# test_sql_ship.sh pg|my - a mirror holding every kind of record (tools_fill: binary keys and values,
+# group keys, namespaces, deletions, drops, expired values, a flush, a delayed flush, odd pools) is
+# shipped into PostgreSQL or MariaDB: the table then holds every record exactly (sql_check.py); more
+# writes and a flush are shipped on top; a second run ships nothing; the positions move with the rows.
+. "$MCM_HARNESS/lib.sh" || exit 1
+. "$MCM_HARNESS/sql.sh" || exit 1
+DB=${1:?pg or my}
+need_sql "$DB"
+
+M=$MCM_TMP/m
+"$MCM_BIN/tools_fill" "$M" >"$MCM_TMP/expect" || fail "tools_fill"
+pools=$(awk '{print $2}' "$MCM_TMP/expect")
+sql_start "$DB" D
+URL=$(eval "echo \$D_URL")
+
+check_table() {
+	"$MCM_TOOL" --mirror "$M" dump --all -f "$MCM_TMP/dump" || fail "dump"
+	sql_export "$DB" D >"$MCM_TMP/export" || fail "export"
+	python3 "$SQL_CHECK" table "$MCM_TMP/export" --single "$MCM_TMP/dump=$(sql_origin "$M")" >"$MCM_TMP/check" ||
+		fail "$1: the table is not what the mirror holds: $(cat "$MCM_TMP/check")"
+}
+
+for p in $pools; do
+	follow_to "$M" "$URL" --create --once --pool "$p" >"$MCM_TMP/out" 2>"$MCM_TMP/err" ||
+		fail "follow --create --pool $p: $(cat "$MCM_TMP/err")"
+done
+check_table "first shipment"
+assert_eq "$(sql_q "$DB" D "SELECT COUNT(*) FROM mcmirror_positions")" 5 "position rows"
+assert_eq "$(sql_q "$DB" D "SELECT COUNT(*) FROM mcmirror_pools")" 5 "pool rows"
+assert_eq "$(sql_q "$DB" D "SELECT value FROM mcmirror_meta WHERE name = 'schema_version'")" 1 "schema version"
+assert_eq "$(sql_q "$DB" D "SELECT SUM(repeats) FROM mcmirror_positions")" 0 "changes given twice"
+# the delayed flush of pool C is kept with its origin's position
+ft=$(sql_q "$DB" D "SELECT MAX(flush_time) FROM mcmirror_positions")
+[ "$ft" -gt "$(date +%s)" ] || fail "the delayed flush was not kept: '$ft'"
+
+# nothing new: nothing shipped, nothing changed
+follow_to "$M" "$URL" --once --pool 335ba8a0684190e6 >"$MCM_TMP/out" 2>"$MCM_TMP/err" || fail "again: $(cat "$MCM_TMP/err")"
+grep -q "^shipped 0 " "$MCM_TMP/out" || fail "a second run shipped again: $(cat "$MCM_TMP/out")"
+
+# more writes to pool A go on top: a rewrite, a deletion, a drop, a new key; then a flush and a value after it
+A=335ba8a0684190e6
+"$MCM_BIN/sql_fill" "$M" 127.0.0.1:11211 set:a:empty=now-full del:a:ttl "set:new key=v" drop:a:grouped ||
+	fail "more writes"
+follow_to "$M" "$URL" --once --pool $A >"$MCM_TMP/out" 2>"$MCM_TMP/err" || fail "more: $(cat "$MCM_TMP/err")"
+grep -q "^shipped 4 " "$MCM_TMP/out" || fail "more writes: $(cat "$MCM_TMP/out")"
+check_table "after more writes"
+"$MCM_BIN/sql_fill" "$M" 127.0.0.1:11211 flush set:after=1 || fail "flush"
+follow_to "$M" "$URL" --once --pool $A --batch 1 >"$MCM_TMP/out" 2>"$MCM_TMP/err" || fail "flush: $(cat "$MCM_TMP/err")"
+check_table "after a flush"
+live=$(sql_q "$DB" D "SELECT COUNT(*) FROM mcmirror_items WHERE state = 'live' AND pool = $(python3 -c "print(0x$A - (1 << 64) if 0x$A >= 1 << 63 and '$DB' == 'pg' else 0x$A)")")
+assert_eq "$live" 1 "live rows of the flushed pool"
+assert_eq "$(sql_q "$DB" D "SELECT SUM(repeats) FROM mcmirror_positions")" 0 "changes given twice"
+echo PASS
