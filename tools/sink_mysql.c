@@ -243,6 +243,7 @@ static int my_error(struct my *m, char *why, size_t size)
 	}
 	m->err = mysql_errno(m->conn);
 	mcm_sql_why(why, size, m->desc, "ERROR %u (%s): %s", m->err, mysql_sqlstate(m->conn), mysql_error(m->conn));
+	mcm_sql_scrub(why, size, m->url);
 	if (conn_lost(m->err))
 		my_close(m);
 	return -1;

@@ -90,6 +90,7 @@ static int conn_error(struct pg *p, char *why, size_t size)
 	if (strncmp(msg, "connection to server", 20) == 0 && failed && failed[9])
 		msg = failed + 9;
 	mcm_sql_why(why, size, p->desc, "%s", *msg ? msg : "connection lost");
+	mcm_sql_scrub(why, size, p->url);
 	if (p->conn && PQstatus(p->conn) != CONNECTION_OK)
 		pg_close(p);
 	return -1;
@@ -176,6 +177,7 @@ static int result_error(struct pg *p, const PGresult *res, char *why, size_t siz
 	if (!msg || !*msg)
 		return conn_error(p, why, size);
 	mcm_sql_why(why, size, p->desc, "%s", msg);
+	mcm_sql_scrub(why, size, p->url);
 	if (PQstatus(p->conn) != CONNECTION_OK)
 		pg_close(p);
 	return -1;

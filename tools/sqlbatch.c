@@ -316,19 +316,95 @@ void mcm_sql_redact(const char *url, char *out, size_t size)
 	}
 }
 
+/* Replace every occurrence of what (len bytes) in msg by with. */
+static void replace_all(char *msg, size_t size, const char *what, size_t len, const char *with)
+{
+	size_t wlen = strlen(with);
+	char *at = msg;
+
+	if (!len)
+		return;
+	while ((at = memmem(at, strlen(at), what, len))) {
+		size_t tail = strlen(at + len);
+
+		if (wlen > len && (size_t)(at - msg) + wlen + tail + 1 > size)
+			tail = size - 1 - (size_t)(at - msg) - wlen; /* cut the end */
+		memmove(at + wlen, at + len, tail);
+		at[wlen + tail] = '\0';
+		memcpy(at, with, wlen);
+		at += wlen;
+	}
+}
+
+static int hexdigit(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Scrub one secret (len bytes, percent-encoded as in the URL): raw, and decoded. */
+static void scrub_secret(char *msg, size_t size, const char *s, size_t len)
+{
+	char dec[256];
+	size_t n = 0;
+
+	if (len < 2)
+		return; /* too short to find without wrecking the message (and not a password anyone uses) */
+	replace_all(msg, size, s, len, "***");
+	for (size_t i = 0; i < len && n + 1 < sizeof dec; i++) {
+		if (s[i] == '%' && i + 2 < len && hexdigit(s[i + 1]) >= 0 && hexdigit(s[i + 2]) >= 0) {
+			dec[n++] = (char)(hexdigit(s[i + 1]) * 16 + hexdigit(s[i + 2]));
+			i += 2;
+		} else {
+			dec[n++] = s[i];
+		}
+	}
+	if (n != len)
+		replace_all(msg, size, dec, n, "***");
+}
+
+void mcm_sql_scrub(char *msg, size_t size, const char *url)
+{
+	char redacted[1024];
+	const char *auth = strstr(url, "://"), *end, *at, *colon, *p;
+
+	mcm_sql_redact(url, redacted, sizeof redacted);
+	if (strcmp(redacted, url) != 0)
+		replace_all(msg, size, url, strlen(url), redacted);
+	if (!auth)
+		return;
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	if ((at = memrchr(auth, '@', (size_t)(end - auth))) && (colon = memchr(auth, ':', (size_t)(at - auth))))
+		scrub_secret(msg, size, colon + 1, (size_t)(at - colon - 1));
+	for (p = strchr(auth, '?'); p && *p; p += strcspn(p, "&")) {
+		p++;
+		if (secret_param(p)) {
+			const char *eq = strchr(p, '=');
+			scrub_secret(msg, size, eq + 1, strcspn(eq + 1, "&"));
+		}
+	}
+}
+
 void mcm_sql_oneline(char *msg)
 {
 	char *w = msg;
-	int space = 0;
+	int space = 0, line = 0;
 
 	for (const char *r = msg; *r; r++) {
-		if (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r') {
+		if (*r == '\n' || *r == '\r') {
+			line = w != msg && r[1] != ' ' && r[1] != '\t'; /* a new line, not an indented continuation */
 			space = w != msg;
 			continue;
 		}
+		if (*r == ' ' || *r == '\t') {
+			space = w != msg;
+			continue;
+		}
+		if (line)
+			*w++ = ';';
 		if (space)
 			*w++ = ' ';
-		space = 0;
+		space = line = 0;
 		*w++ = *r;
 	}
 	*w = '\0';

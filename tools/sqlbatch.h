@@ -98,8 +98,13 @@ void mcm_sqlbatch_seal(struct mcm_sql_batch *b);
  * "postgresql://u@db1/cache"). Always NUL-terminated, cut to size. */
 void mcm_sql_redact(const char *url, char *out, size_t size);
 
-/** A database's message as one line: runs of white space (line breaks included)
- * become one space, trailing ones go. In place. */
+/** Remove from msg (in place) what url would give away: the URL itself becomes its redacted form,
+ * and its password (of the user part or a password=... parameter, raw or percent-decoded) "***".
+ * @param[in] size msg's buffer size */
+void mcm_sql_scrub(char *msg, size_t size, const char *url);
+
+/** A database's message as one line: a line break before a new line becomes "; ", other runs of
+ * white space (indented continuation lines too) one space; trailing ones go. In place. */
 void mcm_sql_oneline(char *msg);
 
 /** Set why to "<desc>: <fmt...>" (one line, cut to size). */
