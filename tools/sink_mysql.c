@@ -58,6 +58,7 @@ struct my_sink {
 	const char *cmd;
 	int64_t skew_us;
 	int pool_saved;
+	struct mcm_sql_pos known; /* the position as this sink last read or committed it */
 	struct mcm_sql_batch batch;
 	char *stmt;
 	size_t stmt_len, stmt_cap;
@@ -601,9 +602,12 @@ static int my_sink_position(struct mcm_sink *sink, uint64_t *position, int *have
 
 	*have = 0;
 	*position = 0;
-	if (ensure_connected(s, why, size) != 0)
+	if (ensure_connected(s, why, size) != 0 || read_position(s, 0, position, have, why, size) != 0)
 		return -1;
-	return read_position(s, 0, position, have, why, size);
+	s->known.known = 1;
+	s->known.have = *have;
+	s->known.pos = *position;
+	return 0;
 }
 
 static int my_sink_change(struct mcm_sink *sink, const struct mcm_change *c, char *why, size_t size)
@@ -794,7 +798,8 @@ static int write_batch(struct my_sink *s, uint64_t position, char *why, size_t s
 	uint64_t db_pos, nrepeats;
 	int have;
 
-	if (command(&s->my, "START TRANSACTION", why, size) != 0 || read_position(s, 1, &db_pos, &have, why, size) != 0)
+	if (command(&s->my, "START TRANSACTION", why, size) != 0 || read_position(s, 1, &db_pos, &have, why, size) != 0 ||
+	    mcm_sql_pos_check(&s->known, have, db_pos, s->my.desc, why, size) != 0)
 		return -1;
 	nrepeats = repeats(&s->batch, db_pos, have);
 	if (!s->pool_saved && save_pool(s, why, size) != 0)
@@ -810,6 +815,8 @@ static int write_batch(struct my_sink *s, uint64_t position, char *why, size_t s
 	if (save_position(s, position, nrepeats, why, size) != 0 || command(&s->my, "COMMIT", why, size) != 0)
 		return -1;
 	s->pool_saved = 1;
+	s->known.known = s->known.have = 1;
+	s->known.pos = position;
 	return 0;
 }
 
@@ -825,6 +832,8 @@ static int my_sink_commit(struct mcm_sink *sink, uint64_t position, char *why, s
 		if ((rc = write_batch(s, position, why, size)) == 0)
 			break;
 		rollback(&s->my);
+		if (!s->my.conn)
+			s->known.known = 0; /* a COMMIT lost on its way back may have committed: read it again */
 		if (s->my.err != ER_LOCK_DEADLOCK && s->my.err != ER_LOCK_WAIT_TIMEOUT)
 			break;
 		struct timespec pause = {0, (long)(1 + attempt) * 10000000L};

@@ -49,6 +49,7 @@ struct pg_sink {
 	const char *cmd;
 	int64_t skew_us;
 	int pool_saved;        /* the pools row was written by this connection */
+	struct mcm_sql_pos known; /* the position as this sink last read or committed it */
 	struct mcm_sql_batch batch;
 	char *copy;            /* COPY buffer */
 	size_t copy_len;
@@ -108,13 +109,31 @@ static int pg_connect(struct pg *p, char *why, size_t size)
 	char timeout[16];
 	const char *kw[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
 	const char *val[] = {timeout, "mcmirror", p->url, NULL};
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
 	pg_close(p);
 	snprintf(timeout, sizeof timeout, "%d", p->timeout_ms < 2000 ? 2 : (p->timeout_ms + 999) / 1000);
-	p->conn = PQconnectdbParams(kw, val, 1); /* values in the URI override the ones before it */
-	if (!p->conn || PQstatus(p->conn) != CONNECTION_OK)
+	/* values in the URI override the ones before it; started by hand so that no notice of the server
+	 * (one shutting down warns every session) reaches stderr before ours is set */
+	if (!(p->conn = PQconnectStartParams(kw, val, 1)) || PQstatus(p->conn) == CONNECTION_BAD)
 		return conn_error(p, why, size);
 	PQsetNoticeProcessor(p->conn, ignore_notice, NULL);
+	while (st != PGRES_POLLING_OK) {
+		struct pollfd pfd = {.fd = PQsocket(p->conn), .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+		int rc;
+
+		if (st == PGRES_POLLING_FAILED)
+			return conn_error(p, why, size);
+		do
+			rc = poll(&pfd, 1, p->timeout_ms);
+		while (rc < 0 && errno == EINTR);
+		if (rc <= 0) {
+			mcm_sql_why(why, size, p->desc, "no answer within %.1f s", (double)p->timeout_ms / 1000);
+			pg_close(p);
+			return -1;
+		}
+		st = PQconnectPoll(p->conn);
+	}
 	if (PQsetnonblocking(p->conn, 1) != 0)
 		return conn_error(p, why, size);
 	return 0;
@@ -467,6 +486,9 @@ static int pg_sink_position(struct mcm_sink *sink, uint64_t *position, int *have
 		*have = 1;
 	}
 	PQclear(res);
+	s->known.known = 1;
+	s->known.have = *have;
+	s->known.pos = *position;
 	return 0;
 }
 
@@ -701,6 +723,8 @@ static int lock_position(struct pg_sink *s, uint64_t *nrepeats, char *why, size_
 	if (have)
 		pos = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
+	if (mcm_sql_pos_check(&s->known, have, pos, s->pg.desc, why, size) != 0)
+		return -1;
 	*nrepeats = repeats(&s->batch, pos, have);
 	return 0;
 }
@@ -752,6 +776,8 @@ static int write_batch(struct pg_sink *s, uint64_t position, char *why, size_t s
 	if (save_position(s, position, nrepeats, why, size) != 0 || command(&s->pg, "COMMIT", why, size) != 0)
 		return -1;
 	s->pool_saved = 1;
+	s->known.known = s->known.have = 1;
+	s->known.pos = position;
 	return 0;
 }
 
@@ -773,6 +799,8 @@ static int pg_sink_commit(struct mcm_sink *sink, uint64_t position, char *why, s
 		if ((rc = write_batch(s, position, why, size)) == 0)
 			break;
 		rollback(&s->pg);
+		if (!s->pg.conn)
+			s->known.known = 0; /* a COMMIT lost on its way back may have committed: read it again */
 		if (!retryable(&s->pg))
 			break;
 		struct timespec pause = {0, (long)(1 + attempt) * 10000000L};

@@ -258,6 +258,19 @@ void mcm_sqlbatch_seal(struct mcm_sql_batch *b)
 	b->sealed = 1;
 }
 
+int mcm_sql_pos_check(struct mcm_sql_pos *k, int have, uint64_t pos, const char *desc, char *why, size_t size)
+{
+	if (!k->known || (k->have == have && k->pos == pos))
+		return 0;
+	mcm_sql_why(why, size, desc,
+		    "the position of this mirror and pool in the store moved from %llu to %llu under this follower (a "
+		    "transaction of a follower that died finished late, or another follower of the same mirror runs): "
+		    "reading it again",
+		    k->have ? (unsigned long long)k->pos : 0ULL, have ? (unsigned long long)pos : 0ULL);
+	k->known = 0;
+	return -1;
+}
+
 /* Is the query parameter at p (up to '&' or the end) a password? */
 static int secret_param(const char *p)
 {

@@ -93,6 +93,20 @@ int mcm_sqlbatch_add(struct mcm_sql_batch *b, const struct mcm_change *c, uint64
  * change only. Idempotent. */
 void mcm_sqlbatch_seal(struct mcm_sql_batch *b);
 
+/** What a sink last knew of its position in the store: read by position(), or committed. */
+struct mcm_sql_pos {
+	int known; /**< position() was called or a batch committed since the sink was opened */
+	int have;  /**< the store had a position row */
+	uint64_t pos;
+};
+
+/** In the commit's transaction, with the position row locked (have, pos as read): is it what the sink
+ * knew? A follower killed in the middle of a commit can have its transaction finished by the server
+ * after a new session read the position, and two followers of one mirror and pool may run at once:
+ * their batches must not be applied on top of each other. @return 0, or -1 with why set (the caller
+ * rolls back; follow reads the position again and streams from there). */
+int mcm_sql_pos_check(struct mcm_sql_pos *k, int have, uint64_t pos, const char *desc, char *why, size_t size);
+
 /** url as it may be shown: the password of the user part and any
  * password=... parameter removed ("postgresql://u:pw@db1/cache" ->
  * "postgresql://u@db1/cache"). Always NUL-terminated, cut to size. */

@@ -212,6 +212,16 @@ follow_to() {
 	"$MCM_BIN/sql_follow" "$@"
 }
 
+# follow_bg ERRFILE MIRROR URL [options]: the same in the background (stderr appended to ERRFILE);
+# FOLLOW_PID is the follower's own pid (to kill -9 it), and the test's cleanup kills it too.
+follow_bg() {
+	local err=$1
+	shift
+	(exec "$MCM_BIN/sql_follow" "$@" >/dev/null 2>>"$err") &
+	FOLLOW_PID=$!
+	MCM_PIDS+=("$FOLLOW_PID")
+}
+
 # sql_origin MIRROR: the mirror's origin id.
 sql_origin() {
 	python3 "$MCM_HARNESS/../integration/sql_check.py" origin "$1"

@@ -17,7 +17,7 @@ if(TARGET mcm_sql)
   # each test runs once per backend: pg (PostgreSQL) and my (MariaDB)
   foreach(db pg my)
     if((db STREQUAL "pg" AND LIBPQ_FOUND) OR (db STREQUAL "my" AND LIBMARIADB_FOUND))
-      foreach(t ship errors)
+      foreach(t ship errors hosts faults)
         add_test(NAME sql_${t}_${db} COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_sql_${t}.sh ${db})
         set_tests_properties(sql_${t}_${db} PROPERTIES LABELS "integration;sql" SKIP_RETURN_CODE 77 TIMEOUT 300
           ENVIRONMENT "MCM_SHIM=$<TARGET_FILE:mcmirror_shim>;MCM_TOOL=$<TARGET_FILE:mcmirror>;MCM_BIN=${CMAKE_BINARY_DIR}/tests;MCM_HARNESS=${CMAKE_SOURCE_DIR}/tests/harness")

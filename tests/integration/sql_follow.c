@@ -152,10 +152,17 @@ int main(int argc, char **argv)
 		mcm_cli_error("follow", "%s: no backend for this URL", o.url);
 		return 1;
 	}
-	if ((rc = mcm_store_open(&st, o.mirror, MCM_STORE_RDONLY, 0)) != 0 || (rc = mcm_store_origin(st, origin)) != 0 ||
-	    (rc = mcm_store_pools(st, &pools, &npools)) != 0) {
-		mcm_cli_error("follow", "cannot open mirror '%s': %s", o.mirror, mcm_strerror(rc));
-		return 1;
+	for (int tries = 0;; tries++) { /* --retry: a mirror the shim is creating right now */
+		if ((rc = mcm_store_open(&st, o.mirror, MCM_STORE_RDONLY, 0)) != 0 ||
+		    (rc = mcm_store_origin(st, origin)) != 0 || (rc = mcm_store_pools(st, &pools, &npools)) != 0) {
+			mcm_cli_error("follow", "cannot open mirror '%s': %s", o.mirror, mcm_strerror(rc));
+			return 1;
+		}
+		if (npools || !o.retry || tries == 100)
+			break;
+		free(pools);
+		mcm_store_close(st);
+		pause_ms(50);
 	}
 	size_t pick = 0;
 	for (size_t i = 0; o.have_pool && i < npools; i++)
