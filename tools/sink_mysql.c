@@ -62,6 +62,22 @@ struct my_sink {
 	struct mcm_sql_batch batch;
 	char *stmt;
 	size_t stmt_len, stmt_cap;
+	MYSQL_STMT *bulk;      /* the prepared upsert, when the server takes arrays of rows (MariaDB) */
+	struct bulk_arrays *arrays;
+};
+
+/* Column arrays of one bulk execution (BULK_ROWS rows at most). */
+#define BULK_ROWS 4096
+struct bulk_arrays {
+	uint64_t pool[BULK_ROWS], wtime[BULK_ROWS], seq[BULK_ROWS];
+	int64_t exptime[BULK_ROWS];
+	uint32_t flags[BULK_ROWS];
+	uint16_t ns_len[BULK_ROWS];
+	const char *key[BULK_ROWS], *state[BULK_ROWS], *value[BULK_ROWS], *origin[BULK_ROWS], *grp[BULK_ROWS];
+	unsigned long key_len[BULK_ROWS], state_len[BULK_ROWS], value_len[BULK_ROWS], origin_len[BULK_ROWS],
+		grp_len[BULK_ROWS];
+	char value_ind[BULK_ROWS], grp_ind[BULK_ROWS];
+	MYSQL_BIND bind[11];
 };
 
 struct my_source {
@@ -244,6 +260,17 @@ static int my_error(struct my *m, char *why, size_t size)
 	}
 	m->err = mysql_errno(m->conn);
 	mcm_sql_why(why, size, m->desc, "ERROR %u (%s): %s", m->err, mysql_sqlstate(m->conn), mysql_error(m->conn));
+	mcm_sql_scrub(why, size, m->url);
+	if (conn_lost(m->err))
+		my_close(m);
+	return -1;
+}
+
+/* The same for a failed prepared statement. @return -1. */
+static int stmt_error(struct my *m, MYSQL_STMT *st, char *why, size_t size)
+{
+	m->err = mysql_stmt_errno(st);
+	mcm_sql_why(why, size, m->desc, "ERROR %u (%s): %s", m->err, mysql_stmt_sqlstate(st), mysql_stmt_error(st));
 	mcm_sql_scrub(why, size, m->url);
 	if (conn_lost(m->err))
 		my_close(m);
@@ -518,12 +545,101 @@ static int measure_skew(struct my_sink *s, char *why, size_t size)
 	return 0;
 }
 
+static const char insert_head[] = "INSERT INTO mcmirror_items (pool, item_key, state, value, flags, exptime, wtime_us,"
+				  " origin, seq, ns_len, grp) VALUES ";
+
+/* The newest write wins: C is true when the row given is newer (or of the same origin, whose stream
+ * order decides). Assignments run left to right on the row being updated, so origin and wtime_us
+ * come last, origin deciding wtime_us's. */
+#define NEWER "(origin = VALUES(origin) OR VALUES(wtime_us) > wtime_us OR (VALUES(wtime_us) = wtime_us AND" \
+	      " VALUES(origin) > origin))"
+static const char insert_tail[] =
+	" ON DUPLICATE KEY UPDATE state = IF(" NEWER ", VALUES(state), state),"
+	" value = IF(" NEWER ", VALUES(value), value), flags = IF(" NEWER ", VALUES(flags), flags),"
+	" exptime = IF(" NEWER ", VALUES(exptime), exptime), seq = IF(" NEWER ", VALUES(seq), seq),"
+	" ns_len = IF(" NEWER ", VALUES(ns_len), ns_len), grp = IF(" NEWER ", VALUES(grp), grp),"
+	" origin = IF(" NEWER ", VALUES(origin), origin),"
+	" wtime_us = IF(origin = VALUES(origin), VALUES(wtime_us), wtime_us)";
+
+static const char insert_params[] = "(?,?,?,?,?,?,?,?,?,?,?)";
+
+/* Bind the column arrays to the prepared upsert. */
+static void bind_arrays(struct bulk_arrays *a)
+{
+	static const enum enum_field_types types[11] = {
+		MYSQL_TYPE_LONGLONG, MYSQL_TYPE_BLOB,     MYSQL_TYPE_STRING,   MYSQL_TYPE_BLOB,
+		MYSQL_TYPE_LONG,     MYSQL_TYPE_LONGLONG, MYSQL_TYPE_LONGLONG, MYSQL_TYPE_STRING,
+		MYSQL_TYPE_LONGLONG, MYSQL_TYPE_SHORT,    MYSQL_TYPE_BLOB};
+	void *buffers[11] = {a->pool, a->key, a->state, a->value, a->flags, a->exptime, a->wtime, a->origin,
+			     a->seq, a->ns_len, a->grp};
+	unsigned long *lengths[11] = {NULL, a->key_len, a->state_len, a->value_len, NULL, NULL, NULL, a->origin_len,
+				      NULL, NULL, a->grp_len};
+
+	memset(a->bind, 0, sizeof a->bind);
+	for (int i = 0; i < 11; i++) {
+		a->bind[i].buffer_type = types[i];
+		a->bind[i].buffer = buffers[i];
+		a->bind[i].length = lengths[i];
+		a->bind[i].is_unsigned = i != 5;
+	}
+	a->bind[3].u.indicator = a->value_ind;
+	a->bind[10].u.indicator = a->grp_ind;
+}
+
+/* Does the server execute a statement on arrays of rows (COM_STMT_BULK_EXECUTE)? */
+static int bulk_supported(MYSQL *m)
+{
+	unsigned long caps = 0, ext = 0;
+
+	if (mariadb_get_infov(m, MARIADB_CONNECTION_SERVER_CAPABILITIES, &caps) != 0 ||
+	    mariadb_get_infov(m, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext) != 0)
+		return 0;
+	return !(caps & CLIENT_MYSQL) && (ext & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32));
+}
+
+/* Prepare the upsert for arrays of rows, when the server takes them (MariaDB 10.2 and later; a
+ * MySQL server gets multi-row statements instead). @return 0 or -1. */
+static int prepare_bulk(struct my_sink *s, char *why, size_t size)
+{
+	char *sql = NULL;
+
+	if (s->bulk)
+		mysql_stmt_close(s->bulk);
+	s->bulk = NULL;
+	if (!s->arrays && !(s->arrays = calloc(1, sizeof *s->arrays)))
+		goto oom;
+	if (!(sql = malloc(strlen(insert_head) + sizeof insert_params + strlen(insert_tail))))
+		goto oom;
+	sprintf(sql, "%s%s%s", insert_head, insert_params, insert_tail);
+	if (!(s->bulk = mysql_stmt_init(s->my.conn)))
+		goto oom;
+	if (mysql_stmt_prepare(s->bulk, sql, (unsigned long)strlen(sql)) != 0) {
+		stmt_error(&s->my, s->bulk, why, size);
+		free(sql);
+		return -1;
+	}
+	free(sql);
+	if (!bulk_supported(s->my.conn)) {
+		mysql_stmt_close(s->bulk);
+		s->bulk = NULL;
+	}
+	bind_arrays(s->arrays);
+	return 0;
+oom:
+	free(sql);
+	mcm_sql_why(why, size, s->my.desc, "out of memory");
+	return -1;
+}
+
 static int sink_connect(struct my_sink *s, char *why, size_t size)
 {
 	s->pool_saved = 0;
-	if (my_connect(&s->my, why, size) != 0)
+	if (s->bulk)
+		mysql_stmt_close(s->bulk);
+	s->bulk = NULL;
+	if (my_connect(&s->my, why, size) != 0 || check_schema(&s->my, why, size) != 0)
 		return -1;
-	return check_schema(&s->my, why, size);
+	return prepare_bulk(s, why, size);
 }
 
 static void my_sink_close(struct mcm_sink *sink)
@@ -532,6 +648,9 @@ static void my_sink_close(struct mcm_sink *sink)
 
 	if (!s)
 		return;
+	if (s->bulk)
+		mysql_stmt_close(s->bulk);
+	free(s->arrays);
 	my_close(&s->my);
 	mcm_sqlbatch_free(&s->batch);
 	free(s->stmt);
@@ -570,7 +689,8 @@ static int my_sink_open(struct mcm_sink **out, const char *target, const struct 
 	s->pool = *o->pool;
 	mcm_sqlbatch_init(&s->batch);
 	if (my_connect(&s->my, why, size) != 0 || (o->create && create_schema(&s->my, why, size) != 0) ||
-	    check_schema(&s->my, why, size) != 0 || measure_skew(s, why, size) != 0) {
+	    check_schema(&s->my, why, size) != 0 || prepare_bulk(s, why, size) != 0 ||
+	    measure_skew(s, why, size) != 0) {
 		my_sink_close((struct mcm_sink *)s);
 		return -1;
 	}
@@ -639,21 +759,7 @@ static char *stmt_space(struct my_sink *s, size_t n)
 	return s->stmt + s->stmt_len;
 }
 
-static const char insert_head[] = "INSERT INTO mcmirror_items (pool, item_key, state, value, flags, exptime, wtime_us,"
-				  " origin, seq, ns_len, grp) VALUES ";
 
-/* The newest write wins: C is true when the row given is newer (or of the same origin, whose stream
- * order decides). Assignments run left to right on the row being updated, so origin and wtime_us
- * come last, origin deciding wtime_us's. */
-#define NEWER "(origin = VALUES(origin) OR VALUES(wtime_us) > wtime_us OR (VALUES(wtime_us) = wtime_us AND" \
-	      " VALUES(origin) > origin))"
-static const char insert_tail[] =
-	" ON DUPLICATE KEY UPDATE state = IF(" NEWER ", VALUES(state), state),"
-	" value = IF(" NEWER ", VALUES(value), value), flags = IF(" NEWER ", VALUES(flags), flags),"
-	" exptime = IF(" NEWER ", VALUES(exptime), exptime), seq = IF(" NEWER ", VALUES(seq), seq),"
-	" ns_len = IF(" NEWER ", VALUES(ns_len), ns_len), grp = IF(" NEWER ", VALUES(grp), grp),"
-	" origin = IF(" NEWER ", VALUES(origin), origin),"
-	" wtime_us = IF(origin = VALUES(origin), VALUES(wtime_us), wtime_us)";
 
 /* Append one row's tuple. @return 0 or ENOMEM. */
 static int put_row(struct my_sink *s, const struct mcm_sql_row *r, int first)
@@ -698,6 +804,57 @@ static int send_rows(struct my_sink *s, char *why, size_t size)
 		return -1;
 	s->stmt_len = 0;
 	return 0;
+}
+
+/* Execute the prepared upsert on n rows of the arrays. @return 0 or -1. */
+static int bulk_execute(struct my_sink *s, unsigned n, char *why, size_t size)
+{
+	s->my.err = 0;
+	if (mysql_stmt_attr_set(s->bulk, STMT_ATTR_ARRAY_SIZE, &n) != 0 ||
+	    mysql_stmt_bind_param(s->bulk, s->arrays->bind) != 0 || mysql_stmt_execute(s->bulk) != 0)
+		return stmt_error(&s->my, s->bulk, why, size);
+	return 0;
+}
+
+/* A stretch of rows as arrays for the prepared upsert, at most BULK_ROWS rows or stmt_max bytes a
+ * time. @return 0 or -1. */
+static int write_rows_bulk(struct my_sink *s, const struct mcm_sql_op *op, char *why, size_t size)
+{
+	struct bulk_arrays *a = s->arrays;
+	unsigned n = 0;
+	size_t bytes = 0;
+
+	for (size_t i = op->first; i < op->first + op->count; i++) {
+		const struct mcm_sql_row *r = &s->batch.rows[i];
+		const char *state = mcm_sql_state_name(r->state);
+
+		a->pool[n] = s->pool.id;
+		a->key[n] = r->key;
+		a->key_len[n] = (unsigned long)r->key_len;
+		a->state[n] = state;
+		a->state_len[n] = (unsigned long)strlen(state);
+		a->value[n] = r->value ? r->value : "";
+		a->value_len[n] = (unsigned long)r->value_len;
+		a->value_ind[n] = r->value ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
+		a->flags[n] = r->flags;
+		a->exptime[n] = r->exptime;
+		a->wtime[n] = r->wtime_us;
+		a->origin[n] = s->origin;
+		a->origin_len[n] = 32;
+		a->seq[n] = r->seq;
+		a->ns_len[n] = r->ns_len;
+		a->grp[n] = r->grp ? r->grp : "";
+		a->grp_len[n] = (unsigned long)r->grp_len;
+		a->grp_ind[n] = r->grp ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
+		bytes += 80 + r->key_len + r->value_len + r->grp_len;
+		if (++n == BULK_ROWS || bytes >= s->my.stmt_max) {
+			if (bulk_execute(s, n, why, size) != 0)
+				return -1;
+			n = 0;
+			bytes = 0;
+		}
+	}
+	return n ? bulk_execute(s, n, why, size) : 0;
 }
 
 /* A stretch of rows, in statements of at most stmt_max bytes. @return 0 or -1. */
@@ -807,7 +964,7 @@ static int write_batch(struct my_sink *s, uint64_t position, char *why, size_t s
 	for (size_t i = 0; i < s->batch.nops; i++) {
 		const struct mcm_sql_op *op = &s->batch.ops[i];
 
-		if (op->kind == MCM_SQL_ROWS && write_rows(s, op, why, size) != 0)
+		if (op->kind == MCM_SQL_ROWS && (s->bulk ? write_rows_bulk(s, op, why, size) : write_rows(s, op, why, size)) != 0)
 			return -1;
 		if (op->kind == MCM_SQL_FLUSH && write_flush(s, why, size) != 0)
 			return -1;

@@ -131,8 +131,10 @@ my_start() {
 	local name=$1 dir
 	need_mariadb
 	dir=$(sql_dir "my-$name")
-	as_sql_user "$MARIADB_INSTALL_DB" --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal \
-		--skip-test-db --skip-name-resolve --innodb-log-file-size=8M >"$dir/install.log" 2>&1 || fail "mariadb-install-db: $(tail -5 "$dir/install.log")"
+	mkdir -p "$dir/tmp" && [ -z "$SQL_USER" ] || chown "$SQL_USER" "$dir/tmp" # (a shared /tmp: names collide)
+	TMPDIR=$dir/tmp as_sql_user "$MARIADB_INSTALL_DB" --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" \
+		--auth-root-authentication-method=normal \
+		--skip-test-db --skip-name-resolve --innodb-log-file-size=8M >"$dir/install.log" 2>&1 || fail "mariadb-install-db: $(grep -i -m5 error "$dir/install.log")"
 	eval "${name}_DIR=$dir"
 	my_again "$name"
 	my_sql_db "$name" mysql "CREATE DATABASE cache; CREATE USER app@localhost IDENTIFIED BY 'secret';
@@ -145,7 +147,7 @@ my_start() {
 my_again() {
 	local name=$1 dir pid i
 	dir=$(eval "echo \$${name}_DIR")
-	(exec_as_sql_user "$MARIADBD" --no-defaults --datadir="$dir/data" --socket="$dir/sock" --pid-file="$dir/pid" \
+	(exec_as_sql_user "$MARIADBD" --no-defaults --datadir="$dir/data" --tmpdir="$dir/tmp" --socket="$dir/sock" --pid-file="$dir/pid" \
 		--skip-networking --log-error="$dir/server.log" --innodb-buffer-pool-size=${MY_POOL_SIZE:-64M} \
 		--innodb-flush-log-at-trx-commit=${MY_FLUSH_AT_COMMIT:-2} --innodb-log-file-size=${MY_LOG_SIZE:-8M} --skip-log-bin --max-connections=30 >/dev/null 2>&1) &
 	pid=$!
