@@ -10,6 +10,9 @@
  *     flush             flush_all
  *     flushat:SECONDS   flush_all with a delay
  *     many:PREFIX:N     N sets "PREFIX<i>" = "v<i>" in one transaction
+ *     at:US:KEY=VALUE   the server holds VALUE, written at US microseconds since the epoch
+ *     delat:US:KEY      the key was deleted at US (both through MCM_OP_RESTORE: an exact write time)
+ *     putat:US:KEY=VALUE a set stamped US (as a host whose clock stepped back would record it)
  *   Exit 0, 1 on a store error, 2 on a bad OP.
  */
 #include <stdio.h>
@@ -74,6 +77,26 @@ static int apply_op(struct mcm_store *st, const char *op)
 		m.exptime = (int64_t)time(NULL) + atoi(op + 8);
 	} else if (strncmp(op, "many:", 5) == 0) {
 		return many(st, op + 5);
+	} else if (strncmp(op, "putat:", 6) == 0 && (arg = strchr(arg + 1, ':')) && (eq = strchr(arg, '='))) {
+		m = mut(MCM_OP_PUT, arg + 1, (size_t)(eq - arg - 1));
+		m.wtime_us = strtoull(op + 6, NULL, 10);
+		m.value = eq + 1;
+		m.value_len = strlen(eq + 1);
+	} else if ((strncmp(op, "at:", 3) == 0 || strncmp(op, "delat:", 6) == 0) && (arg = strchr(arg + 1, ':'))) {
+		int del = op[0] == 'd';
+		uint64_t us = strtoull(op + (del ? 6 : 3), NULL, 10);
+
+		eq = del ? arg + strlen(arg) : strchr(arg, '=');
+		if (!eq)
+			return 2;
+		m = mut(MCM_OP_RESTORE, arg + 1, (size_t)(eq - arg - 1));
+		m.kind = del ? MCM_KIND_DELETED : MCM_KIND_VALUE;
+		m.wtime_us = us;
+		m.flags = 9;
+		if (!del) {
+			m.value = eq + 1;
+			m.value_len = strlen(eq + 1);
+		}
 	} else if (arg && (strncmp(op, "set:", 4) == 0 || strncmp(op, "ttl:", 4) == 0) && (eq = strchr(arg, '='))) {
 		m = mut(MCM_OP_PUT, arg + 1, (size_t)(eq - arg - 1));
 		m.value = eq + 1;

@@ -51,4 +51,31 @@ check_table "after a flush"
 live=$(sql_q "$DB" D "SELECT COUNT(*) FROM mcmirror_items WHERE state = 'live' AND pool = $(python3 -c "print(0x$A - (1 << 64) if 0x$A >= 1 << 63 and '$DB' == 'pg' else 0x$A)")")
 assert_eq "$live" 1 "live rows of the flushed pool"
 assert_eq "$(sql_q "$DB" D "SELECT SUM(repeats) FROM mcmirror_positions")" 0 "changes given twice"
+
+# Two more mirrors write the same keys at chosen times, and ship in the order that tries the rules:
+# the newest write wins whichever arrives last, a deletion beats an older value, a tie goes to the
+# larger origin id, and a host's own later change always replaces its earlier one.
+X=$MCM_TMP/x Y=$MCM_TMP/y P=127.0.0.1:11300 T=1700000000000000
+"$MCM_BIN/sql_fill" "$X" $P at:$((T + 200)):k1=x-new at:$((T + 100)):k2=x-old at:$((T + 300)):k3=x-tie \
+	delat:$((T + 100)):k4 at:$((T + 500)):k5=x || fail "fill x"
+"$MCM_BIN/sql_fill" "$Y" $P at:$((T + 100)):k1=y-old delat:$((T + 200)):k2 at:$((T + 300)):k3=y-tie \
+	at:$((T + 50)):k4=y-older || fail "fill y"
+follow_to "$X" "$URL" --once >/dev/null 2>"$MCM_TMP/err" || fail "x: $(cat "$MCM_TMP/err")"
+follow_to "$Y" "$URL" --once >/dev/null 2>"$MCM_TMP/err" || fail "y: $(cat "$MCM_TMP/err")"
+"$MCM_BIN/sql_fill" "$X" $P putat:$((T + 400)):k5=x-again-but-older-clock || fail "fill x again" # (a clock stepped back)
+follow_to "$X" "$URL" --once >/dev/null 2>"$MCM_TMP/err" || fail "x again: $(cat "$MCM_TMP/err")"
+"$MCM_TOOL" --mirror "$X" dump --all -f "$MCM_TMP/dx" && "$MCM_TOOL" --mirror "$Y" dump --all -f "$MCM_TMP/dy" || fail "dumps"
+"$MCM_TOOL" --mirror "$M" dump --all -f "$MCM_TMP/dump" || fail "dump"
+sql_export "$DB" D >"$MCM_TMP/export"
+ox=$(sql_origin "$X") oy=$(sql_origin "$Y")
+python3 "$SQL_CHECK" table "$MCM_TMP/export" --single "$MCM_TMP/dump=$(sql_origin "$M")" "$MCM_TMP/dx=$ox" \
+	"$MCM_TMP/dy=$oy" >"$MCM_TMP/check" || fail "two origins: $(cat "$MCM_TMP/check")"
+if [ "$DB" = pg ]; then text="encode(value, 'escape')"; else text=value; fi
+row() { sql_q "$DB" D "SELECT state, COALESCE($text, '-') FROM mcmirror_items WHERE item_key = '$1'" | tr '\t|' '  '; }
+assert_eq "$(row k1)" "live x-new" "newer value shipped first"
+assert_eq "$(row k2)" "deleted -" "a newer deletion beats an older value"
+if [[ $ox > $oy ]]; then tie=x-tie; else tie=y-tie; fi
+assert_eq "$(row k3)" "live $tie" "a tie goes to the larger origin"
+assert_eq "$(row k4)" "deleted -" "an older value does not bring a deleted key back"
+assert_eq "$(row k5)" "live x-again-but-older-clock" "a host's own later change"
 echo PASS
