@@ -7,12 +7,15 @@
 # file the client reads (a .pgpass / an option file), never on a command line.
 #
 #   pg_start NAME    PostgreSQL (initdb + pg_ctl); sets NAME_URL (a libpq URI for user app),
-#                    NAME_DIR, and exports PGPASSFILE
+#                    NAME_DIR, and exports PGPASSFILE. Tests run it without fsync; PG_EXTRA_CONF
+#                    (lines of postgresql.conf) overrides any setting (the benchmark: durable ones)
 #   pg_stop_now NAME pg_ctl stop -m immediate (a crash: no checkpoint)
 #   pg_again NAME    start it again on the same socket
 #   pg_sql NAME SQL  run SQL as the superuser in database cache (psql -At: unaligned, tuples only)
 #   my_start NAME    MariaDB (mariadb-install-db + mariadbd); sets NAME_URL (mysql://app@localhost/cache
-#                    with socket= and defaults-file= of an option file holding the password), NAME_DIR
+#                    with socket= and defaults-file= of an option file holding the password), NAME_DIR,
+#                    NAME_PID. MY_FLUSH_AT_COMMIT (default 2), MY_LOG_SIZE (8M), MY_POOL_SIZE (64M):
+#                    InnoDB's settings (the benchmark: 1, 256M, 256M)
 #   my_kill NAME     kill -9 mariadbd and wait for it
 #   my_again NAME    start it again on the same socket
 #   my_sql NAME SQL  run SQL as root in database cache (mariadb -N -B)
@@ -78,6 +81,7 @@ pg_start() {
 		shared_buffers = 32MB
 		max_connections = 30
 		logging_collector = off
+		${PG_EXTRA_CONF:-}
 	EOF
 	cat >"$dir/data/pg_hba.conf" <<-EOF
 		local all mcmsuper trust
