@@ -13,6 +13,7 @@ packages=(
 	libmemcached-dev liblmdb-dev                        # the shim and the tool
 	libcmocka-dev memcached libmemcached-tools lmdb-utils  # tests: a real server, real clients
 	php-cli php-memcached python3-pylibmc               # tests: unmodified applications
+	php-fpm libfcgi-bin                                 # tests: php-fpm workers, FastCGI requests (cgi-fcgi)
 	libpq-dev libmariadb-dev                            # external stores: PostgreSQL, MariaDB/MySQL clients
 	postgresql mariadb-server                           # tests: real servers the harness starts itself
 )

@@ -1,4 +1,4 @@
-/* config.c - the MCMIRROR_* environment variables, read once per process.
+/* config.c - the MCMIRROR_* environment variables, read once per process, when it loads the library.
  *
  *   MCMIRROR_PATH       mirror directory (default /var/lib/mcmirror)
  *   MCMIRROR_DISABLE    1/yes/true/on: pass every call through untouched
@@ -9,8 +9,18 @@
  *   MCMIRROR_JOURNAL_SIZE  size of the shared write journal when it is created (default 64M)
  *   MCMIRROR_LOG        0 silent, 1 errors (default), 2 warnings, 3 debug
  *   MCMIRROR_LOG_FILE   append messages to this file instead of stderr
+ *   MCMIRROR_MAX_BYTES  cap on the mirror's records (K/M/G suffix; default none): the oldest go first
+ *   MCMIRROR_TOMBSTONE_TTL  seconds a tombstone or expired record is kept for a follower that has
+ *                       not passed it (default 86400)
  * A process named "mcmirror" (the tool) is never mirrored. An invalid value
  * is reported once and the default used: the host is never stopped.
+ *
+ * Everything is read from the library's constructor, before the program's
+ * main(), and the strings are copied into this file's own buffers: programs
+ * that set their process title write over the block that held argv and the
+ * environment (PostgreSQL, php-fpm, nginx-style setproctitle), so a pointer
+ * kept from getenv() would later point at the title. A value longer than its
+ * buffer is refused, once, with a message.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +32,21 @@
 #include "shim.h"
 
 static struct mcm_config config;
+
+/* Copy the value s of var into dst (size bytes); 0, or -1 (logged, with
+ * what happens instead) when it does not fit. */
+static int copy_value(char *dst, size_t size, const char *var, const char *s, const char *instead)
+{
+	size_t len = strlen(s);
+
+	if (len >= size) {
+		mcm_log_once(MCM_CAUSE_CONFIG, "refusing %s: %zu bytes, longer than the %zu this library keeps; %s",
+			     var, len, size - 1, instead);
+		return -1;
+	}
+	memcpy(dst, s, len + 1);
+	return 0;
+}
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 
 /* 1 true, 0 false, -1 invalid */
@@ -118,14 +143,17 @@ static void read_config(void)
 
 	config.log_level = 1;
 	if ((s = getenv("MCMIRROR_LOG_FILE")) && *s)
-		config.log_file = s;
+		copy_value(config.log_file, sizeof config.log_file, "MCMIRROR_LOG_FILE", s,
+			   "messages go to stderr");
 	if ((s = getenv("MCMIRROR_LOG")) && *s) {
 		if (strlen(s) == 1 && s[0] >= '0' && s[0] <= '3')
 			config.log_level = s[0] - '0';
 		else
 			bad_value("MCMIRROR_LOG", s, "1");
 	}
-	config.path = mcm_store_default_path();
+	if (copy_value(config.path, sizeof config.path, "MCMIRROR_PATH", mcm_store_default_path(),
+		       "writes pass through unmirrored") != 0)
+		config.path_refused = 1;
 	if ((s = getenv("MCMIRROR_MAPSIZE")) && *s && parse_size(s, &config.mapsize) != 0) {
 		config.mapsize = 0;
 		bad_value("MCMIRROR_MAPSIZE", s, "the default");
@@ -134,8 +162,24 @@ static void read_config(void)
 		config.journal_size = 0;
 		bad_value("MCMIRROR_JOURNAL_SIZE", s, "the default");
 	}
+	if ((s = getenv("MCMIRROR_MAX_BYTES")) && *s && parse_size(s, &config.max_bytes) != 0) {
+		config.max_bytes = 0;
+		bad_value("MCMIRROR_MAX_BYTES", s, "no cap");
+	}
+	config.tombstone_ttl = MCM_TOMBSTONE_TTL_DEFAULT;
+	if ((s = getenv("MCMIRROR_TOMBSTONE_TTL")) && *s) {
+		char *end;
+		unsigned long v = strtoul(s, &end, 10);
+
+		if (*end || end == s || v < MCM_SWEEP_MIN_AGE || v > 10UL * 365 * 86400)
+			bad_value("MCMIRROR_TOMBSTONE_TTL", s, "86400 (it must be 300 .. 315360000 seconds)");
+		else
+			config.tombstone_ttl = (unsigned)v;
+	}
 	read_sync();
 	read_enabled();
+	if (config.path_refused)
+		config.enabled = 0;
 }
 
 const struct mcm_config *mcm_config_peek(void)
@@ -147,4 +191,10 @@ const struct mcm_config *mcm_config_get(void)
 {
 	pthread_once(&config_once, read_config);
 	return &config;
+}
+
+/* At load time, before the program can rewrite its environment block. */
+__attribute__((constructor)) static void mcm_config_init(void)
+{
+	mcm_config_get();
 }

@@ -1,4 +1,5 @@
-/* hooks_other.c - delete, increment/decrement (plain, _by_key, _with_initial), touch and flush.
+/* hooks_other.c - delete, increment/decrement (plain, _by_key, _with_initial), touch and flush;
+ * and memcached_free, which forgets what step.c noted about the handle's connections.
  *
  * In libmemcached 1.1.4 the plain delete, increment, decrement, touch and
  * *_with_initial call their _by_key twins through the PLT: the inner hook
@@ -18,8 +19,9 @@ typedef memcached_return_t (*incr_init_fn)(memcached_st *, const char *, size_t,
 typedef memcached_return_t (*incr_init_by_key_fn)(memcached_st *, const char *, size_t, const char *, size_t,
 						  uint64_t, uint64_t, time_t, uint64_t *);
 typedef memcached_return_t (*flush_fn)(memcached_st *, time_t);
+typedef void (*free_fn)(memcached_st *);
 
-static void *real_delete, *real_delete_by_key, *real_touch, *real_touch_by_key, *real_flush;
+static void *real_delete, *real_delete_by_key, *real_touch, *real_touch_by_key, *real_flush, *real_free;
 static void *real_incr, *real_decr, *real_incr_by_key, *real_decr_by_key;
 static void *real_incr_init, *real_decr_init, *real_incr_init_by_key, *real_decr_init_by_key;
 
@@ -197,4 +199,15 @@ MCM_API memcached_return_t memcached_flush(memcached_st *ptr, time_t expiration)
 	c.rc = ((flush_fn)fn)(ptr, expiration);
 	mcm_mirror_end(&c);
 	return c.rc;
+}
+
+/* A handle freed: its connections are closed, and another handle may take its address. */
+MCM_API void memcached_free(memcached_st *ptr)
+{
+	void *fn = mcm_real(&real_free, "memcached_free");
+
+	if (ptr && mcm_step_any())
+		mcm_step_forget(ptr);
+	if (fn)
+		((free_fn)fn)(ptr);
 }

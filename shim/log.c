@@ -28,7 +28,7 @@ static void vlog(const char *kind, const char *fmt, va_list ap)
 	vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
 	n = (int)strlen(buf);
 	buf[n++] = '\n';
-	if (cfg->log_file && (fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	if (cfg->log_file[0] && (fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		goto out;
 	(void)!write(fd, buf, (size_t)n);
 	if (fd != STDERR_FILENO)

@@ -1,18 +1,14 @@
-/* mirror.c - decide what an intercepted call did on the server, and write that to the store.
+/* mirror.c - record an intercepted call: its intent before it is sent, its outcome after.
  *
- * The rules (README "What is mirrored"; ../shared/docs/libmemcached-client-api.md
- * section 1.2 for the return codes they rest on):
- *   - a call's return code is trusted only in reliable modes: not NOREPLY, not
- *     UDP, not binary protocol with BUFFER_REQUESTS (stale replies);
- *   - a success is mirrored as the server's new state; a definite "exists"
- *     answer to add/cas leaves the mirror as it was; an error returned before
- *     anything was sent leaves it too; everything else drops the key;
- *   - in unreliable modes an unconditional set or delete that was sent is
- *     recorded, and every other write drops its key.
  * Before the real call, mcm_mirror_begin() works out the pool and the wire
- * key and appends an intent to the journal; after it, mcm_mirror_end()
- * appends the outcome (writer.c). The drainer then knows which writes to a
- * key overlapped in time, and drops such keys (mcm_drain.h).
+ * key, asks whether the call's connection is in step (step.c, only while one
+ * is noted) and, on the text protocol, what the server will make of the key
+ * and value (textproto.c), and appends an intent to the journal: for the key,
+ * or for the whole pool when commands the application did not mean may run.
+ * After it, mcm_mirror_end() has classify.c turn the reply into the outcome,
+ * appends it (writer.c), and notes a connection the call left out of step.
+ * The drainer then knows which writes to a key overlapped in time, and drops
+ * such keys (mcm_drain.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -29,11 +25,6 @@
  * (delete, incr, decr and touch call their _by_key twins through the PLT). */
 static __thread int depth __attribute__((tls_model("initial-exec")));
 
-__attribute__((constructor)) static void mcm_mirror_init(void)
-{
-	mcm_config_get();
-}
-
 /* Is the client's AES encoding key set (memcached_set_encoding_key)? */
 static int encrypted(const memcached_st *mc)
 {
@@ -44,9 +35,40 @@ static int encrypted(const memcached_st *mc)
 
 static int route(struct mcm_call *c);
 
+/* The key the call's server is chosen by: the group key of a _by_key call. */
+static const char *route_key(const struct mcm_call *c, size_t *len)
+{
+	*len = c->by_key ? (c->group ? c->group_len : 0) : c->key_len;
+	return c->by_key ? c->group : c->key;
+}
+
+/* On the text protocol, a key it cannot carry (k) or a cas without a cas value:
+ * what will the server make of the key and the value? */
+static __attribute__((noinline)) void text_begin(struct mcm_call *c, unsigned k)
+{
+	size_t off;
+
+	if (mcm_is_storage(c->op)) {
+		if (k & MCM_TEXT_SPLIT) /* the words after the split are taken as flags, lengths... */
+			c->text = MCM_TEXT_CALL_INJECTED;
+		else if ((k & MCM_TEXT_TOO_LONG) || (c->op == MCM_CALL_CAS && c->cas == 0)) /* no cas sent */
+			c->text = mcm_text_value_inert(c->value ? c->value : "", c->value ? c->value_len : 0)
+					  ? MCM_TEXT_CALL_REFUSED
+					  : MCM_TEXT_CALL_INJECTED;
+	} else if (k & MCM_TEXT_NEWLINE) {
+		c->text = MCM_TEXT_CALL_INJECTED;
+	} else if (k & MCM_TEXT_SPLIT) {
+		c->text = MCM_TEXT_CALL_SPLIT;
+		c->tok_len = (uint16_t)mcm_text_first_token(c->wire, c->wire_len, &off);
+		c->tok_off = (uint16_t)off;
+	}
+}
+
 int mcm_mirror_begin(struct mcm_call *c)
 {
 	memcached_st *mc = c->mc;
+	size_t route_len;
+	const char *route_by;
 
 	if (depth > 0 || !mc || !mcm_config_get()->enabled)
 		return 0;
@@ -56,113 +78,29 @@ int mcm_mirror_begin(struct mcm_call *c)
 	c->buffered = memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS) != 0;
 	c->udp = memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_USE_UDP) != 0;
 	c->encrypted = encrypted(mc);
-	/* note the intent before the call is sent */
-	if (route(c) != 0 || mcm_writer_intent(&c->pool, c->wire, c->wire_len, &c->intent) != 0) {
-		depth--;
-		return 0;
+	if (route(c) != 0)
+		goto pass;
+	if (mcm_step_any() && c->op != MCM_CALL_FLUSH) { /* a flush is recorded whatever the replies */
+		route_by = route_key(c, &route_len);
+		c->step = (uint8_t)mcm_step_check(mc, route_by, route_len);
 	}
+	if (!c->binary) {
+		unsigned k = mcm_text_key(c->wire, c->wire_len); /* (a flush has no key) */
+
+		if (k || (c->op == MCM_CALL_CAS && c->cas == 0))
+			text_begin(c, k);
+	}
+	/* note the intent before the call is sent: the whole pool's when it may be forgotten */
+	if (mcm_writer_intent(&c->pool, c->wire,
+			      c->text == MCM_TEXT_CALL_INJECTED || c->step == MCM_STEP_INJECTED ? 0 : c->wire_len,
+			      &c->intent) != 0)
+		goto pass;
+	if (c->tok_len && mcm_writer_intent(&c->pool, c->wire + c->tok_off, c->tok_len, &c->intent2) != 0)
+		c->tok_len = 0; /* (the journal is full: the mirror forgets everything anyway) */
 	return 1;
-}
-
-/* Return codes that mean "sent" and "stored/deleted/queued". */
-static int succeeded(memcached_return_t rc)
-{
-	return rc == MEMCACHED_SUCCESS || rc == MEMCACHED_STORED || rc == MEMCACHED_DELETED ||
-	       rc == MEMCACHED_BUFFERED;
-}
-
-/* Errors libmemcached returns before sending anything: the server is unchanged. */
-static int not_sent(memcached_return_t rc)
-{
-	return rc == MEMCACHED_INVALID_ARGUMENTS || rc == MEMCACHED_BAD_KEY_PROVIDED ||
-	       rc == MEMCACHED_NOT_SUPPORTED || rc == MEMCACHED_NO_SERVERS;
-}
-
-/* A definite answer that the key exists with another value: add, cas. */
-static int exists_answer(const struct mcm_call *c)
-{
-	if (c->op == MCM_CALL_ADD)
-		return c->rc == MEMCACHED_NOTSTORED || c->rc == MEMCACHED_DATA_EXISTS;
-	return c->op == MCM_CALL_CAS && c->rc == MEMCACHED_DATA_EXISTS;
-}
-
-static int is_unconditional(enum mcm_call_op op)
-{
-	return op == MCM_CALL_SET || op == MCM_CALL_DELETE || op == MCM_CALL_FLUSH;
-}
-
-/* The mutation for a call whose outcome is known; returns 0 for "no change". */
-static int classify_success(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
-{
-	switch (c->op) {
-	case MCM_CALL_SET:
-	case MCM_CALL_ADD:
-	case MCM_CALL_REPLACE:
-	case MCM_CALL_CAS:
-		m->op = c->encrypted ? MCM_OP_ENCRYPTED : MCM_OP_PUT;
-		m->value = c->value;
-		m->value_len = c->value ? c->value_len : 0;
-		m->flags = c->flags;
-		m->exptime = mcm_expiry_absolute(c->expiration, c->binary, now);
-		return 1;
-	case MCM_CALL_APPEND:
-	case MCM_CALL_PREPEND:
-		m->op = c->op == MCM_CALL_APPEND ? MCM_OP_APPEND : MCM_OP_PREPEND;
-		m->value = c->value;
-		m->value_len = c->value ? c->value_len : 0;
-		return 1;
-	case MCM_CALL_INCR_INIT:
-	case MCM_CALL_DECR_INIT:
-		/* MEMCACHED_EXPIRATION_NOT_ADD: the server never creates the item */
-		m->with_initial = (uint32_t)c->expiration != MEMCACHED_EXPIRATION_NOT_ADD;
-		m->initial = c->initial;
-		m->exptime = mcm_expiry_absolute(c->expiration, 1, now);
-		/* fall through */
-	case MCM_CALL_INCR:
-	case MCM_CALL_DECR:
-		m->op = MCM_OP_DELTA;
-		m->incr = c->op == MCM_CALL_INCR || c->op == MCM_CALL_INCR_INIT;
-		m->delta = c->offset;
-		m->result = c->result;
-		return 1;
-	case MCM_CALL_TOUCH:
-		m->op = MCM_OP_TOUCH;
-		m->exptime = mcm_expiry_absolute(c->expiration, c->binary, now);
-		return 1;
-	case MCM_CALL_DELETE:
-		m->op = MCM_OP_DELETE;
-		return 1;
-	case MCM_CALL_FLUSH:
-		m->op = MCM_OP_FLUSH;
-		m->exptime = c->expiration > 0 ? mcm_expiry_absolute(c->expiration, c->binary, now) : 0;
-		if (m->exptime == MCM_EXPIRED_AT_ONCE)
-			m->exptime = 0;
-		return 1;
-	}
+pass:
+	depth--;
 	return 0;
-}
-
-/* What the call did, as a mutation; returns 0 when the mirror stays as it is. */
-static int classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
-{
-	int reliable = !c->noreply && !c->udp && !(c->binary && c->buffered);
-
-	if (not_sent(c->rc))
-		return 0;
-	if (!reliable) {
-		if (is_unconditional(c->op) && (succeeded(c->rc) || c->op != MCM_CALL_SET))
-			return classify_success(c, m, now);
-		m->op = MCM_OP_DROP;
-		return 1;
-	}
-	if (c->op == MCM_CALL_DELETE || c->op == MCM_CALL_FLUSH)
-		return classify_success(c, m, now); /* whatever the answer, the key is gone */
-	if (succeeded(c->rc))
-		return classify_success(c, m, now);
-	if (exists_answer(c))
-		return 0;
-	m->op = MCM_OP_DROP; /* not found, or an error whose effect is unknown */
-	return 1;
 }
 
 /* Work out the pool and the wire key (namespace + key) of the call. */
@@ -192,17 +130,50 @@ static int route(struct mcm_call *c)
 	return 0;
 }
 
+/* The step the call leaves its connection in, when worse than before it
+ * (a storage command refused without the application's doing is found here). */
+static __attribute__((noinline)) int step_after(struct mcm_call *c)
+{
+	if (mcm_not_sent(c->rc) || c->binary || c->op == MCM_CALL_FLUSH)
+		return MCM_STEP_IN;
+	if (c->text == MCM_TEXT_CALL_PLAIN && c->step == MCM_STEP_IN && mcm_is_storage(c->op) &&
+	    mcm_reliable(c) && (c->rc == MEMCACHED_ERROR || c->rc == MEMCACHED_CLIENT_ERROR))
+		c->text = mcm_text_value_inert(c->value ? c->value : "", c->value ? c->value_len : 0)
+				  ? MCM_TEXT_CALL_REFUSED
+				  : MCM_TEXT_CALL_INJECTED;
+	if (c->text == MCM_TEXT_CALL_INJECTED)
+		return MCM_STEP_INJECTED;
+	if (c->text == MCM_TEXT_CALL_REFUSED)
+		return MCM_STEP_OUT;
+	return MCM_STEP_IN;
+}
+
+/* The outcome of the second intent: the first word of a split key. */
+static void end_split_word(const struct mcm_call *c, const struct mcm_mutation *m)
+{
+	struct mcm_mutation w = *m;
+
+	w.op = mcm_not_sent(c->rc) ? MCM_OP_NONE : MCM_OP_DROP;
+	w.key = c->wire + c->tok_off;
+	w.key_len = c->tok_len;
+	w.ns_len = (uint16_t)(c->tok_off == 0 && c->ns_len < c->tok_len ? c->ns_len : 0);
+	mcm_writer_outcome(c->intent2, &w);
+}
+
 void mcm_mirror_end(struct mcm_call *c)
 {
-	int saved = errno;
+	int saved = errno, after = c->text || c->rc == MEMCACHED_ERROR || c->rc == MEMCACHED_CLIENT_ERROR
+					   ? step_after(c) : MCM_STEP_IN;
 	struct mcm_mutation m;
+	size_t route_len;
+	const char *route_by;
 
 	memset(&m, 0, sizeof m);
-	if (!classify(c, &m, (int64_t)time(NULL)))
+	if (!mcm_classify(c, &m, (int64_t)time(NULL)))
 		m.op = MCM_OP_NONE;
 	m.pool = &c->pool;
 	m.key = c->wire;
-	m.key_len = c->wire_len;
+	m.key_len = m.op == MCM_OP_FLUSH ? 0 : c->wire_len;
 	m.ns_len = c->ns_len;
 	m.group_mode = c->by_key ? MCM_GROUP_EXPLICIT : MCM_GROUP_KEY;
 	m.group = c->by_key && c->group ? c->group : "";
@@ -210,6 +181,12 @@ void mcm_mirror_end(struct mcm_call *c)
 	if (!m.value)
 		m.value = "";
 	mcm_writer_outcome(c->intent, &m);
+	if (c->tok_len)
+		end_split_word(c, &m);
+	if (after > c->step) {
+		route_by = route_key(c, &route_len);
+		mcm_step_mark(c->mc, route_by, route_len, after);
+	}
 	depth--;
 	errno = saved;
 }

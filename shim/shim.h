@@ -4,6 +4,8 @@
  *                                   function, then hand the outcome to mirror.c
  *   mirror.c    decides what the call did on the server
  *   writer.c    appends intents and outcomes to the journal; runs the drainer thread
+ *   step.c      server connections whose replies are out of step with their requests
+ *   textproto.c what the text protocol's server makes of a call's key and value bytes
  *   dlopen.c    lets libraries loaded with RTLD_DEEPBIND (PHP) see the hooks
  *   config.c    MCMIRROR_* environment variables
  *   log.c       rate-limited messages to stderr or MCMIRROR_LOG_FILE
@@ -13,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include <libmemcached/memcached.h>
@@ -28,17 +31,24 @@
 /** MCMIRROR_SYNC values. */
 enum mcm_sync { MCM_SYNC_NONE = 0, MCM_SYNC_EVERYSEC = 1, MCM_SYNC_ALWAYS = 2 };
 
+/** The settings, copied at load time into memory the library owns (never a
+ * pointer into the environment block, which process titles overwrite). */
 struct mcm_config {
-	int enabled;          /**< 0 when MCMIRROR_DISABLE, ONLY/SKIP_CMDS or the tool itself say so */
-	const char *path;     /**< MCMIRROR_PATH or the default */
+	int enabled;          /**< 0 when MCMIRROR_DISABLE, ONLY/SKIP_CMDS, the tool itself or a refused
+				   MCMIRROR_PATH say so */
+	int path_refused;     /**< MCMIRROR_PATH was too long to keep */
+	char path[4096];      /**< MCMIRROR_PATH or the default */
 	int log_level;        /**< MCMIRROR_LOG: 0 silent, 1 errors (default), 2 warnings, 3 debug */
-	const char *log_file; /**< MCMIRROR_LOG_FILE or NULL for stderr */
+	char log_file[4096];  /**< MCMIRROR_LOG_FILE, or "" for stderr */
 	size_t mapsize;       /**< MCMIRROR_MAPSIZE, initial map size (0 = store default) */
 	enum mcm_sync sync;   /**< MCMIRROR_SYNC */
 	size_t journal_size;  /**< MCMIRROR_JOURNAL_SIZE, used when the journal is created */
+	size_t max_bytes;     /**< MCMIRROR_MAX_BYTES: cap on the mirror's records (0 = none) */
+	unsigned tombstone_ttl; /**< MCMIRROR_TOMBSTONE_TTL, seconds (default MCM_TOMBSTONE_TTL_DEFAULT) */
 };
 
-/** The configuration, read from the environment once (thread-safe, idempotent). */
+/** The configuration, read from the environment once, by the library's
+ * constructor (thread-safe, idempotent). */
 const struct mcm_config *mcm_config_get(void);
 
 /** The configuration as far as it has been read, without reading it: for
@@ -56,6 +66,8 @@ enum mcm_cause {
 	MCM_CAUSE_ENCRYPTED,
 	MCM_CAUSE_REAL,
 	MCM_CAUSE_LOST_DROP,
+	MCM_CAUSE_STEP,
+	MCM_CAUSE_LAYOUT,
 	MCM_CAUSE_COUNT
 };
 
@@ -98,6 +110,11 @@ struct mcm_call {
 	memcached_return_t rc;
 	/* the client's modes, read before the call */
 	uint8_t binary, noreply, buffered, udp, encrypted;
+	uint8_t step;           /**< enum mcm_step of the call's connection, before the call */
+	uint8_t text;           /**< enum mcm_text: what the text protocol's server makes of it */
+	uint16_t tok_off, tok_len; /**< MCM_TEXT_CALL_SPLIT: the first word of the wire key, the key
+				        the server acts on (tok_len 0: none) */
+	uint64_t intent2;       /**< the journal intent of that word's key */
 	/* where the write goes, worked out before the call (mirror.c) */
 	uint64_t intent;        /**< journal intent id */
 	struct mcm_pool pool;
@@ -117,6 +134,117 @@ int mcm_mirror_begin(struct mcm_call *c);
  * depth, and restore errno to what the real call left. */
 void mcm_mirror_end(struct mcm_call *c);
 
+/* ---- classify.c ---- */
+
+/** What the call c did on the server, as the mutation m (op and its fields;
+ * the key and pool are the caller's); 0 when the mirror stays as it is. */
+int mcm_classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now);
+
+/** Is c's return code the server's answer to it (not NOREPLY, not UDP, not
+ * binary with BUFFER_REQUESTS)? */
+static inline int mcm_reliable(const struct mcm_call *c)
+{
+	return !c->noreply && !c->udp && !(c->binary && c->buffered);
+}
+
+/** An error libmemcached returns before sending anything: the server is unchanged. */
+static inline int mcm_not_sent(memcached_return_t rc)
+{
+	return rc == MEMCACHED_INVALID_ARGUMENTS || rc == MEMCACHED_BAD_KEY_PROVIDED ||
+	       rc == MEMCACHED_NOT_SUPPORTED || rc == MEMCACHED_NO_SERVERS;
+}
+
+/** set, add, replace, append, prepend, cas. */
+static inline int mcm_is_storage(enum mcm_call_op op)
+{
+	return op <= MCM_CALL_CAS;
+}
+
+/* ---- textproto.c ---- */
+
+/** mcm_text_key: bits saying what memcached's text protocol makes of a wire key. */
+#define MCM_TEXT_TOO_LONG 1u /**< over 250 bytes: the command is refused */
+#define MCM_TEXT_SPLIT 2u    /**< holds a space, a newline or a NUL: the server reads other words */
+#define MCM_TEXT_NEWLINE 4u  /**< holds a newline: the line ends inside it; the rest are commands */
+
+/** The exact answer of mcm_text_key, once a byte below 0x21 was seen. */
+unsigned mcm_text_key_slow(const char *wire, size_t len);
+
+/** What the text protocol does with the wire key (namespace + key) of len bytes:
+ * 0 (it carries it) or MCM_TEXT_* bits. Cheap: eight bytes at a time look for a
+ * byte below 0x21, rare in keys (exact: a borrow only follows such a byte). */
+static inline unsigned mcm_text_key(const char *wire, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t w, low = 0;
+
+	if (len >= 8) {
+		for (size_t i = 0; i + 8 <= len; i += 8) {
+			memcpy(&w, wire + i, 8);
+			low |= (w - ones * 0x21) & ~w & highs;
+		}
+		memcpy(&w, wire + len - 8, 8); /* the tail, overlapping */
+		low |= (w - ones * 0x21) & ~w & highs;
+	} else {
+		for (size_t i = 0; i < len; i++)
+			low |= (unsigned char)wire[i] < 0x21;
+	}
+	if (low)
+		return mcm_text_key_slow(wire, len);
+	return len > 250 ? MCM_TEXT_TOO_LONG : 0;
+}
+
+/** The first word the server's tokenizer reads from a split wire key (leading
+ * spaces skipped, up to a space or a NUL): its length, and its offset in *off. */
+size_t mcm_text_first_token(const char *wire, size_t len, size_t *off);
+
+/** Read as command lines (as the server reads a data block of a refused storage
+ * command), can the value change an item or make the server wait for data?
+ * 1 when none of its lines begins with such a command word. */
+int mcm_text_value_inert(const char *value, size_t len);
+
+/** How a call's key and value fare on the text protocol (mcm_call.text). */
+enum mcm_text {
+	MCM_TEXT_CALL_PLAIN = 0, /**< as the application meant it */
+	MCM_TEXT_CALL_REFUSED,   /**< a storage command refused before its data block, which held no
+				      command that writes: nothing changed, the connection is out of step */
+	MCM_TEXT_CALL_SPLIT,     /**< a one-line command (delete, incr, decr, touch) whose key the server
+				      split: it acted on the key's first word, perhaps */
+	MCM_TEXT_CALL_INJECTED   /**< commands the application did not mean may have run (a split key
+				      in a storage command, a newline in a key, a refused data block
+				      holding commands that write) */
+};
+
+/* ---- step.c ---- */
+
+/** How far a connection's replies are from its requests. */
+enum mcm_step {
+	MCM_STEP_IN = 0,      /**< each reply is the call's own */
+	MCM_STEP_OUT = 1,     /**< replies belong to earlier requests: return codes mean nothing */
+	MCM_STEP_INJECTED = 2 /**< also, commands the application did not send may still be running on
+				   the server (one waiting for data takes the bytes of later requests) */
+};
+
+/** Connections noted out of step in this process (0: none, the common case). */
+extern unsigned mcm_step_noted;
+
+static inline int mcm_step_any(void)
+{
+	return __atomic_load_n(&mcm_step_noted, __ATOMIC_RELAXED) != 0;
+}
+
+/** The step of the connection a call with routing key (route, len) uses, before
+ * the call (a noted connection whose socket libmemcached closed or replaced is
+ * in step again, and forgotten). Call only from the thread using mc. */
+int mcm_step_check(memcached_st *mc, const char *route, size_t len);
+
+/** Note, after a call, that the connection it used is at level (enum mcm_step);
+ * nothing when libmemcached has closed it already. Counted (out_of_step). */
+void mcm_step_mark(memcached_st *mc, const char *route, size_t len, int level);
+
+/** Forget what is noted about mc's connections (memcached_free). */
+void mcm_step_forget(const memcached_st *mc);
+
 /* ---- writer.c ---- */
 
 /** Append the intent to write key (key_len 0: the whole pool, a flush) of
@@ -128,6 +256,9 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 /** Append what the call did (m->op MCM_OP_NONE: nothing) and, with
  * MCMIRROR_SYNC=always, wait until it is on disk. */
 void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m);
+
+/** Add one to a counter of the mirror (when it is open). */
+void mcm_writer_count(int which);
 
 /** The real libmemcached function name (cached in *slot); NULL if it cannot
  * be found (logged once). */

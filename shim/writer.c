@@ -45,6 +45,10 @@
 #define DURABLE_NAP_MS 50       /* when each commit costs an fsync (everysec, always): fewer, larger ones */
 #define DURABLE_IDLE_NAPS 4
 #define EXIT_WAIT_MS 200        /* at exit, how long to wait for a drainer to apply our writes */
+#define SWEEP_PER_STEP 4096     /* seq entries the sweep visits in each drain transaction (about 80
+				   instructions each for a live record: store/sweep.c) */
+#define SWEEP_IDLE 65536        /* ... and in a transaction of its own while no writes come */
+#define SWEEP_IDLE_S 10         /* how often then */
 
 static struct {
 	pthread_mutex_t lock;     /* opening, starting the drainer */
@@ -227,6 +231,11 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 	return 0;
 }
 
+void mcm_writer_count(int which)
+{
+	mcm_counters_add(w.counters, (enum mcm_counter)which, 1);
+}
+
 static void count(enum mcm_op op)
 {
 	if (op == MCM_OP_DROP)
@@ -328,12 +337,20 @@ static void drain_session(struct mcm_store *st)
 	uint64_t dropped = 0, damaged = 0, invalid = 0;
 	int dirty = 0, idle = 0, rc;
 
+	struct mcm_sweep_policy sweep = {.enabled = 1,
+					 .max_bytes = mcm_config_get()->max_bytes,
+					 .tombstone_ttl_s = mcm_config_get()->tombstone_ttl,
+					 .tombstone_min_s = MCM_SWEEP_MIN_AGE};
+	time_t swept = time(NULL);
+
 	if ((rc = mcm_drain_open(&d, st, w.journal)) != 0)
 		return;
+	mcm_store_set_sweep(st, &sweep);
 	for (;;) {
 		time_t now;
 		size_t n;
 
+		mcm_store_sweep_next(st, SWEEP_PER_STEP); /* (used by the next transaction that commits) */
 		if ((rc = mcm_drain_step(d, STEP, &n)) != 0) {
 			mcm_counters_add(w.counters, MCM_CTR_FAILED, 1);
 			mcm_log_once(MCM_CAUSE_WRITE, "cannot write to mirror '%s': %s; keeping writes in the journal "
@@ -369,6 +386,11 @@ static void drain_session(struct mcm_store *st)
 		if (now != reaped) {
 			mcm_drain_reap(d, REAP_AGE);
 			reaped = now;
+		}
+		if (n == 0 && now - swept >= SWEEP_IDLE_S) { /* idle: expired records still go */
+			if (mcm_store_sweep(st, SWEEP_IDLE) == 0)
+				dirty = 1;
+			swept = now;
 		}
 		idle = n > 0 ? 0 : idle + 1;
 		/* while writes flow, nap and batch them; once idle, wait to be woken

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mcm_crc.h"
 #include "mcm_expiry.h"
 #include "mcm_record.h"
 #include "store_internal.h"
@@ -89,33 +90,50 @@ enum found { NOT_FOUND = 0, FOUND = 1, DAMAGED = 2 };
 
 /* The mirrored record for the mutation's key, if any (pointers into the
  * map), in *found: FOUND, NOT_FOUND, or DAMAGED (a record is there but fails
- * its checks: *old then names it and nothing else of it may be used).
+ * its checks: *old then names it and nothing else of it may be used). With
+ * shallow (a set, which needs nothing of the old record but its number),
+ * the record is not checked: old->seq is its unverified number, and the
+ * superseded entry is checked against the key before it is removed. The
+ * items cursor is left on the record (st->cur_on_key).
  * @return 0 or an LMDB code. */
-static int find_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *old, int *found)
+static int find_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, struct mcm_item *old, int shallow,
+		     int *found)
 {
 	MDB_val k = *key, v;
 	int rc = st->items_cur ? mdb_cursor_get(st->items_cur, &k, &v, MDB_SET_KEY)
 			       : mdb_get(txn, st->items, &k, &v);
 
 	*found = NOT_FOUND;
+	st->cur_on_key = 0;
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
+	st->cur_on_key = st->items_cur != NULL;
+	st->found_len = v.mv_size;
+	if (shallow && v.mv_size >= MCM_ITEM_HEADER_V1) {
+		memcpy(&old->seq, (const unsigned char *)v.mv_data + 24, 8); /* little-endian host (docs/FORMAT.md) */
+		old->kind = ((const unsigned char *)v.mv_data)[1];
+		*found = FOUND;
+		return 0;
+	}
 	*found = mcm_item_decode(key->mv_data, key->mv_size, v.mv_data, v.mv_size, old) == 0 ? FOUND : DAMAGED;
 	return 0;
 }
 
 /* The old record's seq entry is superseded: remove it at the end of the
- * transaction (or now, when too many are waiting). */
-static int bury(struct mcm_store *st, MDB_txn *txn, uint64_t seq)
+ * transaction (or now, when too many are waiting), once checked to be the
+ * entry of key (the number may come from a record that was not checked). */
+static int bury(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const MDB_val *key)
 {
 	int rc = 0;
 
 	if (st->ndead == MCM_DEAD_MAX)
 		rc = mcm_store_drop_dead(st, txn);
-	if (rc == 0)
-		st->dead[st->ndead++] = seq;
+	if (rc == 0) {
+		st->dead[st->ndead].seq = seq;
+		st->dead[st->ndead++].key_crc = mcm_crc32c(0, key->mv_data, key->mv_size);
+	}
 	return rc;
 }
 
@@ -131,12 +149,15 @@ static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, cons
 
 	if (old && old->seq == item->seq)
 		seq_flags = 0; /* a record kept under its own number: its entry stays */
-	else if (old && (rc = bury(st, txn, old->seq)) != 0)
+	else if (old && (rc = bury(st, txn, old->seq, key)) != 0)
 		return rc;
 	v.mv_size = mcm_item_size(item);
-	st->txn_bytes += (int64_t)(key->mv_size + v.mv_size) - (old ? (int64_t)(key->mv_size + mcm_item_size(old)) : 0);
-	rc = st->items_cur ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_RESERVE)
-			   : mdb_put(txn, st->items, &ik, &v, MDB_RESERVE);
+	st->txn_bytes += (int64_t)(key->mv_size + v.mv_size) - (st->cur_on_key ? (int64_t)(key->mv_size + st->found_len) : 0);
+	/* the cursor that found the record replaces it where it is */
+	rc = st->cur_on_key ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_CURRENT | MDB_RESERVE)
+	     : st->items_cur ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_RESERVE)
+			     : mdb_put(txn, st->items, &ik, &v, MDB_RESERVE);
+	st->cur_on_key = 0;
 	if (rc != 0)
 		return rc;
 	mcm_item_encode(key->mv_data, key->mv_size, item, v.mv_data);
@@ -188,57 +209,93 @@ static int forget(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const 
 	return write_item(st, txn, key, &it, found == FOUND ? old : NULL, next_seq);
 }
 
-/* Parse a value as memcached's incr does: digits, then only trailing spaces. */
-static int parse_counter(const char *s, size_t len, uint64_t *out)
+/* What memcached 1.6.18's incr/decr makes of a value (do_add_delta, safe_strtoull). */
+enum counter {
+	CTR_NUMBER,  /**< a number: *out */
+	CTR_MAYBE,   /**< *out, unless the server refuses it as non-numeric: a number of 2^63 or more
+			  (safe_strtoull then looks for a '-' with strchr(), past the value into
+			  whatever memory follows it), or a long value (a chunked item is refused) */
+	CTR_UNKNOWN, /**< only white space: strtoull reads on past the value */
+	CTR_NOT      /**< never a number: incr/decr cannot change it */
+};
+
+/* Parse a value as memcached's incr and decr do: strtoull(base 10) on the item's data, which
+ * ends with "\r\n" and is not NUL-terminated (leading white space, a '+' or '-', digits; too
+ * large is ERANGE), then the next byte must be white space or a NUL; a result that is negative
+ * as a signed number is refused when a '-' is found (strchr from the data's start). An empty
+ * value and a chunked item (large) are refused before that. */
+static enum counter parse_counter(const char *s, size_t len, uint64_t *out)
 {
+	const size_t chunk_safe = 512; /* longer values might be chunked items, which are refused */
 	uint64_t v = 0;
 	size_t i = 0;
+	int negative = 0;
 
-	if (len == 0 || s[0] < '0' || s[0] > '9')
-		return -1;
+	*out = 0;
+	if (len == 0)
+		return CTR_NOT;
+	while (i < len && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+		i++;
+	if (i == len)
+		return CTR_UNKNOWN; /* strtoull skips the "\r\n" after the value too, and reads on */
+	if (s[i] == '+' || s[i] == '-')
+		negative = s[i++] == '-';
+	if (i == len || s[i] < '0' || s[i] > '9')
+		return CTR_NOT; /* no digits: no conversion */
 	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
 		uint64_t d = (uint64_t)(s[i] - '0');
+
 		if (v > (UINT64_MAX - d) / 10)
-			return -1;
+			return CTR_NOT; /* ERANGE */
 		v = v * 10 + d;
 	}
-	for (; i < len; i++)
-		if (s[i] != ' ')
-			return -1;
-	*out = v;
-	return 0;
+	if (i < len && s[i] != '\0' && s[i] != ' ' && (s[i] < '\t' || s[i] > '\r'))
+		return CTR_NOT; /* digits followed by something else */
+	*out = negative ? 0 - v : v;
+	if ((int64_t)*out < 0) {
+		const char *nul = memchr(s, '\0', len);
+		size_t scan = nul ? (size_t)(nul - s) : len;
+
+		if (memchr(s, '-', scan))
+			return CTR_NOT; /* strchr finds the '-' within the value */
+		if (!nul)
+			return CTR_MAYBE; /* strchr reads on past the value */
+	}
+	return len > chunk_safe ? CTR_MAYBE : CTR_NUMBER;
 }
 
-/* incr/decr: put the number as the server stores it, or drop the key.
- * A *_with_initial whose result equals its initial value is ambiguous: the
- * server may have created the item (flags 0, the given expiry) or
- * incremented one to that value (flags and expiry kept), and nothing the
- * client sees tells which: the key is dropped. */
+/* incr/decr: put the number the server now holds, or keep, or drop the key.
+ * - The reply gave no number (m->with_initial == MCM_DELTA_UNKNOWN: an error, no reply): the
+ *   server changed the item only if it held a number; a mirrored value that is none is kept.
+ * - A *_with_initial whose result equals its initial value is ambiguous: the server may have
+ *   created the item (flags 0, the given expiry) or incremented one to that value (flags and
+ *   expiry kept), and nothing the client sees tells which: the key is dropped.
+ * - A result with fewer digits than the old value: memcached rewrites it in place padded with
+ *   spaces when no other connection holds a reference to the item, and otherwise stores the
+ *   digits alone; the client cannot know which: the key is dropped. Otherwise the server holds
+ *   exactly the digits, with the old flags and expiry. */
 static int apply_delta(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_mutation *m,
 		       const struct mcm_item *old, int live, int found, uint64_t now_us, uint64_t *next_seq)
 {
-	char text[32], padded[sizeof text + 64];
+	char text[32];
 	struct mcm_item it;
-	uint64_t before, expect;
+	uint64_t before = 0, expect;
+	enum counter kind = live ? parse_counter(old->value, old->value_len, &before) : CTR_UNKNOWN;
 	size_t len = (size_t)snprintf(text, sizeof text, "%" PRIu64, m->result);
 
-	if (!live || (m->with_initial && m->result == m->initial) || old->value_len > sizeof padded ||
-	    parse_counter(old->value, old->value_len, &before) != 0)
+	if (m->with_initial == MCM_DELTA_UNKNOWN && kind == CTR_NOT)
+		return 0; /* not a number: the server left it as it was */
+	if (m->with_initial == MCM_DELTA_UNKNOWN || !live || (m->with_initial && m->result == m->initial) ||
+	    kind == CTR_NOT || kind == CTR_UNKNOWN)
 		return forget(st, txn, key, m, old, found, MCM_KIND_DROPPED, now_us, next_seq);
 	expect = m->incr ? before + m->delta : (m->delta > before ? 0 : before - m->delta);
-	if (expect != m->result) /* the mirror missed a write: it cannot know the flags */
+	if (expect != m->result || len < old->value_len) /* a missed write; or padded, or not */
 		return forget(st, txn, key, m, old, found, MCM_KIND_DROPPED, now_us, next_seq);
 	item_from(m, now_us, &it);
 	it.kind = MCM_KIND_VALUE;
 	it.flags = old->flags;
 	it.exptime = old->exptime;
 	it.value = text;
-	if (old->value_len > len) { /* memcached rewrites in place, padded with spaces */
-		memset(padded, ' ', old->value_len);
-		memcpy(padded, text, len);
-		len = old->value_len;
-		it.value = padded;
-	}
 	it.value_len = len;
 	return write_item(st, txn, key, &it, old, next_seq);
 }
@@ -484,7 +541,7 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 		return apply_flush(st, txn, &pool, m, *next_seq);
 	key.mv_data = kb;
 	key.mv_size = mcm_item_key(pool.id, m->key, m->key_len, kb);
-	if ((rc = find_item(st, txn, &key, &old, &found)) != 0)
+	if ((rc = find_item(st, txn, &key, &old, m->op == MCM_OP_PUT, &found)) != 0)
 		return rc;
 	live = found == FOUND && mcm_item_is_live(&old, &pool, now);
 

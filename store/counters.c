@@ -27,6 +27,7 @@ const char *const mcm_counter_names[MCM_CTR_COUNT] = {
 	[MCM_CTR_SKIPPED] = "passed_through",
 	[MCM_CTR_MAP_GROWN] = "map_grown",
 	[MCM_CTR_LOST_DROPS] = "lost_drops",
+	[MCM_CTR_OUT_OF_STEP] = "out_of_step",
 };
 
 int mcm_counters_open(struct mcm_counters **out, const char *dir, int create)

@@ -596,14 +596,32 @@ static int reap_some(struct mcm_drain *d, unsigned max_age_s, size_t *n)
 	return rc;
 }
 
+/* Is some open intent's writer gone, or the intent older than max_age_s? */
+static int any_to_reap(const struct mcm_drain *d, unsigned max_age_s)
+{
+	uint64_t now_us = mcm_now_us();
+
+	for (size_t i = 0; i < d->nopen; i++)
+		if (writer_gone(d->open[i].id) || now_us - d->open[i].opened_us > (uint64_t)max_age_s * 1000000u)
+			return 1;
+	return 0;
+}
+
 int mcm_drain_reap(struct mcm_drain *d, unsigned max_age_s)
 {
 	size_t n;
-	int rc;
+	int rc = 0;
 
+	if (!any_to_reap(d, max_age_s))
+		return 0;
+	/* A writer found gone appends nothing more: what it appended before it
+	 * died (its outcome, a moment before it exited) is in the journal now.
+	 * Apply that first, so that only intents really left open are dropped. */
 	do
-		rc = reap_some(d, max_age_s, &n);
-	while (rc == 0 && n == POOLS_PER_STEP);
+		rc = mcm_drain_step(d, STEP_MAX, &n);
+	while (rc == 0 && n > 0);
+	while (rc == 0 && (rc = reap_some(d, max_age_s, &n)) == 0 && n == POOLS_PER_STEP)
+		;
 	return rc;
 }
 

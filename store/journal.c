@@ -238,6 +238,7 @@ static int recover(struct mcm_journal *j, int fd)
 		init_mutexes(h);
 		h->drainer_sleeping = 0;
 		h->writing = 0;
+		h->waiters = 0;
 		h->prev_instance = h->instance;
 		h->instance = new_instance();
 		h->recovered_at = keep;
@@ -508,6 +509,22 @@ int mcm_journal_skip_damaged(struct mcm_journal *j, uint64_t *pos)
 void mcm_journal_set_head(struct mcm_journal *j, uint64_t pos)
 {
 	__atomic_store_n(&j->h->head, pos, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&j->h->applied_seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&j->h->waiters, __ATOMIC_SEQ_CST) > 0) /* (a system call only when a reader waits) */
+		futex(&j->h->applied_seq, FUTEX_WAKE, INT32_MAX, 0);
+}
+
+uint32_t mcm_journal_applied(const struct mcm_journal *j)
+{
+	return __atomic_load_n(&j->h->applied_seq, __ATOMIC_ACQUIRE);
+}
+
+void mcm_journal_wait_applied(struct mcm_journal *j, uint32_t seen, unsigned timeout_ms)
+{
+	__atomic_fetch_add(&j->h->waiters, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&j->h->applied_seq, __ATOMIC_SEQ_CST) == seen)
+		futex(&j->h->applied_seq, FUTEX_WAIT, seen, timeout_ms);
+	__atomic_fetch_sub(&j->h->waiters, 1, __ATOMIC_SEQ_CST);
 }
 
 void mcm_journal_wait_records(struct mcm_journal *j, uint64_t seen_tail, unsigned timeout_ms)

@@ -17,6 +17,9 @@ enum mcm_counter {
 	MCM_CTR_SKIPPED,        /**< writes passed through while the shim was off */
 	MCM_CTR_MAP_GROWN,      /**< times the map was grown */
 	MCM_CTR_LOST_DROPS,     /**< a write failed and so did dropping its key: the mirror may be stale */
+	MCM_CTR_OUT_OF_STEP,    /**< text-protocol connections found out of step (replies left over, or
+				     commands a key or value injected): their writes are dropped (or the
+				     pool forgotten) until libmemcached reconnects */
 	MCM_CTR_COUNT
 };
 

@@ -76,6 +76,9 @@ struct mcm_jheader {
 	char boot_id[40];       /**< /proc/sys/kernel/random/boot_id of the last open */
 	pthread_mutex_t lock;   /**< appends */
 	pthread_mutex_t sync_lock; /**< held by the producer running a group sync */
+	/* (appended later: zero in a journal made before, which is right for both) */
+	uint32_t applied_seq;   /**< futex word: bumped each time the drainer moves the head */
+	int32_t waiters;        /**< readers waiting on applied_seq (mcm_journal_wait_applied) */
 };
 
 #define MCM_JOURNAL_MAGIC 0x324c4e524a4d434dULL /**< "MCMJRNL2" */
@@ -123,6 +126,14 @@ int mcm_journal_skip_damaged(struct mcm_journal *j, uint64_t *pos);
 /** The drainer applied everything before pos (readers waiting for the
  * drainer to catch up look at this). */
 void mcm_journal_set_head(struct mcm_journal *j, uint64_t pos);
+
+/** A number that changes each time the drainer has applied more (moved the head). */
+uint32_t mcm_journal_applied(const struct mcm_journal *j);
+
+/** For a reader of the mirror that wants newer changes as soon as they are in
+ * LMDB (`mcmirror follow`): sleep until the drainer applies more than it had
+ * when mcm_journal_applied() returned seen, at most timeout_ms. */
+void mcm_journal_wait_applied(struct mcm_journal *j, uint32_t seen, unsigned timeout_ms);
 
 /** End the drainer's nap or idle wait now (a process about to exit wants its
  * records applied). */

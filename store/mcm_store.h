@@ -51,6 +51,7 @@
 #define MCM_ETRUNCATED (-40004) /**< data.mdb is shorter than its own header says: damaged or cut short */
 #define MCM_EDAMAGED (-40005) /**< a record's checksum does not match or a field is out of range: skipped */
 #define MCM_EINVALID (-40006) /**< a mutation the store must not apply (mcm_mutation_valid) */
+#define MCM_EEMPTY   (-40007) /**< data.mdb exists but is empty (a read-only open cannot make it a mirror) */
 /** @} */
 
 /** A pool is a list of servers; its id is a hash of the canonical list. */
@@ -160,6 +161,11 @@ struct mcm_mutation {
 	uint64_t seq;
 };
 
+/** MCM_OP_DELTA with `with_initial` set to this: the call's reply gave no number (an error,
+ * NOREPLY): the server changed the item only if it held a number by memcached's rule, so a
+ * mirrored value that is not one is kept, and the key is dropped otherwise. */
+#define MCM_DELTA_UNKNOWN 2
+
 struct mcm_store;
 
 /** Open flags. */
@@ -174,15 +180,42 @@ struct mcm_store;
 unsigned mcm_store_flags(const struct mcm_store *st);
 
 /** Open (and with MCM_STORE_CREATE, create) the environment in directory path.
+ *
+ * LMDB keeps its reader table in lock.mdb, a file it creates and maps; on a
+ * full filesystem touching that map kills the process with SIGBUS. So the
+ * open first checks there is room for a lock file that must be created (or
+ * that LMDB never initialised), and returns ENOSPC instead.
+ *
+ * A read-only open (MCM_STORE_RDONLY) never creates or changes a file of a
+ * mirror that nothing writes. It reads without the lock table (MDB_NOLOCK:
+ * nothing is written into the directory) when
+ *   - there is no lock.mdb and no journal: a snapshot or a copy, which no
+ *     shim opens (a process that writes creates lock.mdb first);
+ *   - lock.mdb cannot be written (a read-only filesystem or a file of
+ *     another user), or cannot be allocated (full filesystem).
+ * Without the lock table a writer does not know of the reader and may
+ * reuse pages it reads, so results could be inconsistent if a process
+ * writes the mirror meanwhile: mcm_store_unlocked() says why the table was
+ * not used and whether a process held it at open time.
+ *
  * @param[out] out the store
  * @param[in] path directory
  * @param[in] flags MCM_STORE_*
  * @param[in] mapsize initial map size in bytes, 0 for the default; the map
  *            grows by itself when full
- * @return 0, an errno value (ENOENT, EACCES, ENOTDIR...), MCM_EFORMAT for an
- *         environment written by an unknown format version, or an LMDB code.
+ * @return 0, an errno value (ENOENT, EACCES, ENOTDIR, ENOSPC...),
+ *         MCM_EFORMAT for an environment written by an unknown format
+ *         version, MCM_EEMPTY (read-only, data.mdb has no byte),
+ *         MCM_ETRUNCATED, or an LMDB code.
  */
 int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, size_t mapsize);
+
+/** NULL when st uses LMDB's lock table (every writable store does); else why
+ * a read-only store reads without it, e.g. "no lock.mdb and no journal: a
+ * snapshot or a copy that nothing writes"; when a process held the lock file
+ * at open time, the text starts with "in use by process N": the caller should
+ * warn then. */
+const char *mcm_store_unlocked(const struct mcm_store *st);
 
 /** Close the store. Not after fork(): a child simply forgets its parent's store. */
 void mcm_store_close(struct mcm_store *st);

@@ -1,14 +1,17 @@
 /* store.c - open the LMDB environment, run write transactions, read records.
  * Record semantics live in apply.c, byte layouts in record.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "mcm_crc.h"
 #include "mcm_record.h"
 #include "store_internal.h"
 
@@ -51,6 +54,8 @@ const char *mcm_strerror(int rc)
 		return "damaged record (checksum or field out of range)";
 	case MCM_EINVALID:
 		return "invalid record";
+	case MCM_EEMPTY:
+		return "data.mdb is empty (a copy cut short, or written on a full disk: see docs/RUNBOOK.md)";
 	case MDB_MAP_FULL:
 		return "map full (disk full?)";
 	default:
@@ -215,6 +220,142 @@ static int check_length(struct mcm_store *st)
 	return mcm_lmdb_check_length(file, es.ms_psize, info.me_last_pgno, info.me_last_txnid);
 }
 
+/* --- the lock table: when it can be created, and when a reader goes without ---
+ *
+ * LMDB creates lock.mdb with ftruncate and initialises it through a shared
+ * map: on a full filesystem the first touch of a page the filesystem cannot
+ * allocate is a SIGBUS, not an error. So before mdb_env_open: a writer wants
+ * room for whatever part of lock.mdb is not allocated yet (ENOSPC instead of a
+ * crash), and a reader that cannot have the table reads without it. */
+
+/* Room asked for a lock.mdb that does not exist yet: LMDB's table for its
+ * default 126 readers is 8 KiB on x86-64; a filesystem with less than this
+ * free is full for every practical purpose. */
+#define LOCK_ROOM ((uint64_t)64 << 10)
+
+/* Free bytes of the filesystem holding dir for this process (root may use
+ * the reserved blocks), and whether it is mounted read-only. A filesystem
+ * that does not tell (statvfs fails but for a missing dir) counts as roomy. */
+static int fs_room(const char *dir, uint64_t *room, int *rofs)
+{
+	struct statvfs vfs;
+
+	*room = UINT64_MAX;
+	*rofs = 0;
+	if (statvfs(dir, &vfs) != 0)
+		return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? errno : 0;
+	*room = (uint64_t)(geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) * vfs.f_frsize;
+	*rofs = (vfs.f_flag & ST_RDONLY) != 0;
+	return 0;
+}
+
+/* Room an existing lock.mdb still needs: none once LMDB initialised it (its
+ * first page, the header, is allocated; the reader slots of the second page
+ * are only touched with more than 60 readers at once), else its whole size
+ * (an empty or never written file is initialised by the next opener). */
+static uint64_t lock_needs(const struct stat *sb)
+{
+	if (sb->st_blocks > 0)
+		return 0;
+	return sb->st_size > 0 ? (uint64_t)sb->st_size : LOCK_ROOM;
+}
+
+/* Does another process hold lock.mdb (every process with the environment
+ * open keeps a lock on its first byte)? Opened read-only, and only before
+ * this process opens the environment: closing a descriptor of the lock file
+ * drops the process's own locks on it. @return its pid, or 0. */
+static long lock_holder(const char *lock)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+	int fd = open(lock, O_RDONLY | O_CLOEXEC);
+	long pid = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		pid = fl.l_pid > 0 ? (long)fl.l_pid : -1;
+	close(fd);
+	return pid;
+}
+
+/* A reader goes without the lock table: say why in st->unlocked. */
+static void go_unlocked(struct mcm_store *st, const char *lock, const char *why, int err)
+{
+	long pid = lock ? lock_holder(lock) : 0;
+	char in_use[64] = "";
+
+	if (pid > 0)
+		snprintf(in_use, sizeof in_use, "in use by process %ld; ", pid);
+	else if (pid < 0)
+		snprintf(in_use, sizeof in_use, "in use by another process; ");
+	snprintf(st->unlocked, sizeof st->unlocked, "%s%s%s%s", in_use, why, err ? ": " : "", err ? strerror(err) : "");
+}
+
+/* Decide how a read-only store opens: with the lock table, or without it
+ * (st->unlocked set). @return 0, or an error that makes the open fail. */
+static int plan_reader(struct mcm_store *st, const char *lock, const struct stat *lsb, int have_lock, uint64_t room,
+		       int rofs)
+{
+	char journal[PATH_MAX + 16];
+	struct stat sb;
+
+	if (!have_lock) {
+		snprintf(journal, sizeof journal, "%s/journal", st->path);
+		if (stat(journal, &sb) != 0)
+			go_unlocked(st, NULL, "no lock.mdb and no journal: a snapshot or a copy that nothing writes", 0);
+		else if (rofs)
+			go_unlocked(st, NULL, "lock.mdb cannot be created on a read-only filesystem", 0);
+		else if (faccessat(AT_FDCWD, st->path, W_OK, AT_EACCESS) != 0)
+			go_unlocked(st, NULL, "lock.mdb cannot be created", errno);
+		else if (room < LOCK_ROOM)
+			go_unlocked(st, NULL, "no room for lock.mdb", ENOSPC);
+		return 0;
+	}
+	if (rofs)
+		go_unlocked(st, lock, "lock.mdb is on a read-only filesystem", 0);
+	else if (faccessat(AT_FDCWD, lock, R_OK | W_OK, AT_EACCESS) != 0)
+		go_unlocked(st, lock, "lock.mdb cannot be written", errno);
+	else if (room < lock_needs(lsb))
+		go_unlocked(st, lock, "no room to allocate lock.mdb", ENOSPC);
+	return 0;
+}
+
+/* Before mdb_env_open: what the lock file needs. Readers may go without it;
+ * a writer gets ENOSPC (or EROFS) rather than a SIGBUS. */
+static int plan_lock(struct mcm_store *st)
+{
+	char lock[PATH_MAX + 16], data[PATH_MAX + 16];
+	struct stat lsb, dsb;
+	uint64_t room;
+	int have_lock, rofs, rc;
+
+	snprintf(lock, sizeof lock, "%s/lock.mdb", st->path);
+	if (st->flags & MCM_STORE_RDONLY) { /* no data to read: say so before anything about a lock file */
+		snprintf(data, sizeof data, "%s/data.mdb", st->path);
+		if (stat(data, &dsb) != 0)
+			return errno;
+		if (S_ISREG(dsb.st_mode) && dsb.st_size == 0)
+			return MCM_EEMPTY;
+	}
+	have_lock = stat(lock, &lsb) == 0;
+	if (!have_lock && errno != ENOENT)
+		return errno;
+	if ((rc = fs_room(st->path, &room, &rofs)) != 0)
+		return rc;
+	if (st->flags & MCM_STORE_RDONLY)
+		return plan_reader(st, lock, &lsb, have_lock, room, rofs);
+	if (rofs)
+		return EROFS;
+	if (room < (have_lock ? lock_needs(&lsb) : LOCK_ROOM))
+		return ENOSPC;
+	return 0;
+}
+
+const char *mcm_store_unlocked(const struct mcm_store *st)
+{
+	return st->unlocked[0] ? st->unlocked : NULL;
+}
+
 int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, size_t mapsize)
 {
 	struct mcm_store *st;
@@ -234,6 +375,13 @@ int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, siz
 	}
 	strcpy(st->path, path);
 	st->flags = flags;
+	if ((rc = plan_lock(st)) != 0) {
+		free(st->dead);
+		free(st);
+		return rc;
+	}
+	if (st->unlocked[0])
+		envflags |= MDB_NOLOCK;
 	if (flags & MCM_STORE_RDONLY)
 		envflags |= MDB_RDONLY;
 	if (flags & MCM_STORE_NOSYNC)
@@ -359,19 +507,19 @@ static int put_meta(struct mcm_store *st, MDB_txn *txn, const struct mcm_meta *m
 	return rc;
 }
 
-/* Sort v[0..n) ascending: usually it already is (a batch overwrites keys in
+/* Sort v[0..n) by number: usually it already is (a batch overwrites keys in
  * the order they were last written), else an LSD radix sort by bytes, over
  * the bytes in which the numbers differ (qsort's callbacks cost a fifth of
- * the drainer). tmp holds n numbers. */
-static void sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
+ * the drainer). tmp holds n entries. */
+static void sort_dead(struct mcm_dead *v, struct mcm_dead *tmp, size_t n)
 {
 	uint64_t lo = UINT64_MAX, hi = 0;
 	int sorted = 1;
 
 	for (size_t i = 0; i < n; i++) {
-		sorted &= i == 0 || v[i - 1] <= v[i];
-		lo = v[i] < lo ? v[i] : lo;
-		hi = v[i] > hi ? v[i] : hi;
+		sorted &= i == 0 || v[i - 1].seq <= v[i].seq;
+		lo = v[i].seq < lo ? v[i].seq : lo;
+		hi = v[i].seq > hi ? v[i].seq : hi;
 	}
 	if (sorted)
 		return;
@@ -379,13 +527,22 @@ static void sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
 		size_t count[257] = {0};
 
 		for (size_t i = 0; i < n; i++)
-			count[(((v[i] - lo) >> shift) & 0xff) + 1]++;
+			count[(((v[i].seq - lo) >> shift) & 0xff) + 1]++;
 		for (int b = 0; b < 256; b++)
 			count[b + 1] += count[b];
 		for (size_t i = 0; i < n; i++)
-			tmp[count[((v[i] - lo) >> shift) & 0xff]++] = v[i];
+			tmp[count[((v[i].seq - lo) >> shift) & 0xff]++] = v[i];
 		memcpy(v, tmp, n * sizeof *v);
 	}
+}
+
+/* Is the seq entry value ev the entry of the "items" key whose CRC is key_crc? */
+static int names_key(struct mcm_store *st, const MDB_val *ev, uint32_t key_crc)
+{
+	struct mcm_seq_entry e;
+
+	return mcm_seq_entry_decode(ev->mv_data, ev->mv_size, st->format, &e) == 0 &&
+	       mcm_crc32c(0, e.ikey, e.ikey_len) == key_crc;
 }
 
 int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
@@ -397,16 +554,16 @@ int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
 
 	if (st->ndead == 0)
 		return 0;
-	sort_u64(st->dead, st->dead + MCM_DEAD_MAX, st->ndead);
+	sort_dead(st->dead, st->dead + MCM_DEAD_MAX, st->ndead);
 	if ((rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < st->ndead; i++) {
-		if (i > 0 && st->dead[i] == st->dead[i - 1])
+		if (i > 0 && st->dead[i].seq == st->dead[i - 1].seq)
 			continue;
 		/* after a delete the cursor stands on the next entry: often the next
 		 * one to delete, found without a search */
-		if (!on || k.mv_size != 8 || mcm_get_be64(k.mv_data) != st->dead[i]) {
-			mcm_put_be64(kb, st->dead[i]);
+		if (!on || k.mv_size != 8 || mcm_get_be64(k.mv_data) != st->dead[i].seq) {
+			mcm_put_be64(kb, st->dead[i].seq);
 			k.mv_size = 8;
 			k.mv_data = kb;
 			if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY)) == MDB_NOTFOUND) {
@@ -416,6 +573,10 @@ int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
 			}
 			if (rc != 0)
 				break;
+		}
+		if (!names_key(st, &v, st->dead[i].key_crc)) {
+			on = 1; /* another record's entry (an unchecked number was wrong): kept */
+			continue;
 		}
 		if ((rc = mdb_cursor_del(cur, 0)) == 0)
 			on = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT) == 0;
@@ -451,6 +612,7 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		st->txn_pool_valid = 0;
 		st->ndead = 0;
 		st->txn_bytes = 0;
+		st->cur_on_key = 0;
 		st->txn_tombstones = have_followers(st, txn);
 		if (rc == 0)
 			rc = mdb_cursor_open(txn, st->items, &st->items_cur);

@@ -13,6 +13,13 @@
  * made LMDB rebalance a page every few deletes). */
 #define MCM_DEAD_MAX 16384
 
+/* A superseded seq entry: its number, and the CRC-32C of the "items" key it
+ * must name (checked before it is removed). */
+struct mcm_dead {
+	uint64_t seq;
+	uint32_t key_crc;
+};
+
 struct mcm_store {
 	MDB_env *env;
 	MDB_dbi meta, pools, items, seq, followers;
@@ -27,15 +34,18 @@ struct mcm_store {
 	MDB_cursor *items_cur;   /* on items, during a write transaction: a put after a get of the
 				    same key then finds it on the cursor's page, without a second descent */
 	MDB_cursor *seq_cur;     /* on seq, during a write transaction: appends at its last page */
+	int cur_on_key;          /* items_cur stands on the record find_item found */
+	size_t found_len;        /* that record's length */
 	int txn_tombstones;      /* during a write transaction: followers exist, so a delete or drop of
 				    a key the mirror does not hold still writes a tombstone */
 	struct mcm_sweep_policy sweep;
 	size_t sweep_budget;     /* entries the next write transaction sweeps */
 	int64_t txn_bytes;       /* during a write transaction: bytes its records added (or removed) */
-	uint64_t *dead;          /* MCM_DEAD_MAX superseded seq numbers of this transaction (and as
+	struct mcm_dead *dead;   /* MCM_DEAD_MAX superseded seq entries of this transaction (and as
 				    many again for sorting them) */
 	size_t ndead;
 	char path[PATH_MAX];
+	char unlocked[160];      /* read-only without the lock table: why (mcm_store_unlocked); "" otherwise */
 };
 
 /** Apply one mutation inside the write transaction txn. next_seq is the next

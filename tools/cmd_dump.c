@@ -11,6 +11,7 @@
 
 #include "mcm_crc.h"
 #include "dumpfmt.h"
+#include "fsutil.h"
 #include "mcm_store.h"
 #include "mcmirror.h"
 
@@ -26,10 +27,11 @@ struct dump_opts {
 /* The output: a FILE, the CRC of everything written, the first error. */
 struct out {
 	FILE *f;
-	const char *name; /* for messages */
-	char *tmp;        /* the temporary file, renamed at the end; NULL for stdout */
+	const char *name;   /* for messages */
+	struct mcm_output file; /* -f FILE (not stdout) */
+	int is_file;
 	uint32_t crc;
-	int err;          /* errno of the first failed write */
+	int err;            /* errno of the first failed write */
 };
 
 /* The state of one dump. */
@@ -60,10 +62,13 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"options:\n"
 		"  -f, --file FILE  write FILE (mode 0600) through a temporary file in the same\n"
 		"                   directory, fsync'd and renamed: FILE is never left partial\n"
-		"                   (default: '-', stdout)\n"
+		"                   (a symbolic link is followed and kept). A device, a FIFO,\n"
+		"                   /dev/stdout or /dev/fd/N is written in place, never\n"
+		"                   replaced (default: '-', stdout; 'dump -' is the same)\n"
 		"  -a, --all        also deleted, dropped, expired and flushed records, each\n"
 		"                   marked (default: live records only)\n"
-		"  -p, --pool ID    only this pool (its id as 'mcmirror stats' prints it)\n"
+		"  -p, --pool ID    only this pool (its id as 'mcmirror stats' prints it, or a\n"
+		"                   prefix only its id starts with)\n"
 		"  -h, --help       this help\n"
 		"\n"
 		"mirror: '%s' (--mirror, else $MCMIRROR_PATH, else %s)\n"
@@ -73,7 +78,8 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  GROUP    '-' (the key's own hash) or '+' and the escaped group key\n"
 		"trailer:   DATA=END records=N crc32=xxxxxxxx (of every byte before it)\n"
 		"\n"
-		"SIGINT, SIGTERM or SIGPIPE stop the dump: no FILE is left, exit status 1.\n"
+		"SIGINT, SIGTERM or SIGPIPE stop the dump: no FILE is left (what was written\n"
+		"to stdout, a device or a FIFO has no trailer: load refuses it), exit status 1.\n"
 		"exit status: 0 success, 1 failure, 2 usage error\n",
 		mcm_cli_mirror_path(g), MCM_DEFAULT_PATH);
 }
@@ -108,10 +114,10 @@ static int out_printf(struct out *o, const char *fmt, ...)
 	return out_put(o, buf, (size_t)n);
 }
 
-/* Open the output: stdout, or a temporary file beside FILE. */
+/* Open the output: stdout, or FILE as mcm_fsutil_output_open does. */
 static int out_open(struct out *o, const char *file)
 {
-	int fd;
+	int rc;
 
 	memset(o, 0, sizeof *o);
 	if (!file || strcmp(file, "-") == 0) {
@@ -120,67 +126,38 @@ static int out_open(struct out *o, const char *file)
 		return 0;
 	}
 	o->name = file;
-	if (!(o->tmp = malloc(strlen(file) + sizeof ".tmp.XXXXXX")))
-		return ENOMEM;
-	sprintf(o->tmp, "%s.tmp.XXXXXX", file);
-	if ((fd = mkstemp(o->tmp)) < 0) {
-		free(o->tmp);
-		o->tmp = NULL;
-		return errno;
-	}
-	if (!(o->f = fdopen(fd, "w"))) {
-		int err = errno;
-		close(fd);
-		unlink(o->tmp);
-		free(o->tmp);
-		o->tmp = NULL;
-		return err;
+	if ((rc = mcm_fsutil_output_open(&o->file, file)) != 0)
+		return rc;
+	o->is_file = 1;
+	if (!(o->f = fdopen(o->file.fd, "w"))) {
+		rc = errno;
+		mcm_fsutil_output_close(&o->file, 0);
+		return rc;
 	}
 	return 0;
-}
-
-/* fsync the directory holding path, so the rename itself is durable. */
-static int sync_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-	int fd, rc = 0;
-
-	if (!dir)
-		return ENOMEM;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0)
-		rc = errno;
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
 }
 
 /* Finish the output: on success flush, sync and rename; else remove the temporary file. */
 static int out_close(struct out *o, int ok)
 {
-	int err = o->err;
+	int err = o->err, keep, rc;
 
-	if (!o->tmp) {
+	if (!o->is_file) {
 		if (fflush(stdout) != 0 && !err)
 			err = errno ? errno : EIO;
 		return ok ? err : 0;
 	}
-	if (ok && !err && fflush(o->f) != 0)
+	if (fflush(o->f) != 0 && !err)
+		err = errno ? errno : EIO;
+	o->file.fd = dup(fileno(o->f)); /* fclose closes the FILE's descriptor: sync and close this one after */
+	if (fclose(o->f) != 0 && !err)
 		err = errno;
-	if (ok && !err && fsync(fileno(o->f)) != 0)
+	if (o->file.fd < 0 && !err)
 		err = errno;
-	if (fclose(o->f) != 0 && ok && !err)
-		err = errno;
-	if (ok && !err && rename(o->tmp, o->name) != 0)
-		err = errno;
-	if (!ok || err)
-		unlink(o->tmp);
-	else
-		err = sync_dir(o->name);
-	free(o->tmp);
-	o->tmp = NULL;
+	keep = ok && !err;
+	rc = mcm_fsutil_output_close(&o->file, keep);
+	if (keep)
+		err = rc;
 	return ok ? err : 0;
 }
 
@@ -313,7 +290,7 @@ static int write_dump(struct dump *d)
 		out_printf(&d->out, "DATA=END records=%" PRIu64 " crc32=%08" PRIx32 "\n", d->records, d->out.crc);
 	if (mcm_cli_interrupted) {
 		mcm_cli_error(CMD, "interrupted by signal %d: %s", (int)mcm_cli_interrupted,
-			      d->out.tmp ? "no dump written" : "the output has no trailer and is incomplete");
+			      d->out.file.tmp ? "no dump written" : "the output has no trailer and is incomplete");
 		return -1;
 	}
 	if (rc != 0) {
@@ -330,7 +307,8 @@ static int dump(struct dump *d)
 	if (read_pools(d) != 0)
 		return MCM_EXIT_FAIL;
 	if ((err = out_open(&d->out, d->o->file)) != 0) {
-		mcm_cli_error(CMD, "cannot create '%s': %s", d->o->file, strerror(err));
+		mcm_cli_error(CMD, "cannot create '%s': %s", d->o->file,
+			      err == EISDIR ? "it is a directory" : err == ENXIO ? "it is a socket" : strerror(err));
 		return MCM_EXIT_FAIL;
 	}
 	rc = write_dump(d);
@@ -378,8 +356,12 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 			return mcm_cli_usage_error(CMD, "unknown option");
 		}
 	}
+	if (optind < argc && strcmp(argv[optind], "-") == 0 && !o->file) /* 'dump -': stdout, as -f - */
+		o->file = argv[optind++];
 	if (optind < argc)
-		return mcm_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+		return mcm_cli_usage_error(CMD, "unexpected argument '%s' (write a file with -f FILE)", argv[optind]);
+	if (g->json)
+		return mcm_cli_usage_error(CMD, "--json: a dump is its own format (docs/FORMAT.md)");
 	return 0;
 }
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "json.h"
 #include "mcm_drain.h"
 #include "mcm_store.h"
 #include "mcmirror.h"
@@ -82,6 +83,10 @@ struct import {
 	uint64_t listed, imported, gone, misplaced, failed, filtered;
 	uint64_t errors_shown;
 	int stop;                  /* a fatal error was reported */
+	int write_failed;          /* the mirror refused a batch (reported once) */
+	int had_data;              /* the mirror had a data.mdb before: a failed import removes only its own */
+	int had_dir;
+	struct mcm_cli_ids ids;    /* the mirror's owner, when root imports into a user's mirror */
 	double start;
 	struct mcm_progress pg;
 };
@@ -103,8 +108,9 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"skips items that other clients hold locked as it passes. Namespaces and\n"
 		"group keys cannot be seen on the server: records are plain keys.\n"
 		"\n"
-		"SERVERS is a list 'host:port[,host:port...]' (a '/path' entry is a unix\n"
-		"socket), or a libmemcached configuration string ('--SERVER=a:11211\n"
+		"SERVERS is a list 'host:port[,host:port...]' (a bare host is port 11211,\n"
+		"IPv6 is [::1]:11211 or ::1, an entry with a '/' is a unix socket), or a\n"
+		"libmemcached configuration string ('--SERVER=a:11211\n"
 		"--SERVER=b:11211 --DISTRIBUTION=consistent').\n"
 		"\n"
 		"options:\n"
@@ -126,7 +132,11 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"not pick for it is skipped (counted 'misplaced'): the application's client\n"
 		"would never read it there. At the end a summary goes to stderr:\n"
 		"  mcmirror: import: imported N, gone G, misplaced M, failed F in S s\n"
-		"'gone': listed, then deleted or expired before it was fetched.\n"
+		"'gone': listed, then deleted or expired before it was fetched; 'failed':\n"
+		"refused by the server, unreadable, or not written (the mirror's disk is\n"
+		"full). With --json, a JSON summary line on stdout. A failed import that\n"
+		"wrote nothing leaves no mirror behind that it created. Run as root into a\n"
+		"user's mirror, the files it creates are that user's.\n"
 		"exit status: 0 every listed key was imported or legitimately gone or\n"
 		"skipped; 1 a failure, a server that refuses the crawler, or an\n"
 		"interruption (the records imported so far stay); 2 usage error\n",
@@ -165,12 +175,22 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 
 static int flush_records(struct import *im)
 {
-	int rc = im->nm ? mcm_store_apply(im->st, im->m, im->nm) : 0;
+	const char *path = mcm_cli_mirror_path(im->g);
+	int rc;
 
-	if (rc != 0) {
+	if (im->write_failed) { /* said once: what would have gone in the batch counts as failed */
+		im->failed += im->nm;
+		im->nm = 0;
+		im->used = 0;
+		return -1;
+	}
+	if ((rc = im->nm ? mcm_store_apply(im->st, im->m, im->nm) : 0) != 0) {
 		mcm_progress_clear(&im->pg);
-		mcm_cli_error(CMD, "cannot write mirror '%s': %s", mcm_cli_mirror_path(im->g), mcm_strerror(rc));
-		im->stop = 1;
+		mcm_cli_error(CMD, "cannot write mirror '%s': %s", path, mcm_strerror(mcm_cli_write_error(path, rc)));
+		im->stop = im->write_failed = 1;
+		im->failed += im->nm;
+		im->nm = 0;
+		im->used = 0;
 		return -1;
 	}
 	im->imported += im->nm;
@@ -206,8 +226,10 @@ static void add_record(struct import *im, const struct pending *k, const struct 
 	char *a = arena_take(im, k->len + r->data_len + 1);
 	struct mcm_mutation *m;
 
-	if (!a)
+	if (!a) {
+		im->failed++; /* not written (reported once) */
 		return;
+	}
 	m = &im->m[im->nm++];
 	memset(m, 0, sizeof *m);
 	m->op = MCM_OP_RESTORE;
@@ -603,18 +625,49 @@ static int choose_pool(struct import *im)
 	return 0;
 }
 
+/* Open (or create) the mirror, as its owner when root imports into a user's mirror. */
 static int open_mirror(struct import *im)
 {
 	const char *path = mcm_cli_mirror_path(im->g);
-	int rc = mcm_drain_catch_up(path, 5000);
+	int rc;
 
-	if (rc != 0 && rc != ENOENT)
+	im->had_dir = mcm_fsutil_exists(path);
+	im->had_data = mcm_fsutil_has(path, "data.mdb");
+	if (mcm_cli_mirror_owner(path, &im->ids) && mcm_cli_become(CMD, path, &im->ids) != 0)
+		return -1;
+	if ((rc = mcm_drain_catch_up(path, 5000)) != 0 && rc != ENOENT)
 		mcm_cli_warn(CMD, "cannot apply the journal of '%s' first: %s", path, mcm_strerror(rc));
-	if ((rc = mcm_store_open(&im->st, path, MCM_STORE_CREATE | MCM_STORE_NOSYNC, 0)) != 0) {
-		mcm_cli_error(CMD, "cannot open mirror '%s' for writing: %s", path, mcm_strerror(rc));
+	rc = mcm_store_open(&im->st, path, MCM_STORE_CREATE | MCM_STORE_NOSYNC, 0);
+	mcm_cli_become_self(&im->ids);
+	if (rc != 0) {
+		mcm_cli_error(CMD, "cannot open mirror '%s' for writing: %s", path,
+			      mcm_strerror(mcm_cli_write_error(path, rc)));
+		im->st = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+/* A failed import that wrote nothing leaves no mirror it created. */
+static void remove_if_new(struct import *im)
+{
+	const char *path = mcm_cli_mirror_path(im->g);
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+
+	if (im->had_data || im->imported || !mcm_fsutil_has(path, "data.mdb"))
+		return;
+	if (im->st)
+		mcm_store_close(im->st);
+	im->st = NULL;
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char *f = mcm_fsutil_path("%s/%s", path, files[i]);
+
+		if (f)
+			unlink(f);
+		free(f);
+	}
+	if (!im->had_dir)
+		rmdir(path);
 }
 
 static int summary(struct import *im, int rc)
@@ -639,10 +692,27 @@ static int summary(struct import *im, int rc)
 		mcm_cli_warn(CMD, "%" PRIu64 " keys were on a server the pool's hashing does not pick for them: skipped "
 			     "(if the application places keys otherwise, give SERVERS as a configuration string "
 			     "with its --DISTRIBUTION and --pool-from-servers)", im->misplaced);
-	if (!im->g->quiet)
+	if (!im->g->quiet && im->imported)
 		mcm_cli_warn(CMD, "this is not a point-in-time snapshot: keys written during the walk may be missing "
 			     "or out of step with each other");
 	return rc || im->failed || mcm_cli_interrupted ? MCM_EXIT_FAIL : MCM_EXIT_OK;
+}
+
+static void json_summary(const struct import *im, int rc)
+{
+	struct mcm_json j;
+
+	mcm_cli_summary_begin(&j, CMD, rc);
+	mcm_json_str(&j, "mirror", mcm_cli_mirror_path(im->g));
+	mcm_json_str(&j, "servers", im->t.described.servers);
+	mcm_json_u64(&j, "listed", im->listed);
+	mcm_json_u64(&j, "imported", im->imported);
+	mcm_json_u64(&j, "gone", im->gone);
+	mcm_json_u64(&j, "misplaced", im->misplaced);
+	mcm_json_u64(&j, "filtered", im->filtered);
+	mcm_json_u64(&j, "failed", im->failed);
+	mcm_json_double(&j, "seconds", im->start ? mcm_cli_now() - im->start : 0, 3);
+	mcm_json_finish(&j);
 }
 
 static int import(struct import *im)
@@ -695,7 +765,12 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	}
 	mcm_cli_signals();
 	rc = import(im);
+	if (rc != MCM_EXIT_OK)
+		remove_if_new(im);
+	if (g->json)
+		json_summary(im, rc);
 	mcm_store_close(im->st);
+	mcm_cli_ids_free(&im->ids);
 	mcm_target_close(&im->t);
 	free(im->fifo);
 	free(im->d.buf);

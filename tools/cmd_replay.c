@@ -21,6 +21,7 @@
 #include "mcm_drain.h"
 #include "mcm_expiry.h"
 #include "mcm_store.h"
+#include "json.h"
 #include "mcmirror.h"
 #include "pipe.h"
 #include "progress.h"
@@ -78,8 +79,9 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"are deleted, dropped or flushed are not sent; expired ones are counted.\n"
 		"The mirror is only read.\n"
 		"\n"
-		"SERVERS is a list 'host:port[,host:port...]' (a '/path' entry is a unix\n"
-		"socket), placed with the pool's recorded distribution and hashes; or a\n"
+		"SERVERS is a list 'host:port[,host:port...]' (a bare host is port 11211,\n"
+		"IPv6 is [::1]:11211 or ::1, an entry with a '/' is a unix socket), placed\n"
+		"with the pool's recorded distribution and hashes; or a\n"
 		"libmemcached configuration string ('--SERVER=a:11211 --SERVER=b:11211\n"
 		"--DISTRIBUTION=consistent'), whose own settings are used.\n"
 		"\n"
@@ -634,6 +636,31 @@ static int replay(struct replay *r, struct mcm_store *st)
 	return outcome(r, rc);
 }
 
+/* --json: the summary as one JSON line on stdout (docs/mcmirror.1, JSON OUTPUT). */
+static void json_summary(const struct replay *r, int rc)
+{
+	uint64_t replayed = 0, present = 0, failed = r->unsendable;
+	struct mcm_json j;
+
+	for (uint32_t i = 0; r->servers && i < r->t.count; i++) {
+		const struct server *s = &r->servers[i];
+
+		present += s->confirmed_present;
+		replayed += s->confirmed - s->confirmed_present - s->confirmed_errors;
+		failed += s->confirmed_errors + (s->sent - s->confirmed);
+	}
+	mcm_cli_summary_begin(&j, CMD, rc);
+	mcm_json_str(&j, "servers", r->t.described.servers);
+	mcm_json_bool(&j, "dry_run", r->o->dry_run);
+	mcm_json_u64(&j, "replayed", r->o->dry_run ? 0 : replayed);
+	mcm_json_u64(&j, "already_present", present);
+	mcm_json_u64(&j, "skipped_expired", r->expired);
+	mcm_json_u64(&j, "failed", r->o->dry_run ? r->unsendable : failed);
+	mcm_json_u64(&j, "records_read", r->scanned);
+	mcm_json_double(&j, "seconds", r->start ? mcm_cli_now() - r->start : 0, 3);
+	mcm_json_finish(&j);
+}
+
 static int run(const struct mcm_global *g, int argc, char **argv)
 {
 	struct replay_opts o;
@@ -651,11 +678,15 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 		return mcm_cli_usage_error(CMD, "%s", why);
 	mcm_cli_signals();
 	if (!(st = mcm_cli_open_mirror(g, CMD))) {
+		if (g->json)
+			json_summary(&r, MCM_EXIT_FAIL);
 		mcm_target_close(&r.t);
 		return MCM_EXIT_FAIL;
 	}
 	mcm_cli_warn_incomplete(g, CMD);
 	rc = replay(&r, st);
+	if (g->json)
+		json_summary(&r, rc);
 	for (uint32_t i = 0; r.pipes && i < r.t.count; i++)
 		mcm_pipe_close(&r.pipes[i]);
 	free(r.pipes);

@@ -227,6 +227,8 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return mcm_cli_usage_error(CMD, "no command given");
+	if (g->json)
+		return mcm_cli_usage_error(CMD, "--json: run prints nothing of its own (COMMAND's output is COMMAND's)");
 	if (mirror && !*mirror)
 		return mcm_cli_usage_error(CMD, "empty mirror directory");
 	if ((rc = prepare(g, mirror, sync, shim)) != MCM_EXIT_OK)

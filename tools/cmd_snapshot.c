@@ -10,8 +10,15 @@
  * --mirror OUT.
  *
  * Rotation: with --dir D, the snapshot is D/mirror-YYYYmmddTHHMMSSZ (UTC,
- * the time it was taken) and --keep N removes all but the newest N entries
- * of D with exactly that form of name (the timestamps sort as text).
+ * the time it was taken; a second one in the same second is
+ * mirror-...Z-001, then -002...: names never collide and sort in the order
+ * taken) and --keep N removes all but the newest N entries of D with exactly
+ * that form of name.
+ *
+ * --force replaces OUT only when OUT is a snapshot (a directory holding
+ * data.mdb and CHECKSUM and nothing else): never a user's directory or file.
+ * A snapshot killed hard leaves OUT.tmp.<pid>: the next snapshot into the
+ * same place removes it (once that process is gone) and says so.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +33,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "json.h"
 #include "mcm_store.h"
 #include "mcmirror.h"
 #include "sha256.h"
@@ -33,6 +41,8 @@
 #define CMD "snapshot"
 #define NAME_PREFIX "mirror-"
 #define NAME_LEN (sizeof NAME_PREFIX - 1 + 16) /* mirror-YYYYmmddTHHMMSSZ */
+#define SUFFIX_LEN 4                            /* -NNN, a later snapshot of the same second */
+#define SUFFIX_MAX 999
 
 struct snap_opts {
 	const char *out;  /* OUT, or NULL with --dir */
@@ -48,7 +58,24 @@ struct snap {
 	char *tmp;        /* final.tmp.<pid> */
 	char sha[65];
 	uint64_t bytes, entries;
+	double start;
+	uint64_t rotated;  /* old snapshots removed by --keep */
+	int published;     /* the snapshot is under its final name */
 };
+
+/* Is name exactly mirror-YYYYmmddTHHMMSSZ or mirror-YYYYmmddTHHMMSSZ-NNN? */
+static int is_snapshot_name(const char *name)
+{
+	static const char form[] = "mirror-DDDDDDDDTDDDDDDZ-DDD";
+	size_t len = strlen(name);
+
+	if (len != NAME_LEN && len != NAME_LEN + SUFFIX_LEN)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (form[i] == 'D' ? (name[i] < '0' || name[i] > '9') : name[i] != form[i])
+			return 0;
+	return 1;
+}
 
 static void usage(FILE *out, const struct mcm_global *g)
 {
@@ -63,23 +90,29 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"OUT is a mirror: 'mcmirror --mirror OUT stats|dump|replay|verify' read it.\n"
 		"It is written as OUT.tmp.<pid>, fsync'd, checked and renamed: a directory\n"
 		"under the final name is always complete. The snapshot's path is printed\n"
-		"on stdout.\n"
+		"on stdout (with --json, a JSON summary line instead). A OUT.tmp.<pid> left\n"
+		"by a snapshot that was killed is removed (and named) by the next one.\n"
 		"\n"
 		"options:\n"
-		"  -d, --dir D    write D/mirror-YYYYmmddTHHMMSSZ (UTC time of the snapshot;\n"
-		"                 D is created 0700 if missing) instead of OUT\n"
+		"  -d, --dir D    write D/mirror-YYYYmmddTHHMMSSZ (UTC time of the snapshot,\n"
+		"                 then -001, -002... for more in the same second; D is\n"
+		"                 created 0700 if missing) instead of OUT\n"
 		"  -k, --keep N   with --dir: afterwards remove all but the newest N\n"
-		"                 snapshots in D (entries named mirror-YYYYmmddTHHMMSSZ;\n"
-		"                 nothing else in D is touched) (default: keep all)\n"
-		"  -f, --force    replace an existing OUT (atomically exchanged, then the\n"
-		"                 old one removed) (default: refuse)\n"
+		"                 snapshots in D (entries named mirror-YYYYmmddTHHMMSSZ or\n"
+		"                 mirror-YYYYmmddTHHMMSSZ-NNN; nothing else in D is touched)\n"
+		"                 (default: keep all)\n"
+		"  -f, --force    replace an existing OUT that is a snapshot (a directory\n"
+		"                 holding only data.mdb and CHECKSUM): atomically exchanged,\n"
+		"                 then the old one removed; anything else is refused\n"
+		"                 (default: refuse)\n"
 		"  -h, --help     this help\n"
 		"\n"
 		"mirror: '%s' (--mirror, else $MCMIRROR_PATH, else %s)\n"
 		"\n"
 		"SIGINT or SIGTERM: the temporary directory is removed, nothing is left\n"
 		"under the final name, exit status 1.\n"
-		"exit status: 0 snapshot written, 1 failure, 2 usage error\n",
+		"exit status: 0 snapshot written, 1 failure (also when its path cannot be\n"
+		"printed), 2 usage error\n",
 		mcm_cli_mirror_path(g), MCM_DEFAULT_PATH);
 }
 
@@ -124,7 +157,94 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		return mcm_cli_usage_error(CMD, "empty snapshot name");
 	if (o->keep && !o->dir)
 		return mcm_cli_usage_error(CMD, "--keep needs --dir (it rotates the snapshots of a directory)");
+	if (o->force && o->dir)
+		return mcm_cli_usage_error(CMD, "--force is for OUT: with --dir every snapshot gets a new name");
 	return 0;
+}
+
+/* Is path a snapshot this command wrote: a real directory (not a link)
+ * holding data.mdb and CHECKSUM, and nothing else but a lock.mdb that an
+ * older version's reader may have added? @return 1, or 0 with why set. */
+static int is_snapshot(const char *path, const char **why)
+{
+	struct stat sb;
+	struct dirent *e;
+	DIR *d;
+	int data = 0, sum = 0, other = 0;
+
+	if (lstat(path, &sb) != 0) {
+		*why = strerror(errno);
+		return 0;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		*why = S_ISLNK(sb.st_mode) ? "it is a symbolic link" : "it is not a directory";
+		return 0;
+	}
+	if (!(d = opendir(path))) {
+		*why = strerror(errno);
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, "lock.mdb") == 0)
+			continue;
+		if (strcmp(e->d_name, "data.mdb") == 0)
+			data = 1;
+		else if (strcmp(e->d_name, "CHECKSUM") == 0)
+			sum = 1;
+		else
+			other = 1;
+	}
+	closedir(d);
+	*why = other ? "it holds other files than data.mdb and CHECKSUM" : !data ? "it holds no data.mdb"
+	       : !sum ? "it holds no CHECKSUM" : NULL;
+	return !*why;
+}
+
+/* "mirror-YYYYmmddTHHMMSSZ.tmp." or the same with its -NNN, or "<OUT>.tmp.": the head of a leftover. */
+static size_t snapshot_tmp_head(const char *name, const void *ctx)
+{
+	const char *out = ctx;
+	size_t len = strlen(out ? out : "");
+
+	if (out)
+		return strncmp(name, out, len) == 0 && strncmp(name + len, ".tmp.", 5) == 0 ? len + 5 : 0;
+	for (len = NAME_LEN; len <= NAME_LEN + SUFFIX_LEN; len += SUFFIX_LEN) {
+		char head[NAME_LEN + SUFFIX_LEN + 1];
+
+		if (strlen(name) <= len + 5 || strncmp(name + len, ".tmp.", 5) != 0)
+			continue;
+		memcpy(head, name, len);
+		head[len] = '\0';
+		if (is_snapshot_name(head))
+			return len + 5;
+	}
+	return 0;
+}
+
+/* Remove what snapshots killed hard left in the place this one goes. */
+static void reap_leftovers(struct snap *s)
+{
+	char *dir = s->o->dir ? strdup(s->o->dir) : mcm_fsutil_dirname(s->final);
+	const char *out = s->o->dir ? NULL : mcm_fsutil_basename(s->final);
+	struct mcm_stale *list;
+	size_t n;
+
+	if (!dir)
+		return;
+	n = mcm_fsutil_reap(dir, snapshot_tmp_head, out, &list);
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].alive)
+			mcm_cli_warn(CMD, "'%s' belongs to a snapshot still running (process %ld)", list[i].path,
+				     list[i].pid);
+		else if (list[i].err)
+			mcm_cli_warn(CMD, "cannot remove '%s', left by a snapshot that was killed (process %ld): %s",
+				     list[i].path, list[i].pid, strerror(list[i].err));
+		else
+			mcm_cli_warn(CMD, "removed '%s', left by a snapshot that was killed (process %ld)", list[i].path,
+				     list[i].pid);
+	}
+	mcm_fsutil_reap_free(list, n);
+	free(dir);
 }
 
 /* Do a and b name one existing directory? */
@@ -141,6 +261,7 @@ static int pick_name(struct snap *s)
 	char stamp[32];
 	time_t now = time(NULL);
 	struct tm tm;
+	const char *why;
 
 	if (s->o->out) {
 		s->final = strdup(s->o->out);
@@ -161,11 +282,15 @@ static int pick_name(struct snap *s)
 		mcm_cli_error(CMD, "'%s' is the mirror itself: write the snapshot elsewhere", s->final);
 		return -1;
 	}
-	if (mcm_fsutil_exists(s->final) && !s->o->force) {
-		mcm_cli_error(CMD, "'%s' already exists: give --force to replace it%s", s->final,
-			      s->o->dir ? " (a snapshot was taken this second)" : "");
+	if (s->o->out && mcm_fsutil_exists(s->final) && !s->o->force) {
+		mcm_cli_error(CMD, "'%s' already exists: give --force to replace it (a snapshot only)", s->final);
 		return -1;
 	}
+	if (s->o->out && mcm_fsutil_exists(s->final) && !is_snapshot(s->final, &why)) {
+		mcm_cli_error(CMD, "refusing to replace '%s': not a snapshot (%s)", s->final, why);
+		return -1;
+	}
+	reap_leftovers(s);
 	return 0;
 }
 
@@ -294,39 +419,91 @@ static int make_copy(struct snap *s, struct mcm_store *st)
 	return 0;
 }
 
-/* tmp becomes final: never over an existing one unless --force, which
- * exchanges the two and removes the old. @return 0 or -1 after a message. */
+/* With --dir: the highest -NNN already taken by a snapshot of final's second
+ * (0: none), so that a new one always sorts after the ones before it. */
+static int last_suffix(const struct snap *s)
+{
+	const char *base = mcm_fsutil_basename(s->final);
+	struct dirent *e;
+	DIR *d = opendir(s->o->dir);
+	int last = 0;
+
+	while (d && (e = readdir(d)) != NULL) {
+		if (strlen(e->d_name) == NAME_LEN + SUFFIX_LEN && strncmp(e->d_name, base, NAME_LEN) == 0 &&
+		    is_snapshot_name(e->d_name) && atoi(e->d_name + NAME_LEN + 1) > last)
+			last = atoi(e->d_name + NAME_LEN + 1);
+	}
+	if (d)
+		closedir(d);
+	return last;
+}
+
+/* With --dir: the next free name of the same second, D/mirror-...Z-NNN. */
+static int next_name(struct snap *s, int n)
+{
+	char *next = mcm_fsutil_path("%.*s-%03d", (int)(strlen(s->o->dir) + 1 + NAME_LEN), s->final, n);
+
+	if (!next)
+		return -1;
+	free(s->final);
+	s->final = next;
+	return 0;
+}
+
+/* --force: exchange tmp and the old snapshot, which tmp then names (the
+ * cleanup removes it). Whatever was exchanged that is not a snapshot (it
+ * changed since pick_name looked) goes back. @return 0 or an errno value. */
+static int replace(struct snap *s)
+{
+	const char *why;
+
+	if (renameat2(AT_FDCWD, s->tmp, AT_FDCWD, s->final, RENAME_EXCHANGE) != 0)
+		return errno;
+	if (is_snapshot(s->tmp, &why))
+		return 0;
+	if (renameat2(AT_FDCWD, s->tmp, AT_FDCWD, s->final, RENAME_EXCHANGE) != 0)
+		mcm_cli_error(CMD, "'%s' was replaced meanwhile by something else, now at '%s': %s", s->final, s->tmp,
+			      strerror(errno));
+	else
+		mcm_cli_error(CMD, "refusing to replace '%s': not a snapshot (%s)", s->final, why);
+	free(s->tmp);
+	s->tmp = NULL; /* not ours to remove */
+	return EEXIST;
+}
+
+/* tmp becomes final: never over an existing one unless --force (a snapshot only). @return 0 or -1 after a message. */
 static int publish(struct snap *s)
 {
-	int rc = 0;
+	int rc = 0, k;
 
 	if (interrupted())
 		return -1;
-	if (renameat2(AT_FDCWD, s->tmp, AT_FDCWD, s->final, RENAME_NOREPLACE) != 0) {
-		rc = errno;
-		if (rc == EEXIST && s->o->force)
-			rc = renameat2(AT_FDCWD, s->tmp, AT_FDCWD, s->final, RENAME_EXCHANGE) != 0 ? errno : 0;
-		else if (rc == EEXIST)
-			mcm_cli_error(CMD, "'%s' appeared meanwhile: give --force to replace it", s->final);
+	/* k: the -NNN to try, 0 for none; after the highest taken, so names sort in the order taken */
+	k = s->o->dir ? last_suffix(s) : 0;
+	for (k = k ? k + 1 : 0;; k++) {
+		if (k > SUFFIX_MAX || (k > 0 && next_name(s, k) != 0)) {
+			rc = EEXIST;
+			break;
+		}
+		if (renameat2(AT_FDCWD, s->tmp, AT_FDCWD, s->final, RENAME_NOREPLACE) == 0) {
+			rc = 0;
+			break;
+		}
+		if ((rc = errno) != EEXIST || !s->o->dir)
+			break; /* with --dir: another snapshot of the same second, the next name */
+	}
+	if (rc == EEXIST && s->o->force) {
+		if ((rc = replace(s)) == EEXIST)
+			return -1;
+	} else if (rc == EEXIST) {
+		mcm_cli_error(CMD, "'%s' %s", s->final, s->o->dir ? "exists: too many snapshots in one second"
+								  : "appeared meanwhile: give --force to replace it");
+		return -1;
 	}
 	if (rc == 0 && (rc = mcm_fsutil_sync_parent(s->final)) == 0)
 		return 0; /* with --force the old snapshot is now at tmp: cleanup removes it */
-	if (rc != EEXIST)
-		mcm_cli_error(CMD, "cannot rename '%s' to '%s': %s", s->tmp, s->final, strerror(rc));
+	mcm_cli_error(CMD, "cannot rename '%s' to '%s': %s", s->tmp, s->final, strerror(rc));
 	return -1;
-}
-
-/* Is name exactly mirror-YYYYmmddTHHMMSSZ? */
-static int is_snapshot_name(const char *name)
-{
-	static const char form[] = "mirror-DDDDDDDDTDDDDDDZ";
-
-	if (strlen(name) != NAME_LEN)
-		return 0;
-	for (size_t i = 0; i < NAME_LEN; i++)
-		if (form[i] == 'D' ? (name[i] < '0' || name[i] > '9') : name[i] != form[i])
-			return 0;
-	return 1;
 }
 
 static int by_name_desc(const void *a, const void *b)
@@ -369,8 +546,10 @@ static int rotate(struct snap *s)
 		if (rc != 0) {
 			mcm_cli_error(CMD, "cannot remove old snapshot '%s': %s", path, strerror(rc));
 			failed = 1;
-		} else if (path && s->g->verbose) {
-			mcm_cli_error(CMD, "removed old snapshot '%s'", path);
+		} else if (path) {
+			s->rotated++;
+			if (s->g->verbose)
+				mcm_cli_error(CMD, "removed old snapshot '%s'", path);
 		}
 		free(path);
 		free(names[i]);
@@ -381,10 +560,10 @@ static int rotate(struct snap *s)
 
 static int snapshot(struct snap *s)
 {
-	double start = mcm_cli_now();
 	struct mcm_store *st;
 	int rc;
 
+	s->start = mcm_cli_now();
 	if (pick_name(s) != 0 || !(st = mcm_cli_open_mirror(s->g, CMD)))
 		return MCM_EXIT_FAIL;
 	mcm_cli_warn_incomplete(s->g, CMD);
@@ -392,15 +571,32 @@ static int snapshot(struct snap *s)
 	mcm_store_close(st);
 	if (rc != 0 || publish(s) != 0)
 		return MCM_EXIT_FAIL;
-	printf("%s\n", s->final);
-	if (fflush(stdout) != 0)
-		mcm_cli_warn(CMD, "cannot print the snapshot's path: %s", strerror(errno));
+	s->published = 1;
+	if (!s->g->json && (printf("%s\n", s->final) < 0 || fflush(stdout) != 0)) {
+		if (errno != EPIPE)
+			mcm_cli_error(CMD, "wrote '%s', but cannot print its path: %s", s->final, strerror(errno));
+		rc = MCM_EXIT_FAIL;
+	}
 	if (!s->g->quiet)
 		mcm_cli_error(CMD, "wrote '%s': %" PRIu64 " records, %" PRIu64 " bytes, sha256 %.16s... in %.2f s",
-			      s->final, s->entries, s->bytes, s->sha, mcm_cli_now() - start);
+			      s->final, s->entries, s->bytes, s->sha, mcm_cli_now() - s->start);
 	if (s->o->keep && rotate(s) != 0)
 		return MCM_EXIT_FAIL;
-	return MCM_EXIT_OK;
+	return rc ? MCM_EXIT_FAIL : MCM_EXIT_OK;
+}
+
+static void summary(const struct snap *s, int rc)
+{
+	struct mcm_json j;
+
+	mcm_cli_summary_begin(&j, CMD, rc);
+	mcm_json_str(&j, "path", s->published ? s->final : NULL);
+	mcm_json_u64(&j, "records", s->entries);
+	mcm_json_u64(&j, "bytes", s->bytes);
+	mcm_json_str(&j, "sha256", s->published ? s->sha : NULL);
+	mcm_json_u64(&j, "removed_old", s->rotated);
+	mcm_json_double(&j, "seconds", s->start ? mcm_cli_now() - s->start : 0, 3);
+	mcm_json_finish(&j);
 }
 
 static int run(const struct mcm_global *g, int argc, char **argv)
@@ -417,6 +613,8 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	rc = snapshot(&s);
 	if (s.tmp && mcm_fsutil_exists(s.tmp) && (errno = mcm_fsutil_remove_mirror(s.tmp)) != 0)
 		mcm_cli_warn(CMD, "cannot remove '%s': %s", s.tmp, strerror(errno));
+	if (g->json)
+		summary(&s, rc);
 	free(s.final);
 	free(s.tmp);
 	return rc;

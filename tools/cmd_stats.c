@@ -1,53 +1,55 @@
-/* cmd_stats.c - `mcmirror stats`: what the mirror holds, one "name: value" per line. */
+/* cmd_stats.c - `mcmirror stats`: what the mirror holds, as "name: value" lines, JSON or Prometheus metrics. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#include "dumpfmt.h"
-#include "mcm_counters.h"
-#include "mcm_store.h"
-#include "mcmirror.h"
+#include "mcm_journal.h"
+#include "stats.h"
 
 #define CMD "stats"
 
-/* What one pool's records add up to. */
-struct pool_stats {
-	struct mcm_pool pool;
-	int known;                         /* a pool record exists */
-	uint64_t count[MCM_DUMP_NSTATUS];  /* records by status */
-	uint64_t live_bytes;
-	uint64_t oldest_us, newest_us;     /* live writes; 0 = none */
-};
+enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROMETHEUS };
 
 static void usage(FILE *out, const struct mcm_global *g)
 {
 	fprintf(out,
-		"usage: mcmirror [--mirror DIR] stats [--pool ID]\n"
+		"usage: mcmirror [--mirror DIR] stats [--pool ID] [--json | --prometheus | --format FMT]\n"
 		"\n"
-		"Print what the mirror holds: the environment, the shim's counters and,\n"
-		"per pool of servers, how many records are live, deleted, dropped, expired\n"
-		"or flushed. Read-only; safe while applications keep writing.\n"
+		"Print what the mirror holds: the environment, the shim's counters, the\n"
+		"journal and, per pool of servers, how many records are live, deleted,\n"
+		"dropped, expired or flushed, and the memcached hash table size that holds\n"
+		"the live items. Read-only; safe while applications keep writing.\n"
 		"\n"
 		"options:\n"
-		"  -p, --pool ID  only this pool (its id as printed: up to 16 hex digits)\n"
-		"  -h, --help     this help\n"
+		"  -p, --pool ID      only this pool (its id as printed, or a unique prefix)\n"
+		"      --json         one JSON document (schema: man mcmirror, JSON OUTPUT)\n"
+		"      --prometheus   Prometheus metrics in the text exposition format, for\n"
+		"                     node_exporter's textfile collector\n"
+		"      --format FMT   text (default), json or prometheus\n"
+		"  -h, --help         this help\n"
 		"\n"
 		"mirror: '%s' (--mirror, else $MCMIRROR_PATH, else %s)\n"
 		"\n"
-		"output: one 'name: value' line each, in this order (blank lines between groups);\n"
-		"times are ISO 8601 UTC, sizes are bytes, pool ids 16 lower-case hex digits:\n"
+		"text output: one 'name: value' line each, in this order (blank lines between\n"
+		"groups); times are ISO 8601 UTC, sizes are bytes, pool ids 16 lower-case hex:\n"
 		"  mirror.path, mirror.format_version, mirror.created, mirror.map_size,\n"
 		"  mirror.used_bytes, mirror.entries (records of every kind), mirror.last_seq,\n"
-		"  mirror.pools\n"
+		"  mirror.pools, mirror.lock_table (yes, or no and why)\n"
 		"  counters.<name> for each shim counter (recorded, dropped_uncertain, failed,\n"
-		"    skipped_encrypted, passed_through, map_grown, lost_drops), or the single\n"
-		"    line 'counters: none (no process has written yet)'\n"
-		"  pool.<ID>.servers, .distribution, .key_hash, .dist_hash (libmemcached names),\n"
-		"    .hash_with_namespace (yes/no), .created,\n"
+		"    skipped_encrypted, passed_through, map_grown, lost_drops, out_of_step); 0\n"
+		"    when no process has written yet\n"
+		"  journal.size_bytes, journal.used_bytes (not yet reusable),\n"
+		"    journal.unapplied_bytes (not yet in LMDB), journal.lost_records; 0 when\n"
+		"    the mirror has no journal (a snapshot)\n"
+		"  pool.<ID>.servers, .server_count, .distribution, .key_hash, .dist_hash\n"
+		"    (libmemcached names), .hash_with_namespace (yes/no), .created,\n"
 		"    .live_items, .live_value_bytes   records memcached still holds\n"
 		"    .deleted                         keys the application deleted\n"
 		"    .dropped                         keys whose last write had an uncertain outcome\n"
@@ -56,12 +58,26 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"    .oldest_live_write, .newest_live_write   (or 'none')\n"
 		"    .flush_seq (records up to this sequence number were flushed, or 'none'),\n"
 		"    .flush_time (a delayed flush_all takes effect then, or 'none'),\n"
-		"    .encrypted (no, or yes: the pool's values are not mirrored)\n"
+		"    .encrypted (no, or yes: the pool's values are not mirrored),\n"
+		"    .items_per_server (live items / servers, rounded up),\n"
+		"    .hashpower (start memcached with -o hashpower=N: the smallest N >= 16\n"
+		"      with items_per_server <= 1.5 x 2^N, so its hash table never grows\n"
+		"      while a replay fills it)\n"
 		"  total.live_items, total.live_value_bytes, total.deleted, total.dropped,\n"
 		"    total.expired, total.flushed over the pools printed\n"
 		"\n"
 		"exit status: 0 success, 1 failure (no mirror, unreadable), 2 usage error\n",
 		mcm_cli_mirror_path(g), MCM_DEFAULT_PATH);
+}
+
+unsigned mcm_stats_hashpower(uint64_t items)
+{
+	unsigned n = MCM_HASHPOWER_DEFAULT;
+
+	/* memcached (assoc.c) expands once hash_items > (2^hashpower * 3) / 2 */
+	while (n < MCM_HASHPOWER_MAX && items > ((uint64_t)1 << n) * 3 / 2)
+		n++;
+	return n;
 }
 
 static void print_time_us(const char *name, uint64_t us)
@@ -76,59 +92,65 @@ static void print_time_us(const char *name, uint64_t us)
 	printf("%s: %s\n", name, buf);
 }
 
-static int print_environment(struct mcm_store *st, const char *path, size_t npools)
-{
-	struct mcm_store_info info;
-	int rc = mcm_store_info(st, &info);
+/* --- gathering ----------------------------------------------------------- */
 
-	if (rc != 0) {
-		mcm_cli_error(CMD, "cannot read mirror '%s': %s", path, mcm_strerror(rc));
-		return -1;
-	}
-	printf("mirror.path: %s\n", path);
-	printf("mirror.format_version: %" PRIu32 "\n", info.format_version);
-	print_time_us("mirror.created", info.created_us);
-	printf("mirror.map_size: %zu\n", info.map_size);
-	printf("mirror.used_bytes: %zu\n", info.used_bytes);
-	printf("mirror.entries: %" PRIu64 "\n", info.entries);
-	printf("mirror.last_seq: %" PRIu64 "\n", info.last_seq);
-	printf("mirror.pools: %zu\n", npools);
-	return 0;
-}
-
-static void print_counters(const char *path)
+static void read_counters(struct stats *s)
 {
 	struct mcm_counters *c;
-	int rc = mcm_counters_open(&c, path, 0);
 
-	printf("\n");
-	if (rc == ENOENT) {
-		printf("counters: none (no process has written yet)\n");
-		return;
-	}
-	if (rc != 0) {
-		printf("counters: unreadable (%s)\n", mcm_strerror(rc));
-		mcm_cli_warn(CMD, "cannot read the counters in '%s': %s", path, mcm_strerror(rc));
+	memset(s->counters, 0, sizeof s->counters);
+	if ((s->counters_state = mcm_counters_open(&c, s->path, 0)) != 0) {
+		if (s->counters_state != ENOENT)
+			mcm_cli_warn(CMD, "cannot read the counters in '%s': %s (shown as 0)", s->path,
+				     mcm_strerror(s->counters_state));
 		return;
 	}
 	for (int i = 0; i < MCM_CTR_COUNT; i++)
-		printf("counters.%s: %" PRIu64 "\n", mcm_counter_names[i],
-		       mcm_counters_get(c, (enum mcm_counter)i));
+		s->counters[i] = mcm_counters_get(c, (enum mcm_counter)i);
 	mcm_counters_close(c);
 }
 
+/* The journal's header, read as a file (no map, no repair: stats writes nothing). */
+static void read_journal(struct stats *s)
+{
+	char path[PATH_MAX + 16];
+	struct mcm_jheader h;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/journal", s->path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		s->journal_state = errno;
+	} else {
+		n = pread(fd, &h, sizeof h, 0);
+		s->journal_state = n == (ssize_t)sizeof h && h.magic == MCM_JOURNAL_MAGIC ? 0 : n < 0 ? errno : MCM_EFORMAT;
+		close(fd);
+	}
+	if (s->journal_state == 0 && h.tail >= h.head && h.head >= h.reclaim && h.tail - h.reclaim <= h.size) {
+		s->journal_size = h.size;
+		s->journal_used = h.tail - h.reclaim;
+		s->journal_unapplied = h.tail - h.head;
+		s->journal_lost = h.lost;
+	} else if (s->journal_state == 0) {
+		s->journal_state = MCM_EFORMAT; /* positions caught moving, or damaged */
+	}
+	/* a journal of another layout was named when the mirror was opened (its writes could not be applied) */
+	if (s->journal_state != 0 && s->journal_state != ENOENT && s->journal_state != MCM_EFORMAT)
+		mcm_cli_warn(CMD, "cannot read the journal '%s': %s (shown as 0)", path, mcm_strerror(s->journal_state));
+}
+
 /* The stats slot of pool id, appended (as a pool without a record) when new. */
-static struct pool_stats *slot_of(struct pool_stats **arr, size_t *n, mcm_pool_id id)
+static struct pool_stats *slot_of(struct stats *s, mcm_pool_id id)
 {
 	struct pool_stats *p;
 
-	for (size_t i = 0; i < *n; i++)
-		if ((*arr)[i].pool.id == id)
-			return &(*arr)[i];
-	if (!(p = realloc(*arr, (*n + 1) * sizeof *p)))
+	for (size_t i = 0; i < s->npools; i++)
+		if (s->pools[i].pool.id == id)
+			return &s->pools[i];
+	if (!(p = realloc(s->pools, (s->npools + 1) * sizeof *p)))
 		return NULL;
-	*arr = p;
-	p += (*n)++;
+	s->pools = p;
+	p += s->npools++;
 	memset(p, 0, sizeof *p);
 	p->pool.id = id;
 	return p;
@@ -136,10 +158,10 @@ static struct pool_stats *slot_of(struct pool_stats **arr, size_t *n, mcm_pool_i
 
 static void count_item(struct pool_stats *ps, const struct mcm_item *item, int64_t now)
 {
-	enum mcm_dump_status s = mcm_dumpfmt_status(item, ps->known ? &ps->pool : NULL, now);
+	enum mcm_dump_status st = mcm_dumpfmt_status(item, ps->known ? &ps->pool : NULL, now);
 
-	ps->count[s]++;
-	if (s != MCM_DUMP_LIVE)
+	ps->count[st]++;
+	if (st != MCM_DUMP_LIVE)
 		return;
 	ps->live_bytes += item->value_len;
 	if (ps->oldest_us == 0 || item->wtime_us < ps->oldest_us)
@@ -149,9 +171,8 @@ static void count_item(struct pool_stats *ps, const struct mcm_item *item, int64
 }
 
 /* One pass over every record in key order. only: the --pool filter (or NULL). */
-static int scan(struct mcm_store *st, struct pool_stats **arr, size_t *n, const mcm_pool_id *only)
+static int scan(struct mcm_store *st, struct stats *s, const mcm_pool_id *only)
 {
-	int64_t now = (int64_t)time(NULL);
 	struct mcm_iter *it;
 	struct mcm_item item;
 	struct pool_stats *ps = NULL;
@@ -162,15 +183,116 @@ static int scan(struct mcm_store *st, struct pool_stats **arr, size_t *n, const 
 			break;
 		if (only && item.pool != *only)
 			continue;
-		if ((!ps || ps->pool.id != item.pool) && !(ps = slot_of(arr, n, item.pool)))
+		if ((!ps || ps->pool.id != item.pool) && !(ps = slot_of(s, item.pool)))
 			rc = ENOMEM;
 		else
-			count_item(ps, &item, now);
+			count_item(ps, &item, s->now);
 	}
 	mcm_iter_close(it);
 	if (mcm_cli_interrupted)
 		return EINTR;
 	return rc == MCM_END ? 0 : rc;
+}
+
+/* Slots for the pool records (only the --pool one when given). */
+static int load_pools(struct mcm_store *st, struct stats *s, const mcm_pool_id *only)
+{
+	struct mcm_pool *pools;
+	int rc = mcm_store_pools(st, &pools, &s->all_pools);
+
+	if (rc != 0) {
+		mcm_cli_error(CMD, "cannot read the pools of mirror '%s': %s", s->path, mcm_strerror(rc));
+		return -1;
+	}
+	if (!(s->pools = calloc(s->all_pools ? s->all_pools : 1, sizeof *s->pools))) {
+		free(pools);
+		mcm_cli_error(CMD, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < s->all_pools; i++) {
+		if (only && pools[i].id != *only)
+			continue;
+		s->pools[s->npools].pool = pools[i];
+		s->pools[s->npools++].known = 1;
+	}
+	free(pools);
+	return 0;
+}
+
+/* Servers of a canonical list ("a:1,b:2,/sock"). */
+static uint32_t count_servers(const char *list)
+{
+	uint32_t n = *list ? 1 : 0;
+
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	return n;
+}
+
+/* Per pool: the servers, the items each holds, the hashpower; the totals. */
+static void derive(struct stats *s)
+{
+	for (size_t i = 0; i < s->npools; i++) {
+		struct pool_stats *ps = &s->pools[i];
+
+		for (int k = 0; k < MCM_DUMP_NSTATUS; k++)
+			s->total[k] += ps->count[k];
+		s->total_bytes += ps->live_bytes;
+		if (!ps->known || !(ps->servers = count_servers(ps->pool.servers)))
+			continue;
+		ps->items_per_server = (ps->count[MCM_DUMP_LIVE] + ps->servers - 1) / ps->servers;
+		ps->hashpower = mcm_stats_hashpower(ps->items_per_server);
+	}
+}
+
+static int gather(struct mcm_store *st, struct stats *s, const mcm_pool_id *only)
+{
+	int rc;
+
+	s->now = (int64_t)time(NULL);
+	s->unlocked = mcm_store_unlocked(st);
+	if (load_pools(st, s, only) != 0)
+		return -1;
+	if (only && s->npools == 0) {
+		char id[17];
+		mcm_dumpfmt_pool_id(*only, id);
+		mcm_cli_error(CMD, "no pool '%s' in mirror '%s'", id, s->path);
+		return -1;
+	}
+	if ((rc = scan(st, s, only)) != 0 || (rc = mcm_store_info(st, &s->info)) != 0) {
+		if (rc == EINTR)
+			mcm_cli_error(CMD, "interrupted");
+		else
+			mcm_cli_error(CMD, "cannot read mirror '%s': %s", s->path, mcm_strerror(rc));
+		return -1;
+	}
+	read_counters(s);
+	read_journal(s);
+	derive(s);
+	return 0;
+}
+
+/* --- text ---------------------------------------------------------------- */
+
+static void print_environment(const struct stats *s)
+{
+	printf("mirror.path: %s\n", s->path);
+	printf("mirror.format_version: %" PRIu32 "\n", s->info.format_version);
+	print_time_us("mirror.created", s->info.created_us);
+	printf("mirror.map_size: %zu\n", s->info.map_size);
+	printf("mirror.used_bytes: %zu\n", s->info.used_bytes);
+	printf("mirror.entries: %" PRIu64 "\n", s->info.entries);
+	printf("mirror.last_seq: %" PRIu64 "\n", s->info.last_seq);
+	printf("mirror.pools: %zu\n", s->all_pools);
+	printf("mirror.lock_table: %s%s%s\n", s->unlocked ? "no (" : "yes", s->unlocked ? s->unlocked : "",
+	       s->unlocked ? ")" : "");
+	printf("\n");
+	for (int i = 0; i < MCM_CTR_COUNT; i++)
+		printf("counters.%s: %" PRIu64 "\n", mcm_counter_names[i], s->counters[i]);
+	printf("\njournal.size_bytes: %" PRIu64 "\n", s->journal_size);
+	printf("journal.used_bytes: %" PRIu64 "\n", s->journal_used);
+	printf("journal.unapplied_bytes: %" PRIu64 "\n", s->journal_unapplied);
+	printf("journal.lost_records: %" PRIu64 "\n", s->journal_lost);
 }
 
 static void print_named(const char *id, const char *field, const char *name, uint32_t v)
@@ -191,6 +313,7 @@ static void print_pool_config(const struct pool_stats *ps, const char *id)
 		return;
 	}
 	printf("pool.%s.servers: %s\n", id, p->servers);
+	printf("pool.%s.server_count: %" PRIu32 "\n", id, ps->servers);
 	print_named(id, "distribution", mcm_dumpfmt_distribution_name(p->distribution), p->distribution);
 	print_named(id, "key_hash", mcm_dumpfmt_hash_name(p->key_hash), p->key_hash);
 	print_named(id, "dist_hash", mcm_dumpfmt_hash_name(p->dist_hash), p->dist_hash);
@@ -215,6 +338,10 @@ static void print_pool_markers(const struct pool_stats *ps, const char *id)
 		       " this pool is not mirrored)\n", id);
 	else
 		printf("pool.%s.encrypted: no\n", id);
+	if (ps->servers) {
+		printf("pool.%s.items_per_server: %" PRIu64 "\n", id, ps->items_per_server);
+		printf("pool.%s.hashpower: %u\n", id, ps->hashpower);
+	}
 }
 
 static void print_pool(const struct pool_stats *ps)
@@ -237,134 +364,110 @@ static void print_pool(const struct pool_stats *ps)
 	print_pool_markers(ps, id);
 }
 
-static void print_totals(const struct pool_stats *arr, size_t n)
+static void print_text(const struct stats *s)
 {
-	uint64_t count[MCM_DUMP_NSTATUS] = {0}, bytes = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		for (int s = 0; s < MCM_DUMP_NSTATUS; s++)
-			count[s] += arr[i].count[s];
-		bytes += arr[i].live_bytes;
-	}
-	printf("\ntotal.live_items: %" PRIu64 "\n", count[MCM_DUMP_LIVE]);
-	printf("total.live_value_bytes: %" PRIu64 "\n", bytes);
-	printf("total.deleted: %" PRIu64 "\n", count[MCM_DUMP_DELETED]);
-	printf("total.dropped: %" PRIu64 "\n", count[MCM_DUMP_DROPPED]);
-	printf("total.expired: %" PRIu64 "\n", count[MCM_DUMP_EXPIRED]);
-	printf("total.flushed: %" PRIu64 "\n", count[MCM_DUMP_FLUSHED]);
+	print_environment(s);
+	for (size_t i = 0; i < s->npools; i++)
+		print_pool(&s->pools[i]);
+	printf("\ntotal.live_items: %" PRIu64 "\n", s->total[MCM_DUMP_LIVE]);
+	printf("total.live_value_bytes: %" PRIu64 "\n", s->total_bytes);
+	printf("total.deleted: %" PRIu64 "\n", s->total[MCM_DUMP_DELETED]);
+	printf("total.dropped: %" PRIu64 "\n", s->total[MCM_DUMP_DROPPED]);
+	printf("total.expired: %" PRIu64 "\n", s->total[MCM_DUMP_EXPIRED]);
+	printf("total.flushed: %" PRIu64 "\n", s->total[MCM_DUMP_FLUSHED]);
 }
 
-/* Slots for the pool records (only the --pool one when given). */
-static int load_pools(struct mcm_store *st, const char *path, const mcm_pool_id *only,
-		      struct pool_stats **arr, size_t *n, size_t *total)
-{
-	struct mcm_pool *pools;
-	int rc = mcm_store_pools(st, &pools, total);
+/* --- the command --------------------------------------------------------- */
 
-	*arr = NULL;
-	*n = 0;
-	if (rc != 0) {
-		mcm_cli_error(CMD, "cannot read the pools of mirror '%s': %s", path, mcm_strerror(rc));
-		return -1;
-	}
-	if (!(*arr = calloc(*total ? *total : 1, sizeof **arr))) {
-		free(pools);
-		mcm_cli_error(CMD, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < *total; i++) {
-		if (only && pools[i].id != *only)
-			continue;
-		(*arr)[*n].pool = pools[i];
-		(*arr)[(*n)++].known = 1;
-	}
-	free(pools);
+struct stats_opts {
+	mcm_pool_id pool;
+	int have_pool;
+	int format_set;
+	enum format format;
+};
+
+static int set_format(struct stats_opts *o, enum format f)
+{
+	if (o->format_set && o->format != f)
+		return mcm_cli_usage_error(CMD, "give one output format (--json, --prometheus or --format)");
+	o->format = f;
+	o->format_set = 1;
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, const struct mcm_global *g, mcm_pool_id *pool, int *have_pool)
+static int parse_format(struct stats_opts *o, const char *arg)
+{
+	if (strcmp(arg, "text") == 0)
+		return set_format(o, FORMAT_TEXT);
+	if (strcmp(arg, "json") == 0)
+		return set_format(o, FORMAT_JSON);
+	if (strcmp(arg, "prometheus") == 0)
+		return set_format(o, FORMAT_PROMETHEUS);
+	return mcm_cli_usage_error(CMD, "bad --format '%s': want text, json or prometheus", arg);
+}
+
+static int parse_args(int argc, char **argv, const struct mcm_global *g, struct stats_opts *o)
 {
 	static const struct option opts[] = {
-		{"pool", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
+		{"pool", required_argument, NULL, 'p'},      {"prometheus", no_argument, NULL, 'P'},
+		{"format", required_argument, NULL, 'F'},    {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (mcm_cli_parse_pool(CMD, optarg, pool) != 0)
+			if (mcm_cli_parse_pool(CMD, optarg, &o->pool) != 0)
 				return MCM_EXIT_USAGE;
-			*have_pool = 1;
+			o->have_pool = 1;
 			break;
-		case 'h':
+		case 'P':
+			if ((rc = set_format(o, FORMAT_PROMETHEUS)) != 0)
+				return rc;
+			break;
+		case 'F':
+			if ((rc = parse_format(o, optarg)) != 0)
+				return rc;
+			break;
+		default: /* 'h' */
 			usage(stdout, g);
 			return -1;
-		default:
-			return mcm_cli_usage_error(CMD, "unknown option");
 		}
 	}
 	if (optind < argc)
 		return mcm_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+	if (g->json && (rc = set_format(o, FORMAT_JSON)) != 0)
+		return rc;
 	return 0;
-}
-
-static int report(struct mcm_store *st, const char *path, const mcm_pool_id *only)
-{
-	struct pool_stats *arr;
-	size_t n, total;
-	int rc;
-
-	if (load_pools(st, path, only, &arr, &n, &total) != 0)
-		return MCM_EXIT_FAIL;
-	if (only && n == 0) {
-		char id[17];
-		mcm_dumpfmt_pool_id(*only, id);
-		mcm_cli_error(CMD, "no pool '%s' in mirror '%s'", id, path);
-		free(arr);
-		return MCM_EXIT_FAIL;
-	}
-	if ((rc = scan(st, &arr, &n, only)) != 0) {
-		if (rc == EINTR)
-			mcm_cli_error(CMD, "interrupted");
-		else
-			mcm_cli_error(CMD, "cannot read mirror '%s': %s", path, mcm_strerror(rc));
-		free(arr);
-		return MCM_EXIT_FAIL;
-	}
-	if (print_environment(st, path, total) == 0) {
-		print_counters(path);
-		for (size_t i = 0; i < n; i++)
-			print_pool(&arr[i]);
-		print_totals(arr, n);
-		rc = 0;
-	} else {
-		rc = -1;
-	}
-	free(arr);
-	return rc == 0 ? MCM_EXIT_OK : MCM_EXIT_FAIL;
 }
 
 static int run(const struct mcm_global *g, int argc, char **argv)
 {
-	const char *path = mcm_cli_mirror_path(g);
+	struct stats_opts o = {0};
+	struct stats s;
 	struct mcm_store *st;
-	mcm_pool_id pool = 0;
-	int have_pool = 0, rc;
+	int rc;
 
-	if ((rc = parse_args(argc, argv, g, &pool, &have_pool)) != 0)
+	if ((rc = parse_args(argc, argv, g, &o)) != 0)
 		return rc < 0 ? MCM_EXIT_OK : rc;
 	mcm_cli_signals();
+	memset(&s, 0, sizeof s);
+	s.path = mcm_cli_mirror_path(g);
 	if (!(st = mcm_cli_open_mirror(g, CMD)))
 		return MCM_EXIT_FAIL;
-	rc = report(st, path, have_pool ? &pool : NULL);
+	rc = gather(st, &s, o.have_pool ? &o.pool : NULL);
+	if (rc == 0 && o.format == FORMAT_JSON)
+		mcm_stats_json(&s, stdout);
+	else if (rc == 0 && o.format == FORMAT_PROMETHEUS)
+		mcm_stats_prometheus(&s, stdout);
+	else if (rc == 0)
+		print_text(&s);
 	mcm_store_close(st);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		mcm_cli_error(CMD, "cannot write to stdout: %s", strerror(errno));
+	free(s.pools);
+	if (rc != 0)
 		return MCM_EXIT_FAIL;
-	}
-	return rc;
+	return mcm_cli_check_stdout(CMD);
 }
 
 const struct mcm_cmd mcm_cmd_stats = {"stats", run, "what the mirror holds: counts per pool, counters, sizes"};

@@ -17,6 +17,7 @@
 
 #include "dumpfmt.h"
 #include "mcm_store.h"
+#include "json.h"
 #include "mcmirror.h"
 #include "pipe.h"
 #include "progress.h"
@@ -470,6 +471,26 @@ static int verify(struct verify *v, struct mcm_store *st)
 	return outcome(v, rc);
 }
 
+/* --json: the summary as one JSON line, the last of stdout (docs/mcmirror.1, JSON OUTPUT). */
+static void json_summary(const struct verify *v, int rc)
+{
+	struct mcm_json j;
+
+	mcm_cli_summary_begin(&j, CMD, rc);
+	mcm_json_str(&j, "servers", v->t.described.servers);
+	mcm_json_u64(&j, "checked", v->checked);
+	mcm_json_u64(&j, "matching", v->matching);
+	mcm_json_u64(&j, "missing", v->diffs[DIFF_MISSING]);
+	mcm_json_u64(&j, "different_value", v->diffs[DIFF_VALUE]);
+	mcm_json_u64(&j, "different_flags", v->diffs[DIFF_FLAGS]);
+	mcm_json_u64(&j, "ttl_off", v->diffs[DIFF_TTL]);
+	mcm_json_u64(&j, "errors", v->diffs[DIFF_ERROR]);
+	mcm_json_u64(&j, "skipped_expired", v->expired);
+	mcm_json_u64(&j, "unsendable", v->unsendable);
+	mcm_json_double(&j, "seconds", v->start ? mcm_cli_now() - v->start : 0, 3);
+	mcm_json_finish(&j);
+}
+
 static int run(const struct mcm_global *g, int argc, char **argv)
 {
 	struct verify_opts o;
@@ -487,10 +508,14 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 		return mcm_cli_usage_error(CMD, "%s", why);
 	mcm_cli_signals();
 	if (!(st = mcm_cli_open_mirror(g, CMD))) {
+		if (g->json)
+			json_summary(&v, MCM_EXIT_FAIL);
 		mcm_target_close(&v.t);
 		return MCM_EXIT_FAIL;
 	}
 	rc = verify(&v, st);
+	if (g->json)
+		json_summary(&v, rc);
 	for (uint32_t i = 0; v.pipes && i < v.t.count; i++) {
 		mcm_pipe_close(&v.pipes[i]);
 		free(v.rings[i].slot);

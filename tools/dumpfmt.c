@@ -1,5 +1,6 @@
 /* dumpfmt.c - encode and decode the lines of a dump file (format: docs/FORMAT.md, API: dumpfmt.h). */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -88,6 +89,44 @@ static int hexval(char c)
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1; /* upper case is not canonical */
+}
+
+long mcm_dumpfmt_unescape_more(struct mcm_dumpfmt_unescaper *u, const char *src, size_t len, char *dst)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+		int d;
+
+		if (u->state == 0) {
+			if (plain_byte(c))
+				dst[n++] = (char)c;
+			else if (c == '\\')
+				u->state = 1;
+			else
+				return -1;
+			continue;
+		}
+		if ((d = hexval((char)c)) < 0)
+			return -1;
+		if (u->state == 1) {
+			u->hi = d;
+			u->state = 2;
+			continue;
+		}
+		c = (unsigned char)(u->hi << 4 | d);
+		if (plain_byte(c))
+			return -1; /* must have been written as is */
+		dst[n++] = (char)c;
+		u->state = 0;
+	}
+	return (long)n;
+}
+
+int mcm_dumpfmt_unescape_end(const struct mcm_dumpfmt_unescaper *u)
+{
+	return u->state == 0 ? 0 : -1;
 }
 
 int mcm_dumpfmt_unescape(const char *src, size_t len, char *dst, size_t *out_len)
@@ -264,19 +303,60 @@ static int decode_numbers(struct fields *f, struct mcm_item *item, const char **
 
 	if (next_field(f, 0, &t, &n) != 0 || parse_id16(t, n, &item->pool) != 0)
 		return fail(why, "bad pool id");
-	if (next_field(f, 0, &t, &n) != 0 || parse_u64(t, n, UINT64_MAX, &item->seq) != 0)
-		return fail(why, "bad sequence number");
-	if (next_field(f, 0, &t, &n) != 0 || parse_u64(t, n, UINT64_MAX, &item->wtime_us) != 0)
-		return fail(why, "bad write time");
+	if (next_field(f, 0, &t, &n) != 0 || parse_u64(t, n, INT64_MAX, &item->seq) != 0)
+		return fail(why, "bad sequence number (want 0 to 9223372036854775807)");
+	if (next_field(f, 0, &t, &n) != 0 ||
+	    parse_u64(t, n, (uint64_t)MCM_DUMP_TIME_MAX * 1000000u + 999999u, &item->wtime_us) != 0)
+		return fail(why, "bad write time (want microseconds up to the year 9999)");
 	if (next_field(f, 0, &t, &n) != 0 || parse_u64(t, n, UINT32_MAX, &v) != 0)
 		return fail(why, "bad flags");
 	item->flags = (uint32_t)v;
-	if (next_field(f, 0, &t, &n) != 0 || parse_i64(t, n, &item->exptime) != 0)
-		return fail(why, "bad expiry time");
+	if (next_field(f, 0, &t, &n) != 0 || parse_i64(t, n, &item->exptime) != 0 || item->exptime < 0 ||
+	    item->exptime > MCM_DUMP_TIME_MAX)
+		return fail(why, "bad expiry time (want 0, or Unix seconds up to the year 9999)");
 	if (next_field(f, 0, &t, &n) != 0 || parse_u64(t, n, UINT16_MAX, &v) != 0)
 		return fail(why, "bad namespace length");
 	item->ns_len = (uint16_t)v;
 	return 0;
+}
+
+/* STATUS .. KEY from f; key_last: KEY ends the text (no space after it). */
+static int decode_head(struct fields *f, int key_last, struct mcm_item *item, enum mcm_dump_status *status,
+		       char *scratch, size_t *used, const char **why)
+{
+	const char *t;
+	size_t n;
+	int rc;
+
+	memset(item, 0, sizeof *item);
+	if (next_field(f, 0, &t, &n) != 0 || parse_status(t, n, status) != 0)
+		return fail(why, "unknown record status");
+	item->kind = *status == MCM_DUMP_DELETED   ? MCM_KIND_DELETED
+		     : *status == MCM_DUMP_DROPPED ? MCM_KIND_DROPPED
+						   : MCM_KIND_VALUE;
+	if ((rc = decode_numbers(f, item, why)) != 0)
+		return rc;
+	if (next_field(f, 0, &t, &n) != 0 || decode_group(t, n, item, scratch, used) != 0)
+		return fail(why, "bad group key");
+	item->key = scratch + *used;
+	if (next_field(f, key_last, &t, &n) != 0 || mcm_dumpfmt_unescape(t, n, scratch + *used, &item->key_len) != 0)
+		return fail(why, "bad key");
+	if (item->key_len == 0 || item->key_len > MCM_KEY_MAX + MCM_NAMESPACE_MAX)
+		return fail(why, "key empty or too long");
+	if (item->ns_len > item->key_len)
+		return fail(why, "namespace longer than the key");
+	*used += item->key_len;
+	item->value = "";
+	return 0;
+}
+
+int mcm_dumpfmt_record_decode_head(const char *head, size_t len, struct mcm_item *item,
+				   enum mcm_dump_status *status, char *scratch, const char **why)
+{
+	struct fields f = {head, head + len};
+	size_t used = 0;
+
+	return decode_head(&f, 1, item, status, scratch, &used, why);
 }
 
 int mcm_dumpfmt_record_decode(const char *line, size_t len, struct mcm_item *item,
@@ -289,24 +369,8 @@ int mcm_dumpfmt_record_decode(const char *line, size_t len, struct mcm_item *ite
 
 	if (len > 0 && line[len - 1] == '\n')
 		f.end--;
-	memset(item, 0, sizeof *item);
-	if (next_field(&f, 0, &t, &n) != 0 || parse_status(t, n, status) != 0)
-		return fail(why, "unknown record status");
-	item->kind = *status == MCM_DUMP_DELETED   ? MCM_KIND_DELETED
-		     : *status == MCM_DUMP_DROPPED ? MCM_KIND_DROPPED
-						   : MCM_KIND_VALUE;
-	if ((rc = decode_numbers(&f, item, why)) != 0)
+	if ((rc = decode_head(&f, 0, item, status, scratch, &used, why)) != 0)
 		return rc;
-	if (next_field(&f, 0, &t, &n) != 0 || decode_group(t, n, item, scratch, &used) != 0)
-		return fail(why, "bad group key");
-	item->key = scratch + used;
-	if (next_field(&f, 0, &t, &n) != 0 || mcm_dumpfmt_unescape(t, n, scratch + used, &item->key_len) != 0)
-		return fail(why, "bad key");
-	if (item->key_len == 0 || item->key_len > MCM_KEY_MAX + MCM_NAMESPACE_MAX)
-		return fail(why, "key empty or too long");
-	if (item->ns_len > item->key_len)
-		return fail(why, "namespace longer than the key");
-	used += item->key_len;
 	item->value = scratch + used;
 	next_field(&f, 1, &t, &n);
 	if (mcm_dumpfmt_unescape(t, n, scratch + used, &item->value_len) != 0)
@@ -393,17 +457,19 @@ static int decode_pool_state(struct fields *f, struct mcm_pool *p, const char **
 	size_t n;
 	uint64_t x;
 
-	if (named_field(f, 0, "hash_with_namespace", &v, &n) != 0 || parse_u64(v, n, UINT8_MAX, &x) != 0)
-		return fail(why, "bad hash_with_namespace");
+	if (named_field(f, 0, "hash_with_namespace", &v, &n) != 0 || parse_u64(v, n, 1, &x) != 0)
+		return fail(why, "bad hash_with_namespace (want 0 or 1)");
 	p->hash_with_namespace = (uint8_t)x;
-	if (named_field(f, 0, "created_us", &v, &n) != 0 || parse_u64(v, n, UINT64_MAX, &p->created_us) != 0)
-		return fail(why, "bad created_us");
-	if (named_field(f, 0, "flush_seq", &v, &n) != 0 || parse_u64(v, n, UINT64_MAX, &p->flush_seq) != 0)
-		return fail(why, "bad flush_seq");
-	if (named_field(f, 0, "flush_time", &v, &n) != 0 || parse_i64(v, n, &p->flush_time) != 0)
-		return fail(why, "bad flush_time");
-	if (named_field(f, 1, "encrypted", &v, &n) != 0 || parse_u64(v, n, UINT8_MAX, &x) != 0)
-		return fail(why, "bad encrypted");
+	if (named_field(f, 0, "created_us", &v, &n) != 0 ||
+	    parse_u64(v, n, (uint64_t)MCM_DUMP_TIME_MAX * 1000000u + 999999u, &p->created_us) != 0)
+		return fail(why, "bad created_us (want microseconds up to the year 9999)");
+	if (named_field(f, 0, "flush_seq", &v, &n) != 0 || parse_u64(v, n, INT64_MAX, &p->flush_seq) != 0)
+		return fail(why, "bad flush_seq (want 0 to 9223372036854775807)");
+	if (named_field(f, 0, "flush_time", &v, &n) != 0 || parse_i64(v, n, &p->flush_time) != 0 ||
+	    p->flush_time < 0 || p->flush_time > MCM_DUMP_TIME_MAX)
+		return fail(why, "bad flush_time (want 0, or Unix seconds up to the year 9999)");
+	if (named_field(f, 1, "encrypted", &v, &n) != 0 || parse_u64(v, n, 1, &x) != 0)
+		return fail(why, "bad encrypted (want 0 or 1)");
 	p->encrypted = (uint8_t)x;
 	return 0;
 }

@@ -76,6 +76,41 @@ size_t mcm_dumpfmt_record_encode(const struct mcm_item *item, enum mcm_dump_stat
 int mcm_dumpfmt_record_decode(const char *line, size_t len, struct mcm_item *item,
 			      enum mcm_dump_status *status, char *scratch, const char **why);
 
+/** The largest time a dump holds (Unix seconds): the end of the year 9999,
+ * the last an ISO 8601 date spells. exptime and flush_time are 0 or up to
+ * this, wtime_us up to this many seconds; sequence numbers are at most
+ * INT64_MAX, flags and markers as the store keeps them: a decoder refuses
+ * anything else (arithmetic on a value out of range is undefined). */
+#define MCM_DUMP_TIME_MAX INT64_C(253402300799)
+
+/** Upper bound of the length of a record's fields before its value
+ * (STATUS .. KEY and the space after KEY). */
+#define MCM_DUMP_HEAD_MAX (200 + MCM_DUMP_ESCAPED_MAX(UINT16_MAX) + \
+			   MCM_DUMP_ESCAPED_MAX(MCM_KEY_MAX + MCM_NAMESPACE_MAX))
+
+/** Parse the fields of a record line before its value:
+ *   STATUS POOL SEQ WTIME_US FLAGS EXPTIME NS_LEN GROUP KEY
+ * (len bytes, no space after KEY). Every field is checked as
+ * mcm_dumpfmt_record_decode checks it; item->value is left empty.
+ * @param[in] scratch len bytes for the unescaped group and key
+ * @return 0, or MCM_EFORMAT with *why set. */
+int mcm_dumpfmt_record_decode_head(const char *head, size_t len, struct mcm_item *item,
+				   enum mcm_dump_status *status, char *scratch, const char **why);
+
+/** Undo mcm_dumpfmt_escape piece by piece (a value read in chunks: an
+ * escape may straddle two). Start with the struct zeroed. */
+struct mcm_dumpfmt_unescaper {
+	int state; /* 0 plain, 1 after '\\', 2 after one hex digit */
+	int hi;
+};
+
+/** Unescape the next len bytes of src into dst (room for len bytes).
+ * @return the bytes written, or -1 when src is not canonical escaped text. */
+long mcm_dumpfmt_unescape_more(struct mcm_dumpfmt_unescaper *u, const char *src, size_t len, char *dst);
+
+/** At the end of the text: 0, or -1 when it ends inside an escape. */
+int mcm_dumpfmt_unescape_end(const struct mcm_dumpfmt_unescaper *u);
+
 /** Upper bound of the length of a pool line, newline included. */
 #define MCM_DUMP_POOL_MAX (400 + MCM_DUMP_ESCAPED_MAX(MCM_SERVERS_MAX))
 

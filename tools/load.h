@@ -13,13 +13,21 @@
 #define CMD "load"
 #define BATCH 1024 /* records per transaction */
 
-/* The input, read line by line. */
+/* The input, read in blocks: memory stays bounded by the longest header
+ * line and record head (MCM_DUMP_HEAD_MAX) plus the largest value, however
+ * long a line is. */
 struct reader {
-	FILE *f;
+	int fd;
 	const char *name;  /* for messages: the file name, or "stdin" */
-	char *line;
+	char *buf;         /* READ_BUF bytes read ahead */
+	size_t off, avail;
+	int eof;
+	char *line;        /* a header line, or the fields of a record before its value */
 	size_t cap;
-	size_t len;        /* of the current line, its '\n' included */
+	size_t len;        /* of line, its '\n' (or the space before the value) included */
+	char *value;       /* the unescaped value of the current record */
+	size_t value_cap, value_len;
+	uint64_t value_max; /* --max-value */
 	uint64_t lineno;
 	uint32_t crc;      /* of every line before the trailer */
 	uint64_t bytes, size; /* read so far; the file's size (0: unknown) */
@@ -36,6 +44,7 @@ struct batch {
 
 struct load {
 	const struct mcm_global *g;
+	struct mcm_cli_ids ids; /* the mirror's owner, when root loads into a user's mirror */
 	struct mcm_store *to;  /* where batches go: st while loading, the mirror while merging */
 	const char *dir;     /* the mirror */
 	char *tmp;           /* DIR.load.<pid> */
@@ -45,6 +54,9 @@ struct load {
 	size_t npools;
 	uint64_t last_seq;   /* the header's, raised to every number seen */
 	uint64_t records;
+	uint64_t taken, kept, tombstoned; /* a merge's counts */
+	int merged;          /* 1 merged into a mirror, 0 a new mirror */
+	double start;
 	mcm_pool_id prev_pool; /* order check */
 	char *prev_key;
 	size_t prev_len;

@@ -18,6 +18,8 @@
 #include "mcm_store.h"
 #include "mcmirror.h"
 
+static int merge(struct load *ld);
+
 /* No mirror at DIR: move the loaded environment there (the directory when
  * DIR does not exist, else data.mdb, never over one). @return 0, 1 when a
  * mirror is there (merge instead), -1 after a message. */
@@ -35,7 +37,8 @@ int mcm_load_install(struct load *ld)
 		mcm_store_close(ld->st);
 		ld->st = ld->to = NULL;
 		unlink(lock);
-		if ((rc = mcm_fsutil_sync_file(from)) == 0 && !mcm_fsutil_exists(ld->dir))
+		if ((rc = mcm_cli_give_to_owner(&ld->ids, from)) == 0 && (rc = mcm_fsutil_sync_file(from)) == 0 &&
+		    !mcm_fsutil_exists(ld->dir))
 			rc = rename(ld->tmp, ld->dir) != 0 ? errno : 0;
 		else if (rc == 0)
 			rc = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) != 0 ? errno : 0;
@@ -54,11 +57,10 @@ int mcm_load_install(struct load *ld)
 	return 0;
 }
 
-/* The merge's counts. */
+/* The merge: where, and the pools records are written with. */
 struct merge {
 	struct mcm_store *dst;
 	struct mcm_pool *pools; /* dst's records of the loaded pools, in ld->pools order */
-	uint64_t taken, kept, tombstoned;
 };
 
 /* Each loaded pool into the mirror (new ones exactly), then read back as
@@ -95,7 +97,7 @@ static int merge_one(struct load *ld, struct merge *mg, struct mcm_item *it, int
 	if (rc != 0 && rc != MCM_ENOTFOUND)
 		return rc;
 	if (rc == 0 && old.wtime_us >= it->wtime_us) {
-		mg->kept++;
+		ld->kept++;
 		return 0;
 	}
 	if (mcm_dumpfmt_status(it, lp, now) == MCM_DUMP_FLUSHED) {
@@ -104,9 +106,9 @@ static int merge_one(struct load *ld, struct merge *mg, struct mcm_item *it, int
 		it->flags = 0;
 		it->exptime = 0;
 		it->value_len = 0;
-		mg->tombstoned++;
+		ld->tombstoned++;
 	}
-	mg->taken++;
+	ld->taken++;
 	return mcm_load_queue(ld, it, &mg->pools[lp - ld->pools], 0) == 0 ? 0 : -1;
 }
 
@@ -131,14 +133,25 @@ static int merge_records(struct load *ld, struct merge *mg)
 	if (rc == MCM_END)
 		rc = 0;
 	if (rc > 0 || rc < -1)
-		mcm_cli_error(CMD, "cannot merge into mirror '%s': %s", ld->dir, mcm_strerror(rc));
+		mcm_cli_error(CMD, "cannot merge into mirror '%s': %s", ld->dir, mcm_strerror(mcm_cli_write_error(ld->dir, rc)));
 	if (rc == 0 && mcm_load_flush(ld) != 0)
 		rc = -1;
 	return rc;
 }
 
-/* A mirror at DIR: merge by write time. @return 0 or -1 after a message. */
+/* A mirror at DIR: merge by write time, as the mirror's owner. @return 0 or -1 after a message. */
 int mcm_load_merge(struct load *ld)
+{
+	int rc;
+
+	if (mcm_cli_become(CMD, ld->dir, &ld->ids) != 0)
+		return -1;
+	rc = merge(ld);
+	mcm_cli_become_self(&ld->ids);
+	return rc;
+}
+
+static int merge(struct load *ld)
 {
 	struct merge mg = {0};
 	int rc = mcm_drain_catch_up(ld->dir, 5000);
@@ -146,24 +159,26 @@ int mcm_load_merge(struct load *ld)
 	if (rc != 0 && rc != ENOENT)
 		mcm_cli_warn(CMD, "cannot apply the journal of '%s' first: %s", ld->dir, mcm_strerror(rc));
 	if ((rc = mcm_store_open(&mg.dst, ld->dir, MCM_STORE_NOSYNC, 0)) != 0) {
-		mcm_cli_error(CMD, "cannot open mirror '%s' to merge into it: %s", ld->dir, mcm_strerror(rc));
+		mcm_cli_error(CMD, "cannot open mirror '%s' to merge into it: %s", ld->dir,
+			      mcm_strerror(mcm_cli_write_error(ld->dir, rc)));
 		return -1;
 	}
 	if ((rc = merge_pools(ld, &mg)) != 0)
-		mcm_cli_error(CMD, "cannot merge the pools into mirror '%s': %s", ld->dir, mcm_strerror(rc));
+		mcm_cli_error(CMD, "cannot merge the pools into mirror '%s': %s", ld->dir,
+			      mcm_strerror(mcm_cli_write_error(ld->dir, rc)));
 	else if ((rc = merge_records(ld, &mg)) == 0 && (rc = mcm_store_sync(mg.dst)) != 0)
-		mcm_cli_error(CMD, "cannot sync mirror '%s': %s", ld->dir, mcm_strerror(rc));
+		mcm_cli_error(CMD, "cannot sync mirror '%s': %s", ld->dir, mcm_strerror(mcm_cli_write_error(ld->dir, rc)));
 	if (rc == 0 && mcm_cli_interrupted) {
 		mcm_cli_error(CMD, "interrupted by signal %d: mirror '%s' holds %" PRIu64 " of the dump's records "
 			      "merged so far; load the file again to complete the merge", (int)mcm_cli_interrupted,
-			      ld->dir, mg.taken);
+			      ld->dir, ld->taken);
 		rc = -1;
 	}
 	if (rc == 0 && !ld->g->quiet)
 		mcm_cli_error(CMD, "merged '%s' into mirror '%s': %" PRIu64 " records taken from the dump (%" PRIu64
 			      " of them values it lists as flushed, taken as deletions), %" PRIu64
 			      " kept from the mirror (written at the same time or later)",
-			      ld->r.name, ld->dir, mg.taken, mg.tombstoned, mg.kept);
+			      ld->r.name, ld->dir, ld->taken, ld->tombstoned, ld->kept);
 	mcm_store_close(mg.dst);
 	free(mg.pools);
 	return rc ? -1 : 0;

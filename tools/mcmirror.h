@@ -12,6 +12,7 @@
 #ifndef MCMIRROR_H
 #define MCMIRROR_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -22,11 +23,12 @@ struct mcm_store;
 #define MCM_EXIT_FAIL 1
 #define MCM_EXIT_USAGE 2
 
-/** Options given before the command name. */
+/** The global options, given before or after the command name. */
 struct mcm_global {
 	const char *mirror; /**< --mirror DIR (default: MCMIRROR_PATH, then the built-in path) */
 	int verbose;        /**< -v count */
 	int quiet;          /**< -q */
+	int json;           /**< --json: machine-readable output on stdout (stats; a summary line of the others) */
 };
 
 struct mcm_cmd {
@@ -77,5 +79,79 @@ int mcm_cli_parse_pool(const char *cmd, const char *arg, uint64_t *id);
 
 /** Parse a non-negative integer option value; returns -1 on garbage. */
 long long mcm_cli_parse_count(const char *s);
+
+/** The global options a command's getopt_long recognises wherever they appear
+ * (main.c binds them before it runs the command). */
+void mcm_cli_bind_global(struct mcm_global *g);
+
+/** getopt_long for a command (argv[0] is the command's name): the global
+ * options (-m/--mirror, -q/--quiet, -v/--verbose, --json) are taken into the
+ * bound struct mcm_global wherever they appear, unless the command defines an
+ * option of that letter or name itself; an unknown or ambiguous option, or a
+ * missing argument, prints one error line and the "try --help" hint and
+ * exits with MCM_EXIT_USAGE, so a command never sees '?' or ':'. */
+int mcm_cli_getopt_long(int argc, char *const argv[], const char *shortopts, const struct option *longopts,
+			int *longind);
+
+/* Every command's option loop goes through mcm_cli_getopt_long: the commands
+ * call getopt_long as usual (cli.c and main.c define MCM_CLI_OWN_GETOPT). */
+#ifndef MCM_CLI_OWN_GETOPT
+#define getopt_long mcm_cli_getopt_long
+#endif
+
+/** Print "mcmirror: <cmd>: cannot write to stdout: <why>" when stdout has a
+ * pending error or cannot be flushed (a full disk, a closed pipe).
+ * @return 0, or MCM_EXIT_FAIL after the message. */
+int mcm_cli_check_stdout(const char *cmd);
+
+/** Effective user and groups saved while the mirror's owner is being used. */
+struct mcm_cli_ids {
+	int switched;
+	unsigned uid, gid;      /**< the owner's */
+	unsigned saved_gid;
+	int ngroups;
+	unsigned *groups;       /**< the supplementary groups to restore (malloc'd) */
+};
+
+/** Who should own the files created in the mirror dir: when running as root
+ * and dir (or, when it does not exist yet, its parent) belongs to another
+ * user, that user (ids->uid, ids->gid, and the groups to come back to),
+ * else nobody (ids->uid == 0). Switches nothing. @return 1 when a user was found. */
+int mcm_cli_mirror_owner(const char *dir, struct mcm_cli_ids *ids);
+
+/** Act as the owner mcm_cli_mirror_owner found (effective uid, gid and
+ * groups) until mcm_cli_become_self; nothing when none was.
+ * @return 0, or -1 after a message naming the user and what to run instead. */
+int mcm_cli_become(const char *cmd, const char *dir, struct mcm_cli_ids *ids);
+
+/** Both: files created in the mirror (lock.mdb, data.mdb, the journal's and
+ * the drainer's files) then belong to the user whose applications write it. */
+int mcm_cli_become_owner(const char *cmd, const char *dir, struct mcm_cli_ids *ids);
+
+/** Back to the ids saved by mcm_cli_become (nothing when not switched). */
+void mcm_cli_become_self(struct mcm_cli_ids *ids);
+
+/** Back to self, and free what mcm_cli_mirror_owner kept. */
+void mcm_cli_ids_free(struct mcm_cli_ids *ids);
+
+/** chown path to the owner mcm_cli_mirror_owner found (no-op when none).
+ * @return 0 or an errno value. */
+int mcm_cli_give_to_owner(const struct mcm_cli_ids *ids, const char *path);
+
+struct mcm_json;
+
+/** The version of the JSON summary lines (docs/mcmirror.1, JSON OUTPUT). */
+#define MCM_SUMMARY_JSON_VERSION 1
+
+/** With --json, commands end with one JSON object on one line of stdout:
+ * this starts it with the members every summary has ("command", "version",
+ * "ok", "exit", "error": the first error message, usually the cause, or
+ * null, "interrupted");
+ * the command adds its counts and calls mcm_json_finish. */
+void mcm_cli_summary_begin(struct mcm_json *j, const char *cmd, int status);
+
+/** An error of a write into the mirror dir, named as it is: LMDB reports a
+ * short write on a full filesystem as EIO; this says ENOSPC then. */
+int mcm_cli_write_error(const char *dir, int rc);
 
 #endif

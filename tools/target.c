@@ -1,5 +1,4 @@
 /* target.c - parse --servers, match it to a mirrored pool, place keys with libmemcached's hashing. */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -9,97 +8,23 @@
 #include "dumpfmt.h"
 #include "mcm_pool.h"
 #include "mcmirror.h"
+#include "servers.h"
 #include "target.h"
 
-/* Is s (len bytes) a decimal number from lo to hi? */
-static int is_number(const char *s, size_t len, long lo, long hi)
-{
-	long v = 0;
-
-	if (len == 0 || len > 6)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v >= lo && v <= hi;
-}
-
-/* Check one entry of a server list: "/socket", "host", "host:port", "host:port:weight",
- * "[v6]:port". memcached_servers_parse() takes garbage ports as 11211: refuse them here. */
-static int check_entry(const char *e, size_t len, char *why, size_t why_size)
-{
-	const char *host_end = e, *end = e + len, *colon;
-
-	if (len == 0) {
-		snprintf(why, why_size, "empty server name in the list");
-		return -1;
-	}
-	if (e[0] == '/')
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if (!isgraph((unsigned char)e[i])) {
-			snprintf(why, why_size, "bad server '%.*s': contains a space or control character", (int)len, e);
-			return -1;
-		}
-	}
-	if (e[0] == '[' && !(host_end = memchr(e, ']', len))) {
-		snprintf(why, why_size, "bad server '%.*s': no closing ']'", (int)len, e);
-		return -1;
-	}
-	if (!(colon = memchr(host_end, ':', (size_t)(end - host_end))))
-		return 0;
-	{
-		const char *port = colon + 1, *weight = memchr(port, ':', (size_t)(end - port));
-		size_t plen = (size_t)((weight ? weight : end) - port);
-
-		if (!is_number(port, plen, 1, 65535) ||
-		    (weight && !is_number(weight + 1, (size_t)(end - weight - 1), 0, 999999))) {
-			snprintf(why, why_size, "bad server '%.*s': want host:port with a port from 1 to 65535",
-				 (int)len, e);
-			return -1;
-		}
-	}
-	return 0;
-}
-
+/* A server list: parsed by servers.c (IPv6, bare hosts, relative sockets, duplicates). */
 static int open_list(struct mcm_target *t, const char *servers, char *why, size_t why_size)
 {
-	memcached_server_st *list;
-	const char *e = servers;
-
-	for (;;) {
-		const char *comma = strchr(e, ',');
-		size_t len = comma ? (size_t)(comma - e) : strlen(e);
-
-		if (check_entry(e, len, why, why_size) != 0)
-			return -1;
-		if (!comma)
-			break;
-		e = comma + 1;
-	}
-	if (!(t->mc = memcached_create(NULL)) || !(list = memcached_servers_parse(servers))) {
+	if (!(t->mc = memcached_create(NULL))) {
 		snprintf(why, why_size, "cannot parse the server list '%s'", servers);
 		return -1;
 	}
-	if (memcached_server_push(t->mc, list) != MEMCACHED_SUCCESS) {
-		memcached_server_list_free(list);
-		snprintf(why, why_size, "cannot use the server list '%s'", servers);
-		return -1;
-	}
-	memcached_server_list_free(list);
-	return 0;
+	return mcm_servers_add_list(t->mc, servers, why, why_size);
 }
 
 static int open_config(struct mcm_target *t, const char *conf, char *why, size_t why_size)
 {
-	char err[512] = "";
-
-	if (libmemcached_check_configuration(conf, strlen(conf), err, sizeof err) != MEMCACHED_SUCCESS) {
-		snprintf(why, why_size, "bad configuration string '%s': %s", conf, err[0] ? err : "parse error");
+	if (mcm_servers_check_config(conf, why, why_size) != 0)
 		return -1;
-	}
 	if (!(t->mc = memcached(conf, strlen(conf)))) {
 		snprintf(why, why_size, "cannot use the configuration string '%s'", conf);
 		return -1;
@@ -108,7 +33,7 @@ static int open_config(struct mcm_target *t, const char *conf, char *why, size_t
 	/* the namespace of each record is hashed by mcm_target_server_of itself */
 	t->hash_with_ns = memcached_behavior_get(t->mc, MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY) != 0;
 	memcached_behavior_set(t->mc, MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY, 0);
-	return 0;
+	return mcm_servers_unique(t->mc, why, why_size);
 }
 
 static int check_servers(struct mcm_target *t, char *why, size_t why_size)
@@ -302,11 +227,13 @@ void mcm_target_server_name(const struct mcm_target *t, uint32_t idx, char *buf,
 
 int mcm_target_find_server(const struct mcm_target *t, const char *name)
 {
-	char buf[300];
+	char buf[300], want[300];
 
+	if (mcm_servers_canonical(name, want, sizeof want) != 0) /* "::1" is "[::1]:11211" */
+		snprintf(want, sizeof want, "%s", name);
 	for (uint32_t i = 0; i < t->count; i++) {
 		mcm_target_server_name(t, i, buf, sizeof buf);
-		if (strcmp(buf, name) == 0)
+		if (strcmp(buf, want) == 0)
 			return (int)i;
 	}
 	return -1;

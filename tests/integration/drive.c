@@ -7,6 +7,15 @@
  *                  a two-server pool, flush_all on SERVER2
  *   edge           binary writes on SERVER1 to keys the server holds and the
  *                  mirror never saw (written before the shim, or evicted)
+ *   answers        definite answers that are not successes (shim_answers.c) on
+ *                  SERVER1, over ascii and over binary with a namespace
+ *   desync         text-protocol connections out of step (shim_desync.c): SERVER1,
+ *                  SERVER1+SERVER2, SERVER3 (injected commands forget that pool);
+ *                  with a 4th argument, the pid of SERVER1's memcached, stopped
+ *                  a moment for a timeout
+ *   desync-random  a seeded random ascii workload sprinkled with such calls, on
+ *                  SERVER1, SERVER1+SERVER2 and SERVER3 with a namespace
+ *                  (arguments: OUT SERVER1 SERVER2 SERVER3 SEED CALLS)
  *   threads        8 threads with clones of one handle on SERVER1
  *   forks          a parent and 4 forked children on SERVER1
  *   count          N sets of distinct keys TAG-<i>, then N more writes through
@@ -172,8 +181,10 @@ static void mode_count(struct drv *d, long n, const char *tag)
 static int usage(void)
 {
 	fprintf(stderr, "usage: shim_drive ascii|binary OUT SERVER1 SERVER2 SERVER3\n"
-			"       shim_drive edge|threads|forks OUT SERVER\n"
-			"       shim_drive count OUT SERVER N TAG\n");
+			"       shim_drive edge|answers|threads|forks OUT SERVER\n"
+			"       shim_drive count OUT SERVER N TAG\n"
+			"       shim_drive desync OUT SERVER1 SERVER2 SERVER3 [PID1]\n"
+			"       shim_drive desync-random OUT SERVER1 SERVER2 SERVER3 SEED CALLS\n");
 	return 2;
 }
 
@@ -185,6 +196,41 @@ int main(int argc, char **argv)
 		return usage();
 	if (strcmp(argv[1], "ascii") == 0 || strcmp(argv[1], "binary") == 0) {
 		mode_protocol(strcmp(argv[1], "binary") == 0, argc, argv);
+	} else if (strcmp(argv[1], "answers") == 0) {
+		struct drv bin = handle(argv[3], 1, "nsb:");
+
+		d = handle(argv[3], 0, "");
+		cases_answers(&d);
+		cases_answers(&bin);
+		memcached_free(d.mc);
+		memcached_free(bin.mc);
+	} else if (strcmp(argv[1], "desync") == 0 && (argc == 6 || argc == 7)) {
+		char two[1024];
+		struct drv d2, dinj;
+
+		snprintf(two, sizeof two, "%s,%s", argv[3], argv[4]);
+		d = handle(argv[3], 0, "dns:");
+		d2 = handle(two, 0, "");
+		dinj = handle(argv[5], 0, "");
+		cases_desync(&d, &d2, &dinj, argc == 7 ? (pid_t)atol(argv[6]) : 0);
+		memcached_free(d.mc);
+		memcached_free(d2.mc);
+		memcached_free(dinj.mc);
+	} else if (strcmp(argv[1], "desync-random") == 0 && argc == 8) {
+		char two[1024];
+		struct drv d2, d3;
+		unsigned long seed = strtoul(argv[6], NULL, 0);
+
+		drv_quiet = 1;
+		printf("seed %lu\n", seed);
+		snprintf(two, sizeof two, "%s,%s", argv[3], argv[4]);
+		d = handle(argv[3], 0, "");
+		d2 = handle(two, 0, "");
+		d3 = handle(argv[5], 0, "rns:");
+		desync_random(&d, &d2, &d3, seed, atol(argv[7]));
+		memcached_free(d.mc);
+		memcached_free(d2.mc);
+		memcached_free(d3.mc);
 	} else if (strcmp(argv[1], "edge") == 0) {
 		d = handle(argv[3], 1, "");
 		cases_edge(&d);

@@ -2,12 +2,19 @@
 # (linked with libmemcached only), mirror_check compares servers and mirror.
 set(shim_dir ${CMAKE_CURRENT_LIST_DIR})
 add_executable(shim_drive ${shim_dir}/drive.c ${shim_dir}/shim_cases.c ${shim_dir}/shim_concurrency.c
-  ${shim_dir}/shim_expect.c ${shim_dir}/shim_raw.c)
+  ${shim_dir}/shim_expect.c ${shim_dir}/shim_raw.c ${shim_dir}/shim_answers.c
+  ${shim_dir}/shim_desync.c)
 target_link_libraries(shim_drive PRIVATE PkgConfig::LIBMEMCACHED Threads::Threads)
 add_executable(mirror_check ${shim_dir}/mirror_check.c ${shim_dir}/shim_raw.c)
 target_link_libraries(mirror_check PRIVATE mcm_store PkgConfig::LIBMEMCACHED)
-set_target_properties(shim_drive mirror_check PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+# shim_title: a host that overwrites its argv/environment block to set its process title
+add_executable(shim_title ${shim_dir}/shim_title.c)
+target_link_libraries(shim_title PRIVATE PkgConfig::LIBMEMCACHED)
+# shim_every: every call at random in threads and processes, restored exactly after a crash
+add_executable(shim_every ${shim_dir}/shim_every.c ${shim_dir}/shim_raw.c)
+target_link_libraries(shim_every PRIVATE PkgConfig::LIBMEMCACHED Threads::Threads)
+set_target_properties(shim_drive mirror_check shim_title shim_every PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
-foreach(t ascii binary edge threads forks disabled unusable once)
+foreach(t ascii binary edge answers desync desync_random every threads forks disabled unusable once title)
   mcm_shell_test(shim_${t} ${shim_dir}/test_shim_${t}.sh integration)
 endforeach()

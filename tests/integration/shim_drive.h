@@ -10,6 +10,8 @@
 #ifndef SHIM_DRIVE_H
 #define SHIM_DRIVE_H
 
+#include <sys/types.h>
+
 #include <libmemcached/memcached.h>
 
 /** One client handle and what the driver knows of it. */
@@ -96,6 +98,25 @@ void cases_edge(struct drv *d);
 /** Server-side changes behind the shim's back: the mirror may only drop. */
 void raw_delete(const struct drv *d, const char *key);
 void raw_set(const struct drv *d, const char *key, const char *value, uint32_t flags);
+
+/* ---- shim_answers.c ---- */
+
+/** Definite answers that are not successes (absent keys, values that are not
+ * numbers, values too large), numbers by memcached's own parse, and a decr
+ * while another connection holds the item: the mirror follows them exactly. */
+void cases_answers(struct drv *d);
+
+/* ---- shim_desync.c ---- */
+
+/** Text-protocol connections out of step, one case of each kind: d on one
+ * server (whose process is server1, stopped a moment for a timeout; 0: no
+ * timeout case), d2 a two-server pool, dinj a pool of its own (forgotten). */
+void cases_desync(struct drv *d, struct drv *d2, struct drv *dinj, pid_t server1);
+
+/** A seeded random workload of calls over three handles (keys r0-*, r1-*,
+ * r2-*), sprinkled with calls that leave a connection out of step; only d3
+ * (a server of its own) gets calls that run commands nobody meant. */
+void desync_random(struct drv *d, struct drv *d2, struct drv *d3, unsigned long seed, long calls);
 
 /* ---- shim_concurrency.c ---- */
 

@@ -162,3 +162,23 @@ out:
 	close(fd);
 	return rc;
 }
+
+int raw_hold(const char *server, const char *request, size_t len)
+{
+	int fd = raw_connect(server);
+	char first;
+
+	/* one byte of the reply: the server has run the request */
+	if (fd >= 0 && (send_all(fd, request, len) != 0 || recv_all(fd, &first, 1) != 0)) {
+		fprintf(stderr, "raw: request to '%s' failed\n", server);
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+void raw_release(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

@@ -28,4 +28,13 @@ int raw_request(const char *server, const char *request, size_t len, char *line,
  * @return 1 found (*item filled), 0 absent, -1 error (message on stderr). */
 int raw_get(const char *server, const char *key, struct raw_item *item);
 
+/** Send request to server on a connection of its own and read only the first
+ * byte of its reply (the server has run it): the server keeps the items of a
+ * large reply referenced until it is read.
+ * @return the connection for raw_release, or -1 (message on stderr). */
+int raw_hold(const char *server, const char *request, size_t len);
+
+/** Close a connection of raw_hold (-1: nothing). */
+void raw_release(int fd);
+
 #endif

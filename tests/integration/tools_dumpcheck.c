@@ -128,10 +128,11 @@ static void test_records(void)
 		memset(&it, 0, sizeof it);
 		it.pool = rnd();
 		it.kind = s == MCM_DUMP_DELETED ? MCM_KIND_DELETED : s == MCM_DUMP_DROPPED ? MCM_KIND_DROPPED : MCM_KIND_VALUE;
-		it.seq = n % 3 == 0 ? UINT64_MAX : rnd() >> (rnd() % 64);
-		it.wtime_us = rnd() >> (rnd() % 64);
+		it.seq = n % 3 == 0 ? (uint64_t)INT64_MAX : (rnd() >> 1) >> (rnd() % 63);
+		it.wtime_us = n == 3 ? (uint64_t)MCM_DUMP_TIME_MAX * 1000000u + 999999u
+				     : rnd() % ((uint64_t)MCM_DUMP_TIME_MAX * 1000000u) >> (rnd() % 64);
 		it.flags = n % 5 == 0 ? UINT32_MAX : (uint32_t)rnd();
-		it.exptime = n == 1 ? INT64_MIN : n == 2 ? INT64_MAX : n % 7 == 0 ? -1 : (int64_t)(rnd() >> 33);
+		it.exptime = n == 1 ? 0 : n == 2 ? MCM_DUMP_TIME_MAX : n % 7 == 0 ? 1 : (int64_t)(rnd() >> 33);
 		it.key_len = 1 + rnd() % sizeof key;
 		random_bytes(key, it.key_len);
 		it.key = key;
@@ -167,15 +168,22 @@ static void test_bad_records(void)
 		"live 0000000000000001 1 2 3 4 0 - k \\41",  /* needless escape */
 		"live 0000000000000001 18446744073709551616 2 3 4 0 - k v",
 		"live 0000000000000001 1 2 3 -9223372036854775809 0 - k v",
+		/* out of range (issue 17): numbers the mirror never holds */
+		"live 0000000000000001 9223372036854775808 2 3 4 0 - k v",  /* seq past INT64_MAX */
+		"live 0000000000000001 18446744073709551615 2 3 4 0 - k v", /* seq UINT64_MAX */
+		"live 0000000000000001 1 2 3 -1 0 - k v",                  /* negative expiry */
+		"live 0000000000000001 1 2 3 -9223372036854775808 0 - k v",
+		"live 0000000000000001 1 2 3 253402300800 0 - k v",        /* after the year 9999 */
+		"live 0000000000000001 1 253402300800000000 3 4 0 - k v",  /* write time after 9999 */
 	};
 	char scratch[128];
 	struct mcm_item it;
 	enum mcm_dump_status s;
 	const char *why;
-	const char *good = "dropped 00000000000000ff 18446744073709551615 2 3 -9223372036854775808 1 +\\20 k\\5c \n";
+	const char *good = "dropped 00000000000000ff 9223372036854775807 2 3 253402300799 1 +\\20 k\\5c \n";
 
 	check(mcm_dumpfmt_record_decode(good, strlen(good), &it, &s, scratch, &why) == 0 && s == MCM_DUMP_DROPPED &&
-		      it.kind == MCM_KIND_DROPPED && it.exptime == INT64_MIN && it.seq == UINT64_MAX &&
+		      it.kind == MCM_KIND_DROPPED && it.exptime == MCM_DUMP_TIME_MAX && it.seq == (uint64_t)INT64_MAX &&
 		      it.group_len == 1 && it.group[0] == ' ' && it.key_len == 2 && it.value_len == 0,
 	      "a good line with extremes");
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -196,6 +204,19 @@ static void test_pools(void)
 		"hash_with_namespace=0 created_us=1 flush_seq=0 flush_time=0 encrypted=0", /* unknown name */
 		"pool=0000000000000001 servers=a\\00b distribution=modula key_hash=default dist_hash=md5 "
 		"hash_with_namespace=0 created_us=1 flush_seq=0 flush_time=0 encrypted=0", /* NUL */
+		/* out of range (issue 17: flush_time - 1 must never see INT64_MIN) */
+		"pool=0000000000000001 servers=a distribution=modula key_hash=default dist_hash=md5 "
+		"hash_with_namespace=0 created_us=1 flush_seq=0 flush_time=-9223372036854775808 encrypted=0",
+		"pool=0000000000000001 servers=a distribution=modula key_hash=default dist_hash=md5 "
+		"hash_with_namespace=0 created_us=1 flush_seq=0 flush_time=-1 encrypted=0",
+		"pool=0000000000000001 servers=a distribution=modula key_hash=default dist_hash=md5 "
+		"hash_with_namespace=0 created_us=1 flush_seq=0 flush_time=253402300800 encrypted=0",
+		"pool=0000000000000001 servers=a distribution=modula key_hash=default dist_hash=md5 "
+		"hash_with_namespace=0 created_us=1 flush_seq=9223372036854775808 flush_time=0 encrypted=0",
+		"pool=0000000000000001 servers=a distribution=modula key_hash=default dist_hash=md5 "
+		"hash_with_namespace=2 created_us=1 flush_seq=0 flush_time=0 encrypted=0",
+		"pool=0000000000000001 servers=a distribution=modula key_hash=default dist_hash=md5 "
+		"hash_with_namespace=0 created_us=1 flush_seq=0 flush_time=0 encrypted=2",
 	};
 	struct mcm_pool p, back;
 	char line[MCM_DUMP_POOL_MAX], line2[MCM_DUMP_POOL_MAX];
@@ -210,11 +231,11 @@ static void test_pools(void)
 		p.distribution = n % 3 == 0 ? (uint32_t)rnd() : (uint32_t)(rnd() % 7);
 		p.key_hash = n % 4 == 0 ? (uint32_t)rnd() : (uint32_t)(rnd() % 12);
 		p.dist_hash = (uint32_t)(rnd() % 14);
-		p.hash_with_namespace = (uint8_t)rnd();
+		p.hash_with_namespace = (uint8_t)(rnd() % 2);
 		p.encrypted = (uint8_t)(rnd() % 2);
-		p.created_us = rnd();
-		p.flush_seq = rnd() >> (rnd() % 64);
-		p.flush_time = n % 5 == 0 ? -(int64_t)(rnd() >> 1) : (int64_t)(rnd() >> 1);
+		p.created_us = rnd() % ((uint64_t)MCM_DUMP_TIME_MAX * 1000000u);
+		p.flush_seq = (rnd() >> 1) >> (rnd() % 63);
+		p.flush_time = n % 5 == 0 ? MCM_DUMP_TIME_MAX : (int64_t)(rnd() % (uint64_t)MCM_DUMP_TIME_MAX);
 		len = mcm_dumpfmt_pool_encode(&p, line);
 		check(len <= sizeof line, "pool line %d too long", n);
 		check(mcm_dumpfmt_pool_decode(line, len, &back, &why) == 0, "pool %d: %s", n, why);

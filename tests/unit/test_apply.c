@@ -47,17 +47,6 @@ static void op(struct mcm_store *st, enum mcm_op o, const struct mcm_pool *p, co
 	unit_apply(st, &m);
 }
 
-static void delta(struct mcm_store *st, const char *key, int incr, uint64_t by, uint64_t result)
-{
-	struct mcm_mutation m = unit_mut(MCM_OP_DELTA, &pool_a, key);
-
-	m.incr = (uint8_t)incr;
-	m.delta = by;
-	m.result = result;
-	m.wtime_us = US(T0 + 1);
-	unit_apply(st, &m);
-}
-
 /* Expect key in pool p to hold a VALUE record with exactly these fields. */
 static void check_value(struct mcm_store *st, const struct mcm_pool *p, const char *key, const void *value,
 			 size_t len, uint32_t flags, int64_t exptime)
@@ -197,41 +186,6 @@ static void test_append_prepend(void **state)
 	unit_apply(st, &m);
 	check_kind(st, &pool_a, "del", MCM_KIND_DELETED);
 	assert_int_equal(seq_of(st, &pool_a, "del"), 7);
-}
-
-static void test_delta(void **state)
-{
-	struct mcm_store *st = store(state);
-
-	/* decr to a shorter number: memcached pads in place with spaces */
-	put(st, &pool_a, "n", "100", 3, T0 + 500, 0);
-	delta(st, "n", 0, 95, 5);
-	check_value(st, &pool_a, "n", "5  ", 3, 3, T0 + 500);
-	/* "5  " parses as 5; decr floors at 0 */
-	delta(st, "n", 0, 10, 0);
-	check_value(st, &pool_a, "n", "0  ", 3, 3, T0 + 500);
-	delta(st, "n", 1, 7, 7);
-	check_value(st, &pool_a, "n", "7  ", 3, 3, T0 + 500);
-	/* a longer number replaces the padded value */
-	delta(st, "n", 1, 993, 1000);
-	check_value(st, &pool_a, "n", "1000", 4, 3, T0 + 500);
-
-	/* incr wraps at 2^64 */
-	put(st, &pool_a, "big", "18446744073709551615", 0, 0, 0);
-	delta(st, "big", 1, 2, 1);
-	check_value(st, &pool_a, "big", "1                   ", 20, 0, 0);
-
-	/* a result the mirror cannot explain: dropped */
-	put(st, &pool_a, "bad", "10", 0, 0, 0);
-	delta(st, "bad", 1, 1, 50);
-	check_kind(st, &pool_a, "bad", MCM_KIND_DROPPED);
-	/* a value that is not a number: dropped */
-	put(st, &pool_a, "txt", "abc", 0, 0, 0);
-	delta(st, "txt", 1, 1, 1);
-	check_kind(st, &pool_a, "txt", MCM_KIND_DROPPED);
-	/* nothing mirrored and no initial value: nothing written */
-	delta(st, "none", 1, 1, 1);
-	check_none(st, &pool_a, "none");
 }
 
 static void test_delta_initial(void **state)
@@ -633,7 +587,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_put_get),
 		T(test_append_prepend),
-		T(test_delta),
 		T(test_delta_initial),
 		T(test_touch),
 		T(test_delete_drop),

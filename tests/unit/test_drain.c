@@ -678,6 +678,25 @@ static void test_short_outcome_forgets_pool(void **state)
 	assert_true(mcm_item_is_live(&item, &p, time(NULL)));
 }
 
+/* A writer that appended its outcome and then exited is found gone by the
+ * reaper before the drainer read that outcome: the outcome is applied, not
+ * dropped (the reaper reads the journal to its end first). */
+static void test_reap_reads_outcomes_first(void **state)
+{
+	struct env *e = *state;
+	uint64_t dead = dead_pid() << 32;
+
+	add_pool(e);
+	intent(e, dead | 7, "k2");
+	drain_all(e);
+	assert_int_equal(mcm_drain_open_intents(e->d), 1);
+	outcome(e, dead | 7, MCM_OP_PUT, "k2", "final"); /* appended, then the writer exited */
+	assert_int_equal(mcm_drain_reap(e->d, 60), 0);
+	assert_int_equal(mcm_drain_open_intents(e->d), 0);
+	expect(e, "k2", "final", MCM_KIND_VALUE);
+	assert_int_equal(mcm_drain_dropped(e->d), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,6 +718,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_catch_up_after_dying_holder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_records_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_outcome_forgets_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reap_reads_outcomes_first, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("drain", tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mcm_crc.h"
@@ -440,6 +441,43 @@ static void test_crcs(void **state)
 	}
 }
 
+/* A reader waiting for the drainer to apply more wakes as soon as the head
+ * moves (not at its timeout), and at once when it already moved. */
+static void *move_head_later(void *arg)
+{
+	struct timespec ts = {0, 50 * 1000000L};
+
+	nanosleep(&ts, NULL);
+	mcm_journal_set_head(arg, 0);
+	return NULL;
+}
+
+static void test_wait_applied(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	struct timespec t0, t1;
+	pthread_t t;
+	uint32_t seen;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 1 << 20, 1), 0);
+	seen = mcm_journal_applied(j);
+	mcm_journal_set_head(j, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	mcm_journal_wait_applied(j, seen, 5000); /* already moved: returns at once */
+	seen = mcm_journal_applied(j);
+	assert_int_equal(pthread_create(&t, NULL, move_head_later, j), 0);
+	mcm_journal_wait_applied(j, seen, 5000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(t, NULL);
+	assert_true(mcm_journal_applied(j) != seen);
+	assert_true(t1.tv_sec - t0.tv_sec < 4); /* woken, not timed out */
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_recover_stops_at_tail),
 		cmocka_unit_test(test_recover_twice),
 		cmocka_unit_test(test_damaged_record),
+		cmocka_unit_test(test_wait_applied),
 	};
 
 	return cmocka_run_group_tests_name("journal", tests, NULL, NULL);
