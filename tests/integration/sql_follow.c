@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,32 @@
 #include "mcm_stream.h"
 #include "mcmirror.h"
 #include "sink.h"
+
+/* The tool's message functions (cli.c), which the sinks use. */
+static void message(const char *cmd, const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "mcmirror: %s: %s", cmd, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void mcm_cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	message(cmd, "", fmt, ap);
+	va_end(ap);
+}
+
+void mcm_cli_warn(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	message(cmd, "warning: ", fmt, ap);
+	va_end(ap);
+}
 
 static const struct mcm_sink_ops *find(const char *url)
 {
