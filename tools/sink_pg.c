@@ -1075,6 +1075,7 @@ static int pg_source_next(struct mcm_source *source, struct mcm_item *item, cons
 			  size_t size)
 {
 	struct pg_source *s = (struct pg_source *)source;
+	const char *row;
 	int len = 0;
 
 	if (s->row) {
@@ -1092,9 +1093,28 @@ static int pg_source_next(struct mcm_source *source, struct mcm_item *item, cons
 			s->scanning = 0;
 			return MCM_END;
 		}
+		/* the binary format's header comes in front of the first row, its trailer alone */
+		row = s->row;
+		if (len >= 19 && memcmp(row, "PGCOPY\n\377\r\n\0", 11) == 0) {
+			uint32_t ext = get32((const unsigned char *)row + 15);
+
+			if (ext > (uint32_t)len - 19) {
+				mcm_sql_why(why, size, s->pg.desc, "a COPY header does not decode");
+				s->scanning = 0;
+				pg_close(&s->pg);
+				return -1;
+			}
+			row += 19 + ext;
+			len -= 19 + (int)ext;
+		}
+		if (len == 0 || (len == 2 && (unsigned char)row[0] == 0xff && (unsigned char)row[1] == 0xff)) {
+			PQfreemem(s->row);
+			s->row = NULL;
+			continue;
+		}
 		memset(item, 0, sizeof *item);
 		item->pool = s->pool;
-		if (decode_row(s, s->row, len, item) != 0) {
+		if (decode_row(s, row, len, item) != 0) {
 			mcm_sql_why(why, size, s->pg.desc, "a row of mcmirror_items does not decode");
 			s->scanning = 0;
 			pg_close(&s->pg);

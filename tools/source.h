@@ -65,4 +65,14 @@ extern const struct mcm_source_ops mcm_source_pg, mcm_source_mysql;
 /** The backend that claims url, or NULL. */
 const struct mcm_source_ops *mcm_source_find(const char *url);
 
+/** Why no backend claims url: "not a URL mcmirror reads (postgresql://..., mysql://..., mariadb://...)",
+ * or that this mcmirror was built without the backend its scheme names. */
+const char *mcm_source_unknown(const char *url);
+
+/** `import --from URL` (import_from.c): the store's pools (or the one *want names) into the mirror of g.
+ * @return an MCM_EXIT_* code, after messages under cmd. */
+struct mcm_global;
+int mcm_import_from(const struct mcm_global *g, const char *cmd, const char *url, const mcm_pool_id *want,
+		    int timeout_ms);
+
 #endif

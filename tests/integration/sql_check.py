@@ -15,6 +15,10 @@ usage:
       deleted; a flushed one deleted or absent (--single: one mirror, whose flush the store applied).
       Nothing else may be in the store. Prints "rows N live L" and exits 0, or prints the
       differences (at most 20) and exits 1.
+  sql_check.py same DUMP EXPORT
+      DUMP: `mcmirror dump --all` of a mirror made with `import --from`; it holds exactly the store's
+      rows (origin and sequence numbers aside): live rows as values (expired ones too), deleted and
+      dropped ones as such, with their write times, flags, expiry, namespace and group key.
   sql_check.py mcstate BEFORE AFTER
       BEFORE, AFTER: sql_mcstate outputs. The same keys on the same servers with the same flags and
       value bytes, and TTLs within 2 s of what BEFORE's minus the time between them gives.
@@ -138,6 +142,36 @@ def check_table(argv):
     return 0
 
 
+def check_same(argv):
+    records = {}
+    read_dump(argv[0], '-', records)
+    rows = read_export(argv[1])
+    errors = []
+    for k in sorted(set(records) | set(rows)):
+        rec, row = records.get(k), rows.get(k)
+        name = '%s/%s' % (k[0], bytes.fromhex(k[1]))
+        if rec is None or row is None:
+            errors.append('%s: %s' % (name, 'not in the mirror' if rec is None else 'not in the store'))
+            continue
+        kind = {'live': 'live', 'expired': 'live', 'flushed': 'live', 'deleted': 'deleted',
+                'dropped': 'dropped'}[rec['status']]
+        if kind != row['state'] or rec['wtime'] != row['wtime']:
+            errors.append('%s: %s of %d in the mirror, %s of %d in the store' % (name, rec['status'], rec['wtime'],
+                                                                            row['state'], row['wtime']))
+            continue
+        if kind == 'live':
+            for f in ('value', 'flags', 'exptime', 'ns_len', 'group'):
+                if row[f] != rec[f]:
+                    errors.append('%s: %s %r in the store, %r in the mirror' % (name, f, row[f], rec[f]))
+    for e in errors[:20]:
+        print('DIFF ' + e)
+    if errors:
+        print('%d differences' % len(errors))
+        return 1
+    print('records %d' % len(records))
+    return 0
+
+
 def read_state(path):
     state, t = {}, None
     with open(path, encoding='ascii') as f:
@@ -182,6 +216,8 @@ def main():
         return 0
     if len(sys.argv) >= 4 and sys.argv[1] == 'table':
         return check_table(sys.argv[2:])
+    if len(sys.argv) == 4 and sys.argv[1] == 'same':
+        return check_same(sys.argv[2:])
     if len(sys.argv) == 4 and sys.argv[1] == 'mcstate':
         return check_mcstate(sys.argv[2:])
     print(__doc__, file=sys.stderr)

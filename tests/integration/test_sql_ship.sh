@@ -78,4 +78,27 @@ if [[ $ox > $oy ]]; then tie=x-tie; else tie=y-tie; fi
 assert_eq "$(row k3)" "live $tie" "a tie goes to the larger origin"
 assert_eq "$(row k4)" "deleted -" "an older value does not bring a deleted key back"
 assert_eq "$(row k5)" "live x-again-but-older-clock" "a host's own later change"
+
+# import --from: a new mirror holds exactly what the store holds; a second import changes nothing
+I=$MCM_TMP/imported
+rows=$(sql_q "$DB" D "SELECT COUNT(*) FROM mcmirror_items")
+live=$(sql_q "$DB" D "SELECT COUNT(*) FROM mcmirror_items WHERE state = 'live'")
+"$MCM_TOOL" --mirror "$I" import --from "$URL" 2>"$MCM_TMP/err" || fail "import --from: $(cat "$MCM_TMP/err")"
+grep -q "^mcmirror: import: imported 6 pools, $live live items and $((rows - live)) deletions from " "$MCM_TMP/err" ||
+	fail "import --from summary ($rows rows, $live live): $(cat "$MCM_TMP/err")"
+"$MCM_TOOL" --mirror "$I" dump --all -f "$MCM_TMP/di" || fail "dump of the imported mirror"
+sql_export "$DB" D >"$MCM_TMP/export"
+python3 "$SQL_CHECK" same "$MCM_TMP/di" "$MCM_TMP/export" >"$MCM_TMP/check" ||
+	fail "the imported mirror is not the store: $(cat "$MCM_TMP/check")"
+"$MCM_TOOL" --mirror "$I" import --from "$URL" --pool 335ba8a0684190e6 2>"$MCM_TMP/err" ||
+	fail "import --from --pool: $(cat "$MCM_TMP/err")"
+"$MCM_TOOL" --mirror "$I" dump --all -f "$MCM_TMP/di2" || fail "dump"
+[ "$(grep -v '^created=' "$MCM_TMP/di" | grep -v '^DATA=END' | grep -v '^last_seq=')" = \
+	"$(grep -v '^created=' "$MCM_TMP/di2" | grep -v '^DATA=END' | grep -v '^last_seq=')" ] || fail "a second import changed the mirror"
+# usage: --from with --servers; an unknown scheme; a password is not shown
+rc=0; "$MCM_TOOL" --mirror "$I" import --from "$URL" --servers 127.0.0.1:1 2>"$MCM_TMP/err" || rc=$?
+assert_eq "$rc" 2 "--from with --servers"
+rc=0; "$MCM_TOOL" --mirror "$I" import --from "redis://u:hunter2@h/0" 2>"$MCM_TMP/err" || rc=$?
+assert_eq "$rc" 2 "an unknown scheme"
+grep -q "^mcmirror: import: --from 'redis://u@h/0': not a URL mcmirror reads" "$MCM_TMP/err" || fail "$(cat "$MCM_TMP/err")"
 echo PASS
