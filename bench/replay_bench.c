@@ -1,30 +1,37 @@
-/* replay_bench.c - how fast `mcmirror replay` warms memcached, next to a raw loader and a naive restore.
+/* replay_bench.c - how fast `mcmirror replay` warms memcached, next to raw loaders and a naive restore.
  *
- * usage: replay_bench [-n ITEMS] [-s VALUE_SIZE] [-r ROUNDS] [-k RTT_ITEMS] [-S HOST:PORT]
- *                     [-m MEMCACHED] [-t MCMIRROR] [-d DIR] [-- MEMCACHED_OPTIONS...]
+ * usage: replay_bench [-n ITEMS] [-s VALUE_SIZE] [-r ROUNDS] [-k RTT_ITEMS] [-c CONNS[,CONNS...]]
+ *                     [-C CONNS[,CONNS...]] [-S HOST:PORT] [-m MEMCACHED] [-t MCMIRROR] [-d DIR]
+ *                     [-- MEMCACHED_OPTIONS...]
  *
  * Builds a mirror of ITEMS items (default 1000000, values of VALUE_SIZE = 100 bytes) through the store
  * API, then, ROUNDS times (default 3), alternating, each time into an empty memcached:
- *   raw     a raw pipelined loader: the same items as `ms <key> <len> F<flags> q` + data, the whole
- *           stream prepared in memory before the clock starts (ITEMS * (VALUE_SIZE + 40) bytes), sent
- *           in 128 kB blocking writes, then `mn` and wait for MN: the network-and-server bound;
- *   replay  the real `mcmirror replay` process (its default add mode), timed from spawn to exit;
+ *   raw/N   a raw pipelined loader over N connections (every N of -c, default 1,2,4): the same items
+ *           as `ms <key> <len> F<flags> q` + data, split in N streams (item i on connection i % N),
+ *           each prepared in memory before the clock starts (ITEMS * (VALUE_SIZE + 40) bytes in all)
+ *           and sent by its own thread in 128 kB blocking writes, then `mn` and wait for MN: the
+ *           network-and-server bound; the best of them is the physical limit of this server here;
+ *   replay  the real `mcmirror replay` process (its default add mode), timed from spawn to exit: with
+ *           its default connections (auto), or once for each of -C (e.g. -C auto,1,4);
  *   rtt     one round trip per item (`ms` and wait for HD) on the first RTT_ITEMS items (default
  *           20000), extrapolated to items/s.
  * By default it starts its own throwaway memcached on 127.0.0.1 (a fresh one for every run, started
  * with -m 1024 plus MEMCACHED_OPTIONS); with -S it uses that server and empties it with flush_all.
  * After each raw and replay run it checks that the server holds ITEMS items.
- * Prints items/s per run, the median of each, and the ratios replay/raw and replay/rtt.
+ * Prints items/s per run, the median of each, the load average before and after, and the ratios of
+ * each replay to the first loader of -c, to the best loader and to rtt.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +46,8 @@
 
 #define MAX_ROUNDS 20
 #define MAX_MC_ARGS 32
+#define MAX_RAW 8             /* loaders (connection counts) in -c */
+#define MAX_CONNS 64
 #define RAW_CHUNK (128u << 10) /* bytes per send of the raw loader */
 
 struct bench {
@@ -52,7 +61,22 @@ struct bench {
 	pid_t mc_pid;
 	char *mc_args[MAX_MC_ARGS];
 	int n_mc_args;
+	unsigned raw_conns[MAX_RAW]; /* -c */
+	int n_raw;
+	char replay_conns[MAX_RAW][8]; /* -C: --connections of each replay arm; "" = the tool's default */
+	int n_rep;
 };
+
+/* One connection's share of the raw stream. */
+struct stream {
+	char *buf;
+	size_t len;
+	int port, fd;
+	double cpu;  /* seconds of CPU its thread used */
+};
+
+/* CPU seconds of the last run: the loader or replay process, and memcached (own server only). */
+static double last_cpu, last_mc_cpu;
 
 static double now_s(void)
 {
@@ -258,62 +282,125 @@ static void empty_server(struct bench *b)
 	close(fd);
 }
 
-/* The raw loader's whole stream, built once before any timing: `ms` + data per item, then `mn`. */
-static char *raw_stream(struct bench *b, size_t *out_len)
+/* The raw loader's streams for conns connections, built once before any timing: `ms` + data per item
+ * (item i in stream i % conns), then `mn`. */
+static struct stream *raw_streams(struct bench *b, unsigned conns)
 {
-	size_t cap = b->items * (b->value_size + 64) + 8, len = 0;
-	char *buf = malloc(cap);
+	struct stream *st = calloc(conns, sizeof *st);
+	size_t cap = b->items / conns * (b->value_size + 64) + b->value_size + 128;
 
-	if (!buf)
-		die("raw stream");
+	if (!st)
+		die("raw streams");
+	for (unsigned c = 0; c < conns; c++)
+		if (!(st[c].buf = malloc(cap)))
+			die("raw stream");
 	for (unsigned long i = 0; i < b->items; i++) {
+		struct stream *t = &st[i % conns];
 		char key[32];
 		size_t klen = key_of(i, key);
 
-		len += (size_t)sprintf(buf + len, "ms %.*s %lu F%lu q\r\n", (int)klen, key, b->value_size, i);
-		value_of(i, buf + len, b->value_size);
-		len += b->value_size;
-		memcpy(buf + len, "\r\n", 2);
-		len += 2;
+		t->len += (size_t)sprintf(t->buf + t->len, "ms %.*s %lu F%lu q\r\n", (int)klen, key, b->value_size, i);
+		value_of(i, t->buf + t->len, b->value_size);
+		t->len += b->value_size;
+		memcpy(t->buf + t->len, "\r\n", 2);
+		t->len += 2;
 	}
-	memcpy(buf + len, "mn\r\n", 4);
-	*out_len = len + 4;
-	return buf;
+	for (unsigned c = 0; c < conns; c++) {
+		memcpy(st[c].buf + st[c].len, "mn\r\n", 4);
+		st[c].len += 4;
+	}
+	return st;
 }
 
-/* (a) the raw pipelined loader: only sending the prepared stream is timed. @return items/s. */
-static double run_raw(struct bench *b, const char *stream, size_t len)
+static double cpu_of(const struct rusage *ru)
 {
-	char reply[64];
-	double t0 = now_s();
-	int fd = dial(b->port);
+	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 + (double)ru->ru_stime.tv_sec +
+	       ru->ru_stime.tv_usec / 1e6;
+}
 
-	if (fd < 0)
-		die("raw loader connect");
-	for (size_t off = 0; off < len; off += RAW_CHUNK)
-		send_all(fd, stream + off, len - off < RAW_CHUNK ? len - off : RAW_CHUNK);
-	read_until(fd, "MN\r\n", reply, sizeof reply);
+/* memcached's CPU seconds so far (utime + stime of /proc/PID/stat), or 0. */
+static double mc_cpu(const struct bench *b)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	if (b->mc_pid <= 0)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)b->mc_pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	p = fgets(buf, sizeof buf, f);
+	fclose(f);
+	if (!p || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void *send_stream(void *arg)
+{
+	struct stream *t = arg;
+	struct rusage ru;
+	char reply[64];
+
+	for (size_t off = 0; off < t->len; off += RAW_CHUNK)
+		send_all(t->fd, t->buf + off, t->len - off < RAW_CHUNK ? t->len - off : RAW_CHUNK);
+	read_until(t->fd, "MN\r\n", reply, sizeof reply);
+	t->cpu = getrusage(RUSAGE_THREAD, &ru) == 0 ? cpu_of(&ru) : 0;
+	return NULL;
+}
+
+/* (a) the raw pipelined loader over conns connections, one thread each: only sending is timed.
+ * @return items/s. */
+static double run_raw(struct bench *b, struct stream *st, unsigned conns)
+{
+	pthread_t th[MAX_CONNS];
+	double t0, mc0 = mc_cpu(b);
+
+	for (unsigned c = 0; c < conns; c++)
+		if ((st[c].fd = dial(b->port)) < 0)
+			die("raw loader connect");
+	t0 = now_s();
+	for (unsigned c = 0; c < conns; c++)
+		if (pthread_create(&th[c], NULL, send_stream, &st[c]) != 0)
+			die("pthread_create");
+	for (unsigned c = 0; c < conns; c++)
+		pthread_join(th[c], NULL);
 	t0 = now_s() - t0;
-	close(fd);
+	last_mc_cpu = mc_cpu(b) - mc0;
+	last_cpu = 0;
+	for (unsigned c = 0; c < conns; c++) {
+		close(st[c].fd);
+		last_cpu += st[c].cpu;
+	}
 	return (double)b->items / t0;
 }
 
-/* (b) the mcmirror replay process. @return items/s, or -1 when it failed. */
-static double run_replay(struct bench *b)
+/* (b) the mcmirror replay process, with --connections conns unless it is "". @return items/s, or -1
+ * when it failed. */
+static double run_replay(struct bench *b, const char *conns)
 {
-	double t0 = now_s();
+	double t0 = now_s(), mc0 = mc_cpu(b);
+	struct rusage ru;
 	int status;
 	pid_t pid = fork();
 
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
-		execl(b->tool, b->tool, "-q", "--mirror", b->dir, "replay", "--servers", b->addr, (char *)NULL);
+		if (*conns)
+			execl(b->tool, b->tool, "-q", "--mirror", b->dir, "replay", "--servers", b->addr, "--connections",
+			      conns, (char *)NULL);
+		else
+			execl(b->tool, b->tool, "-q", "--mirror", b->dir, "replay", "--servers", b->addr, (char *)NULL);
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) < 0)
-		die("waitpid");
+	if (wait4(pid, &status, 0, &ru) < 0)
+		die("wait4");
 	t0 = now_s() - t0;
+	last_cpu = cpu_of(&ru);
+	last_mc_cpu = mc_cpu(b) - mc0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "replay_bench: '%s replay' failed (status %d)\n", b->tool, status);
 		return -1;
@@ -370,6 +457,42 @@ static void check_items(struct bench *b, const char *what)
 			b->items);
 }
 
+/* "1,2,4": connection counts, into out (MAX_RAW at most). @return how many. */
+static int parse_conns(const char *arg, unsigned *out)
+{
+	char *end;
+	int n = 0;
+
+	for (const char *p = arg; *p && n < MAX_RAW; p = *end ? end + 1 : end) {
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p || v < 1 || v > MAX_CONNS || (*end && *end != ',')) {
+			fprintf(stderr, "replay_bench: bad connection counts '%s': want numbers from 1 to %d,"
+				" comma-separated\n", arg, MAX_CONNS);
+			exit(2);
+		}
+		out[n++] = (unsigned)v;
+	}
+	return n;
+}
+
+/* -C auto,1,4: the replay arms; "auto" (or "default") runs it without --connections. */
+static void parse_replay_conns(struct bench *b, const char *arg)
+{
+	char buf[256], *save = NULL;
+	unsigned c[1];
+
+	snprintf(buf, sizeof buf, "%s", arg);
+	b->n_rep = 0;
+	for (char *tok = strtok_r(buf, ",", &save); tok && b->n_rep < MAX_RAW; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "auto") == 0 || strcmp(tok, "default") == 0)
+			b->replay_conns[b->n_rep][0] = '\0';
+		else if (parse_conns(tok, c) == 1)
+			snprintf(b->replay_conns[b->n_rep], sizeof b->replay_conns[b->n_rep], "%u", c[0]);
+		b->n_rep++;
+	}
+}
+
 static void parse(struct bench *b, int argc, char **argv)
 {
 	int c;
@@ -380,20 +503,28 @@ static void parse(struct bench *b, int argc, char **argv)
 	b->rtt_items = 20000;
 	b->memcached = "/usr/bin/memcached";
 	b->tool = MCM_TOOL_PATH;
+	b->n_rep = 1;
+	b->n_raw = 3;
+	b->raw_conns[0] = 1;
+	b->raw_conns[1] = 2;
+	b->raw_conns[2] = 4;
 	snprintf(b->dir, sizeof b->dir, "%s/mcm-replay-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	while ((c = getopt(argc, argv, "n:s:r:k:S:m:t:d:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:r:k:c:C:S:m:t:d:h")) != -1) {
 		switch (c) {
 		case 'n': b->items = strtoul(optarg, NULL, 10); break;
 		case 's': b->value_size = strtoul(optarg, NULL, 10); break;
 		case 'r': b->rounds = strtoul(optarg, NULL, 10); break;
 		case 'k': b->rtt_items = strtoul(optarg, NULL, 10); break;
+		case 'c': b->n_raw = parse_conns(optarg, b->raw_conns); break;
+		case 'C': parse_replay_conns(b, optarg); break;
 		case 'S': b->server = optarg; break;
 		case 'm': b->memcached = optarg; break;
 		case 't': b->tool = optarg; break;
 		case 'd': snprintf(b->dir, sizeof b->dir, "%s/mcm-replay-bench.XXXXXX", optarg); break;
 		default:
 			fprintf(stderr, "usage: replay_bench [-n ITEMS] [-s VALUE_SIZE] [-r ROUNDS] [-k RTT_ITEMS]"
-					" [-S HOST:PORT] [-m MEMCACHED] [-t MCMIRROR] [-d DIR] [-- MEMCACHED_OPTIONS...]\n");
+					" [-c CONNS[,CONNS...]] [-C CONNS[,CONNS...]] [-S HOST:PORT] [-m MEMCACHED]"
+					" [-t MCMIRROR] [-d DIR] [-- MEMCACHED_OPTIONS...]\n");
 			exit(c == 'h' ? 0 : 2);
 		}
 	}
@@ -422,43 +553,117 @@ static void set_address(struct bench *b)
 	snprintf(b->addr, sizeof b->addr, "127.0.0.1:%d", b->port);
 }
 
+static void loadavg(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	buf[0] = '\0';
+	if (f) {
+		if (!fgets(buf, (int)size, f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* The replay arm's name: "replay/auto" (the tool's default connections) or "replay/N". */
+static const char *arm(const struct bench *b, int k, char *buf, size_t size)
+{
+	snprintf(buf, size, "replay/%s", b->replay_conns[k][0] ? b->replay_conns[k] : "auto");
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	struct bench b = {0};
-	double raw[MAX_ROUNDS], rep[MAX_ROUNDS], rtt[MAX_ROUNDS], mraw, mrep, mrtt;
-	char cmd[600], *stream;
-	size_t stream_len;
+	double raw[MAX_RAW][MAX_ROUNDS], rep[MAX_RAW][MAX_ROUNDS], rtt[MAX_ROUNDS], mraw[MAX_RAW], mrep[MAX_RAW];
+	double raw_cpu[MAX_RAW][2] = {{0}}, rep_cpu[MAX_RAW][2] = {{0}}; /* loader or replay, memcached */
+	double mrtt, best = 0;
+	struct stream *streams[MAX_RAW];
+	char cmd[600], load[128], name[32];
+	int best_i = 0;
 
 	parse(&b, argc, argv);
 	set_address(&b);
 	if (!mkdtemp(b.dir))
 		die("mkdtemp");
 	build_mirror(&b);
-	stream = raw_stream(&b, &stream_len);
-	printf("items %lu, value %lu bytes, server %s%s, rounds %lu, rtt subset %lu\n", b.items, b.value_size,
-	       b.addr, b.server ? " (given, flushed between runs)" : " (own memcached, fresh for each run)",
-	       b.rounds, b.rtt_items);
+	for (int k = 0; k < b.n_raw; k++)
+		streams[k] = raw_streams(&b, b.raw_conns[k]);
+	loadavg(load, sizeof load);
+	printf("items %lu, value %lu bytes, server %s%s, rounds %lu, rtt subset %lu\n", b.items, b.value_size, b.addr,
+	       b.server ? " (given, flushed between runs)" : " (own memcached, fresh for each run)", b.rounds,
+	       b.rtt_items);
+	printf("load average before: %s\n", load);
 	for (unsigned long r = 0; r < b.rounds; r++) {
-		empty_server(&b);
-		raw[r] = run_raw(&b, stream, stream_len);
-		check_items(&b, "the raw loader");
-		empty_server(&b);
-		rep[r] = run_replay(&b);
-		check_items(&b, "mcmirror replay");
+		printf("round %lu:", r + 1);
+		for (int k = 0; k < b.n_raw; k++) {
+			empty_server(&b);
+			raw[k][r] = run_raw(&b, streams[k], b.raw_conns[k]);
+			raw_cpu[k][0] += last_cpu;
+			raw_cpu[k][1] += last_mc_cpu;
+			check_items(&b, "the raw loader");
+			printf(" raw/%u %.0f,", b.raw_conns[k], raw[k][r]);
+		}
+		for (int k = 0; k < b.n_rep; k++) {
+			empty_server(&b);
+			rep[k][r] = run_replay(&b, b.replay_conns[k]);
+			rep_cpu[k][0] += last_cpu;
+			rep_cpu[k][1] += last_mc_cpu;
+			check_items(&b, "mcmirror replay");
+			printf(" %s %.0f,", arm(&b, k, name, sizeof name), rep[k][r]);
+		}
 		empty_server(&b);
 		rtt[r] = run_rtt(&b);
-		printf("round %lu: raw %.0f items/s, replay %.0f items/s, one-rtt %.0f items/s\n", r + 1, raw[r], rep[r],
-		       rtt[r]);
+		printf(" one-rtt %.0f items/s\n", rtt[r]);
 		fflush(stdout);
 	}
 	stop_memcached(&b);
-	free(stream);
-	mraw = median(raw, b.rounds);
-	mrep = median(rep, b.rounds);
+	loadavg(load, sizeof load);
+	printf("load average after: %s\n", load);
 	mrtt = median(rtt, b.rounds);
-	printf("median: raw %.0f items/s, replay %.0f items/s (%.2f s for %lu items), one-rtt %.0f items/s\n", mraw,
-	       mrep, mrep > 0 ? (double)b.items / mrep : 0.0, b.items, mrtt);
-	printf("ratio replay/raw %.2f, replay/one-rtt %.1f\n", mrep / mraw, mrep / mrtt);
+	printf("median:");
+	for (int k = 0; k < b.n_raw; k++) {
+		mraw[k] = median(raw[k], b.rounds);
+		if (mraw[k] > best) {
+			best = mraw[k];
+			best_i = k;
+		}
+		printf(" raw/%u %.0f,", b.raw_conns[k], mraw[k]);
+		for (unsigned c = 0; c < b.raw_conns[k]; c++)
+			free(streams[k][c].buf);
+		free(streams[k]);
+	}
+	for (int k = 0; k < b.n_rep; k++) {
+		mrep[k] = median(rep[k], b.rounds);
+		printf(" %s %.0f (%.2f s),", arm(&b, k, name, sizeof name), mrep[k],
+		       mrep[k] > 0 ? (double)b.items / mrep[k] : 0.0);
+	}
+	printf(" one-rtt %.0f items/s\n", mrtt);
+	printf("cpu per item (mean):");
+	for (int k = 0; k < b.n_raw; k++)
+		printf(" raw/%u %.2f us + memcached %.2f us,", b.raw_conns[k], raw_cpu[k][0] * 1e6 / b.rounds / b.items,
+		       raw_cpu[k][1] * 1e6 / b.rounds / b.items);
+	for (int k = 0; k < b.n_rep; k++)
+		printf(" %s %.2f us + memcached %.2f us%s", arm(&b, k, name, sizeof name),
+		       rep_cpu[k][0] * 1e6 / b.rounds / b.items, rep_cpu[k][1] * 1e6 / b.rounds / b.items,
+		       k + 1 < b.n_rep ? "," : "\n");
+	for (int k = 0; k < b.n_rep; k++) {
+		double first[MAX_ROUNDS], top[MAX_ROUNDS];
+
+		for (unsigned long r = 0; r < b.rounds; r++) { /* paired: each round's replay against its own loaders */
+			double best_r = 0;
+
+			for (int j = 0; j < b.n_raw; j++)
+				best_r = raw[j][r] > best_r ? raw[j][r] : best_r;
+			first[r] = rep[k][r] / raw[0][r];
+			top[r] = rep[k][r] / best_r;
+		}
+		printf("ratio %s: /raw-%u %.2f, /best-raw %.2f (raw/%u), /one-rtt %.1f; median of the rounds' own ratios:"
+		       " /raw-%u %.2f, /best-raw-of-round %.2f\n", arm(&b, k, name, sizeof name), b.raw_conns[0],
+		       mrep[k] / mraw[0], mrep[k] / best, b.raw_conns[best_i], mrep[k] / mrtt, b.raw_conns[0],
+		       median(first, b.rounds), median(top, b.rounds));
+	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", b.dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "replay_bench: could not remove '%s'\n", b.dir);

@@ -32,6 +32,7 @@
 #include "mcm_drain.h"
 #include "mcm_store.h"
 #include "mcmirror.h"
+#include "meta.h"
 #include "pipe.h"
 #include "progress.h"
 #include "source.h"
@@ -318,7 +319,6 @@ static int pump(struct import *im, int wait_ms)
 static int fetch(struct import *im, const char *key, size_t len)
 {
 	struct pending *k;
-	char *w;
 	int b64;
 
 	if (mcm_pipe_key_size(key, len, &b64) == 0) {
@@ -330,24 +330,16 @@ static int fetch(struct import *im, const char *key, size_t len)
 	while (im->count == WINDOW)
 		if (pump(im, 100) != 0)
 			return -1;
-	if (!(w = mcm_pipe_space(&im->b, MCM_PIPE_KEY_MAX + 32))) {
+	k = &im->fifo[(im->head + im->count) % WINDOW];
+	k->sent_us = mcm_now_us();
+	if (mcm_meta_get(&im->b, key, len, b64, "v f t u") != 0) {
 		mcm_cli_error(CMD, "out of memory");
 		im->stop = 1;
 		return -1;
 	}
-	k = &im->fifo[(im->head + im->count++) % WINDOW];
+	im->count++;
 	k->len = (uint16_t)len;
 	memcpy(k->key, key, len);
-	k->sent_us = mcm_now_us();
-	{
-		char *start = w;
-
-		memcpy(w, "mg ", 3);
-		w = mcm_pipe_put_key(w + 3, key, len, b64);
-		memcpy(w, b64 ? " b v f t u\r\n" : " v f t u\r\n", b64 ? 12 : 10);
-		w += b64 ? 12 : 10;
-		mcm_pipe_commit(&im->b, (size_t)(w - start));
-	}
 	im->b.expect++;
 	if (mcm_pipe_unsent(&im->b) >= SEND_AT)
 		return pump(im, 0);
@@ -607,7 +599,8 @@ static int import_server(struct import *im, uint32_t i)
 		if (tries)
 			usleep(500000);
 		if (mcm_target_connect(&im->t, i, &im->a, im->o->t.timeout_ms) != 0 ||
-		    mcm_target_connect(&im->t, i, &im->b, im->o->t.timeout_ms) != 0) {
+		    mcm_target_connect(&im->t, i, &im->b, im->o->t.timeout_ms) != 0 ||
+		    mcm_meta_stats(&im->b, "settings") != 0) { /* values are bounded by its item_size_max */
 			mcm_cli_error(CMD, "cannot connect to '%s': %s", im->a.fd < 0 ? im->a.name : im->b.name,
 				      im->a.fd < 0 ? im->a.why : im->b.why);
 			mcm_pipe_close(&im->a);

@@ -1,13 +1,15 @@
 /* cmd_replay.c - `mcmirror replay`: write the mirror's live items back into memcached, pipelined.
  *
  * One walk over the mirror in write order (oldest first). Each live item of
- * the chosen pool becomes a quiet meta set, `ms <key> <len> T<ttl> F<flags>
- * ME|MS q`, queued on the connection of the server the application's client
- * would pick. Quiet mode makes the server answer only what did not succeed:
- * NS (add mode: the key was already there) or an error line. Every MARK_EVERY
- * items an `mn` goes out; its MN answer confirms every item before it, so
- * the counts stay exact even when a server dies mid-way. Memory is the
- * per-server buffers, whatever the mirror's size.
+ * the chosen pool goes to the server the application's client would pick,
+ * through the sender (sender.h): a quiet meta set, `ms <key> <len> T<ttl>
+ * F<flags> ME|MS q`, on one of that server's connections (always the same
+ * one for a key), confirmed in batches by `mn`, so the counts stay exact even
+ * when a server dies mid-way. A server that is lost receives nothing more;
+ * the walk goes on for the others and counts what it could not send. After
+ * the walk, settle() deletes again what the application removed meanwhile,
+ * and the servers' evictions are compared with those before. Memory is the
+ * connections' buffers, whatever the mirror's size.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,15 +25,14 @@
 #include "mcm_store.h"
 #include "json.h"
 #include "mcmirror.h"
+#include "meta.h"
 #include "pipe.h"
+#include "prefetch.h"
 #include "progress.h"
+#include "sender.h"
 #include "target.h"
 
 #define CMD "replay"
-#define SEND_AT (128u << 10)    /* try to send once a server has this much queued */
-#define HIGH_WATER (1u << 20)   /* stop reading the mirror while a server has this much unsent */
-#define MARK_EVERY 8192         /* items between two `mn` marks */
-#define MARKS 256               /* marks in flight per server */
 #define ERRORS_SHOWN 10         /* server error lines printed without -v */
 
 struct replay_opts {
@@ -39,17 +40,7 @@ struct replay_opts {
 	int set_mode;           /* --mode set */
 	long long rate;         /* items/s, 0 = unlimited */
 	int dry_run;
-};
-
-/* One server's counts (its pipe's user pointer). */
-struct server {
-	uint64_t sent;          /* items queued */
-	uint64_t since_mark;
-	uint64_t marks[MARKS];  /* items queued before each unanswered mn (a ring) */
-	unsigned mark_head, mark_count;
-	uint64_t present, errors; /* NS and error replies */
-	uint64_t confirmed;     /* items before the last MN received */
-	uint64_t confirmed_present, confirmed_errors; /* present and errors when it came */
+	unsigned connections;   /* per server; 0 = automatic (sender.h) */
 };
 
 struct replay {
@@ -57,11 +48,15 @@ struct replay {
 	const struct replay_opts *o;
 	struct mcm_target t;
 	struct mcm_pool pool;
-	struct mcm_pipe *pipes;  /* t.count of them (only the --only-server one connected) */
-	struct server *servers;
+	struct mcm_sender *snd;  /* NULL in a dry run */
+	uint64_t *planned;       /* per server: items queued (or, in a dry run, that would be) */
+	unsigned char *stopped;  /* per server: it was lost, nothing more goes to it */
+	int halted;              /* an interruption: nothing more goes anywhere */
 	int only;                /* server index, or -1 */
 	uint64_t scanned, expired, unsendable, queued;
+	uint64_t unsent;         /* live items the walk reached after their server stopped (or a halt) */
 	uint64_t undone;         /* keys deleted again by settle() */
+	uint64_t expected;       /* about how many items one server gets */
 	uint64_t errors_shown;
 	double start;
 	struct mcm_progress pg;
@@ -75,7 +70,8 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"Write the mirror's live items into memcached after a restart: every key\n"
 		"with its value bytes, flags and remaining time to live, on the server the\n"
 		"application's libmemcached client picks for it, oldest write first.\n"
-		"Pipelined meta-protocol writes, one connection per server. Records that\n"
+		"Pipelined meta-protocol writes over several connections per server (a key\n"
+		"always takes the same one, so its last write lands last). Records that\n"
 		"are deleted, dropped or flushed are not sent; expired ones are counted.\n"
 		"The mirror is only read.\n"
 		"\n"
@@ -94,6 +90,9 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  -M, --mode add|set       add: never overwrite a key the application wrote\n"
 		"                           since the restart; set: overwrite (default: add)\n"
 		"  -r, --rate N             at most N items per second (default: no limit)\n"
+		"  -c, --connections N|auto connections per server, 1 to %d; auto: 1 when the\n"
+		"                           server's hash table already fits its items, else %d\n"
+		"                           (default: auto)\n"
 		"  -P, --prefix P           only keys (namespace included) starting with P\n"
 		"  -n, --dry-run            read the mirror and count what would be sent to\n"
 		"                           each server; connect to nothing\n"
@@ -106,21 +105,27 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"On a terminal a progress line is drawn on stderr. At the end (and when\n"
 		"interrupted) a summary goes to stderr:\n"
 		"  mcmirror: replay: replayed N, already present A, skipped expired E, failed F\n"
-		"  in S s (R items/s)\n"
+		"  in S s (R items/s)[; not sent U]\n"
 		"'already present': add mode found the key on the server (it was kept).\n"
 		"'failed': the server refused the item, the key cannot be sent over the text\n"
 		"protocol (longer than 250 bytes, or 187 when not text-safe and so sent in\n"
 		"base64), or it was in flight on a connection that broke.\n"
+		"'not sent': live items of servers that were lost (or of every server after\n"
+		"an interruption) that were never sent; each live item is counted once.\n"
+		"The servers' 'stats' are read before and after: a server that evicted\n"
+		"items meanwhile is too small for the data, and a warning names it.\n"
 		"-v adds the pool and servers used; -vv one line per key already present.\n"
 		"\n"
 		"exit status: 0 every item was written or legitimately skipped (already\n"
-		"present, expired); 1 any failure, an unreachable or failing server, or an\n"
-		"interruption (SIGINT, SIGTERM); 2 usage error\n",
-		mcm_cli_mirror_path(g), MCM_DEFAULT_PATH);
+		"present, expired); 1 any failure, an unreachable or failing server, a\n"
+		"server that evicted items during the replay, or an interruption (SIGINT,\n"
+		"SIGTERM); 2 usage error\n",
+		MCM_SENDER_CONNECTIONS_MAX, MCM_SENDER_AUTO_MAX, mcm_cli_mirror_path(g), MCM_DEFAULT_PATH);
 }
 
 static int parse_option(int c, struct replay_opts *o)
 {
+	long long n;
 	int rc;
 
 	switch (c) {
@@ -137,6 +142,16 @@ static int parse_option(int c, struct replay_opts *o)
 	case 'n':
 		o->dry_run = 1;
 		return 0;
+	case 'c':
+		if (strcmp(optarg, "auto") == 0) {
+			o->connections = 0;
+			return 0;
+		}
+		if ((n = mcm_cli_parse_count(optarg)) < 1 || n > MCM_SENDER_CONNECTIONS_MAX)
+			return mcm_cli_usage_error(CMD, "bad connection count '%s': want 1 to %d, or auto", optarg,
+						   MCM_SENDER_CONNECTIONS_MAX);
+		o->connections = (unsigned)n;
+		return 0;
 	default:
 		rc = mcm_target_option(CMD, c, optarg, &o->t);
 		return rc == 1 ? mcm_cli_usage_error(CMD, "unknown option") : rc;
@@ -151,13 +166,14 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		{"only-server", required_argument, NULL, 'o'}, {"mode", required_argument, NULL, 'M'},
 		{"rate", required_argument, NULL, 'r'},    {"prefix", required_argument, NULL, 'P'},
 		{"dry-run", no_argument, NULL, 'n'},       {"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+		{"connections", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c, rc;
 
 	memset(o, 0, sizeof *o);
 	mcm_target_opts_init(&o->t);
-	while ((c = getopt_long(argc, argv, "s:p:o:M:r:P:nt:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:p:o:M:r:P:nt:c:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, g);
 			return -1;
@@ -166,97 +182,6 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 			return rc;
 	}
 	return mcm_target_opts_check(CMD, argc, argv, &o->t);
-}
-
-/* Write v in decimal at p. @return the end. */
-static char *put_u64(char *p, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static char *put_str(char *p, const char *s, size_t len)
-{
-	memcpy(p, s, len);
-	return p + len;
-}
-
-/* Queue `ms <key> <len> [T<ttl>] [F<flags>] M<E|S> [b] q [k]` and the value on p. */
-static int queue_item(struct replay *r, struct mcm_pipe *p, const struct mcm_item *item, int64_t ttl, int b64)
-{
-	char *start = mcm_pipe_space(p, 360 + item->value_len), *w = start;
-
-	if (!w)
-		return ENOMEM;
-	w = put_str(w, "ms ", 3);
-	w = mcm_pipe_put_key(w, item->key, item->key_len, b64);
-	*w++ = ' ';
-	w = put_u64(w, item->value_len);
-	if (ttl > 0) {
-		w = put_str(w, " T", 2);
-		w = put_u64(w, (uint64_t)ttl);
-	}
-	if (item->flags) {
-		w = put_str(w, " F", 2);
-		w = put_u64(w, item->flags);
-	}
-	w = put_str(w, r->o->set_mode ? " MS" : " ME", 3);
-	if (b64)
-		w = put_str(w, " b", 2);
-	w = put_str(w, r->g->verbose >= 2 ? " q k\r\n" : " q\r\n", r->g->verbose >= 2 ? 6 : 4);
-	w = put_str(w, item->value, item->value_len);
-	w = put_str(w, "\r\n", 2);
-	mcm_pipe_commit(p, (size_t)(w - start));
-	return 0;
-}
-
-/* Queue `md <key> [b] q` on p. */
-static int queue_delete(struct mcm_pipe *p, const struct mcm_item *item, int b64)
-{
-	char *start = mcm_pipe_space(p, 360), *w = start;
-
-	if (!w)
-		return ENOMEM;
-	w = put_str(w, "md ", 3);
-	w = mcm_pipe_put_key(w, item->key, item->key_len, b64);
-	if (b64)
-		w = put_str(w, " b", 2);
-	w = put_str(w, " q\r\n", 4);
-	mcm_pipe_commit(p, (size_t)(w - start));
-	return 0;
-}
-
-/* Queue an `mn`: its MN will confirm every item queued so far. */
-static void put_mark(struct mcm_pipe *p)
-{
-	struct server *s = p->user;
-
-	if (s->mark_count == MARKS || mcm_pipe_put(p, "mn\r\n", 4) != 0)
-		return; /* enough marks in flight: the next one will do */
-	s->marks[(s->mark_head + s->mark_count++) % MARKS] = s->sent;
-	s->since_mark = 0;
-	p->expect++;
-}
-
-static void on_mark(struct mcm_pipe *p, struct server *s)
-{
-	if (s->mark_count == 0) {
-		mcm_cli_warn(CMD, "'%s' answered MN to no mn: ignored", p->name);
-		return;
-	}
-	s->confirmed = s->marks[s->mark_head];
-	s->mark_head = (s->mark_head + 1) % MARKS;
-	s->mark_count--;
-	s->confirmed_present = s->present;
-	s->confirmed_errors = s->errors;
-	p->expect--;
 }
 
 static void print_key_reply(const struct mcm_reply *rep)
@@ -276,39 +201,24 @@ static void print_key_reply(const struct mcm_reply *rep)
 		      memmem(rep->line, rep->len, " b", 2) ? " (base64)" : "");
 }
 
-static void on_reply(struct mcm_pipe *p, const struct mcm_reply *rep, void *ctx)
+/* The sender's report of an answer: print what deserves it. */
+static void on_event(void *ctx, const struct mcm_pipe *p, enum mcm_sender_event ev, const struct mcm_reply *rep)
 {
 	struct replay *r = ctx;
-	struct server *s = p->user;
 
-	if (rep->len == 2 && memcmp(rep->line, "MN", 2) == 0) {
-		on_mark(p, s);
-		return;
-	}
-	if (rep->len >= 2 && memcmp(rep->line, "NS", 2) == 0) {
-		s->present++;
+	if (ev == MCM_SENDER_PRESENT) {
 		if (r->g->verbose >= 2)
 			print_key_reply(rep);
 		return;
 	}
-	if (rep->len >= 2 && memcmp(rep->line, "HD", 2) == 0)
-		return; /* not sent in quiet mode; harmless */
-	if (rep->len >= 2 && memcmp(rep->line, "NF", 2) == 0)
-		return; /* settle()'s delete of a key already gone: what it wanted */
-	s->errors++;
 	if (r->errors_shown++ < ERRORS_SHOWN || r->g->verbose) {
 		mcm_progress_clear(&r->pg);
-		mcm_cli_error(CMD, "'%s' refused an item: %.*s", p->name, (int)(rep->len > 200 ? 200 : rep->len),
-			      rep->line);
+		mcm_cli_error(CMD, "'%s' refused %s: %.*s", p->name, ev == MCM_SENDER_REFUSED ? "an item" : "a delete",
+			      (int)(rep->len > 200 ? 200 : rep->len), rep->line);
 	}
 }
 
-static int pump(struct replay *r, int wait_ms)
-{
-	return mcm_target_pump(CMD, r->pipes, r->t.count, wait_ms, r->o->t.timeout_ms, on_reply, r);
-}
-
-/* Wait while the walk is ahead of --rate. @return 0, or -1 on a failure or interruption. */
+/* Wait while the walk is ahead of --rate. @return 0, or -1 on an interruption or a failed poll. */
 static int keep_rate(struct replay *r)
 {
 	for (;;) {
@@ -316,16 +226,14 @@ static int keep_rate(struct replay *r)
 
 		if (ahead <= 0)
 			return 0;
-		if (mcm_cli_interrupted || pump(r, ahead > 0.1 ? 100 : (int)(ahead * 1000) + 1) != 0)
+		if (mcm_cli_interrupted || mcm_sender_pump(r->snd, ahead > 0.1 ? 100 : (int)(ahead * 1000) + 1) != 0)
 			return -1;
 	}
 }
 
-/* Hand one live item to its server. @return 0, or -1 to stop the walk. */
-static int send_item(struct replay *r, const struct mcm_item *item, int64_t ttl, uint32_t idx)
+/* Hand one live item to its server. A server that is lost stops receiving. */
+static void send_item(struct replay *r, const struct mcm_item *item, int64_t ttl, uint32_t idx)
 {
-	struct mcm_pipe *p = &r->pipes[idx];
-	struct server *s = &r->servers[idx];
 	int b64;
 
 	if (mcm_pipe_key_size(item->key, item->key_len, &b64) == 0) {
@@ -335,57 +243,57 @@ static int send_item(struct replay *r, const struct mcm_item *item, int64_t ttl,
 		mcm_cli_error(CMD, "cannot send key '%s' (%zu bytes): too long for the text protocol", esc,
 			      item->key_len);
 		r->unsendable++;
-		return 0;
+		return;
 	}
-	s->sent++;
+	if (r->o->rate && !r->o->dry_run && keep_rate(r) != 0) {
+		r->halted = 1;
+		r->unsent++;
+		return;
+	}
+	if (!r->o->dry_run && mcm_sender_set(r->snd, idx, item, ttl, b64) != 0) {
+		r->stopped[idx] = 1; /* its connection broke: nothing more goes to this server */
+		r->unsent++;
+		return;
+	}
+	r->planned[idx]++;
 	r->queued++;
-	if (r->o->dry_run)
-		return 0;
-	if (r->o->rate && keep_rate(r) != 0)
-		return -1;
-	if (queue_item(r, p, item, ttl, b64) != 0)
-		return -1;
-	if (++s->since_mark >= MARK_EVERY)
-		put_mark(p);
-	if (mcm_pipe_unsent(p) >= SEND_AT && pump(r, 0) != 0)
-		return -1;
-	while (mcm_pipe_unsent(p) >= HIGH_WATER)
-		if (mcm_cli_interrupted || pump(r, 100) != 0)
-			return -1;
-	return 0;
 }
 
-/* Look at one record of the walk. @return 0, or -1 to stop. */
-static int consider(struct replay *r, const struct mcm_item *item)
+/* Look at one record of the walk: send it, or count it as not sent. */
+static void consider(struct replay *r, const struct mcm_item *item)
 {
 	int64_t now, ttl;
 	uint32_t idx;
 
 	if (item->pool != r->pool.id)
-		return 0;
+		return;
 	if (!mcm_target_wants(&r->o->t, item->key, item->key_len))
-		return 0;
+		return;
 	now = (int64_t)time(NULL);
 	switch (mcm_dumpfmt_status(item, &r->pool, now)) {
 	case MCM_DUMP_LIVE:
 		break;
 	case MCM_DUMP_EXPIRED:
 		r->expired++;
-		return 0;
+		return;
 	default:
-		return 0;
+		return;
 	}
 	idx = mcm_target_server_of(&r->t, item);
 	if (r->only >= 0 && idx != (uint32_t)r->only)
-		return 0;
+		return;
 	if ((ttl = mcm_expiry_ttl(item->exptime, now)) < 0) {
 		r->expired++;
-		return 0;
+		return;
 	}
-	return send_item(r, item, ttl, idx);
+	if (r->halted || r->stopped[idx])
+		r->unsent++;
+	else
+		send_item(r, item, ttl, idx);
 }
 
-/* Read the mirror in write order and queue every live item. @return 0 or an error. */
+/* Read the mirror in write order and queue every live item; after a halt,
+ * only count what is left. @return 0 or an error. */
 static int walk(struct replay *r, struct mcm_store *st)
 {
 	struct mcm_iter *it;
@@ -394,11 +302,10 @@ static int walk(struct replay *r, struct mcm_store *st)
 
 	while (rc == 0 && (rc = mcm_iter_next(it, &item)) == 0) {
 		if (mcm_cli_interrupted)
-			break;
+			r->halted = 1;
 		if ((++r->scanned & 4095) == 0)
 			mcm_progress_update(&r->pg, r->scanned, r->queued);
-		if (consider(r, &item) != 0)
-			break;
+		consider(r, &item);
 	}
 	mcm_iter_close(it);
 	return rc == MCM_END ? 0 : rc;
@@ -441,14 +348,10 @@ static int settle(struct replay *r, struct mcm_store *st, uint64_t start_seq)
 		    !mcm_target_wants(&r->o->t, item.key, item.key_len))
 			continue;
 		idx = mcm_target_server_of(&r->t, &item);
-		if ((r->only >= 0 && idx != (uint32_t)r->only) || mcm_pipe_key_size(item.key, item.key_len, &b64) == 0 ||
-		    r->pipes[idx].fd < 0 || r->pipes[idx].err)
+		if ((r->only >= 0 && idx != (uint32_t)r->only) || mcm_pipe_key_size(item.key, item.key_len, &b64) == 0)
 			continue;
-		if (queue_delete(&r->pipes[idx], &item, b64) != 0)
-			break;
-		r->undone++;
-		if (mcm_pipe_unsent(&r->pipes[idx]) >= SEND_AT && pump(r, 0) != 0)
-			break;
+		if (mcm_sender_delete(r->snd, idx, &item, b64) == 0)
+			r->undone++;
 	}
 	mcm_iter_close(it);
 	if (r->undone && !r->g->quiet)
@@ -457,51 +360,61 @@ static int settle(struct replay *r, struct mcm_store *st, uint64_t start_seq)
 	return rc == MCM_END ? 0 : rc;
 }
 
-/* Send the last marks and wait for every healthy server to answer them. */
-static void finish(struct replay *r)
-{
-	int waiting = 1;
-
-	for (uint32_t i = 0; i < r->t.count; i++)
-		if (r->pipes[i].fd >= 0 && !r->pipes[i].err)
-			put_mark(&r->pipes[i]);
-	while (waiting) {
-		waiting = 0;
-		for (uint32_t i = 0; i < r->t.count; i++)
-			if (r->pipes[i].fd >= 0 && !r->pipes[i].err && r->pipes[i].expect)
-				waiting = 1;
-		if (waiting && mcm_pipe_pump(r->pipes, r->t.count, 100, r->o->t.timeout_ms, on_reply, r) != 0)
-			break;
-		mcm_progress_update(&r->pg, r->scanned, r->queued);
-	}
-}
-
-static int connect_all(struct replay *r)
-{
-	if (mcm_target_connect_all(&r->t, r->pipes, r->only, r->o->t.timeout_ms, CMD) != 0)
-		return -1;
-	for (uint32_t i = 0; i < r->t.count; i++)
-		r->pipes[i].user = &r->servers[i];
-	return 0;
-}
-
-/* Report broken connections; count what they left unconfirmed as failed. @return their number. */
+/* Report the servers that were lost. @return their number. */
 static int report_broken(struct replay *r)
 {
 	int broken = 0;
 
 	for (uint32_t i = 0; i < r->t.count; i++) {
-		struct mcm_pipe *p = &r->pipes[i];
-		struct server *s = &r->servers[i];
+		struct mcm_sender_counts c;
+		const char *why;
+		char name[300];
 
-		if (!p->err || p->fd < 0)
+		if (!mcm_sender_lost(r->snd, i, &why))
 			continue;
 		broken++;
+		mcm_sender_counts(r->snd, i, &c);
+		mcm_target_server_name(&r->t, i, name, sizeof name);
 		mcm_cli_error(CMD, "lost '%s': %s after %" PRIu64 " items were confirmed; %" PRIu64
-			      " items sent to it are unconfirmed (counted as failed)",
-			      p->name, p->why, s->confirmed, s->sent - s->confirmed);
+			      " items sent to it are unconfirmed (counted as failed)", name, why, c.confirmed,
+			      c.unconfirmed);
 	}
 	return broken;
+}
+
+/* Compare each server's evictions before and after: a server that evicted
+ * items while the replay wrote is too small for the data. @return how many did. */
+static int check_evictions(struct replay *r)
+{
+	int evicting = 0;
+
+	mcm_sender_ask_stats(r->snd);
+	for (uint32_t i = 0; i < r->t.count; i++) {
+		struct mcm_server_stats before, after;
+		struct mcm_sender_counts c;
+		size_t item_max;
+		char name[300];
+
+		if (r->only >= 0 && i != (uint32_t)r->only)
+			continue;
+		mcm_sender_stats(r->snd, i, 0, &before, &item_max);
+		mcm_sender_stats(r->snd, i, 1, &after, &item_max);
+		mcm_target_server_name(&r->t, i, name, sizeof name);
+		if (!before.known || !after.known) {
+			if (r->g->verbose)
+				mcm_cli_warn(CMD, "'%s' did not answer 'stats': its evictions were not checked", name);
+			continue;
+		}
+		if (after.evictions <= before.evictions)
+			continue;
+		evicting++;
+		mcm_sender_counts(r->snd, i, &c);
+		mcm_cli_warn(CMD, "'%s' evicted %" PRIu64 " items during the replay: it is too small for the data"
+			     " (memory limit %" PRIu64 " MB, %" PRIu64 " MB of values sent to it); items the replay"
+			     " wrote may be gone: give memcached more memory (-m)", name,
+			     after.evictions - before.evictions, after.limit_maxbytes >> 20, c.bytes >> 20);
+	}
+	return evicting;
 }
 
 /* The summary line. @return the number of failed items. */
@@ -509,20 +422,24 @@ static uint64_t summary(struct replay *r, int quiet)
 {
 	uint64_t replayed = 0, present = 0, failed = r->unsendable, sent = 0;
 	double secs = mcm_cli_now() - r->start;
+	char unsent[48] = "";
 
-	for (uint32_t i = 0; i < r->t.count; i++) {
-		const struct server *s = &r->servers[i];
+	for (uint32_t i = 0; r->snd && i < r->t.count; i++) {
+		struct mcm_sender_counts c;
 
-		present += s->confirmed_present;
-		replayed += s->confirmed - s->confirmed_present - s->confirmed_errors;
-		failed += s->confirmed_errors + (s->sent - s->confirmed);
-		sent += s->sent;
+		mcm_sender_counts(r->snd, i, &c);
+		present += c.present;
+		replayed += c.stored;
+		failed += c.refused + c.unconfirmed;
+		sent += c.sent;
 	}
-	if (quiet && failed == 0)
+	if (quiet && failed == 0 && r->unsent == 0)
 		return 0;
+	if (r->unsent)
+		snprintf(unsent, sizeof unsent, "; not sent %" PRIu64, r->unsent);
 	mcm_cli_error(CMD, "replayed %" PRIu64 ", already present %" PRIu64 ", skipped expired %" PRIu64
-		      ", failed %" PRIu64 " in %.2f s (%.0f items/s)",
-		      replayed, present, r->expired, failed, secs, secs > 0 ? (double)sent / secs : 0.0);
+		      ", failed %" PRIu64 " in %.2f s (%.0f items/s)%s",
+		      replayed, present, r->expired, failed, secs, secs > 0 ? (double)sent / secs : 0.0, unsent);
 	return failed;
 }
 
@@ -534,14 +451,14 @@ static int dry_summary(struct replay *r)
 		if (r->only >= 0 && i != (uint32_t)r->only)
 			continue;
 		mcm_target_server_name(&r->t, i, name, sizeof name);
-		mcm_cli_error(CMD, "dry run: would send %" PRIu64 " items to '%s'", r->servers[i].sent, name);
+		mcm_cli_error(CMD, "dry run: would send %" PRIu64 " items to '%s'", r->planned[i], name);
 	}
 	mcm_cli_error(CMD, "dry run: would replay %" PRIu64 ", skipped expired %" PRIu64 ", cannot send %" PRIu64
 		      " (%" PRIu64 " records read)", r->queued, r->expired, r->unsendable, r->scanned);
 	return r->unsendable || mcm_cli_interrupted ? MCM_EXIT_FAIL : MCM_EXIT_OK;
 }
 
-static int outcome(struct replay *r, int walk_rc)
+static int outcome(struct replay *r, int walk_rc, int evicting)
 {
 	int broken = report_broken(r);
 	uint64_t failed;
@@ -552,7 +469,8 @@ static int outcome(struct replay *r, int walk_rc)
 	if (mcm_cli_interrupted)
 		mcm_cli_error(CMD, "interrupted by signal %d: the replay is incomplete", (int)mcm_cli_interrupted);
 	failed = summary(r, r->g->quiet && !broken && !walk_rc && !mcm_cli_interrupted);
-	return failed || broken || walk_rc || mcm_cli_interrupted ? MCM_EXIT_FAIL : MCM_EXIT_OK;
+	return failed || broken || walk_rc || evicting || r->unsent || mcm_cli_interrupted ? MCM_EXIT_FAIL
+											     : MCM_EXIT_OK;
 }
 
 static void describe_plan(struct replay *r)
@@ -579,6 +497,31 @@ static void describe_plan(struct replay *r)
 		      r->t.described.servers, r->o->set_mode ? "set" : "add", r->o->dry_run ? " (dry run)" : "");
 }
 
+/* -v: each server's connections, and why when they were chosen automatically. */
+static void describe_connections(struct replay *r)
+{
+	struct mcm_server_stats before;
+	size_t item_max;
+	char name[300];
+
+	for (uint32_t i = 0; r->g->verbose && i < r->t.count; i++) {
+		unsigned n;
+
+		if (r->only >= 0 && i != (uint32_t)r->only)
+			continue;
+		mcm_target_server_name(&r->t, i, name, sizeof name);
+		mcm_sender_stats(r->snd, i, 0, &before, &item_max);
+		n = mcm_sender_connections(r->snd, i);
+		if (r->o->connections || !before.known)
+			mcm_cli_error(CMD, "'%s': %u connection%s%s", name, n, n == 1 ? "" : "s",
+				      r->o->connections ? "" : " (auto: its stats did not come in time)");
+		else
+			mcm_cli_error(CMD, "'%s': %u connection%s (auto: its hash table has 2^%" PRIu64 " buckets,"
+				      " it holds %" PRIu64 " items, about %" PRIu64 " to come)", name, n, n == 1 ? "" : "s",
+				      before.hash_power_level, before.curr_items, r->expected);
+	}
+}
+
 /* Choose the pool and server, connect. @return 0 or an exit code. */
 static int prepare(struct replay *r, struct mcm_store *st)
 {
@@ -597,57 +540,74 @@ static int prepare(struct replay *r, struct mcm_store *st)
 		return mcm_cli_usage_error(CMD, "--only-server '%s' is not one of the servers '%s'", r->o->t.only,
 					   r->t.described.servers);
 	describe_plan(r);
-	r->pipes = calloc(r->t.count, sizeof *r->pipes);
-	r->servers = calloc(r->t.count, sizeof *r->servers);
-	if (!r->pipes || !r->servers) {
+	r->planned = calloc(r->t.count, sizeof *r->planned);
+	r->stopped = calloc(r->t.count, sizeof *r->stopped);
+	if (!r->planned || !r->stopped) {
 		mcm_cli_error(CMD, "out of memory");
 		return MCM_EXIT_FAIL;
 	}
-	for (uint32_t i = 0; i < r->t.count; i++)
-		r->pipes[i].fd = -1;
-	if (!r->o->dry_run && connect_all(r) != 0)
-		return MCM_EXIT_FAIL;
+	if (!r->o->dry_run) {
+		uint64_t expected = r->expected;
+		struct mcm_sender_opts so = {
+			.cmd = CMD,
+			.connections = r->o->connections,
+			.expected_items = expected,
+			.timeout_ms = r->o->t.timeout_ms,
+			.only = r->only,
+			.how = (r->o->set_mode ? 0 : MCM_META_ADD) | (r->g->verbose >= 2 ? MCM_META_KEY : 0),
+		};
+
+		if (mcm_sender_open(&r->snd, &r->t, &so, on_event, r) != 0)
+			return MCM_EXIT_FAIL;
+		describe_connections(r);
+	}
 	return 0;
 }
 
 static int replay(struct replay *r, struct mcm_store *st)
 {
+	struct mcm_prefetch pf;
 	struct mcm_store_info info;
-	int rc = prepare(r, st);
+	int rc;
 
-	if (rc != 0)
-		return rc < 0 ? MCM_EXIT_OK : rc;
 	if (mcm_store_info(st, &info) != 0) {
 		info.entries = 0;
 		info.last_seq = 0;
 	}
+	r->expected = (info.entries + r->t.count - 1) / r->t.count; /* about one server's share (records of every kind) */
+	if ((rc = prepare(r, st)) != 0)
+		return rc < 0 ? MCM_EXIT_OK : rc;
 	mcm_progress_init(&r->pg, mcm_cli_progress_enabled(r->g), CMD, "items", info.entries);
 	r->start = mcm_cli_now();
+	mcm_prefetch_start(&pf, mcm_cli_mirror_path(r->g)); /* a cold mirror read in order, not page by page */
 	rc = walk(r, st);
+	mcm_prefetch_stop(&pf);
 	if (r->o->dry_run) {
 		mcm_progress_clear(&r->pg);
-		return rc ? outcome(r, rc) : dry_summary(r);
+		return rc ? outcome(r, rc, 0) : dry_summary(r);
 	}
 	if (rc == 0 && !mcm_cli_interrupted) {
 		mcm_progress_clear(&r->pg);
 		rc = settle(r, st, info.last_seq);
 	}
-	finish(r);
-	return outcome(r, rc);
+	mcm_sender_finish(r->snd);
+	return outcome(r, rc, mcm_cli_interrupted ? 0 : check_evictions(r));
 }
 
-/* --json: the summary as one JSON line on stdout (docs/mcmirror.1, JSON OUTPUT). */
+/* --json: the summary as one JSON line on stdout (docs/mcmirror.1, JSON OUTPUT);
+ * the same counts as summary(). */
 static void json_summary(const struct replay *r, int rc)
 {
 	uint64_t replayed = 0, present = 0, failed = r->unsendable;
 	struct mcm_json j;
 
-	for (uint32_t i = 0; r->servers && i < r->t.count; i++) {
-		const struct server *s = &r->servers[i];
+	for (uint32_t i = 0; r->snd && i < r->t.count; i++) {
+		struct mcm_sender_counts c;
 
-		present += s->confirmed_present;
-		replayed += s->confirmed - s->confirmed_present - s->confirmed_errors;
-		failed += s->confirmed_errors + (s->sent - s->confirmed);
+		mcm_sender_counts(r->snd, i, &c);
+		present += c.present;
+		replayed += c.stored;
+		failed += c.refused + c.unconfirmed;
 	}
 	mcm_cli_summary_begin(&j, CMD, rc);
 	mcm_json_str(&j, "servers", r->t.described.servers);
@@ -655,7 +615,8 @@ static void json_summary(const struct replay *r, int rc)
 	mcm_json_u64(&j, "replayed", r->o->dry_run ? 0 : replayed);
 	mcm_json_u64(&j, "already_present", present);
 	mcm_json_u64(&j, "skipped_expired", r->expired);
-	mcm_json_u64(&j, "failed", r->o->dry_run ? r->unsendable : failed);
+	mcm_json_u64(&j, "failed", failed);
+	mcm_json_u64(&j, "not_sent", r->unsent);
 	mcm_json_u64(&j, "records_read", r->scanned);
 	mcm_json_double(&j, "seconds", r->start ? mcm_cli_now() - r->start : 0, 3);
 	mcm_json_finish(&j);
@@ -687,10 +648,9 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	rc = replay(&r, st);
 	if (g->json)
 		json_summary(&r, rc);
-	for (uint32_t i = 0; r.pipes && i < r.t.count; i++)
-		mcm_pipe_close(&r.pipes[i]);
-	free(r.pipes);
-	free(r.servers);
+	mcm_sender_close(r.snd);
+	free(r.planned);
+	free(r.stopped);
 	mcm_store_close(st);
 	mcm_target_close(&r.t);
 	return rc;

@@ -19,6 +19,7 @@
 #include "mcm_store.h"
 #include "json.h"
 #include "mcmirror.h"
+#include "meta.h"
 #include "pipe.h"
 #include "progress.h"
 #include "target.h"
@@ -270,23 +271,17 @@ static int ask(struct verify *v, const struct mcm_item *item, uint32_t idx)
 	struct mcm_pipe *p = &v->pipes[idx];
 	struct ring *ring = &v->rings[idx];
 	struct pending *pd;
-	size_t size;
-	char *w, *start;
 	int b64;
 
-	if ((size = mcm_pipe_key_size(item->key, item->key_len, &b64)) == 0) {
+	if (mcm_pipe_key_size(item->key, item->key_len, &b64) == 0) {
 		v->unsendable++;
 		return 0;
 	}
 	while (ring->count == WINDOW)
 		if (mcm_cli_interrupted || pump(v, 100) != 0)
 			return -1;
-	if (!(w = start = mcm_pipe_space(p, size + 16)))
+	if (mcm_meta_get(p, item->key, item->key_len, b64, "v f t") != 0)
 		return -1;
-	memcpy(w, "mg ", 3);
-	w = mcm_pipe_put_key(w + 3, item->key, item->key_len, b64);
-	memcpy(w, b64 ? " v f t b\r\n" : " v f t\r\n", b64 ? 10 : 8);
-	mcm_pipe_commit(p, (size_t)(w - start) + (b64 ? 10 : 8));
 	pd = &ring->slot[(ring->head + ring->count++) % WINDOW];
 	pd->value_hash = value_hash(item->value, item->value_len);
 	pd->value_len = item->value_len;

@@ -17,7 +17,6 @@
 #include "pipe.h"
 
 #define READ_CHUNK 65536
-#define LINE_MAX_LEN 8192  /* a reply line longer than this is a protocol error */
 #define POLL_STACK 64
 
 static void fail(struct mcm_pipe *p, int err, const char *why)
@@ -128,6 +127,7 @@ int mcm_pipe_connect(struct mcm_pipe *p, const char *host, unsigned port, int is
 	memset(p, 0, sizeof *p);
 	p->fd = -1;
 	snprintf(p->name, sizeof p->name, "%s", name);
+	p->item_max = MCM_PIPE_ITEM_MAX;
 	if (is_socket ? connect_unix(p, host, timeout_ms) : connect_tcp(p, host, port, timeout_ms))
 		return p->err;
 	p->last_io = mcm_cli_now();
@@ -146,7 +146,9 @@ void mcm_pipe_close(struct mcm_pipe *p)
 	p->in_off = p->in_len = p->in_cap = 0;
 }
 
-/* Make room for n more bytes after in[in_len] or out[out_len]. */
+/* Make room for n more bytes after in[in_len] or out[out_len]. The buffer
+ * doubles while that is small, then grows to what is needed (never to twice
+ * a large value). */
 static int reserve(char **buf, size_t *off, size_t *len, size_t *cap, size_t n)
 {
 	size_t want, newcap;
@@ -162,9 +164,9 @@ static int reserve(char **buf, size_t *off, size_t *len, size_t *cap, size_t n)
 			return 0;
 	}
 	want = *len + n;
-	newcap = *cap ? *cap : 65536;
-	while (newcap < want)
-		newcap *= 2;
+	newcap = *cap ? *cap * 2 : 65536;
+	if (newcap < want || newcap > ((size_t)16 << 20))
+		newcap = want > *cap + *cap / 4 ? want : *cap + *cap / 4;
 	if (!(b = realloc(*buf, newcap)))
 		return ENOMEM;
 	*buf = b;
@@ -183,7 +185,7 @@ char *mcm_pipe_space(struct mcm_pipe *p, size_t n)
 
 void mcm_pipe_commit(struct mcm_pipe *p, size_t n)
 {
-	if (p->out_len == p->out_off && p->expect == 0)
+	if (!mcm_pipe_busy(p))
 		p->last_io = mcm_cli_now(); /* it was idle: the stall clock starts now */
 	p->out_len += n;
 }
@@ -222,17 +224,68 @@ static void send_some(struct mcm_pipe *p, double now)
 	p->out_off = p->out_len = 0;
 }
 
-/* The length of a "VA <size> ..." reply's data block, or -1 when line is not one. */
-static long long value_size(const char *line, size_t len)
+/* The bound of a value block: item_max, or memcached's ceiling when unset. */
+static size_t item_limit(const struct mcm_pipe *p)
 {
-	long long v = 0;
-	size_t i = 3;
+	return p->item_max ? p->item_max : MCM_PIPE_ITEM_MAX;
+}
 
-	if (len < 4 || memcmp(line, "VA ", 3) != 0)
-		return -1;
+/* The size of a "VA <size> ..." reply's data block. @return 0 with *size set,
+ * 1 when the line is no VA, -1 after failing p (a bad or too large size). */
+static int value_size(struct mcm_pipe *p, const char *line, size_t len, size_t *size)
+{
+	size_t i = 3, v = 0, limit = item_limit(p);
+	char why[sizeof p->why];
+
+	if (len < 3 || memcmp(line, "VA ", 3) != 0)
+		return 1;
 	for (; i < len && line[i] >= '0' && line[i] <= '9'; i++)
-		v = v * 10 + (line[i] - '0');
-	return i == 3 || v > (1LL << 40) ? -1 : v;
+		if ((v = v * 10 + (size_t)(line[i] - '0')) > limit)
+			break;
+	if (i < len && line[i] >= '0' && line[i] <= '9') {
+		size_t end = i;
+
+		while (end < len && line[end] >= '0' && line[end] <= '9')
+			end++;
+		snprintf(why, sizeof why, "server sent an item of %.*s bytes (limit %zu)",
+			 (int)(end - 3 > 40 ? 40 : end - 3), line + 3, limit);
+		fail(p, EMSGSIZE, why);
+		return -1;
+	}
+	if (i == 3 || (i < len && line[i] != ' ')) {
+		snprintf(why, sizeof why, "bad value size in the reply '%.*s'", (int)(len > 40 ? 40 : len), line);
+		fail(p, EPROTO, why);
+		return -1;
+	}
+	*size = v;
+	return 0;
+}
+
+/* One line of a `stats` answer (p->stats_pending > 0): "STAT name value", or its end. */
+static void stat_line(struct mcm_pipe *p, const char *line, size_t len)
+{
+	const char *name = line + 5, *sp, *value;
+	size_t nlen, vlen;
+
+	if (len < 5 || memcmp(line, "STAT ", 5) != 0) {
+		p->stats_pending--; /* "END", or a one-line refusal ("ERROR"): the answer is over */
+		return;
+	}
+	if (!(sp = memchr(name, ' ', len - 5)))
+		return;
+	nlen = (size_t)(sp - name);
+	value = sp + 1;
+	vlen = (size_t)(line + len - value);
+	if (nlen == 13 && memcmp(name, "item_size_max", 13) == 0) {
+		size_t v = 0, i = 0;
+
+		for (; i < vlen && i < 12 && value[i] >= '0' && value[i] <= '9'; i++)
+			v = v * 10 + (size_t)(value[i] - '0');
+		if (i == vlen && v >= MCM_PIPE_ITEM_MIN && v <= MCM_PIPE_ITEM_MAX)
+			p->item_max = v;
+	}
+	if (p->on_stat)
+		p->on_stat(p, name, nlen, value, vlen);
 }
 
 /* Hand every complete reply in the input buffer to fn. */
@@ -240,30 +293,32 @@ static void cut_replies(struct mcm_pipe *p, mcm_pipe_reply_fn *fn, void *ctx)
 {
 	while (!p->err && p->in_off < p->in_len) {
 		char *start = p->in + p->in_off, *eol;
-		size_t avail = p->in_len - p->in_off, need;
+		size_t avail = p->in_len - p->in_off, need, size;
 		struct mcm_reply r = {0};
-		long long size;
+		int va;
 
-		if (!(eol = memmem(start, avail, "\r\n", 2))) {
-			if (avail > LINE_MAX_LEN)
+		if (!(eol = memmem(start, avail < MCM_PIPE_LINE_MAX + 2 ? avail : MCM_PIPE_LINE_MAX + 2, "\r\n", 2))) {
+			if (avail >= MCM_PIPE_LINE_MAX + 2)
 				fail(p, EPROTO, "reply line too long: not a memcached server?");
 			return;
 		}
 		r.line = start;
 		r.len = (size_t)(eol - start);
 		need = r.len + 2;
-		if ((size = value_size(start, r.len)) >= 0) {
-			if (avail < need + (size_t)size + 2) {
-				if (reserve(&p->in, &p->in_off, &p->in_len, &p->in_cap, need + (size_t)size + 2) != 0)
-					fail(p, ENOMEM, "out of memory");
-				return;
-			}
+		if ((va = value_size(p, start, r.len, &size)) < 0)
+			return;
+		if (va == 0) {
+			if (avail - need < size + 2)
+				return; /* the rest comes: receive_some grows the buffer with it */
 			r.data = start + need;
-			r.data_len = (size_t)size;
-			need += (size_t)size + 2;
+			r.data_len = size;
+			need += size + 2;
 		}
 		p->in_off += need;
-		fn(p, &r, ctx);
+		if (p->stats_pending && va != 0)
+			stat_line(p, r.line, r.len);
+		else
+			fn(p, &r, ctx);
 	}
 	if (p->in_off == p->in_len)
 		p->in_off = p->in_len = 0;
@@ -302,7 +357,7 @@ static void check_stall(struct mcm_pipe *p, double now, int stall_ms)
 {
 	char why[sizeof p->why];
 
-	if (p->err || (mcm_pipe_unsent(p) == 0 && p->expect == 0))
+	if (p->err || !mcm_pipe_busy(p))
 		return;
 	if ((now - p->last_io) * 1000.0 < stall_ms)
 		return;
@@ -342,9 +397,26 @@ int mcm_pipe_pump(struct mcm_pipe *pipes, size_t n, int wait_ms, int stall_ms, m
 	return rc;
 }
 
+int mcm_pipe_busy(const struct mcm_pipe *p)
+{
+	return mcm_pipe_unsent(p) > 0 || p->expect > 0 || p->stats_pending > 0;
+}
+
+/* Are all bytes of key in 0x21..0x7e? Eight at a time: a byte below 0x21 or
+ * above 0x7e sets its high bit in one of the two tests (exact for "any"). */
 static int text_safe(const char *key, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, key + i, 8);
+		if (((v - ones * 0x21) & ~v & highs) || (((v + ones * (127 - 0x7e)) | v) & highs))
+			return 0;
+	}
+	for (; i < len; i++)
 		if ((unsigned char)key[i] <= 0x20 || (unsigned char)key[i] >= 0x7f)
 			return 0;
 	return 1;

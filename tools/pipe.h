@@ -8,6 +8,17 @@
  *
  * A pipe that fails keeps its first error in err (and a reason in why); it
  * is then left alone by mcm_pipe_pump().
+ *
+ * Every length a server sends is bounded: a reply line by MCM_PIPE_LINE_MAX,
+ * a value block by the pipe's item_max (memcached's largest possible item,
+ * 1 GiB, until the server's own item_size_max is known from `stats
+ * settings`), and the input buffer grows with the bytes that actually
+ * arrived, never with what a reply announces. The answers to `stats`
+ * requests (meta.h) are consumed here, line by line, and never reach the
+ * reply callback.
+ *
+ * Socket I/O happens only in mcm_pipe_connect and mcm_pipe_pump (a TLS
+ * layer would replace connect_addr, send_some and receive_some).
  */
 #ifndef MCM_PIPE_H
 #define MCM_PIPE_H
@@ -27,6 +38,20 @@ struct mcm_pipe;
 /** Called for each complete reply, in the order the server sent them. */
 typedef void mcm_pipe_reply_fn(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx);
 
+/** Called for each "STAT <name> <value>" line of a `stats` answer. */
+typedef void mcm_pipe_stat_fn(struct mcm_pipe *p, const char *name, size_t name_len, const char *value,
+			      size_t value_len);
+
+/** The largest item memcached can be configured to hold (its -I upper limit):
+ * the bound of a value block until the server said its own. */
+#define MCM_PIPE_ITEM_MAX ((size_t)1 << 30)
+
+/** The smallest item_size_max memcached accepts (-I lower limit). */
+#define MCM_PIPE_ITEM_MIN ((size_t)1 << 10)
+
+/** The longest reply line accepted: longer is a protocol error. */
+#define MCM_PIPE_LINE_MAX 8192
+
 struct mcm_pipe {
 	int fd;             /**< -1 when closed */
 	char name[300];     /**< "host:port" or a socket path, for messages */
@@ -38,6 +63,9 @@ struct mcm_pipe {
 	double last_io;     /**< mcm_cli_now() of the last byte moved, or of the connection */
 	int err;            /**< first error: an errno value, 0 = healthy */
 	char why[128];      /**< what went wrong, e.g. "connection closed by the server" */
+	size_t item_max;    /**< the largest value block accepted in a reply */
+	unsigned stats_pending; /**< `stats` requests not answered to the end yet */
+	mcm_pipe_stat_fn *on_stat; /**< gets their STAT lines; NULL: only item_size_max is used */
 	void *user;         /**< the caller's */
 };
 
@@ -72,10 +100,16 @@ size_t mcm_pipe_unsent(const struct mcm_pipe *p);
 /** Move bytes on every healthy pipe: wait up to wait_ms (0: do not wait)
  * for any of them to be writable (when it has unsent bytes) or readable,
  * write what the sockets take, read what they have and call fn for each
- * complete reply. A pipe with unsent bytes or expect > 0 that moved nothing
- * for stall_ms fails with ETIMEDOUT.
+ * complete reply. A pipe with unsent bytes, expect > 0 or an unanswered
+ * `stats` that moved nothing for stall_ms fails with ETIMEDOUT. A reply
+ * that breaks the bounds fails the pipe with EMSGSIZE ("server sent an item
+ * of N bytes (limit M)") or EPROTO ("reply line too long...", "bad value
+ * size...").
  * @return 0, or an errno value when poll() itself failed (EINTR is 0). */
 int mcm_pipe_pump(struct mcm_pipe *pipes, size_t n, int wait_ms, int stall_ms, mcm_pipe_reply_fn *fn, void *ctx);
+
+/** Has p anything in flight: unsent bytes, awaited replies or stats? */
+int mcm_pipe_busy(const struct mcm_pipe *p);
 
 /** Longest key token memcached's meta commands accept (a base64 one too). */
 #define MCM_PIPE_KEY_MAX 250

@@ -8,6 +8,7 @@
 #include "dumpfmt.h"
 #include "mcm_pool.h"
 #include "mcmirror.h"
+#include "meta.h"
 #include "servers.h"
 #include "target.h"
 
@@ -266,6 +267,10 @@ int mcm_target_connect_all(const struct mcm_target *t, struct mcm_pipe *pipes, i
 			continue;
 		if (mcm_target_connect(t, i, &pipes[i], timeout_ms) != 0) {
 			mcm_cli_error(cmd, "cannot connect to '%s': %s", pipes[i].name, pipes[i].why);
+			return -1;
+		}
+		if (mcm_meta_stats(&pipes[i], "settings") != 0) { /* the bound of the values it sends */
+			mcm_cli_error(cmd, "out of memory");
 			return -1;
 		}
 	}

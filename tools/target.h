@@ -94,8 +94,9 @@ int mcm_target_find_server(const struct mcm_target *t, const char *name);
 int mcm_target_connect(const struct mcm_target *t, uint32_t idx, struct mcm_pipe *p, int timeout_ms);
 
 /** Connect pipes[i] to server i for every server of t, or only to server
- * only when it is >= 0 (the others keep fd -1). A failure is reported under
- * cmd. @return 0 or -1. */
+ * only when it is >= 0 (the others keep fd -1), and queue `stats settings`
+ * on each (meta.h: the pipe then bounds values by the server's
+ * item_size_max). A failure is reported under cmd. @return 0 or -1. */
 int mcm_target_connect_all(const struct mcm_target *t, struct mcm_pipe *pipes, int only, int timeout_ms,
 			   const char *cmd);
 

@@ -9,3 +9,9 @@ mcm_shell_test(replay_usage ${CMAKE_CURRENT_LIST_DIR}/test_replay_usage.sh integ
 mcm_shell_test(replay_shim ${CMAKE_CURRENT_LIST_DIR}/test_replay_shim.sh integration)
 mcm_shell_test(verify ${CMAKE_CURRENT_LIST_DIR}/test_verify.sh integration)
 mcm_shell_test(replay_concurrent ${CMAKE_CURRENT_LIST_DIR}/test_replay_concurrent.sh integration)
+# A fake server for the reply-bound cases a real memcached cannot produce (hostile_server.c).
+add_executable(hostile_server ${CMAKE_CURRENT_LIST_DIR}/hostile_server.c)
+set_target_properties(hostile_server PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+mcm_shell_test(reply_bounds ${CMAKE_CURRENT_LIST_DIR}/test_reply_bounds.sh integration)
+mcm_shell_test(replay_limits ${CMAKE_CURRENT_LIST_DIR}/test_replay_limits.sh integration)
+mcm_shell_test(replay_connections ${CMAKE_CURRENT_LIST_DIR}/test_replay_connections.sh integration)

@@ -1,0 +1,88 @@
+#!/bin/bash
+# test_reply_bounds.sh - every length a server sends is bounded (issue 11 item 7): a value longer than the
+# server's item_size_max (read from `stats settings`), or than memcached's 1 GiB ceiling when the server
+# does not say, fails the connection at once with "server sent an item of N bytes (limit M)", without
+# allocating it; an endless reply line and a bad value size are protocol errors. Those replies come from
+# hostile_server.c, a fake server: no real memcached can send them (it never holds an item larger than its
+# item_size_max). What a real memcached sends - a 1.5 MB value from a server started with -I 2m, above the
+# default 1 MiB - goes through replay, verify and import.
+. "$MCM_HARNESS/lib.sh" || exit 1
+need_memcached
+
+# hostile NAME SETTINGS VALUE_REPLY: start a fake server; sets NAME_PORT.
+hostile() {
+	local name=$1 pid i
+	rm -f "$MCM_TMP/$name.port"
+	"$MCM_BIN/hostile_server" "$MCM_TMP/$name.port" "$2" "$3" &
+	pid=$!
+	MCM_PIDS+=("$pid")
+	for i in $(seq 1 100); do
+		[ -s "$MCM_TMP/$name.port" ] && break
+		sleep 0.05
+	done
+	[ -s "$MCM_TMP/$name.port" ] || fail "hostile_server did not start"
+	eval "${name}_PORT=$(cat "$MCM_TMP/$name.port")"
+}
+
+# limited CMD...: run the tool with 1 GB of address space at most (no multi-GB buffer can be made).
+limited() {
+	(ulimit -v 1000000 && exec "$MCM_TOOL" "$@")
+}
+
+# expect_bound CMD PORT MESSAGE ARGS...: the command fails (status 1) with MESSAGE about the server, and
+# never says "out of memory".
+expect_bound() {
+	local cmd=$1 port=$2 msg=$3 rc=0
+	shift 3
+	limited "$@" 2>"$MCM_TMP/err" || rc=$?
+	assert_eq "$rc" 1 "$cmd: exit status ($(cat "$MCM_TMP/err"))"
+	grep -qF "mcmirror: $cmd: lost '127.0.0.1:$port': $msg" "$MCM_TMP/err" ||
+		fail "$cmd: want 'lost ...: $msg', got: $(cat "$MCM_TMP/err")"
+	! grep -q 'out of memory' "$MCM_TMP/err" || fail "$cmd: out of memory: $(cat "$MCM_TMP/err")"
+}
+
+# The server says item_size_max 1 MiB, then announces a 3 GB value (verify grew to 2.9 GB before).
+hostile H1 'STAT item_size_max 1048576' 'VA 3000000000 f0 t-1'
+"$MCM_BIN/mkmirror" "$MCM_TMP/m1" "127.0.0.1:$H1_PORT" 3 100 || fail mkmirror
+expect_bound verify "$H1_PORT" "server sent an item of 3000000000 bytes (limit 1048576)" \
+	--mirror "$MCM_TMP/m1" verify --servers "127.0.0.1:$H1_PORT" --timeout 3
+# import reads the same way: its metadump lists one key, whose get is answered so
+expect_bound import "$H1_PORT" "server sent an item of 3000000000 bytes (limit 1048576)" \
+	--mirror "$MCM_TMP/imported" import --servers "127.0.0.1:$H1_PORT" --timeout 3
+
+# A server that refuses `stats settings`: the bound is memcached's ceiling, 1 GiB ('out of memory' before).
+hostile H2 - 'VA 99999999999 f0 t-1'
+"$MCM_BIN/mkmirror" "$MCM_TMP/m2" "127.0.0.1:$H2_PORT" 3 100 || fail mkmirror
+expect_bound verify "$H2_PORT" "server sent an item of 99999999999 bytes (limit 1073741824)" \
+	--mirror "$MCM_TMP/m2" verify --servers "127.0.0.1:$H2_PORT" --timeout 3
+# a size too long for any counter
+hostile H3 - 'VA 123456789012345678901234567890 f0'
+"$MCM_BIN/mkmirror" "$MCM_TMP/m3" "127.0.0.1:$H3_PORT" 3 100 || fail mkmirror
+expect_bound verify "$H3_PORT" "server sent an item of 123456789012345678901234567890 bytes (limit 1073741824)" \
+	--mirror "$MCM_TMP/m3" verify --servers "127.0.0.1:$H3_PORT" --timeout 3
+
+# A size that is no number, and a line that never ends.
+hostile H4 'STAT item_size_max 1048576' 'VA 12x f0'
+"$MCM_BIN/mkmirror" "$MCM_TMP/m4" "127.0.0.1:$H4_PORT" 3 100 || fail mkmirror
+expect_bound verify "$H4_PORT" "bad value size in the reply 'VA 12x f0'" \
+	--mirror "$MCM_TMP/m4" verify --servers "127.0.0.1:$H4_PORT" --timeout 3
+hostile H5 'STAT item_size_max 1048576' LONG
+"$MCM_BIN/mkmirror" "$MCM_TMP/m5" "127.0.0.1:$H5_PORT" 3 100 || fail mkmirror
+expect_bound verify "$H5_PORT" "reply line too long: not a memcached server?" \
+	--mirror "$MCM_TMP/m5" verify --servers "127.0.0.1:$H5_PORT" --timeout 3
+
+# A real memcached with items up to 2 MiB: a 1.5 MB value is no hostile reply.
+mc_start BIG -I 2m
+"$MCM_BIN/mkmirror" "$MCM_TMP/big" "127.0.0.1:$BIG_PORT" 2 1500000 || fail mkmirror
+rc=0; limited --mirror "$MCM_TMP/big" replay --servers "127.0.0.1:$BIG_PORT" 2>"$MCM_TMP/err" || rc=$?
+assert_eq "$rc" 0 "replay of 1.5 MB values ($(cat "$MCM_TMP/err"))"
+grep -q '^mcmirror: replay: replayed 2, already present 0, skipped expired 0, failed 0 in ' "$MCM_TMP/err" ||
+	fail "replay of 1.5 MB values: $(cat "$MCM_TMP/err")"
+rc=0; limited --mirror "$MCM_TMP/big" verify --servers "127.0.0.1:$BIG_PORT" 2>"$MCM_TMP/err" || rc=$?
+assert_eq "$rc" 0 "verify of 1.5 MB values ($(cat "$MCM_TMP/err"))"
+grep -q '^mcmirror: verify: checked 2: matching 2, ' "$MCM_TMP/err" || fail "verify of 1.5 MB values: $(cat "$MCM_TMP/err")"
+rc=0; limited --mirror "$MCM_TMP/big-imported" import --servers "127.0.0.1:$BIG_PORT" 2>"$MCM_TMP/err" || rc=$?
+assert_eq "$rc" 0 "import of 1.5 MB values ($(cat "$MCM_TMP/err"))"
+grep -q '^mcmirror: import: imported 2, gone 0, misplaced 0, failed 0 ' "$MCM_TMP/err" ||
+	fail "import of 1.5 MB values: $(cat "$MCM_TMP/err")"
+echo PASS
