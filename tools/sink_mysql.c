@@ -1114,8 +1114,7 @@ static int my_source_scan(struct mcm_source *source, mcm_pool_id pool, unsigned 
 		 " COALESCE(p.flush_time, 0) FROM mcmirror_items i LEFT JOIN mcmirror_positions p"
 		 " ON p.origin = i.origin AND p.pool = i.pool WHERE i.pool = %" PRIu64 "%s"
 		 " ORDER BY i.wtime_us, i.origin",
-		 pool, flags & MCM_SOURCE_LIVE ? " AND i.state = 'live' AND (i.exptime = 0 OR i.exptime > UNIX_TIMESTAMP())"
-					       : "");
+		 pool, flags & MCM_SOURCE_LIVE ? " AND i.state = 'live'" : "");
 	if (query(&s->my, sql, strlen(sql), why, size) != 0)
 		return -1;
 	if (!(s->res = mysql_use_result(s->my.conn)))
@@ -1186,6 +1185,18 @@ static int my_source_next(struct mcm_source *source, struct mcm_item *item, cons
 	}
 }
 
+static uint64_t my_source_rows(struct mcm_source *source)
+{
+	struct my_source *s = (struct my_source *)source;
+	char got[32], ignored[256];
+	int found;
+
+	if (s->res || scalar(&s->my, "SELECT table_rows FROM information_schema.tables WHERE table_schema = DATABASE()"
+			     " AND table_name = 'mcmirror_items'", got, sizeof got, &found, ignored, sizeof ignored) != 0)
+		return 0;
+	return found ? strtoull(got, NULL, 10) : 0;
+}
+
 static const char *my_source_describe(const struct mcm_source *source)
 {
 	return ((const struct my_source *)source)->my.desc;
@@ -1196,6 +1207,7 @@ const struct mcm_source_ops mcm_source_mysql = {
 	.claims = my_claims,
 	.open = my_source_open,
 	.pools = my_source_pools,
+	.rows = my_source_rows,
 	.scan = my_source_scan,
 	.next = my_source_next,
 	.describe = my_source_describe,

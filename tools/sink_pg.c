@@ -924,8 +924,7 @@ static int pg_source_scan(struct mcm_source *source, mcm_pool_id pool, unsigned 
 		 " FROM mcmirror_items i LEFT JOIN mcmirror_positions p ON p.origin = i.origin AND p.pool = i.pool"
 		 " WHERE i.pool = %" PRId64 "%s ORDER BY i.wtime_us, i.origin) TO STDOUT (FORMAT binary)",
 		 (int64_t)pool,
-		 flags & MCM_SOURCE_LIVE ? " AND i.state = 'live' AND (i.exptime = 0 OR i.exptime > extract(epoch FROM"
-		 " now()))" : "");
+		 flags & MCM_SOURCE_LIVE ? " AND i.state = 'live'" : "");
 	if (!PQsendQuery(s->pg.conn, sql))
 		return conn_error(&s->pg, why, size);
 	if (flush_out(&s->pg, why, size) != 0 || next_result(&s->pg, &res, why, size) != 0)
@@ -1131,6 +1130,22 @@ static int pg_source_next(struct mcm_source *source, struct mcm_item *item, cons
 	}
 }
 
+static uint64_t pg_source_rows(struct mcm_source *source)
+{
+	struct pg_source *s = (struct pg_source *)source;
+	char ignored[256];
+	PGresult *res;
+	double n = 0;
+
+	if (run(&s->pg, "SELECT reltuples FROM pg_class WHERE oid = 'mcmirror_items'::regclass", 0, NULL,
+		PGRES_TUPLES_OK, &res, ignored, sizeof ignored) != 0)
+		return 0;
+	if (PQntuples(res) == 1)
+		n = strtod(PQgetvalue(res, 0, 0), NULL);
+	PQclear(res);
+	return n > 0 ? (uint64_t)n : 0;
+}
+
 static const char *pg_source_describe(const struct mcm_source *source)
 {
 	return ((const struct pg_source *)source)->pg.desc;
@@ -1141,6 +1156,7 @@ const struct mcm_source_ops mcm_source_pg = {
 	.claims = pg_claims,
 	.open = pg_source_open,
 	.pools = pg_source_pools,
+	.rows = pg_source_rows,
 	.scan = pg_source_scan,
 	.next = pg_source_next,
 	.describe = pg_source_describe,

@@ -24,7 +24,8 @@ struct mcm_source_opts {
 	int timeout_ms;  /**< connect and stall timeout */
 };
 
-/** mcm_source_ops.scan: only records that are live now (the others are not given at all). */
+/** mcm_source_ops.scan: only rows whose state is live, and not killed by a delayed flush (expired ones
+ * come too: the caller counts them). */
 #define MCM_SOURCE_LIVE 0x1
 
 struct mcm_source;
@@ -44,6 +45,9 @@ struct mcm_source_ops {
 	 * it recorded them (flush markers 0: each row is judged by its own origin's, see scan). *pools is
 	 * malloc'd (free() it). @return 0, or -1 with why set. */
 	int (*pools)(struct mcm_source *s, struct mcm_pool **pools, size_t *n, char *why, size_t why_size);
+
+	/** About how many rows the store holds, all pools (an estimate the database keeps; 0 unknown). */
+	uint64_t (*rows)(struct mcm_source *s);
 
 	/** Start reading pool's records, oldest write first (by write time, then origin). A live row that
 	 * a delayed flush of its origin has killed by now comes as MCM_KIND_DELETED. @return 0 or -1. */

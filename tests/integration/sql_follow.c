@@ -1,14 +1,18 @@
 /* sql_follow.c - test driver of the SQL sinks until `mcmirror follow` drives them: ship a mirror's
  * change stream into a database.
  *
- * usage: sql_follow MIRROR URL [--create] [--once] [--batch N] [--pool ID] [--retry]
+ * usage: sql_follow MIRROR URL [--create] [--once] [--batch N] [--pool ID] [--retry] [--register]
  *   Opens the mirror, the sink that claims URL (sink.h), asks the sink for
  *   its position, streams the pool's changes after it (mcm_stream.h) and
  *   commits every N changes (default 5000) and whenever the stream is caught
  *   up. --once: exit 0 when caught up. Without --retry any error exits 1 with
  *   the sink's message; with --retry it reconnects with a backoff (a follower
  *   riding out a database restart). Prints "shipped N position P" at the end
- *   of --once.
+ *   of --once. The follower is registered in the mirror (mcm_follower_put,
+ *   name "sql"), so that the mirror keeps tombstones for it, and its
+ *   position saved there after each commit. --register: only that (the
+ *   mirror is created if missing), then exit: a test registers the follower
+ *   before the application writes, as follow does before it ships.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -71,10 +75,27 @@ static void pause_ms(long ms)
 
 struct opts {
 	const char *mirror, *url;
-	int create, once, retry, have_pool;
+	int create, once, retry, have_pool, reg;
 	unsigned long batch;
 	mcm_pool_id pool;
 };
+
+/* Register the follower, or save its position. */
+static void save_follower(struct mcm_store *st, const char *url, uint64_t position)
+{
+	struct mcm_follower f;
+	uint64_t now = mcm_now_us();
+
+	if (mcm_follower_get(st, "sql", &f) != 0) {
+		memset(&f, 0, sizeof f);
+		snprintf(f.name, sizeof f.name, "sql");
+		f.registered_us = now;
+	}
+	f.position = position;
+	f.contact_us = f.applied_us = now;
+	snprintf(f.target, sizeof f.target, "%.200s", url);
+	mcm_follower_put(st, &f);
+}
 
 /* One session: open the sink, stream from its position, until caught up (--once) or an error.
  * @return 0 done, -1 error (why set). */
@@ -116,6 +137,7 @@ static int session(const struct opts *o, const struct mcm_sink_ops *ops, struct 
 		if (pending && (got == MCM_END || pending >= o->batch)) {
 			if (ops->commit(sink, mcm_stream_position(stream), why, size) != 0)
 				goto out;
+			save_follower(st, ops->describe(sink), mcm_stream_position(stream));
 			pending = 0;
 		}
 		if (got == MCM_END) {
@@ -148,6 +170,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->once = 1;
 		else if (strcmp(argv[i], "--retry") == 0)
 			o->retry = 1;
+		else if (strcmp(argv[i], "--register") == 0)
+			o->reg = 1;
 		else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
 			o->batch = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--pool") == 0 && i + 1 < argc) {
@@ -179,8 +203,20 @@ int main(int argc, char **argv)
 		mcm_cli_error("follow", "%s: no backend for this URL", o.url);
 		return 1;
 	}
+	if (o.reg) {
+		if ((rc = mcm_store_open(&st, o.mirror, MCM_STORE_CREATE, 0)) != 0) {
+			mcm_cli_error("follow", "cannot open mirror '%s': %s", o.mirror, mcm_strerror(rc));
+			return 1;
+		}
+		struct mcm_follower f;
+
+		if (mcm_follower_get(st, "sql", &f) != 0)
+			save_follower(st, "", 0);
+		mcm_store_close(st);
+		return 0;
+	}
 	for (int tries = 0;; tries++) { /* --retry: a mirror the shim is creating right now */
-		if ((rc = mcm_store_open(&st, o.mirror, MCM_STORE_RDONLY, 0)) != 0 ||
+		if ((rc = mcm_store_open(&st, o.mirror, 0, 0)) != 0 ||
 		    (rc = mcm_store_origin(st, origin)) != 0 || (rc = mcm_store_pools(st, &pools, &npools)) != 0) {
 			mcm_cli_error("follow", "cannot open mirror '%s': %s", o.mirror, mcm_strerror(rc));
 			return 1;

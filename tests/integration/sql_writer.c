@@ -3,9 +3,13 @@
  *
  * usage: sql_writer SERVERS LOCKFILE NKEYS MILLISECONDS SEED
  *   Writes for MILLISECONDS on keys "k%05u" and (through a handle with the
- *   namespace "ns:") "ns:k%05u", i < NKEYS: set, add, replace, append,
- *   delete and touch, values of 0..3000 random bytes (every byte value),
- *   random flags, no expiry or 100..5000 s. Keys with i % 5 == 0 are always
+ *   namespace "ns:") "ns:k%05u", i < NKEYS: values of 0..3000 random bytes
+ *   (every byte value), random flags, no expiry or 100..5000 s. The first
+ *   four fifths of the keys are shared by every writer: set, add, replace
+ *   and delete. The rest are this writer's own (i % 2 == SEED % 2): append
+ *   and touch too, which change what the server holds without saying what
+ *   it is, so that a host's mirror can follow them only on keys no other
+ *   host writes (each mirror knows its own host's writes). Keys with i % 5 == 0 are always
  *   written with the *_by_key calls and the group key "g<i % 7>" (placed by
  *   it). Each call runs under an exclusive lock (fcntl, one byte per key
  *   shard of LOCKFILE) that every writer sharing LOCKFILE takes too: two
@@ -65,9 +69,9 @@ static int lock_shard(int fd, unsigned shard, short type)
 	return fcntl(fd, F_OFD_SETLKW, &fl);
 }
 
-/* One random write to key i. @return 1 when libmemcached reported a failure other than the ones
- * the operation may legitimately meet (NOTSTORED, NOTFOUND). */
-static int write_one(memcached_st *mc, unsigned i, char *value)
+/* One random write to key i (own: only this writer writes it). @return 1 when libmemcached reported a
+ * failure other than the ones the operation may legitimately meet (NOTSTORED, NOTFOUND). */
+static int write_one(memcached_st *mc, unsigned i, int own, char *value)
 {
 	char key[32], group[8];
 	size_t klen = (size_t)snprintf(key, sizeof key, "k%05u", i), glen = 0;
@@ -75,6 +79,11 @@ static int write_one(memcached_st *mc, unsigned i, char *value)
 	uint32_t flags = rnd() ^ (rnd() << 16);
 	time_t ttl = rnd() % 2 ? 0 : 100 + rnd() % 4900;
 	unsigned op = rnd() % 100;
+
+	if (!own && op >= 65 && op < 75)
+		op = 80; /* no append on a shared key: a delete */
+	if (!own && op >= 90)
+		op = 10; /* nor a touch: a set */
 	memcached_return_t rc;
 
 	if (i % 5 == 0)
@@ -102,7 +111,7 @@ static int write_one(memcached_st *mc, unsigned i, char *value)
 int main(int argc, char **argv)
 {
 	memcached_st *mc[2];
-	unsigned long ops = 0, failed = 0, nkeys;
+	unsigned long ops = 0, failed = 0, nkeys, seed;
 	double end;
 	char *value = malloc(VALUE_MAX);
 	int fd;
@@ -113,7 +122,8 @@ int main(int argc, char **argv)
 	}
 	nkeys = strtoul(argv[3], NULL, 10);
 	end = now_ms() + strtod(argv[4], NULL);
-	rng = strtoull(argv[5], NULL, 10) * 0x9e3779b97f4a7c15ull + 1;
+	seed = strtoul(argv[5], NULL, 10);
+	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 	mc[0] = client(argv[1], NULL);
 	mc[1] = client(argv[1], "ns:");
 	if ((fd = open(argv[2], O_RDWR | O_CREAT, 0600)) < 0 || !mc[0] || !mc[1] || !value || !nkeys) {
@@ -122,12 +132,18 @@ int main(int argc, char **argv)
 	}
 	while (now_ms() < end) {
 		unsigned i = rnd() % nkeys, shard = i % SHARDS;
+		int own = i >= nkeys * 4 / 5;
+
+		if (own && i % 2 != seed % 2)
+			i--; /* another writer's own key: the shared one below it */
+		own = i >= nkeys * 4 / 5;
+		shard = i % SHARDS;
 
 		if (lock_shard(fd, shard, F_WRLCK) != 0) {
 			perror("sql_writer: lock");
 			return 1;
 		}
-		failed += write_one(mc[rnd() % 5 == 0], i, value);
+		failed += write_one(mc[rnd() % 5 == 0], i, own, value);
 		lock_shard(fd, shard, F_UNLCK);
 		ops++;
 	}

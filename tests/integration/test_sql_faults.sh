@@ -22,6 +22,11 @@ start_follower() {
 	eval "F$1=$FOLLOW_PID"
 }
 
+# each host's follower is registered before its application writes (the mirror then keeps, for it,
+# the deletions of keys this host never wrote itself)
+for h in 1 2; do
+	follow_to "$MCM_TMP/h$h" "$URL" --register || fail "register follower $h"
+done
 for h in 1 2; do
 	under_shim "$MCM_TMP/h$h" "$MCM_BIN/sql_writer" "$SERVERS" "$MCM_TMP/lock" $KEYS 7000 $((h + 10)) >"$MCM_TMP/w$h" &
 	eval "W$h=$!"
