@@ -36,7 +36,6 @@
 #include "progress.h"
 #include "sender.h"
 #include "source.h"
-#include "sqlbatch.h"
 #include "target.h"
 
 #define CMD "replay"
@@ -572,20 +571,10 @@ static void describe_connections(struct replay *r)
 static int pick_pool(struct replay *r, struct mcm_store *st)
 {
 	const mcm_pool_id *want = r->o->t.have_pool ? &r->o->t.pool : NULL;
-	struct mcm_pool *pools;
-	size_t n;
-	char why[1024];
-	int rc;
 
 	if (!r->src)
 		return mcm_target_pick_pool(&r->t, st, CMD, want, &r->pool);
-	if (r->src_ops->pools(r->src, &pools, &n, why, sizeof why) != 0) {
-		mcm_cli_error(CMD, "%s", why);
-		return MCM_EXIT_FAIL;
-	}
-	rc = mcm_target_pick_pool_in(&r->t, pools, n, r->src_ops->describe(r->src), CMD, want, &r->pool);
-	free(pools);
-	return rc;
+	return mcm_source_pick_pool(CMD, r->src_ops, r->src, &r->t, want, &r->pool);
 }
 
 /* Choose the pool and server, connect. @return 0 or an exit code. */
@@ -715,25 +704,6 @@ static void json_summary(const struct replay *r, int rc)
 	mcm_json_finish(&j);
 }
 
-/* --from URL: connect to the store. @return 0, or -1 after a message (r->src_ops NULL: a usage error). */
-static int open_source(struct replay *r, const char *url)
-{
-	struct mcm_source_opts so = {.cmd = CMD, .timeout_ms = r->o->t.timeout_ms};
-	char why[1024];
-
-	if (!(r->src_ops = mcm_source_find(url))) {
-		mcm_sql_redact(url, why, sizeof why);
-		mcm_cli_usage_error(CMD, "--from '%s': %s", why, mcm_source_unknown(url));
-		return -1;
-	}
-	if (r->src_ops->open(&r->src, url, &so, why, sizeof why) != 0) {
-		mcm_cli_error(CMD, "%s", why);
-		r->src = NULL;
-		return -1;
-	}
-	return 0;
-}
-
 static int run(const struct mcm_global *g, int argc, char **argv)
 {
 	struct replay_opts o;
@@ -751,11 +721,11 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 		return mcm_cli_usage_error(CMD, "%s", why);
 	mcm_cli_signals();
 	st = NULL;
-	if (o.from && open_source(&r, o.from) != 0) {
+	if (o.from && (rc = mcm_source_connect(CMD, o.from, o.t.timeout_ms, &r.src_ops, &r.src)) != 0) {
 		if (g->json)
-			json_summary(&r, MCM_EXIT_FAIL);
+			json_summary(&r, rc);
 		mcm_target_close(&r.t);
-		return r.src_ops ? MCM_EXIT_FAIL : MCM_EXIT_USAGE;
+		return rc;
 	}
 	if (!o.from && !(st = mcm_cli_open_mirror(g, CMD))) {
 		if (g->json)

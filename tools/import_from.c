@@ -252,16 +252,12 @@ static void json_summary(const struct from *f, const char *url, int rc)
 
 static int import_all(struct from *f, const char *url, const mcm_pool_id *want, int timeout_ms)
 {
-	struct mcm_source_opts so = {.cmd = f->cmd, .timeout_ms = timeout_ms};
 	struct mcm_pool *pools = NULL;
 	size_t n = 0;
-	char why[1024];
 	int rc;
 
-	if (f->ops->open(&f->src, url, &so, why, sizeof why) != 0) {
-		mcm_cli_error(f->cmd, "%s", why);
-		return MCM_EXIT_FAIL;
-	}
+	if ((rc = mcm_source_connect(f->cmd, url, timeout_ms, &f->ops, &f->src)) != 0)
+		return rc;
 	if ((rc = choose(f, want, &pools, &n)) != 0)
 		return rc;
 	if (open_mirror(f) != 0 || !(f->arena = malloc(ARENA_SIZE))) {
@@ -293,22 +289,15 @@ int mcm_import_from(const struct mcm_global *g, const char *cmd, const char *url
 	struct from *f;
 	int rc;
 
-	if (!mcm_source_find(url)) {
-		char shown[1024];
-
-		mcm_sql_redact(url, shown, sizeof shown);
-		return mcm_cli_usage_error(cmd, "--from '%s': %s", shown, mcm_source_unknown(url));
-	}
 	if (!(f = calloc(1, sizeof *f))) {
 		mcm_cli_error(cmd, "out of memory");
 		return MCM_EXIT_FAIL;
 	}
 	f->g = g;
 	f->cmd = cmd;
-	f->ops = mcm_source_find(url);
 	mcm_cli_signals();
 	rc = import_all(f, url, want, timeout_ms);
-	if (rc != MCM_EXIT_OK)
+	if (rc != MCM_EXIT_OK && f->st)
 		remove_if_new(f);
 	if (g->json)
 		json_summary(f, url, rc);

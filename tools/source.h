@@ -73,6 +73,20 @@ const struct mcm_source_ops *mcm_source_find(const char *url);
  * or that this mcmirror was built without the backend its scheme names. */
 const char *mcm_source_unknown(const char *url);
 
+/** A command's --from URL: the backend that reads it, connected. On failure a message goes to stderr
+ * under cmd (the URL shown without its password). @return 0; MCM_EXIT_USAGE when no backend reads url,
+ * MCM_EXIT_FAIL when it cannot connect (*src NULL). */
+int mcm_source_connect(const char *cmd, const char *url, int timeout_ms, const struct mcm_source_ops **ops,
+		       struct mcm_source **src);
+
+struct mcm_target;
+
+/** Choose the pool among the source's as mcm_target_pick_pool does among a mirror's (--pool ID, the
+ * only one, or the one whose server list is the target's). @return 0 with *out set, MCM_TARGET_NO_POOL,
+ * or an MCM_EXIT_* code after a message. */
+int mcm_source_pick_pool(const char *cmd, const struct mcm_source_ops *ops, struct mcm_source *src,
+			 const struct mcm_target *t, const mcm_pool_id *want, struct mcm_pool *out);
+
 /** `import --from URL` (import_from.c): the store's pools (or the one *want names) into the mirror of g.
  * @return an MCM_EXIT_* code, after messages under cmd. */
 struct mcm_global;

@@ -62,6 +62,11 @@ for h in 1 2; do
 	[ "$n" -gt 100 ] || fail "host $h holds only $n rows"
 done
 
+# the pool holds what the store holds (verify --from), and the store names what it lacks
+"$MCM_TOOL" verify --from "$URL" --servers "$SERVERS" 2>"$MCM_TMP/err" || fail "verify --from: $(cat "$MCM_TMP/err")"
+grep -q "^mcmirror: verify: checked [1-9][0-9]*: matching [1-9][0-9]*, missing 0, different value 0, different flags 0, ttl off 0" \
+	"$MCM_TMP/err" || fail "verify --from: $(cat "$MCM_TMP/err")"
+
 # server B dies and comes back empty; the store restores it
 "$MCM_BIN/sql_mcstate" "$SERVERS" $KEYS >"$MCM_TMP/before" || fail "mcstate"
 live=$(grep -c "^127.0.0.1:$B_PORT " "$MCM_TMP/before" || true)
@@ -76,4 +81,15 @@ python3 "$SQL_CHECK" mcstate "$MCM_TMP/before" "$MCM_TMP/after" >"$MCM_TMP/check
 	fail "the pool is not what it was: $(cat "$MCM_TMP/check")"
 grep -q "^mcmirror: replay: replayed $live, already present 0, .* failed 0 in " "$MCM_TMP/err" ||
 	fail "replay summary ($live keys were on B): $(cat "$MCM_TMP/err")"
+"$MCM_TOOL" verify --from "$URL" --servers "$SERVERS" 2>"$MCM_TMP/err" || fail "verify --from after: $(cat "$MCM_TMP/err")"
+# a killed node that was not restored: verify --from finds its keys missing
+mc_kill A
+mc_start A
+rc=0; "$MCM_TOOL" verify --from "$URL" --servers "$SERVERS" --only-server "127.0.0.1:$A_PORT" 2>"$MCM_TMP/err" || rc=$?
+assert_eq "$rc" 1 "verify --from of an empty node ($(cat "$MCM_TMP/err"))"
+grep -q "^mcmirror: verify: checked \([1-9][0-9]*\): matching 0, missing \1," "$MCM_TMP/err" || fail "verify --from: $(cat "$MCM_TMP/err")"
+# an unknown scheme is a usage error, and no password is shown
+rc=0; "$MCM_TOOL" replay --from "redis://u:hunter2@h/0" --servers "$SERVERS" 2>"$MCM_TMP/err" || rc=$?
+assert_eq "$rc" 2 "replay --from an unknown scheme"
+grep -q "^mcmirror: replay: --from 'redis://u@h/0': not a URL mcmirror reads" "$MCM_TMP/err" || fail "$(cat "$MCM_TMP/err")"
 echo PASS
