@@ -51,8 +51,9 @@ server_cpu() {
 	local pid
 	if [ "$1" = pg ]; then
 		pid=$(head -1 "$pg_DIR/data/postmaster.pid")
-		awk '{t += $14 + $15} FNR == 1 && $1 == '"$pid"' {t += $16 + $17} END {print t}' \
-			/proc/"$pid"/stat $(grep -l "^[0-9]* ([^)]*) [A-Z] $pid " /proc/[0-9]*/stat 2>/dev/null || true)
+		# (the postmaster with the backends it reaped, and its children now; one may exit meanwhile)
+		cat /proc/"$pid"/stat $(grep -l "^[0-9]* ([^)]*) [A-Z] $pid " /proc/[0-9]*/stat 2>/dev/null) 2>/dev/null |
+			awk '{t += $14 + $15} $1 == '"$pid"' {t += $16 + $17} END {print t}'
 	else
 		awk '{print $14 + $15}' /proc/"$my_PID"/stat
 	fi
