@@ -189,7 +189,12 @@ const struct mcm_config *mcm_config_peek(void)
 
 const struct mcm_config *mcm_config_get(void)
 {
-	pthread_once(&config_once, read_config);
+	static int ready; /* after read_config: one load instead of pthread_once on every call */
+
+	if (__builtin_expect(!__atomic_load_n(&ready, __ATOMIC_ACQUIRE), 0)) {
+		pthread_once(&config_once, read_config);
+		__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+	}
 	return &config;
 }
 

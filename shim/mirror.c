@@ -91,11 +91,11 @@ int mcm_mirror_begin(struct mcm_call *c)
 			text_begin(c, k);
 	}
 	/* note the intent before the call is sent: the whole pool's when it may be forgotten */
-	if (mcm_writer_intent(&c->pool, c->wire,
+	if (mcm_writer_intent(c->pool, c->wire,
 			      c->text == MCM_TEXT_CALL_INJECTED || c->step == MCM_STEP_INJECTED ? 0 : c->wire_len,
 			      &c->intent) != 0)
 		goto pass;
-	if (c->tok_len && mcm_writer_intent(&c->pool, c->wire + c->tok_off, c->tok_len, &c->intent2) != 0)
+	if (c->tok_len && mcm_writer_intent(c->pool, c->wire + c->tok_off, c->tok_len, &c->intent2) != 0)
 		c->tok_len = 0; /* (the journal is full: the mirror forgets everything anyway) */
 	return 1;
 pass:
@@ -109,7 +109,7 @@ static int route(struct mcm_call *c)
 	memcached_return_t rc;
 	const char *ns = memcached_callback_get(c->mc, MEMCACHED_CALLBACK_NAMESPACE, &rc);
 	size_t ns_len = ns ? strnlen(ns, MCM_NAMESPACE_MAX + 1) : 0;
-	int err = mcm_pool_describe(c->mc, &c->pool);
+	int err = mcm_pools_describe(c->mc, &c->pool, &c->wire);
 
 	if (err != 0) {
 		if (err != ENOENT)
@@ -167,11 +167,13 @@ void mcm_mirror_end(struct mcm_call *c)
 	struct mcm_mutation m;
 	size_t route_len;
 	const char *route_by;
+	uint64_t now_us = mcm_now_us(); /* the write's time, and "now" for its expiry: one clock read */
 
 	memset(&m, 0, sizeof m);
-	if (!mcm_classify(c, &m, (int64_t)time(NULL)))
+	if (!mcm_classify(c, &m, (int64_t)(now_us / 1000000u)))
 		m.op = MCM_OP_NONE;
-	m.pool = &c->pool;
+	m.wtime_us = now_us;
+	m.pool = c->pool;
 	m.key = c->wire;
 	m.key_len = m.op == MCM_OP_FLUSH ? 0 : c->wire_len;
 	m.ns_len = c->ns_len;

@@ -3,6 +3,7 @@
  *   hooks_storage.c, hooks_other.c  the exported libmemcached names: call the real
  *                                   function, then hand the outcome to mirror.c
  *   mirror.c    decides what the call did on the server
+ *   pools.c     the pool of a client handle, described once per thread
  *   writer.c    appends intents and outcomes to the journal; runs the drainer thread
  *   step.c      server connections whose replies are out of step with their requests
  *   textproto.c what the text protocol's server makes of a call's key and value bytes
@@ -90,7 +91,9 @@ enum mcm_call_op {
 	MCM_CALL_TOUCH, MCM_CALL_FLUSH
 };
 
-/** One intercepted call: its arguments, the client's modes, and its result. */
+/** One intercepted call: its arguments, the client's modes, and its result.
+ * Small, so that the hooks' zero initialisation costs little: the pool and
+ * the wire key live in the thread's state (pools.c). */
 struct mcm_call {
 	enum mcm_call_op op;
 	memcached_st *mc;
@@ -117,10 +120,10 @@ struct mcm_call {
 	uint64_t intent2;       /**< the journal intent of that word's key */
 	/* where the write goes, worked out before the call (mirror.c) */
 	uint64_t intent;        /**< journal intent id */
-	struct mcm_pool pool;
+	const struct mcm_pool *pool; /**< the thread's description of mc's pool (pools.c) */
 	uint16_t ns_len;
 	size_t wire_len;
-	char wire[MCM_NAMESPACE_MAX + MCM_KEY_MAX]; /**< namespace + key */
+	char *wire;             /**< namespace + key, in the thread's buffer (pools.c) */
 };
 
 /** Start recording the call described by c (op, mc and the argument fields
@@ -133,6 +136,16 @@ int mcm_mirror_begin(struct mcm_call *c);
 /** Record the outcome of the call begun with mcm_mirror_begin, leave the
  * depth, and restore errno to what the real call left. */
 void mcm_mirror_end(struct mcm_call *c);
+
+/* ---- pools.c ---- */
+
+/** The pool mc writes to, as of now, and this thread's buffer for a wire key
+ * (MCM_NAMESPACE_MAX + MCM_KEY_MAX bytes). A thread keeps the descriptions of
+ * the last few handles it used and checks them against the handle on each
+ * call (server count, instances, names, ports, types, the pool's behaviours).
+ * Both pointers stay valid until the thread's next call of this function.
+ * @return 0, ENOMEM, or mcm_pool_describe's ENOENT / ENAMETOOLONG. */
+int mcm_pools_describe(memcached_st *mc, const struct mcm_pool **pool, char **wire);
 
 /* ---- classify.c ---- */
 

@@ -45,8 +45,13 @@
 #define DURABLE_NAP_MS 50       /* when each commit costs an fsync (everysec, always): fewer, larger ones */
 #define DURABLE_IDLE_NAPS 4
 #define EXIT_WAIT_MS 200        /* at exit, how long to wait for a drainer to apply our writes */
-#define SWEEP_PER_STEP 4096     /* seq entries the sweep visits in each drain transaction (about 80
-				   instructions each for a live record: store/sweep.c) */
+#define SWEEP_PER_STEP 4096     /* seq entries the sweep visits in a drain transaction, at most: one
+				   per journal record the step before applied (two per write: the
+				   sweep passes the index faster than writes add to it, so expired
+				   records and tombstones wait at most about one pass of it), so that
+				   its cost per write (about 80 instructions an entry, store/sweep.c)
+				   does not grow as batches shrink */
+#define PREFAULT_AHEAD (4u << 20) /* journal bytes the drainer maps ahead of this process's writers */
 #define SWEEP_IDLE 65536        /* ... and in a transaction of its own while no writes come */
 #define SWEEP_IDLE_S 10         /* how often then */
 
@@ -153,7 +158,9 @@ static time_t full_at;
 
 static unsigned append_wait(void)
 {
-	return time(NULL) - __atomic_load_n(&full_at, __ATOMIC_RELAXED) < 1 ? 0 : APPEND_WAIT_MS;
+	time_t full = __atomic_load_n(&full_at, __ATOMIC_RELAXED);
+
+	return full && time(NULL) - full < 1 ? 0 : APPEND_WAIT_MS; /* (the clock only once it was full) */
 }
 
 /* A record could not be appended: the write goes unmirrored. */
@@ -214,7 +221,6 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 	register_pool(pool);
 	memset(&h, 0, sizeof h);
 	h.pool = pool->id;
-	h.wtime_us = mcm_now_us();
 	h.key_len = (uint32_t)key_len;
 	iov[0].iov_base = &h;
 	iov[0].iov_len = sizeof h;
@@ -256,7 +262,7 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	memset(&h, 0, sizeof h);
 	h.pool = m->pool ? m->pool->id : 0;
 	h.exptime = m->exptime;
-	h.wtime_us = mcm_now_us();
+	h.wtime_us = m->wtime_us ? m->wtime_us : mcm_now_us();
 	h.delta = m->delta;
 	h.result = m->result;
 	h.initial = m->initial;
@@ -336,6 +342,7 @@ static void drain_session(struct mcm_store *st)
 	time_t synced = time(NULL), reaped = 0;
 	uint64_t dropped = 0, damaged = 0, invalid = 0;
 	int dirty = 0, idle = 0, rc;
+	size_t n = 0;
 
 	struct mcm_sweep_policy sweep = {.enabled = 1,
 					 .max_bytes = mcm_config_get()->max_bytes,
@@ -348,9 +355,9 @@ static void drain_session(struct mcm_store *st)
 	mcm_store_set_sweep(st, &sweep);
 	for (;;) {
 		time_t now;
-		size_t n;
 
-		mcm_store_sweep_next(st, SWEEP_PER_STEP); /* (used by the next transaction that commits) */
+		/* (used by the next transaction that commits) */
+		mcm_store_sweep_next(st, n < SWEEP_PER_STEP ? n : SWEEP_PER_STEP);
 		if ((rc = mcm_drain_step(d, STEP, &n)) != 0) {
 			mcm_counters_add(w.counters, MCM_CTR_FAILED, 1);
 			mcm_log_once(MCM_CAUSE_WRITE, "cannot write to mirror '%s': %s; keeping writes in the journal "
@@ -393,6 +400,8 @@ static void drain_session(struct mcm_store *st)
 			swept = now;
 		}
 		idle = n > 0 ? 0 : idle + 1;
+		/* this process's writers then find the next pages mapped: no page fault in their calls */
+		mcm_journal_prefault(w.journal, PREFAULT_AHEAD);
 		/* while writes flow, nap and batch them; once idle, wait to be woken
 		 * (every second at least, for the everysec sync and the reaping) */
 		mcm_journal_wait_records(w.journal, mcm_drain_position(d), idle < (int)idle_naps ? nap : 1000);

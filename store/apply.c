@@ -41,15 +41,16 @@ static int same_routing(const struct mcm_pool *a, const struct mcm_pool *b)
  * The last one looked up or written is kept for the rest of the transaction
  * (a batch is mostly one pool: no lookup and decoding per mutation). */
 static int ensure_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m,
-		       uint64_t now_us, const uint64_t *next_seq, struct mcm_pool *pool)
+		       uint64_t now_us, const uint64_t *next_seq, struct mcm_pool *pool, struct mcm_pool **out)
 {
 	const struct mcm_pool *d = m->pool;
 	unsigned char kb[8];
 	MDB_val k = {8, kb}, v;
 	int rc;
 
+	*out = pool;
 	if (st->txn_pool_valid && st->txn_pool.id == d->id && same_routing(&st->txn_pool, d)) {
-		*pool = st->txn_pool;
+		*out = &st->txn_pool; /* (not copied: a pool record holds 2 KB of server list) */
 		return 0;
 	}
 	mcm_put_be64(kb, d->id);
@@ -523,7 +524,7 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 	int64_t now = (int64_t)(now_us / 1000000u);
 	unsigned char kb[MCM_ITEM_KEY_MAX];
 	MDB_val key;
-	struct mcm_pool pool;
+	struct mcm_pool pool_buf, *pool;
 	struct mcm_item old, it;
 	int rc, found, live;
 
@@ -535,15 +536,15 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 		struct mcm_mutation now_flush = {.op = MCM_OP_FLUSH}; /* immediate: by sequence */
 		return mark_pools(st, txn, NULL, &now_flush, *next_seq);
 	}
-	if ((rc = ensure_pool(st, txn, m, now_us, next_seq, &pool)) != 0)
+	if ((rc = ensure_pool(st, txn, m, now_us, next_seq, &pool_buf, &pool)) != 0)
 		return rc;
 	if (m->op == MCM_OP_FLUSH)
-		return apply_flush(st, txn, &pool, m, *next_seq);
+		return apply_flush(st, txn, pool, m, *next_seq);
 	key.mv_data = kb;
-	key.mv_size = mcm_item_key(pool.id, m->key, m->key_len, kb);
+	key.mv_size = mcm_item_key(pool->id, m->key, m->key_len, kb);
 	if ((rc = find_item(st, txn, &key, &old, m->op == MCM_OP_PUT, &found)) != 0)
 		return rc;
-	live = found == FOUND && mcm_item_is_live(&old, &pool, now);
+	live = found == FOUND && mcm_item_is_live(&old, pool, now);
 
 	switch (m->op) {
 	case MCM_OP_PUT:
@@ -569,9 +570,9 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 	case MCM_OP_DELETE:
 		return forget(st, txn, &key, m, &old, found, MCM_KIND_DELETED, now_us, next_seq);
 	case MCM_OP_ENCRYPTED:
-		if (!pool.encrypted) {
-			pool.encrypted = 1;
-			if ((rc = save_pool(st, txn, &pool)) != 0)
+		if (!pool->encrypted) {
+			pool->encrypted = 1;
+			if ((rc = save_pool(st, txn, pool)) != 0)
 				return rc;
 		}
 		/* fall through */

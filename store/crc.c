@@ -41,18 +41,47 @@ uint32_t mcm_crc32(uint32_t crc, const void *buf, size_t len)
 }
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *b, size_t len)
+/* Continue the inverted CRC c over b: four words per round (the instruction's
+ * latency hides the loop's), then words, then bytes. */
+__attribute__((target("sse4.2"))) static inline uint64_t sse42_run(uint64_t c, const unsigned char *b, size_t len)
 {
-	uint64_t c = ~crc;
+	uint64_t w[4];
 
+	for (; len >= 32; b += 32, len -= 32) {
+		memcpy(w, b, 32);
+		c = __builtin_ia32_crc32di(c, w[0]);
+		c = __builtin_ia32_crc32di(c, w[1]);
+		c = __builtin_ia32_crc32di(c, w[2]);
+		c = __builtin_ia32_crc32di(c, w[3]);
+	}
 	for (; len >= 8; b += 8, len -= 8) {
-		uint64_t w;
-		memcpy(&w, b, 8);
-		c = __builtin_ia32_crc32di(c, w);
+		memcpy(w, b, 8);
+		c = __builtin_ia32_crc32di(c, w[0]);
+	}
+	if (len >= 4) {
+		uint32_t h;
+		memcpy(&h, b, 4);
+		c = __builtin_ia32_crc32si((uint32_t)c, h);
+		b += 4;
+		len -= 4;
 	}
 	for (; len > 0; b++, len--)
 		c = __builtin_ia32_crc32qi((uint32_t)c, *b);
-	return ~(uint32_t)c;
+	return c;
+}
+
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *b, size_t len)
+{
+	return ~(uint32_t)sse42_run(~crc, b, len);
+}
+
+__attribute__((target("sse4.2"))) static uint32_t parts_sse42(uint32_t crc, const unsigned char *a, size_t alen,
+								 const unsigned char *b, size_t blen, uint64_t word)
+{
+	uint64_t c = sse42_run(~crc, a, alen);
+
+	c = sse42_run(c, b, blen);
+	return ~(uint32_t)__builtin_ia32_crc32di(c, word);
 }
 #endif
 
@@ -62,18 +91,52 @@ static uint32_t crc32c_table(uint32_t crc, const unsigned char *b, size_t len)
 	return by_table(table32c, crc, b, len);
 }
 
+static uint32_t parts_table(uint32_t crc, const unsigned char *a, size_t alen, const unsigned char *b, size_t blen,
+			    uint64_t word)
+{
+	crc = crc32c_table(crc, a, alen);
+	crc = crc32c_table(crc, b, blen);
+	return crc32c_table(crc, (const unsigned char *)&word, sizeof word);
+}
+
+/* The implementations, chosen at the first call. */
+static uint32_t (*impl)(uint32_t, const unsigned char *, size_t);
+static uint32_t (*impl_parts)(uint32_t, const unsigned char *, size_t, const unsigned char *, size_t, uint64_t);
+
+static void choose(void)
+{
+	uint32_t (*f)(uint32_t, const unsigned char *, size_t) = crc32c_table;
+	uint32_t (*g)(uint32_t, const unsigned char *, size_t, const unsigned char *, size_t, uint64_t) = parts_table;
+
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("sse4.2")) {
+		f = crc32c_sse42;
+		g = parts_sse42;
+	}
+#endif
+	__atomic_store_n(&impl_parts, g, __ATOMIC_RELAXED);
+	__atomic_store_n(&impl, f, __ATOMIC_RELAXED);
+}
+
 uint32_t mcm_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	static uint32_t (*impl)(uint32_t, const unsigned char *, size_t); /* chosen at the first call */
 	uint32_t (*f)(uint32_t, const unsigned char *, size_t) = __atomic_load_n(&impl, __ATOMIC_RELAXED);
 
 	if (!f) {
-		f = crc32c_table;
-#if defined(__x86_64__)
-		if (__builtin_cpu_supports("sse4.2"))
-			f = crc32c_sse42;
-#endif
-		__atomic_store_n(&impl, f, __ATOMIC_RELAXED);
+		choose();
+		f = impl;
 	}
 	return f(crc, buf, len);
+}
+
+uint32_t mcm_crc32c_parts(uint32_t crc, const void *a, size_t alen, const void *b, size_t blen, uint64_t word)
+{
+	uint32_t (*g)(uint32_t, const unsigned char *, size_t, const unsigned char *, size_t, uint64_t) =
+		__atomic_load_n(&impl_parts, __ATOMIC_RELAXED);
+
+	if (!g) {
+		choose();
+		g = impl_parts;
+	}
+	return g(crc, a, alen, b, blen, word);
 }

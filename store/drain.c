@@ -40,6 +40,7 @@ struct mcm_drain {
 	uint64_t lost_handled;  /* the journal's lost count when the mirror last forgot everything */
 	uint64_t orphan_at;     /* after a restart of the machine: where the new boot's records start */
 	int orphan_pending;     /* the intents still open there are to be orphaned */
+	uint64_t step_us;       /* the clock at the start of the current step: when its intents were seen */
 	struct open_intent *open;
 	size_t nopen;
 	int intents_dirty;
@@ -263,7 +264,7 @@ static void open_intent(struct mcm_drain *d, uint64_t id, const unsigned char *p
 	memset(in, 0, offsetof(struct open_intent, key));
 	in->id = id;
 	in->pool = h.pool;
-	in->opened_us = h.wtime_us;
+	in->opened_us = h.wtime_us ? h.wtime_us : d->step_us; /* (the shim leaves its clock unread) */
 	in->key_len = (uint16_t)h.key_len;
 	memcpy(in->key, payload + sizeof h, h.key_len);
 	for (size_t i = 0; i < d->nopen; i++)
@@ -472,6 +473,7 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 	*consumed = 0;
 	if (max > STEP_MAX)
 		max = STEP_MAX;
+	d->step_us = mcm_now_us();
 	/* keep the open intents as they were, to roll back if the commit fails */
 	if (!(saved_open = malloc((d->nopen ? d->nopen : 1) * sizeof *saved_open)))
 		return ENOMEM;

@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 #include "mcm_store.h"
 
 #define JOURNAL_MAGIC_V1 0x314c4e524a4d434dULL /* "MCMJRNL1": the first layout */
+#define JOURNAL_MAGIC_V2 0x324c4e524a4d434dULL /* "MCMJRNL2": a robust mutex for appends */
+#define LOCK_SPINS 64        /* tries before a writer sleeps on the append lock */
+#define LOCK_CHECK_MS 10     /* a sleeping writer looks whether the owner is gone this often */
 #define JOURNAL_HEADER 4096
 #define ALIGN 16
 #define NAP_MS 50 /* see mcm_journal_wait_records */
@@ -33,10 +37,13 @@ struct mcm_journal {
 	struct mcm_jheader *h;
 	unsigned char *ring;
 	size_t map_size;
+	uint64_t size;  /* bytes of ring (the header's, fixed once mapped) */
 	uint32_t seed;  /* CRC-32C of the instance: where every record's CRC starts */
 	uint32_t prev_seed;     /* of the instance before the last recovery (records before recovered_at) */
 	uint64_t recovered_at;  /* (both fixed while mapped: recovery runs before anyone else maps it) */
 	uint32_t wake_seen; /* the drainer's: wake_seq when its last wait ended */
+	uint64_t populated; /* mcm_journal_prefault: this process's pages are mapped up to here */
+	int no_populate;    /* the kernel has no MADV_POPULATE_WRITE (before 5.14) */
 };
 
 static uint32_t seed_of(uint64_t instance)
@@ -48,10 +55,7 @@ static uint32_t seed_of(uint64_t instance)
  * 16 bytes of its header, its payload, then its position. */
 static uint32_t record_crc(uint32_t seed, const struct mcm_jrec *r, const void *payload, size_t len, uint64_t pos)
 {
-	uint32_t c = mcm_crc32c(seed, r, offsetof(struct mcm_jrec, crc));
-
-	c = mcm_crc32c(c, payload, len);
-	return mcm_crc32c(c, &pos, sizeof pos);
+	return mcm_crc32c_parts(seed, r, offsetof(struct mcm_jrec, crc), payload, len, pos);
 }
 
 /* The CRC of record r at pos, under seed. */
@@ -130,8 +134,8 @@ static void init_mutexes(struct mcm_jheader *h)
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
 	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-	pthread_mutex_init(&h->lock, &attr);
 	pthread_mutex_init(&h->sync_lock, &attr);
+	h->append_lock = 0;
 	pthread_mutexattr_destroy(&attr);
 }
 
@@ -267,7 +271,8 @@ static int replace_old(const char *dir, const char *path, int fd)
 			return errno;
 	if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && (a.st_ino != b.st_ino || a.st_dev != b.st_dev))
 		rc = 0; /* another process replaced it meanwhile */
-	else if (pread(fd, h, sizeof h, 0) == sizeof h && h[0] == JOURNAL_MAGIC_V1 && h[3] == h[4])
+	else if (pread(fd, h, sizeof h, 0) == sizeof h && (h[0] == JOURNAL_MAGIC_V1 || h[0] == JOURNAL_MAGIC_V2) &&
+		 h[3] == h[4])
 		rc = create_journal(dir, path, (size_t)h[1], 1);
 	flock(fd, LOCK_UN);
 	return rc;
@@ -290,7 +295,8 @@ int mcm_journal_open(struct mcm_journal **out, const char *dir, size_t size, int
 		return ENAMETOOLONG;
 reopen:
 	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd >= 0 && !replaced && pread(fd, &magic, sizeof magic, 0) == sizeof magic && magic == JOURNAL_MAGIC_V1) {
+	if (fd >= 0 && !replaced && pread(fd, &magic, sizeof magic, 0) == sizeof magic &&
+	    (magic == JOURNAL_MAGIC_V1 || magic == JOURNAL_MAGIC_V2)) {
 		rc = replace_old(dir, path, fd);
 		close(fd);
 		if (rc != 0)
@@ -332,6 +338,7 @@ reopen:
 		rc = recover(j, fd);
 	close(fd);
 	load_seeds(j);
+	j->size = j->h->size;
 	j->wake_seen = __atomic_load_n(&j->h->wake_seq, __ATOMIC_ACQUIRE);
 	if (rc != 0) {
 		mcm_journal_close(j);
@@ -357,10 +364,110 @@ void mcm_journal_wake_drainer(struct mcm_journal *j)
 	futex(&j->h->wake_seq, FUTEX_WAKE, INT32_MAX, 0);
 }
 
+/* ---- the append lock (see mcm_journal.h) ---- */
+
+static __thread uint64_t my_id;   /* this thread's lock word: namespace << 32 | thread id (cleared
+				     in a child after fork) */
+static uint32_t my_ns;            /* this process's pid namespace: the inode of /proc/self/ns/pid */
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the futex word is the lock's low half");
+
+static void forget_ids(void)
+{
+	my_id = 0;
+}
+
+__attribute__((constructor)) static void mcm_journal_init(void)
+{
+	struct stat sb;
+
+	my_ns = stat("/proc/self/ns/pid", &sb) == 0 && (uint32_t)sb.st_ino ? (uint32_t)sb.st_ino : 1;
+	pthread_atfork(NULL, NULL, forget_ids);
+}
+
+static uint64_t self_id(void)
+{
+	if (__builtin_expect(!my_id, 0))
+		my_id = (uint64_t)my_ns << 32 | (uint32_t)syscall(SYS_gettid);
+	return my_id;
+}
+
+/* Has thread tid (of this pid namespace) exited? A killed process's main
+ * thread stays a zombie until it is waited for: that counts as gone. */
+static int thread_gone(uint32_t tid)
+{
+	char path[64], buf[256], *paren;
+	ssize_t n;
+	int fd;
+
+	if (kill((pid_t)tid, 0) != 0)
+		return errno == ESRCH;
+	snprintf(path, sizeof path, "/proc/%u/stat", tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	paren = strrchr(buf, ')'); /* "tid (comm) S ..." where comm may hold anything */
+	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* The append lock's owner (word v) is gone: take the lock over. Only an
+ * owner of this pid namespace can be judged (another namespace's thread ids
+ * mean nothing here: its writers are waited for, as live ones are). */
+static int take_over(struct mcm_journal *j, uint64_t v, uint64_t me)
+{
+	if ((uint32_t)(v >> 32) != my_ns || !thread_gone((uint32_t)v & ~MCM_JLOCK_WAITERS))
+		return 0;
+	return __atomic_compare_exchange_n(&j->h->append_lock, &v, me | MCM_JLOCK_WAITERS, 0, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+static __attribute__((noinline)) void lock_slow(struct mcm_journal *j, uint64_t me)
+{
+	uint64_t *word = &j->h->append_lock;
+
+	for (unsigned spins = 0;;) {
+		uint64_t v = __atomic_load_n(word, __ATOMIC_RELAXED);
+
+		if (v == 0) {
+			/* (taken as "contended": others may sleep, and the release wakes them) */
+			if (__atomic_compare_exchange_n(word, &v, me | MCM_JLOCK_WAITERS, 0, __ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED))
+				return;
+			continue;
+		}
+		if (spins++ < LOCK_SPINS) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+			continue;
+		}
+		if (!(v & MCM_JLOCK_WAITERS) &&
+		    !__atomic_compare_exchange_n(word, &v, v | MCM_JLOCK_WAITERS, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			continue;
+		v |= MCM_JLOCK_WAITERS;
+		if (futex((uint32_t *)word, FUTEX_WAIT, (uint32_t)v, LOCK_CHECK_MS) != 0 && errno == ETIMEDOUT &&
+		    take_over(j, v, me))
+			return; /* the owner died inside an append: the tail moves last, nothing of it shows */
+	}
+}
+
 static void lock(struct mcm_journal *j)
 {
-	if (pthread_mutex_lock(&j->h->lock) == EOWNERDEAD)
-		pthread_mutex_consistent(&j->h->lock); /* the tail moves last: nothing half-written is visible */
+	uint64_t me = self_id(), v = 0;
+
+	if (__builtin_expect(!__atomic_compare_exchange_n(&j->h->append_lock, &v, me, 0, __ATOMIC_ACQUIRE,
+							  __ATOMIC_RELAXED), 0))
+		lock_slow(j, me);
+}
+
+static void unlock(struct mcm_journal *j)
+{
+	if (__atomic_exchange_n(&j->h->append_lock, 0, __ATOMIC_RELEASE) & MCM_JLOCK_WAITERS)
+		futex((uint32_t *)&j->h->append_lock, FUTEX_WAKE, 1, 0);
 }
 
 /* Room for need bytes at the tail, writing a PAD to the ring's end if the
@@ -368,9 +475,9 @@ static void lock(struct mcm_journal *j)
 static int make_room(struct mcm_journal *j, size_t need, uint64_t *tail)
 {
 	uint64_t t = j->h->tail, reclaim = __atomic_load_n(&j->h->reclaim, __ATOMIC_ACQUIRE);
-	size_t at = (size_t)(t % j->h->size), pad = at + need > j->h->size ? j->h->size - at : 0;
+	size_t at = (size_t)(t % j->size), pad = at + need > j->size ? j->size - at : 0;
 
-	if (t + pad + need - reclaim > j->h->size)
+	if (t + pad + need - reclaim > j->size)
 		return ENOSPC;
 	if (pad >= sizeof(struct mcm_jrec)) { /* (a shorter one needs no header: see record_at) */
 		struct mcm_jrec *r = (struct mcm_jrec *)(j->ring + at);
@@ -394,27 +501,25 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 	size_t len = sizeof(struct mcm_jrec), need;
 	struct mcm_jrec hdr, *r;
 	unsigned char *p;
-	uint32_t crc, sleeping;
+	uint32_t sleeping;
 	uint64_t t;
 	unsigned waited = 0;
 
 	for (int i = 0; i < iovcnt; i++)
 		len += iov[i].iov_len;
 	need = (len + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-	if (need > j->h->size / 4)
+	if (need > j->size / 4)
 		return EMSGSIZE;
 	hdr.len = (uint32_t)need;
 	hdr.type = (uint16_t)type;
 	hdr.reserved = (uint16_t)(need - len); /* padding bytes at the end */
 	hdr.id = id;
-	crc = mcm_crc32c(j->seed, &hdr, offsetof(struct mcm_jrec, crc)); /* outside the lock: all but the position */
-	for (int i = 0; i < iovcnt; i++)
-		crc = mcm_crc32c(crc, iov[i].iov_base, iov[i].iov_len);
+	hdr.spare = 0;
 	for (;;) {
 		lock(j);
 		if (make_room(j, need, &t) == 0)
 			break;
-		pthread_mutex_unlock(&j->h->lock);
+		unlock(j);
 		if (waited >= wait_ms) {
 			__atomic_fetch_add(&j->h->lost, 1, __ATOMIC_RELEASE); /* after the tail it saw: see mcm_drain_step */
 			return ENOSPC;
@@ -423,24 +528,49 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 		sleep_ms(1);
 		waited++;
 	}
-	r = (struct mcm_jrec *)(j->ring + t % j->h->size);
+	/* the payload is copied, then checksummed where it lies (one pass of the
+	 * CRC over the header, the payload and the position) */
+	r = (struct mcm_jrec *)(j->ring + t % j->size);
 	p = (unsigned char *)(r + 1);
 	for (int i = 0; i < iovcnt; i++) {
 		memcpy(p, iov[i].iov_base, iov[i].iov_len);
 		p += iov[i].iov_len;
 	}
-	hdr.crc = mcm_crc32c(crc, &t, sizeof t);
-	hdr.spare = 0;
+	hdr.crc = record_crc(j->seed, &hdr, r + 1, len - sizeof hdr, t);
 	*r = hdr;
 	__atomic_store_n(&j->h->tail, t + need, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&j->h->lock);
+	unlock(j);
 	/* an idle drainer waits to be woken; a napping one only if the ring is half full */
 	sleeping = __atomic_load_n(&j->h->drainer_sleeping, __ATOMIC_SEQ_CST);
 	if (sleeping == 2 ||
-	    (sleeping == 1 && t + need - __atomic_load_n(&j->h->reclaim, __ATOMIC_RELAXED) > j->h->size / 2))
+	    (sleeping == 1 && t + need - __atomic_load_n(&j->h->reclaim, __ATOMIC_RELAXED) > j->size / 2))
 		mcm_journal_wake_drainer(j);
 	*end = t + need;
 	return 0;
+}
+
+void mcm_journal_prefault(struct mcm_journal *j, size_t ahead)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), tail = mcm_journal_tail(j), from, to;
+
+	if (j->no_populate || ahead > j->size / 2)
+		return;
+	from = j->populated > tail ? j->populated : tail;
+	to = (tail + ahead) / page * page;
+	from = from / page * page;
+	while (from < to) {
+		size_t at = (size_t)(from % j->size), n = (size_t)(to - from);
+
+		if (n > j->size - at)
+			n = (size_t)j->size - at; /* up to the ring's end, then from its start */
+		if (madvise(j->ring + at, n, MADV_POPULATE_WRITE) != 0) {
+			j->no_populate = errno == EINVAL; /* (an old kernel; other errors: try again later) */
+			return;
+		}
+		from += n;
+	}
+	if (to > j->populated)
+		j->populated = to;
 }
 
 size_t mcm_journal_size(const struct mcm_journal *j)

@@ -14,4 +14,9 @@ uint32_t mcm_crc32(uint32_t crc, const void *buf, size_t len);
  * bytes). mcm_crc32c(0, "123456789", 9) is 0xe3069283. */
 uint32_t mcm_crc32c(uint32_t crc, const void *buf, size_t len);
 
+/** CRC-32C continued from crc over a (alen bytes), then b (blen bytes), then
+ * the 8 bytes of word as they lie in memory: in one call, for records whose
+ * checksum covers a header, a body and a position (the journal's). */
+uint32_t mcm_crc32c_parts(uint32_t crc, const void *a, size_t alen, const void *b, size_t blen, uint64_t word);
+
 #endif

@@ -106,7 +106,9 @@ struct mcm_joutcome {
 /** The fixed part of an INTENT payload; the key follows (none for a flush). */
 struct mcm_jintent {
 	uint64_t pool;
-	uint64_t wtime_us;
+	uint64_t wtime_us;  /**< when the writer opened it; 0: when the drainer read it (the shim
+			         leaves it 0: a clock read less per call, and an intent's age only
+			         matters in seconds) */
 	uint32_t key_len;
 	uint32_t pad;
 };

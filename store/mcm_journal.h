@@ -10,8 +10,11 @@
  * memcached crashes as an LMDB commit with MDB_NOSYNC.
  *
  * Positions are byte offsets that only grow; the ring index is pos % size.
- * Appends are serialised by a process-shared robust mutex (a process killed
- * inside an append leaves nothing half-visible: the tail moves last).
+ * Appends are serialised by a lock word in the header (a futex holding the
+ * owner's thread id): a compare-and-swap to take it, a swap to release it, a
+ * system call only when another writer waits. A writer that finds the owner
+ * gone (killed inside an append) takes the lock over; that leaves nothing
+ * half-visible, because the tail moves last.
  *
  * Power loss and OS crashes (docs/DURABILITY.md). Room in the ring is reused
  * only behind the "reclaim" position, which the drainer moves once LMDB holds
@@ -74,14 +77,19 @@ struct mcm_jheader {
 	uint32_t drainer_sleeping;
 	int32_t writing;        /**< MCMIRROR_SYNC=always writers between intent and outcome */
 	char boot_id[40];       /**< /proc/sys/kernel/random/boot_id of the last open */
-	pthread_mutex_t lock;   /**< appends */
+	uint64_t append_lock;   /**< appends: 0 free, else the owner: its thread id | MCM_JLOCK_WAITERS
+				     in the low 32 bits (the futex word, little-endian host), the inode
+				     of its pid namespace in the high 32 */
 	pthread_mutex_t sync_lock; /**< held by the producer running a group sync */
-	/* (appended later: zero in a journal made before, which is right for both) */
 	uint32_t applied_seq;   /**< futex word: bumped each time the drainer moves the head */
 	int32_t waiters;        /**< readers waiting on applied_seq (mcm_journal_wait_applied) */
 };
 
-#define MCM_JOURNAL_MAGIC 0x324c4e524a4d434dULL /**< "MCMJRNL2" */
+#define MCM_JLOCK_WAITERS 0x80000000u /**< append_lock: someone sleeps on the word */
+
+/** "MCMJRNL3". (MCMJRNL2 had a robust pthread mutex for appends where
+ * append_lock is: a journal of that layout is replaced once fully applied.) */
+#define MCM_JOURNAL_MAGIC 0x334c4e524a4d434dULL
 
 struct mcm_journal;
 
@@ -98,6 +106,13 @@ void mcm_journal_close(struct mcm_journal *j);
  * @return 0, ENOSPC (full; the record was not written) or EMSGSIZE (larger than a quarter of the ring). */
 int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, const struct iovec *iov,
 		       int iovcnt, unsigned wait_ms, uint64_t *end);
+
+/** Map, writable, this process's pages of the ring from the tail to ahead
+ * bytes past it (MADV_POPULATE_WRITE; nothing on a kernel without it), so
+ * that appends do not take a page fault each time they reach a page this
+ * process has not written since the kernel wrote it back. The drainer calls it
+ * between batches; only one thread of a process may. */
+void mcm_journal_prefault(struct mcm_journal *j, size_t ahead);
 
 /** Bytes of ring. */
 size_t mcm_journal_size(const struct mcm_journal *j);

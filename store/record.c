@@ -6,59 +6,70 @@
 
 #define CRC_AT 40 /* offset of the CRC in a version 2 item or pool record */
 
+/* Little-endian fields, big-endian keys: a load or store and a byte swap
+ * where needed (these run for every record and every seq entry). */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define LE16(v) (v)
+#define LE32(v) (v)
+#define LE64(v) (v)
+#define BE64(v) __builtin_bswap64(v)
+#else
+#define LE16(v) __builtin_bswap16(v)
+#define LE32(v) __builtin_bswap32(v)
+#define LE64(v) __builtin_bswap64(v)
+#define BE64(v) (v)
+#endif
+
 static void put16(unsigned char *b, uint16_t v)
 {
-	b[0] = (unsigned char)v;
-	b[1] = (unsigned char)(v >> 8);
+	v = LE16(v);
+	memcpy(b, &v, 2);
 }
 
 static void put32(unsigned char *b, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
+	v = LE32(v);
+	memcpy(b, &v, 4);
 }
 
 static void put64(unsigned char *b, uint64_t v)
 {
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
+	v = LE64(v);
+	memcpy(b, &v, 8);
 }
 
 static uint16_t get16(const unsigned char *b)
 {
-	return (uint16_t)(b[0] | b[1] << 8);
+	uint16_t v;
+	memcpy(&v, b, 2);
+	return LE16(v);
 }
 
 static uint32_t get32(const unsigned char *b)
 {
-	uint32_t v = 0;
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | b[i];
-	return v;
+	uint32_t v;
+	memcpy(&v, b, 4);
+	return LE32(v);
 }
 
 static uint64_t get64(const unsigned char *b)
 {
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | b[i];
-	return v;
+	uint64_t v;
+	memcpy(&v, b, 8);
+	return LE64(v);
 }
 
 void mcm_put_be64(unsigned char *buf, uint64_t v)
 {
-	for (int i = 7; i >= 0; i--) {
-		buf[i] = (unsigned char)v;
-		v >>= 8;
-	}
+	v = BE64(v);
+	memcpy(buf, &v, 8);
 }
 
 uint64_t mcm_get_be64(const unsigned char *buf)
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | buf[i];
-	return v;
+	uint64_t v;
+	memcpy(&v, buf, 8);
+	return BE64(v);
 }
 
 /* The CRC of a version 2 record of len bytes under the database key (its own
@@ -195,12 +206,9 @@ int mcm_seq_entry_decode(const unsigned char *buf, size_t len, unsigned version,
 
 	if (len <= head + 8 || len > head + MCM_ITEM_KEY_MAX)
 		return MCM_EDAMAGED;
-	memset(e, 0, sizeof *e);
-	if (version != 1) {
-		e->kind = buf[0];
-		e->exptime = (int64_t)get64(buf + 8);
-		e->wtime_us = get64(buf + 16);
-	}
+	e->kind = version != 1 ? buf[0] : 0;
+	e->exptime = version != 1 ? (int64_t)get64(buf + 8) : 0;
+	e->wtime_us = version != 1 ? get64(buf + 16) : 0;
 	e->ikey = buf + head;
 	e->ikey_len = len - head;
 	return 0;

@@ -140,7 +140,7 @@ static struct {
 /* The pool whose id (as printed) starts with the digits given: exactly one
  * is taken, several are a usage error that lists them, none leaves the id
  * as the digits read as a number (the command says there is no such pool). */
-static int resolve_pool(struct mcm_store *st, const char *cmd)
+int mcm_cli_resolve_pool(struct mcm_store *st, const char *cmd)
 {
 	struct mcm_pool *pools;
 	size_t n, found = 0, at = 0;
@@ -198,7 +198,7 @@ struct mcm_store *mcm_cli_open_mirror(const struct mcm_global *g, const char *cm
 			     "inconsistent; read a snapshot instead", path, why);
 	else if (why && g->verbose)
 		mcm_cli_error(cmd, "reading '%s' without LMDB's lock table: %s", path, why);
-	if (resolve_pool(st, cmd) != 0) {
+	if (mcm_cli_resolve_pool(st, cmd) != 0) {
 		mcm_store_close(st);
 		exit(MCM_EXIT_USAGE);
 	}

@@ -10,7 +10,7 @@
 
 static const struct mcm_cmd *const commands[] = {
 	&mcm_cmd_replay, &mcm_cmd_verify, &mcm_cmd_stats, &mcm_cmd_dump, &mcm_cmd_run,
-	&mcm_cmd_snapshot, &mcm_cmd_load, &mcm_cmd_import,
+	&mcm_cmd_snapshot, &mcm_cmd_load, &mcm_cmd_import, &mcm_cmd_follow,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -38,7 +38,7 @@ struct mcm_cmd {
 };
 
 extern const struct mcm_cmd mcm_cmd_stats, mcm_cmd_dump, mcm_cmd_replay, mcm_cmd_verify, mcm_cmd_run,
-	mcm_cmd_snapshot, mcm_cmd_load, mcm_cmd_import;
+	mcm_cmd_snapshot, mcm_cmd_load, mcm_cmd_import, mcm_cmd_follow;
 
 /** Set by SIGINT/SIGTERM/SIGPIPE once mcm_cli_signals() was called; loops check it. */
 extern volatile sig_atomic_t mcm_cli_interrupted;
@@ -76,6 +76,11 @@ double mcm_cli_now(void);
 /** Parse a --pool ID argument (hex, as `mcmirror stats` prints it).
  * @return 0, or MCM_EXIT_USAGE after a message. */
 int mcm_cli_parse_pool(const char *cmd, const char *arg, uint64_t *id);
+
+/** After the mirror is open: turn a --pool prefix given to mcm_cli_parse_pool
+ * into the one pool id it names (mcm_cli_open_mirror does this itself).
+ * @return 0, or MCM_EXIT_USAGE after a message (none or several match). */
+int mcm_cli_resolve_pool(struct mcm_store *st, const char *cmd);
 
 /** Parse a non-negative integer option value; returns -1 on garbage. */
 long long mcm_cli_parse_count(const char *s);

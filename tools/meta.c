@@ -124,3 +124,12 @@ int mcm_meta_stats(struct mcm_pipe *p, const char *group)
 	p->stats_pending++;
 	return 0;
 }
+
+int mcm_meta_flush(struct mcm_pipe *p, int64_t when)
+{
+	char line[48];
+	size_t len = when > 0 ? (size_t)snprintf(line, sizeof line, "flush_all %lld\r\n", (long long)when)
+			      : (size_t)snprintf(line, sizeof line, "flush_all\r\n");
+
+	return mcm_pipe_put(p, line, len) == 0 ? 0 : ENOMEM;
+}

@@ -39,6 +39,11 @@ int mcm_meta_get(struct mcm_pipe *p, const char *key, size_t key_len, int b64, c
  * @return 0 or ENOMEM. */
 int mcm_meta_noop(struct mcm_pipe *p);
 
+/** Queue `flush_all` (when 0) or `flush_all <when>` (an absolute Unix time:
+ * memcached takes any value past 30 days as one). Its answer is "OK".
+ * @return 0 or ENOMEM. */
+int mcm_meta_flush(struct mcm_pipe *p, int64_t when);
+
 /** Queue `stats` (group NULL) or `stats <group>` ("settings"). The pipe
  * consumes the answer: its STAT lines go to p->on_stat, and `stats settings`
  * sets p->item_max from the server's item_size_max. A server that refuses

@@ -26,6 +26,7 @@
 struct mcm_sink_opts {
 	const char *cmd;            /**< for messages: "follow" */
 	const char *origin;         /**< the mirror's origin id (mcm_store_origin), 32 hex digits */
+	const char *follower;       /**< the follower's name (mcm_follower) */
 	const struct mcm_pool *pool; /**< the mirrored pool being followed (placement, server list) */
 	int timeout_ms;             /**< connect and stall timeout */
 	int create;                 /**< --create: make the schema when absent */
@@ -59,8 +60,9 @@ struct mcm_sink_ops {
 	 * the last successful commit may be taken as applied. */
 	int (*commit)(struct mcm_sink *s, uint64_t position, char *why, size_t why_size);
 
-	/** Did the target lose what it was given since it was opened (a memcached that restarted empty)?
-	 * Then follow resynchronises it. @return 1 or 0. */
+	/** Did the target lose what it was given (a memcached that restarted empty, or was flushed)? follow
+	 * asks once a second while caught up, and at each connection. @return 1 (follow then resynchronises
+	 * it), 0, or -1 when the target cannot be reached now (follow reconnects). */
 	int (*lost)(struct mcm_sink *s);
 
 	/** A description of the target for stats and messages, without credentials. */

@@ -4,13 +4,19 @@
 # usage: bench/write/run_write_bench.sh [BUILD_DIR]    (default: build)
 # Environment: ROUNDS (5), OPS (20000 per process and run), OPS_ALWAYS (OPS/10: with
 # MCMIRROR_SYNC=always every write waits for an fsync), OPS_BUFNR (OPS*5: a pipelining client
-# is ~100x faster), CASES (all: set1 mix set4 bufnr pinned), MEMCACHED_BINARY, TMPDIR.
+# is ~100x faster), CASES (all: set1 mix set4 bufnr pinned), MIRROR (reused: the steady state of
+# a host; fresh: a new mirror for every run, the first writes of a mirror), MEMCACHED_BINARY, TMPDIR.
 # Starts its own memcached on 127.0.0.1 (and a second one pinned to CPU 0 for the
 # pinned case), then for each round runs every case in each arm: no shim (base),
-# shim with MCMIRROR_SYNC=none, everysec, always (fresh mirror directory per run),
-# rotating the order of the arms from round to round. Prints per case and arm the
-# median ops/s, median p50 and p99 latency (µs) and the median of the paired ratios
-# arm ops/s / base ops/s of the same round. Nothing is asserted.
+# shim with MCMIRROR_SYNC=none, everysec, always, rotating the order of the arms from
+# round to round. With MIRROR=reused each case and arm keeps one mirror for all its
+# runs, filled before the first one with every key the case writes (so its writes
+# overwrite, as on a host that has run for a while). Prints per case and arm the
+# median ops/s, median p50 and p99 latency (µs), the median of the paired ratios
+# arm ops/s / base ops/s of the same round, and the CPU per operation (µs, user +
+# system, every thread of the client processes: the calls and the shim's drainer)
+# read once the drainer has applied the whole run, with its paired ratio
+# arm / base (1.40: the shim costs the client's CPU 40 % more). Nothing is asserted.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +28,7 @@ ops=${OPS:-20000}
 ops_always=${OPS_ALWAYS:-$((ops / 10))}
 ops_bufnr=${OPS_BUFNR:-$((ops * 5))}
 cases=${CASES:-set1 mix set4 bufnr pinned}
+mirror_kind=${MIRROR:-reused}
 memcached=${MEMCACHED_BINARY:-$(command -v memcached || true)}
 arms="base none everysec always"
 
@@ -67,7 +74,7 @@ port=$started_port
 pinned_port=
 case " $cases " in *" pinned "*) start_mc taskset -c 0; pinned_port=$started_port ;; esac
 
-# run_one CASE ARM: one mcm-load run; prints "ops_per_s p50 p99".
+# run_one CASE ARM: one mcm-load run; prints "ops_per_s p50 p99 cpu_us".
 run_one() {
 	local c=$1 arm=$2 n=$ops procs=1 mix=set server=127.0.0.1:$port pin=() out
 	case $c in
@@ -78,23 +85,29 @@ run_one() {
 	pinned) server=127.0.0.1:$pinned_port pin=(taskset -c 0) ;;
 	esac
 	[ "$arm" = always ] && n=$ops_always
-	rm -rf "$tmp/mirror"
+	local dir=$tmp/mirror.$c.$arm
+	if [ "$mirror_kind" = fresh ]; then
+		rm -rf "$dir"
+	elif [ "$arm" != base ] && [ ! -d "$dir" ]; then
+		# the mirror this case and arm reuse: every key its workers write, written once
+		LD_PRELOAD=$shim MCMIRROR_PATH=$dir MCMIRROR_SYNC=$arm "$load" "$server" 1 "$procs" fill >/dev/null
+	fi
 	if [ "$arm" = base ]; then
 		out=$("${pin[@]}" "$load" "$server" "$n" "$procs" "$mix")
 	else
-		out=$(LD_PRELOAD=$shim MCMIRROR_PATH=$tmp/mirror MCMIRROR_SYNC=$arm \
+		out=$(LD_PRELOAD=$shim MCMIRROR_PATH=$dir MCMIRROR_SYNC=$arm \
 			"${pin[@]}" "$load" "$server" "$n" "$procs" "$mix")
 	fi
-	echo "$out" | sed -E 's/.*ops_per_s=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/'
+	echo "$out" | sed -E 's/.*ops_per_s=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*cpu_us=([0-9.]+).*/\1 \2 \3 \4/'
 }
 
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "run_write_bench: $rounds rounds, $ops ops per process ($ops_always with sync=always), cases: $cases" >&2
+echo "run_write_bench: $rounds rounds, $ops ops per process ($ops_always with sync=always), cases: $cases, $mirror_kind mirrors" >&2
 echo "run_write_bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg), CPUs: $(nproc)" >&2
-results=$tmp/results # lines: case arm round ops_per_s p50 p99
+results=$tmp/results # lines: case arm round ops_per_s p50 p99 cpu_us
 : >"$results"
 set -- $arms
 for r in $(seq 1 "$rounds"); do
@@ -108,14 +121,21 @@ for r in $(seq 1 "$rounds"); do
 done
 echo "run_write_bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-printf '%-7s %-9s %12s %9s %9s %12s\n' case arm ops/s p50_us p99_us ratio_vs_base
+# pair CASE ARM FIELD: the median over rounds of arm / base of that field in the same round.
+pair() {
+	awk -v c="$1" -v a="$2" -v f="$3" '$1 == c && $2 == "base" { b[$3] = $f } $1 == c && $2 == a { x[$3] = $f }
+		END { for (r in x) if (b[r] > 0) printf "%.4f\n", x[r] / b[r] }' "$results" | median
+}
+
+printf '%-7s %-9s %12s %9s %9s %12s %9s %10s\n' case arm ops/s p50_us p99_us ratio_vs_base cpu_us cpu_ratio
 for c in $cases; do
 	for arm in $arms; do
 		ops_med=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == a { print $4 }' "$results" | median)
 		p50=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == a { print $5 }' "$results" | median)
 		p99=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == a { print $6 }' "$results" | median)
-		ratio=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == "base" { b[$3] = $4 } $1 == c && $2 == a { x[$3] = $4 }
-			END { for (r in x) if (b[r] > 0) printf "%.4f\n", x[r] / b[r] }' "$results" | median)
-		printf '%-7s %-9s %12.0f %9s %9s %12s\n' "$c" "$arm" "$ops_med" "$p50" "$p99" "$ratio"
+		cpu=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == a { print $7 }' "$results" | median)
+		ratio=$(pair "$c" "$arm" 4)
+		cpu_ratio=$(pair "$c" "$arm" 7)
+		printf '%-7s %-9s %12.0f %9s %9s %12s %9s %10s\n' "$c" "$arm" "$ops_med" "$p50" "$p99" "$ratio" "$cpu" "$cpu_ratio"
 	done
 done

@@ -5,6 +5,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <pthread.h>
 #include <time.h>
@@ -13,6 +16,15 @@
 #include "mcm_crc.h"
 #include "mcm_journal.h"
 #include "unit.h"
+
+/* The inode of this process's pid namespace (what the append lock names). */
+static uint32_t pid_ns(void)
+{
+	struct stat sb;
+
+	assert_int_equal(stat("/proc/self/ns/pid", &sb), 0);
+	return (uint32_t)sb.st_ino;
+}
 
 /* Append one record of len bytes, each byte fill; returns the append's code. */
 static int append_fill(struct mcm_journal *j, uint64_t id, size_t len, int fill, unsigned wait_ms)
@@ -169,13 +181,15 @@ static void test_reopen(void **state)
 
 /* A journal of the first layout: replaced when everything in it was applied,
  * refused when not (its records cannot be read any more). */
-static void test_old_layout(void **state)
+/* A journal of an earlier layout (MCMJRNL1: no CRCs; MCMJRNL2: a robust mutex
+ * for appends) is refused while it holds records to apply, replaced once
+ * everything in it was applied. */
+static void old_layout(uint64_t magic)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 16];
-	uint64_t h[5] = {0x314c4e524a4d434dULL, 8192, 42, 4096, 4096};
+	uint64_t h[5] = {magic, 8192, 42, 4096, 4096};
 	struct mcm_journal *j;
 	int fd;
-	(void)state;
 
 	unit_tmpdir(dir);
 	snprintf(path, sizeof path, "%s/journal", dir);
@@ -191,6 +205,74 @@ static void test_old_layout(void **state)
 	assert_int_equal(mcm_journal_size(j), 8192); /* the old one's size */
 	assert_int_equal(mcm_journal_tail(j), 0);
 	assert_int_equal(append_fill(j, 1, 10, 'x', 0), 0);
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
+static void test_old_layout(void **state)
+{
+	(void)state;
+	old_layout(0x314c4e524a4d434dULL); /* MCMJRNL1 */
+	old_layout(0x324c4e524a4d434dULL); /* MCMJRNL2 */
+}
+
+/* A writer killed inside an append (here: a child that takes the append lock
+ * by hand and exits holding it) leaves the lock naming a thread that is gone:
+ * the next writer takes it over and appends, and what the dead one may have
+ * written past the tail never shows. A lock naming a live thread of another
+ * pid namespace is not taken (a writer cannot judge it): the append waits. */
+static void test_lock_owner_gone(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	struct mcm_jheader *h;
+	uint64_t pos = 0, word, held;
+	int status;
+	pid_t pid;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 8192, 1), 0);
+	assert_int_equal(append_fill(j, 1, 10, 'a', 0), 0);
+	h = unit_jheader_map(dir);
+	word = __atomic_load_n(&h->append_lock, __ATOMIC_ACQUIRE);
+	assert_int_equal(word, 0);
+	pid = fork();
+	if (pid == 0) {
+		/* the lock word a writer of this process would hold: its namespace, its id */
+		uint64_t me = 0;
+
+		if (append_fill(j, 2, 10, 'b', 0) != 0)
+			_exit(1);
+		me = (uint64_t)pid_ns() << 32 | (uint32_t)getpid();
+		__atomic_store_n(&h->append_lock, me, __ATOMIC_RELEASE);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	held = __atomic_load_n(&h->append_lock, __ATOMIC_ACQUIRE);
+	assert_true(held != 0);
+	assert_int_equal(append_fill(j, 3, 10, 'c', 0), 0); /* taken over */
+	assert_int_equal(__atomic_load_n(&h->append_lock, __ATOMIC_ACQUIRE), 0);
+	read_fill(j, &pos, 1, 10, 'a');
+	read_fill(j, &pos, 2, 10, 'b');
+	read_fill(j, &pos, 3, 10, 'c');
+
+	/* another namespace's owner (an id that names nobody here): not taken over */
+	__atomic_store_n(&h->append_lock, (uint64_t)(pid_ns() + 1) << 32 | (uint32_t)pid, __ATOMIC_RELEASE);
+	pid = fork();
+	if (pid == 0)
+		_exit(append_fill(j, 4, 10, 'd', 0) == 0 ? 0 : 1); /* blocks while the word is held */
+	assert_true(pid > 0);
+	usleep(100 * 1000);
+	assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still waiting */
+	__atomic_store_n(&h->append_lock, 0, __ATOMIC_RELEASE); /* the owner "releases" */
+	syscall(SYS_futex, (uint32_t *)&h->append_lock, FUTEX_WAKE, 1, NULL, NULL, 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	read_fill(j, &pos, 4, 10, 'd');
+	unit_jheader_unmap(h);
 	mcm_journal_close(j);
 	unit_rmtree(dir);
 }
@@ -295,12 +377,11 @@ static void test_recover_after_restart(void **state)
 
 	h = unit_jheader_map(dir);
 	strcpy(h->boot_id, "an-earlier-boot");
-	*(int *)&h->lock = 0x3ffffff0; /* a robust mutex word: the owner's thread id */
+	h->append_lock = (uint64_t)12345 << 32 | 0x3ffff0; /* held by a thread of the old boot */
 	unit_jheader_unmap(h);
 	assert_int_equal(mcm_journal_open(&j, dir, 0, 0), 0);
 	h = unit_jheader_map(dir);
-	assert_int_equal(pthread_mutex_trylock(&h->lock), 0);
-	pthread_mutex_unlock(&h->lock);
+	assert_int_equal(h->append_lock, 0);
 	assert_string_not_equal(h->boot_id, "an-earlier-boot");
 	unit_jheader_unmap(h);
 	assert_true(mcm_journal_instance(j) != instance);
@@ -489,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_fork_child_appends),
 		cmocka_unit_test(test_old_layout),
+		cmocka_unit_test(test_lock_owner_gone),
 		cmocka_unit_test(test_group_sync),
 		cmocka_unit_test(test_recover_after_restart),
 		cmocka_unit_test(test_recover_stops_at_tail),

@@ -1,0 +1,144 @@
+#!/bin/bash
+# cost.sh - what a mirrored write costs the host, counted in instructions (callgrind), per thread.
+#
+# usage: bench/write/cost.sh [BUILD_DIR]    (default: build; a RelWithDebInfo or Release build)
+# Environment: CLIENTS ("set bufnr": blocking sets; binary + BUFFER_REQUESTS + NOREPLY sets),
+# MODES ("base none everysec always": base is no shim), MIRRORS ("fresh reused"), N1 (2000),
+# N2 (4000), KEYS (10000: the keys a reused mirror holds), VALUE (100 bytes), WARMUP (4096 writes
+# before the counted ones, in every run: one full drain batch), MEMCACHED_BINARY, TMPDIR.
+#
+# Each case runs bench/write/mcm-load (one worker process) under
+#   valgrind --tool=callgrind --separate-threads=yes
+# twice, with N1 and N2 writes, and prints (I(N2) - I(N1)) / (N2 - N1) for each thread of the
+# worker: the application's thread (the calls) and the shim's drainer thread (LMDB). The start-up,
+# the warm-up write and the exit cancel out in the difference. The worker waits, before it exits,
+# until the drainer has applied every write of its run, so the drainer's count holds all of them.
+#   fresh:  an empty mirror, every write a new key (keys drawn from 10^8);
+#   reused: a mirror that already holds every one of KEYS keys (filled once, without valgrind, and
+#           copied for each run), every write an overwrite: the steady state of a host.
+# "added" is the count minus the application thread's count without the shim (base) for the same
+# client; "hooks" is the part of the application thread's count spent in the shim's hook around
+# libmemcached's memcached_set (exact; the whole thread's difference also holds the noise of
+# libmemcached's network path, a few hundred instructions either way). Nothing is timed: the counts are the same on a busy machine (within a few instructions;
+# the drainer's batches follow the clock, so its count moves by a few percent from run to run).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../../build}
+load=$build/bench/write/mcm-load
+shim=$build/shim/libmcmirror.so
+clients=${CLIENTS:-set bufnr}
+modes=${MODES:-base none everysec always}
+mirrors=${MIRRORS:-fresh reused}
+n1=${N1:-2000}
+n2=${N2:-4000}
+keys=${KEYS:-10000}
+value=${VALUE:-100}
+warmup=${WARMUP:-4096}
+memcached=${MEMCACHED_BINARY:-$(command -v memcached || true)}
+
+[ -x "$load" ] || { echo "cost: no '$load': build first (cmake --build $build)" >&2; exit 1; }
+[ -f "$shim" ] || { echo "cost: no '$shim'" >&2; exit 1; }
+[ -n "$memcached" ] || { echo "cost: no memcached binary (set MEMCACHED_BINARY)" >&2; exit 1; }
+command -v valgrind >/dev/null || { echo "cost: valgrind is not installed" >&2; exit 1; }
+[ "$n2" -gt "$n1" ] || { echo "cost: N2 must be larger than N1" >&2; exit 2; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcmcost.XXXXXX")
+mcpid=
+cleanup() {
+	[ -n "$mcpid" ] && kill "$mcpid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for i in $(seq 1 20); do
+	port=$((20000 + RANDOM % 40000))
+	"$memcached" -l 127.0.0.1 -p "$port" -U 0 -u "$(id -un)" -m 256 >/dev/null 2>&1 &
+	mcpid=$!
+	for _ in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break 2
+		kill -0 "$mcpid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill "$mcpid" 2>/dev/null || true
+	mcpid=
+done
+[ -n "$mcpid" ] || { echo "cost: cannot start memcached" >&2; exit 1; }
+server=127.0.0.1:$port
+
+# total FILE: the instructions a callgrind output file counted.
+total() {
+	awk '/^(summary|totals):/ { print $2; exit }' "$1"
+}
+
+# hooks FILE: instructions inside the shim's memcached_set hook but outside libmemcached's
+# memcached_set (the shim's own work, free of the noise of the network path; 0 without the shim).
+hooks() {
+	callgrind_annotate --inclusive=yes "$1" 2>/dev/null | awk '
+		/:memcached_set \[.*libmcmirror/ { gsub(",", "", $1); h = $1 }
+		/:memcached_set \[.*libmemcached/ { gsub(",", "", $1); r = $1 }
+		END { print (h ? h - r : 0) }'
+}
+
+# count CLIENT MODE MIRROR N: run once under callgrind; prints "APP DRAINER" (the worker's threads).
+count() {
+	local client=$1 mode=$2 mirror=$3 n=$4 k=$keys dir=$tmp/run pid out app drn env=()
+	rm -rf "$dir" "$tmp"/cg.*
+	[ "$mirror" = fresh ] && k=99999999
+	if [ "$mode" != base ]; then
+		if [ "$mirror" = reused ]; then cp -a "$tmp/filled.$client.$mode" "$dir"; fi
+		env=(LD_PRELOAD="$shim" MCMIRROR_PATH="$dir" MCMIRROR_SYNC="$mode" MCM_LOAD_HOLD=1 MCM_LOAD_WARMUP="$warmup")
+	else
+		env=(MCM_LOAD_WARMUP="$warmup")
+	fi
+	env "${env[@]}" valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$tmp/cg.%p" \
+		"$load" "$server" "$n" 1 "$client" "$value" "$k" >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	wait "$pid" || { echo "cost: mcm-load failed ($client $mode $mirror $n):" >&2; tail -5 "$tmp/err" >&2; exit 1; }
+	# the worker is the process that is not mcm-load's parent (valgrind runs it as pid)
+	out=$(ls "$tmp"/cg.*-01 | grep -v "cg\.$pid-" | sed -E "s/-01$//")
+	[ "$(echo "$out" | wc -l)" = 1 ] || { echo "cost: cannot tell the worker's files" >&2; exit 1; }
+	app=$(total "$out-01")
+	drn=0
+	[ -f "$out-02" ] && drn=$(total "$out-02")
+	echo "$app $drn $(hooks "$out-01")"
+}
+
+# per CLIENT MODE MIRROR: "APP DRAINER HOOKS" per write, the difference of the two lengths. The
+# application thread's count without the shim moves by a few hundred instructions from run to
+# run (libmemcached waits for the reply in poll() more or less often): base is the median of
+# three differences.
+per() {
+	local tries=1 i a1 d1 h1 a2 d2 h2
+	[ "$2" = base ] && tries=3
+	for i in $(seq 1 "$tries"); do
+		read -r a1 d1 h1 < <(count "$@" "$n1")
+		read -r a2 d2 h2 < <(count "$@" "$n2")
+		echo "$(((a2 - a1) / (n2 - n1))) $(((d2 - d1) / (n2 - n1))) $(((h2 - h1) / (n2 - n1)))"
+	done | sort -n | sed -n "$(((tries + 1) / 2))p"
+}
+
+echo "cost: N1=$n1 N2=$n2 KEYS=$keys VALUE=$value; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+printf '%-6s %-9s %-7s %8s %8s %8s %8s %10s %11s\n' client mode mirror app drainer total hooks app_added total_added
+for client in $clients; do
+	base_app=
+	for mode in $modes; do
+		for mirror in $mirrors; do
+			[ "$mode" = base ] && [ "$mirror" != "${mirrors%% *}" ] && continue
+			if [ "$mode" != base ] && [ "$mirror" = reused ] && [ ! -d "$tmp/filled.$client.$mode" ]; then
+				# the mirror a host reuses: every key written once (blocking sets), then drained
+				LD_PRELOAD=$shim MCMIRROR_PATH=$tmp/filled.$client.$mode MCMIRROR_SYNC=$mode \
+					"$load" "$server" 1 1 fill "$value" "$keys" >/dev/null
+			fi
+			read -r app drn hk < <(per "$client" "$mode" "$mirror")
+			[ "$mode" = base ] && base_app=$app
+			if [ -n "$base_app" ] && [ "$mode" != base ]; then
+				printf '%-6s %-9s %-7s %8d %8d %8d %8d %10d %11d\n' "$client" "$mode" "$mirror" "$app" "$drn" \
+					$((app + drn)) "$hk" $((app - base_app)) $((app + drn - base_app))
+			else
+				printf '%-6s %-9s %-7s %8d %8d %8d %8s %10s %11s\n' "$client" "$mode" \
+					"$([ "$mode" = base ] && echo - || echo "$mirror")" "$app" "$drn" $((app + drn)) - - -
+			fi
+		done
+	done
+done

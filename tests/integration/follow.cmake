@@ -1,0 +1,10 @@
+# Tests of `mcmirror follow` (replication to a standby memcached) on real servers.
+add_executable(follow_writer ${CMAKE_CURRENT_LIST_DIR}/follow_writer.c)
+target_link_libraries(follow_writer PRIVATE PkgConfig::LIBMEMCACHED)
+set_target_properties(follow_writer PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+add_executable(follow_check ${CMAKE_CURRENT_LIST_DIR}/follow_check.c)
+target_link_libraries(follow_check PRIVATE mcm_store PkgConfig::LIBMEMCACHED)
+set_target_properties(follow_check PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+mcm_shell_test(follow ${CMAKE_CURRENT_LIST_DIR}/test_follow.sh integration)
+mcm_shell_test(follow_faults ${CMAKE_CURRENT_LIST_DIR}/test_follow_faults.sh integration)
+mcm_shell_test(follow_pools ${CMAKE_CURRENT_LIST_DIR}/test_follow_pools.sh integration)

@@ -1,0 +1,16 @@
+/* sink.c - the table of follow's backends (sink.h): which one takes a target. */
+#include <stddef.h>
+
+#include "sink.h"
+
+static const struct mcm_sink_ops *const sinks[] = {
+	&mcm_sink_memcached, /* last: it takes whatever is not a URL */
+};
+
+const struct mcm_sink_ops *mcm_sink_find(const char *target)
+{
+	for (size_t i = 0; i < sizeof sinks / sizeof sinks[0]; i++)
+		if (sinks[i]->claims(target))
+			return sinks[i];
+	return NULL;
+}
