@@ -9,7 +9,8 @@
 # max_wal_size 2GB), MariaDB with innodb_flush_log_at_trx_commit=1 (buffer pool and redo log 256M).
 # Each round, for each database:
 #   insert   a mirror of ITEMS items (default 300000, values of VALUE_SIZE = 100 bytes; mkmirror)
-#            shipped into empty tables, BATCH changes per transaction (default 5000);
+#            shipped into empty tables by `mcmirror follow --to URL --once`, BATCH changes per
+#            transaction (default 8192, follow's default);
 #   update   the same ITEMS keys written again in the mirror (newer values) and shipped: every
 #            change an update of an existing row, the steady state of a fleet;
 #   restore  into a fresh memcached: `mcmirror replay --from URL --servers` against the raw
@@ -19,7 +20,7 @@
 # per change the CPU microseconds they took together: on a shared machine the wall-clock rate follows
 # the load, the CPU per change much less. Medians at the end, and the load averages.
 set -euo pipefail
-ITEMS=300000 SIZE=100 ROUNDS=3 BATCH=5000 BUILD= DBS=()
+ITEMS=300000 SIZE=100 ROUNDS=3 BATCH=8192 BUILD= DBS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) ITEMS=$2; shift 2 ;;
@@ -90,9 +91,11 @@ for r in $(seq 1 "$ROUNDS"); do
 		rm -rf "$MCM_TMP/m"
 		"$MCM_BIN/mkmirror" "$MCM_TMP/m" 127.0.0.1:11211 "$ITEMS" "$SIZE" >/dev/null
 		drop "$db"
-		timed "$db-insert" "$db" "$ITEMS" "$MCM_BIN/sql_follow" "$MCM_TMP/m" "$url" --create --once --batch "$BATCH"
+		timed "$db-insert" "$db" "$ITEMS" "$MCM_TOOL" -q --mirror "$MCM_TMP/m" follow --to "$url" --name bench \
+			--create --once --batch "$BATCH"
 		"$MCM_BIN/mkmirror" "$MCM_TMP/m" 127.0.0.1:11211 "$ITEMS" "$SIZE" >/dev/null
-		timed "$db-update" "$db" "$ITEMS" "$MCM_BIN/sql_follow" "$MCM_TMP/m" "$url" --once --batch "$BATCH"
+		timed "$db-update" "$db" "$ITEMS" "$MCM_TOOL" -q --mirror "$MCM_TMP/m" follow --to "$url" --name bench \
+			--once --batch "$BATCH"
 		if "$MCM_TOOL" replay --help 2>/dev/null | grep -q -- --from; then
 			mc_start R -m 1024
 			timed "$db-raw" "$db" "$ITEMS" "$MCM_BIN/sql_rawload" "127.0.0.1:$R_PORT" "$ITEMS" "$SIZE"

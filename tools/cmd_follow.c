@@ -28,6 +28,7 @@
 #include "mcm_stream.h"
 #include "mcmirror.h"
 #include "sender.h"
+#include "sqlbatch.h"
 #include "sink.h"
 #include "target.h"
 
@@ -600,6 +601,7 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 {
 	struct follow_opts o;
 	struct follow fo;
+	char shown[1024];
 	int rc;
 
 	if ((rc = parse_args(argc, argv, g, &o)) != 0)
@@ -608,13 +610,14 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	fo.g = g;
 	fo.o = &o;
 	fo.dir = mcm_cli_mirror_path(g);
+	mcm_sql_redact(o.target, shown, sizeof shown); /* (never a password in a message or a name) */
 	if (!(fo.ops = mcm_sink_find(o.target)))
 		return mcm_cli_usage_error(CMD, "'%s': not a target this build knows (a server list, or a URL of "
-					   "postgresql:// or mysql://)", o.target);
+					   "postgresql:// or mysql://)", shown);
 	if (o.name)
 		snprintf(fo.name, sizeof fo.name, "%s", o.name);
 	else
-		default_name(o.target, fo.name);
+		default_name(shown, fo.name);
 	mcm_cli_signals();
 	if ((rc = wait_for_mirror(&fo)) == MCM_EXIT_OK && (rc = load_follower(&fo)) == MCM_EXIT_OK)
 		rc = follow_loop(&fo);

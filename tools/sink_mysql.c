@@ -727,6 +727,9 @@ static int my_sink_position(struct mcm_sink *sink, uint64_t *position, int *have
 	s->known.known = 1;
 	s->known.have = *have;
 	s->known.pos = *position;
+	/* no row yet: the store holds nothing of this origin, so everything from the start (tombstones
+	 * included: the store is not emptied for a new host, as a standby is) */
+	*have = 1;
 	return 0;
 }
 
@@ -1000,9 +1003,18 @@ static int my_sink_commit(struct mcm_sink *sink, uint64_t position, char *why, s
 	return rc;
 }
 
+/* A database keeps what it committed: never lost; -1 when it cannot be reached now. */
 static int my_sink_lost(struct mcm_sink *sink)
 {
-	(void)sink;
+	struct my_sink *s = (struct my_sink *)sink;
+	char why[256];
+
+	if (ensure_connected(s, why, sizeof why) != 0)
+		return -1;
+	if (mysql_ping(s->my.conn) != 0) {
+		my_error(&s->my, why, sizeof why);
+		return -1;
+	}
 	return 0;
 }
 

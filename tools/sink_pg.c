@@ -481,14 +481,14 @@ static int pg_sink_position(struct mcm_sink *sink, uint64_t *position, int *have
 	    run(&s->pg, "SELECT position FROM mcmirror_positions WHERE origin = $1 AND pool = $2::bigint", 2, vals,
 		PGRES_TUPLES_OK, &res, why, size) != 0)
 		return -1;
-	if (PQntuples(res) == 1) {
-		*position = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-		*have = 1;
-	}
-	PQclear(res);
 	s->known.known = 1;
-	s->known.have = *have;
-	s->known.pos = *position;
+	s->known.have = PQntuples(res) == 1;
+	s->known.pos = s->known.have ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	/* no row yet: the store holds nothing of this origin, so everything from the start (tombstones
+	 * included: the store is not emptied for a new host, as a standby is) */
+	*position = s->known.pos;
+	*have = 1;
 	return 0;
 }
 
@@ -810,10 +810,16 @@ static int pg_sink_commit(struct mcm_sink *sink, uint64_t position, char *why, s
 	return rc;
 }
 
+/* A database keeps what it committed: never lost; -1 when it cannot be reached now. */
 static int pg_sink_lost(struct mcm_sink *sink)
 {
-	(void)sink;
-	return 0; /* a database keeps what it committed */
+	struct pg_sink *s = (struct pg_sink *)sink;
+	char why[256];
+
+	if (ensure_connected(s, why, sizeof why) != 0 ||
+	    run(&s->pg, "SELECT 1", 0, NULL, PGRES_TUPLES_OK, NULL, why, sizeof why) != 0)
+		return -1;
+	return 0;
 }
 
 static const char *pg_sink_describe(const struct mcm_sink *sink)

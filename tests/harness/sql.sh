@@ -213,19 +213,38 @@ sql_crash() { if [ "$1" = pg ]; then pg_stop_now "$2"; else my_kill "$2"; fi; }
 sql_again() { if [ "$1" = pg ]; then pg_again "$2"; else my_again "$2"; fi; }
 need_sql() { if [ "$1" = pg ]; then need_pg; else need_mariadb; fi; }
 
-# follow_to MIRROR URL [--create] [--once] [--pool ID] [--batch N] [--retry]: ship a mirror into a store.
+# follow_to MIRROR URL [follow options...]: `mcmirror --mirror MIRROR follow --to URL --name sql ...`.
 follow_to() {
-	"$MCM_BIN/sql_follow" "$@"
+	local mirror=$1 url=$2
+	shift 2
+	"$MCM_TOOL" --mirror "$mirror" follow --to "$url" --name sql "$@"
 }
 
-# follow_bg ERRFILE MIRROR URL [options]: the same in the background (stderr appended to ERRFILE);
+# follow_once MIRROR URL [options...]: --once until it succeeds (at most 5 times: a follower killed in
+# the middle of a commit can have its transaction finished by the database after the next one read
+# the position, which then says so and exits 1; the next run goes on from the right place).
+follow_once() {
+	local i
+	for i in 1 2 3 4 5; do
+		follow_to "$@" --once && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# follow_bg ERRFILE MIRROR URL [options]: follow in the background (stderr appended to ERRFILE);
 # FOLLOW_PID is the follower's own pid (to kill -9 it), and the test's cleanup kills it too.
 follow_bg() {
-	local err=$1
-	shift
-	(exec "$MCM_BIN/sql_follow" "$@" >/dev/null 2>>"$err") &
+	local err=$1 mirror=$2 url=$3
+	shift 3
+	(exec "$MCM_TOOL" --mirror "$mirror" follow --to "$url" --name sql "$@" >/dev/null 2>>"$err") &
 	FOLLOW_PID=$!
 	MCM_PIDS+=("$FOLLOW_PID")
+}
+
+# sql_register MIRROR: the follower "sql" registered before the application writes (the mirror created).
+sql_register() {
+	"$MCM_BIN/sql_register" "$1" sql
 }
 
 # sql_origin MIRROR: the mirror's origin id.

@@ -18,14 +18,14 @@ sql_start "$DB" D
 URL=$(eval "echo \$D_URL")
 
 start_follower() {
-	follow_bg "$MCM_TMP/f$1.err" "$MCM_TMP/h$1" "$URL" --create --retry --batch 200
+	follow_bg "$MCM_TMP/f$1.err" "$MCM_TMP/h$1" "$URL" --create --batch 200
 	eval "F$1=$FOLLOW_PID"
 }
 
 # each host's follower is registered before its application writes (the mirror then keeps, for it,
 # the deletions of keys this host never wrote itself)
 for h in 1 2; do
-	follow_to "$MCM_TMP/h$h" "$URL" --register || fail "register follower $h"
+	sql_register "$MCM_TMP/h$h" || fail "register follower $h"
 done
 for h in 1 2; do
 	under_shim "$MCM_TMP/h$h" "$MCM_BIN/sql_writer" "$SERVERS" "$MCM_TMP/lock" $KEYS 7000 $((h + 10)) >"$MCM_TMP/w$h" &
@@ -56,7 +56,7 @@ sleep 1
 kill "$F1" "$F2" 2>/dev/null || true
 wait "$F1" "$F2" 2>/dev/null || true
 for h in 1 2; do
-	follow_to "$MCM_TMP/h$h" "$URL" --once --retry >/dev/null 2>>"$MCM_TMP/f$h.err" || fail "host $h: --once: $(cat "$MCM_TMP/f$h.err")"
+	follow_once "$MCM_TMP/h$h" "$URL" >/dev/null 2>>"$MCM_TMP/f$h.err" || fail "host $h: --once: $(cat "$MCM_TMP/f$h.err")"
 	"$MCM_TOOL" --mirror "$MCM_TMP/h$h" dump --all -f "$MCM_TMP/dump$h" || fail "dump $h"
 done
 sql_export "$DB" D >"$MCM_TMP/export"

@@ -22,7 +22,7 @@ URL=$(eval "echo \$D_URL")
 # each host's follower is registered before its application writes (the mirror then keeps, for it,
 # the deletions of keys this host never wrote itself)
 for h in 1 2; do
-	follow_to "$MCM_TMP/h$h" "$URL" --register || fail "register follower $h"
+	sql_register "$MCM_TMP/h$h" || fail "register follower $h"
 done
 for h in 1 2; do
 	under_shim "$MCM_TMP/h$h" "$MCM_BIN/sql_writer" "$SERVERS" "$MCM_TMP/lock" $KEYS "$MS" $h >"$MCM_TMP/w$h" &
@@ -35,7 +35,7 @@ for h in 1 2; do
 		[ -e "$MCM_TMP/h$h/data.mdb" ] && break
 		sleep 0.05
 	done
-	follow_bg "$MCM_TMP/f$h.err" "$MCM_TMP/h$h" "$URL" --create --retry --batch 300
+	follow_bg "$MCM_TMP/f$h.err" "$MCM_TMP/h$h" "$URL" --create --batch 300
 	eval "F$h=$FOLLOW_PID"
 done
 wait "$W1" || fail "host 1 writer: $(cat "$MCM_TMP/w1")"
@@ -47,7 +47,7 @@ sleep 1
 kill "$F1" "$F2" 2>/dev/null || true
 wait "$F1" "$F2" 2>/dev/null || true
 for h in 1 2; do
-	follow_to "$MCM_TMP/h$h" "$URL" --once --retry >/dev/null 2>"$MCM_TMP/err" || fail "host $h: --once: $(cat "$MCM_TMP/err")"
+	follow_once "$MCM_TMP/h$h" "$URL" >/dev/null 2>"$MCM_TMP/err" || fail "host $h: --once: $(cat "$MCM_TMP/err")"
 	"$MCM_TOOL" --mirror "$MCM_TMP/h$h" dump --all -f "$MCM_TMP/dump$h" || fail "dump $h"
 done
 sql_export "$DB" D >"$MCM_TMP/export"

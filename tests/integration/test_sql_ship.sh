@@ -22,7 +22,7 @@ check_table() {
 }
 
 for p in $pools; do
-	follow_to "$M" "$URL" --create --once --pool "$p" >"$MCM_TMP/out" 2>"$MCM_TMP/err" ||
+	follow_to "$M" "$URL" --create --once --pool "$p" --name "p$p" >"$MCM_TMP/out" 2>"$MCM_TMP/err" ||
 		fail "follow --create --pool $p: $(cat "$MCM_TMP/err")"
 done
 check_table "first shipment"
@@ -35,18 +35,20 @@ ft=$(sql_q "$DB" D "SELECT MAX(flush_time) FROM mcmirror_positions")
 [ "$ft" -gt "$(date +%s)" ] || fail "the delayed flush was not kept: '$ft'"
 
 # nothing new: nothing shipped, nothing changed
-follow_to "$M" "$URL" --once --pool 335ba8a0684190e6 >"$MCM_TMP/out" 2>"$MCM_TMP/err" || fail "again: $(cat "$MCM_TMP/err")"
-grep -q "^shipped 0 " "$MCM_TMP/out" || fail "a second run shipped again: $(cat "$MCM_TMP/out")"
+follow_to "$M" "$URL" --once --pool 335ba8a0684190e6 --name p335ba8a0684190e6 2>"$MCM_TMP/err" ||
+	fail "again: $(cat "$MCM_TMP/err")"
+grep -q "^mcmirror: follow: 'postgresql\|^mcmirror: follow: 'mysql" "$MCM_TMP/err" && grep -q "': 0 changes applied" "$MCM_TMP/err" ||
+	fail "a second run shipped again: $(cat "$MCM_TMP/err")"
 
 # more writes to pool A go on top: a rewrite, a deletion, a drop, a new key; then a flush and a value after it
 A=335ba8a0684190e6
 "$MCM_BIN/sql_fill" "$M" 127.0.0.1:11211 set:a:empty=now-full del:a:ttl "set:new key=v" drop:a:grouped ||
 	fail "more writes"
-follow_to "$M" "$URL" --once --pool $A >"$MCM_TMP/out" 2>"$MCM_TMP/err" || fail "more: $(cat "$MCM_TMP/err")"
-grep -q "^shipped 4 " "$MCM_TMP/out" || fail "more writes: $(cat "$MCM_TMP/out")"
+follow_to "$M" "$URL" --once --pool $A --name p$A 2>"$MCM_TMP/err" || fail "more: $(cat "$MCM_TMP/err")"
+grep -q "': 4 changes applied" "$MCM_TMP/err" || fail "more writes: $(cat "$MCM_TMP/err")"
 check_table "after more writes"
 "$MCM_BIN/sql_fill" "$M" 127.0.0.1:11211 flush set:after=1 || fail "flush"
-follow_to "$M" "$URL" --once --pool $A --batch 1 >"$MCM_TMP/out" 2>"$MCM_TMP/err" || fail "flush: $(cat "$MCM_TMP/err")"
+follow_to "$M" "$URL" --once --pool $A --name p$A --batch 1 2>"$MCM_TMP/err" || fail "flush: $(cat "$MCM_TMP/err")"
 check_table "after a flush"
 live=$(sql_q "$DB" D "SELECT COUNT(*) FROM mcmirror_items WHERE state = 'live' AND pool = $(python3 -c "print(0x$A - (1 << 64) if 0x$A >= 1 << 63 and '$DB' == 'pg' else 0x$A)")")
 assert_eq "$live" 1 "live rows of the flushed pool"
