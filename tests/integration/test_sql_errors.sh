@@ -62,6 +62,15 @@ else
 	owner=
 fi
 
+# a follower named after a URL with a password (no --name): the password is in no name, no stats
+if [ "$DB" = pg ]; then secret_url="postgresql://app:hunter2@/cache?host=$DIR/sock&port=5432"
+else secret_url="mysql://app:hunter2@localhost/cache?socket=$DIR/sock"; fi
+rc=0; "$MCM_TOOL" --mirror "$M" follow --to "$secret_url" --once 2>"$MCM_TMP/err" || rc=$?
+assert_eq "$rc" 1 "follow with a wrong password in the URL ($(cat "$MCM_TMP/err"))"
+mdb_dump -p -s followers "$M" >"$MCM_TMP/followers" 2>&1 || fail "mdb_dump: $(cat "$MCM_TMP/followers")"
+grep -q "cache" "$MCM_TMP/followers" || fail "no follower registered: $(cat "$MCM_TMP/followers")"
+! grep -q hunter2 "$MCM_TMP/err" "$MCM_TMP/followers" || fail "a password kept: $(cat "$MCM_TMP/err" "$MCM_TMP/followers")"
+
 expect_fail "no schema" "$missing" "$URL"
 follow_to "$M" "$URL" --once --create >/dev/null 2>"$MCM_TMP/err" || fail "--create: $(cat "$MCM_TMP/err")"
 pos=$(sql_q "$DB" D "SELECT position FROM mcmirror_positions")
