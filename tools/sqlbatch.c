@@ -1,5 +1,6 @@
 /* sqlbatch.c - a batch of changes for a SQL sink, the schema's state names, and safe URLs and
  * messages (see sqlbatch.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -405,7 +406,14 @@ void mcm_sql_oneline(char *msg)
 
 	for (const char *r = msg; *r; r++) {
 		if (*r == '\n' || *r == '\r') {
-			line = w != msg && r[1] != ' ' && r[1] != '\t'; /* a new line, not an indented continuation */
+			const char *next = r + 1;
+
+			while (*next == ' ' || *next == '\t' || *next == '\n' || *next == '\r')
+				next++;
+			/* a new sentence on the next line ("...directory\n\tIs the server running", "...user
+			 * \"app\"\npassword retrieved..."), not the rest of one ("...abnormally\n\tbefore...") */
+			line = line || (w != msg && ((*next >= 'A' && *next <= 'Z') ||
+						     !(isalnum((unsigned char)w[-1]) || w[-1] == ',')));
 			space = w != msg;
 			continue;
 		}

@@ -117,8 +117,9 @@ void mcm_sql_redact(const char *url, char *out, size_t size);
  * @param[in] size msg's buffer size */
 void mcm_sql_scrub(char *msg, size_t size, const char *url);
 
-/** A database's message as one line: a line break before a new line becomes "; ", other runs of
- * white space (indented continuation lines too) one space; trailing ones go. In place. */
+/** A database's message as one line: a line break between two sentences (the next line starts with an
+ * upper-case letter, or this one ends with punctuation) becomes "; ", other runs of white space one
+ * space; trailing ones go. In place. */
 void mcm_sql_oneline(char *msg);
 
 /** Set why to "<desc>: <fmt...>" (one line, cut to size). */
