@@ -381,7 +381,7 @@ static int walk_source(struct verify *v, int count_only)
 	char why[1024];
 	int rc;
 
-	if (v->src_ops->scan(v->src, v->pool.id, MCM_SOURCE_LIVE, why, sizeof why) != 0) {
+	if (v->src_ops->scan(v->src, v->pool.id, MCM_SOURCE_LIVE | MCM_SOURCE_ANY_ORDER, why, sizeof why) != 0) {
 		mcm_cli_error(CMD, "%s", why);
 		return -1;
 	}

@@ -59,6 +59,7 @@ struct my_sink {
 	int64_t skew_us;
 	int pool_saved;
 	struct mcm_sql_pos known; /* the position as this sink last read or committed it */
+	struct mcm_sql_txn txn;   /* the transaction, when a large batch opened it before commit */
 	struct mcm_sql_batch batch;
 	char *stmt;
 	size_t stmt_len, stmt_cap;
@@ -733,17 +734,6 @@ static int my_sink_position(struct mcm_sink *sink, uint64_t *position, int *have
 	return 0;
 }
 
-static int my_sink_change(struct mcm_sink *sink, const struct mcm_change *c, char *why, size_t size)
-{
-	struct my_sink *s = (struct my_sink *)sink;
-
-	if (mcm_sqlbatch_add(&s->batch, c, mcm_now_us()) == 0)
-		return 0;
-	mcm_sql_why(why, size, s->my.desc, "out of memory queueing a batch of %" PRIu64 " changes",
-		    s->batch.changes);
-	mcm_sqlbatch_reset(&s->batch);
-	return -1;
-}
 
 /* Room for n more statement bytes. */
 static char *stmt_space(struct my_sink *s, size_t n)
@@ -922,24 +912,14 @@ static int save_pool(struct my_sink *s, char *why, size_t size)
 	return query(&s->my, s->stmt, (size_t)(w - s->stmt), why, size);
 }
 
-static uint64_t repeats(const struct mcm_sql_batch *b, uint64_t db_pos, int have)
-{
-	uint64_t n = 0;
-
-	if (!have || b->first_is_flush || b->first_seq == 0 || b->first_seq > db_pos)
-		return 0;
-	for (size_t i = 0; i < b->nrows; i++)
-		n += b->rows[i].seq <= db_pos;
-	return n;
-}
-
-static int save_position(struct my_sink *s, uint64_t position, uint64_t nrepeats, char *why, size_t size)
+/* The position with what it covers, and COMMIT. @return 0 or -1. */
+static int finish_txn(struct my_sink *s, uint64_t position, char *why, size_t size)
 {
 	char sql[2048], ft[32];
 	const char *host = mcm_sql_hostname();
 	char host_q[3 * 256 + 16];
 
-	snprintf(ft, sizeof ft, "%" PRId64, s->batch.flush_time);
+	snprintf(ft, sizeof ft, "%" PRId64, s->txn.flush_time);
 	*put_quoted(host_q, host, strlen(host)) = '\0';
 	snprintf(sql, sizeof sql,
 		 "INSERT INTO mcmirror_positions (origin, pool, position, flush_time, host, clock_skew_us, changes,"
@@ -948,35 +928,77 @@ static int save_position(struct my_sink *s, uint64_t position, uint64_t nrepeats
 		 " flush_time = %s, host = VALUES(host), clock_skew_us = VALUES(clock_skew_us),"
 		 " changes = changes + VALUES(changes), repeats = repeats + VALUES(repeats),"
 		 " updated_us = VALUES(updated_us)",
-		 s->origin, s->pool.id, position, s->batch.flush_time >= 0 ? ft : "0", host_q, s->skew_us,
-		 s->batch.changes, nrepeats, mcm_now_us(), s->batch.flush_time >= 0 ? "VALUES(flush_time)" : "flush_time");
-	return command(&s->my, sql, why, size);
+		 s->origin, s->pool.id, position, s->txn.flush_time >= 0 ? ft : "0", host_q, s->skew_us,
+		 s->txn.changes, s->txn.repeats, mcm_now_us(), s->txn.flush_time >= 0 ? "VALUES(flush_time)" : "flush_time");
+	if (command(&s->my, sql, why, size) != 0 || command(&s->my, "COMMIT", why, size) != 0)
+		return -1;
+	s->txn.open = 0;
+	s->pool_saved = 1;
+	s->known.known = s->known.have = 1;
+	s->known.pos = position;
+	return 0;
 }
 
-static int write_batch(struct my_sink *s, uint64_t position, char *why, size_t size)
+/* START TRANSACTION, lock this origin's position row (it must be what this sink knew), the pool row
+ * once per connection. @return 0 or -1. */
+static int begin(struct my_sink *s, char *why, size_t size)
 {
-	uint64_t db_pos, nrepeats;
-	int have;
+	memset(&s->txn, 0, sizeof s->txn);
+	s->txn.flush_time = -1;
+	if (command(&s->my, "START TRANSACTION", why, size) != 0)
+		return -1;
+	s->txn.open = 1;
+	if (read_position(s, 1, &s->txn.db_pos, &s->txn.have, why, size) != 0 ||
+	    mcm_sql_pos_check(&s->known, s->txn.have, s->txn.db_pos, s->my.desc, why, size) != 0)
+		return -1;
+	return s->pool_saved ? 0 : save_pool(s, why, size);
+}
 
-	if (command(&s->my, "START TRANSACTION", why, size) != 0 || read_position(s, 1, &db_pos, &have, why, size) != 0 ||
-	    mcm_sql_pos_check(&s->known, have, db_pos, s->my.desc, why, size) != 0)
-		return -1;
-	nrepeats = repeats(&s->batch, db_pos, have);
-	if (!s->pool_saved && save_pool(s, why, size) != 0)
-		return -1;
+/* Write what is queued (the batch is kept: the caller resets it). @return 0 or -1. */
+static int write_queued(struct my_sink *s, char *why, size_t size)
+{
+	mcm_sqlbatch_account(&s->batch, &s->txn);
 	for (size_t i = 0; i < s->batch.nops; i++) {
 		const struct mcm_sql_op *op = &s->batch.ops[i];
 
-		if (op->kind == MCM_SQL_ROWS && (s->bulk ? write_rows_bulk(s, op, why, size) : write_rows(s, op, why, size)) != 0)
+		if (op->kind == MCM_SQL_ROWS && op->count &&
+		    (s->bulk ? write_rows_bulk(s, op, why, size) : write_rows(s, op, why, size)) != 0)
 			return -1;
 		if (op->kind == MCM_SQL_FLUSH && write_flush(s, why, size) != 0)
 			return -1;
 	}
-	if (save_position(s, position, nrepeats, why, size) != 0 || command(&s->my, "COMMIT", why, size) != 0)
+	return 0;
+}
+
+/* A failed transaction: rolled back, the batch forgotten. */
+static void abandon(struct my_sink *s)
+{
+	rollback(&s->my);
+	if (!s->my.conn)
+		s->known.known = 0; /* a COMMIT lost on its way back may have committed: read it again */
+	s->txn.open = 0;
+	mcm_sqlbatch_reset(&s->batch);
+}
+
+static int my_sink_change(struct mcm_sink *sink, const struct mcm_change *c, char *why, size_t size)
+{
+	struct my_sink *s = (struct my_sink *)sink;
+
+	if (mcm_sqlbatch_add(&s->batch, c, mcm_now_us()) != 0) {
+		mcm_sql_why(why, size, s->my.desc, "out of memory queueing a batch of %" PRIu64 " changes",
+			    s->batch.changes);
+		abandon(s);
 		return -1;
-	s->pool_saved = 1;
-	s->known.known = s->known.have = 1;
-	s->known.pos = position;
+	}
+	if (s->batch.bytes < MCM_SQL_EARLY_BYTES)
+		return 0;
+	/* a large batch: written now, in its transaction (committed with the position) */
+	if ((!s->txn.open && (ensure_connected(s, why, size) != 0 || begin(s, why, size) != 0)) ||
+	    write_queued(s, why, size) != 0) {
+		abandon(s);
+		return -1;
+	}
+	mcm_sqlbatch_reset(&s->batch);
 	return 0;
 }
 
@@ -985,13 +1007,23 @@ static int my_sink_commit(struct mcm_sink *sink, uint64_t position, char *why, s
 	struct my_sink *s = (struct my_sink *)sink;
 	int rc = -1;
 
-	mcm_sqlbatch_seal(&s->batch);
+	if (s->txn.open) { /* part of it is written already: no going back to the start */
+		if (write_queued(s, why, size) != 0 || finish_txn(s, position, why, size) != 0) {
+			abandon(s);
+			return -1;
+		}
+		mcm_sqlbatch_reset(&s->batch);
+		return 0;
+	}
 	for (int attempt = 0; attempt < RETRIES; attempt++) {
 		if (ensure_connected(s, why, size) != 0)
 			break;
-		if ((rc = write_batch(s, position, why, size)) == 0)
+		if (begin(s, why, size) == 0 && write_queued(s, why, size) == 0 && finish_txn(s, position, why, size) == 0) {
+			rc = 0;
 			break;
+		}
 		rollback(&s->my);
+		s->txn.open = 0;
 		if (!s->my.conn)
 			s->known.known = 0; /* a COMMIT lost on its way back may have committed: read it again */
 		if (s->my.err != ER_LOCK_DEADLOCK && s->my.err != ER_LOCK_WAIT_TIMEOUT)
@@ -1124,9 +1156,9 @@ static int my_source_scan(struct mcm_source *source, mcm_pool_id pool, unsigned 
 	snprintf(sql, sizeof sql,
 		 "SELECT i.item_key, i.state, i.value, i.flags, i.exptime, i.wtime_us, i.origin, i.seq, i.ns_len, i.grp,"
 		 " COALESCE(p.flush_time, 0) FROM mcmirror_items i LEFT JOIN mcmirror_positions p"
-		 " ON p.origin = i.origin AND p.pool = i.pool WHERE i.pool = %" PRIu64 "%s"
-		 " ORDER BY i.wtime_us, i.origin",
-		 pool, flags & MCM_SOURCE_LIVE ? " AND i.state = 'live'" : "");
+		 " ON p.origin = i.origin AND p.pool = i.pool WHERE i.pool = %" PRIu64 "%s%s",
+		 pool, flags & MCM_SOURCE_LIVE ? " AND i.state = 'live'" : "",
+		 flags & MCM_SOURCE_ANY_ORDER ? "" : " ORDER BY i.wtime_us, i.origin");
 	if (query(&s->my, sql, strlen(sql), why, size) != 0)
 		return -1;
 	if (!(s->res = mysql_use_result(s->my.conn)))

@@ -50,6 +50,7 @@ struct pg_sink {
 	int64_t skew_us;
 	int pool_saved;        /* the pools row was written by this connection */
 	struct mcm_sql_pos known; /* the position as this sink last read or committed it */
+	struct mcm_sql_txn txn;   /* the transaction, when a large batch opened it before commit */
 	struct mcm_sql_batch batch;
 	char *copy;            /* COPY buffer */
 	size_t copy_len;
@@ -492,17 +493,6 @@ static int pg_sink_position(struct mcm_sink *sink, uint64_t *position, int *have
 	return 0;
 }
 
-static int pg_sink_change(struct mcm_sink *sink, const struct mcm_change *c, char *why, size_t size)
-{
-	struct pg_sink *s = (struct pg_sink *)sink;
-
-	if (mcm_sqlbatch_add(&s->batch, c, mcm_now_us()) == 0)
-		return 0;
-	mcm_sql_why(why, size, s->pg.desc, "out of memory queueing a batch of %" PRIu64 " changes",
-		    s->batch.changes);
-	mcm_sqlbatch_reset(&s->batch);
-	return -1;
-}
 
 /* COPY's binary encoding. */
 static char *put16(char *p, uint16_t v)
@@ -695,89 +685,107 @@ static int save_pool(struct pg_sink *s, char *why, size_t size)
 		   9, vals, PGRES_COMMAND_OK, NULL, why, size);
 }
 
-/* Changes at or below the position the database holds, in a batch that is not a
- * resynchronisation (which starts with a FLUSH): given again. */
-static uint64_t repeats(const struct mcm_sql_batch *b, uint64_t db_pos, int have)
-{
-	uint64_t n = 0;
-
-	if (!have || b->first_is_flush || b->first_seq == 0 || b->first_seq > db_pos)
-		return 0;
-	for (size_t i = 0; i < b->nrows; i++)
-		n += b->rows[i].seq <= db_pos;
-	return n;
-}
-
-/* Lock the position row; count repeats. @return 0 or -1. */
-static int lock_position(struct pg_sink *s, uint64_t *nrepeats, char *why, size_t size)
+/* BEGIN, lock this origin's position row (it must be what this sink knew), the pool row once per
+ * connection. @return 0 or -1. */
+static int begin(struct pg_sink *s, char *why, size_t size)
 {
 	const char *vals[2] = {s->origin, s->pool_sql};
 	PGresult *res;
-	int have;
-	uint64_t pos = 0;
 
+	memset(&s->txn, 0, sizeof s->txn);
+	s->txn.flush_time = -1;
+	if (command(&s->pg, "BEGIN", why, size) != 0)
+		return -1;
+	s->txn.open = 1;
 	if (run(&s->pg, "SELECT position FROM mcmirror_positions WHERE origin = $1 AND pool = $2::bigint FOR UPDATE", 2,
 		vals, PGRES_TUPLES_OK, &res, why, size) != 0)
 		return -1;
-	have = PQntuples(res) == 1;
-	if (have)
-		pos = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	s->txn.have = PQntuples(res) == 1;
+	s->txn.db_pos = s->txn.have ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 	PQclear(res);
-	if (mcm_sql_pos_check(&s->known, have, pos, s->pg.desc, why, size) != 0)
+	if (mcm_sql_pos_check(&s->known, s->txn.have, s->txn.db_pos, s->pg.desc, why, size) != 0)
 		return -1;
-	*nrepeats = repeats(&s->batch, pos, have);
-	return 0;
+	return s->pool_saved ? 0 : save_pool(s, why, size);
 }
 
-static int save_position(struct pg_sink *s, uint64_t position, uint64_t nrepeats, char *why, size_t size)
+/* Write what is queued (the batch is kept: the caller resets it). @return 0 or -1. */
+static int write_queued(struct pg_sink *s, char *why, size_t size)
 {
-	char pos[24], ft[24], skew[24], changes[24], rep[24], now[24];
-	const char *vals[9] = {s->origin, s->pool_sql, pos, s->batch.flush_time >= 0 ? ft : NULL,
-			       mcm_sql_hostname(), skew, changes, rep, now};
-
-	snprintf(pos, sizeof pos, "%" PRIu64, position);
-	snprintf(ft, sizeof ft, "%" PRId64, s->batch.flush_time);
-	snprintf(skew, sizeof skew, "%" PRId64, s->skew_us);
-	snprintf(changes, sizeof changes, "%" PRIu64, s->batch.changes);
-	snprintf(rep, sizeof rep, "%" PRIu64, nrepeats);
-	snprintf(now, sizeof now, "%" PRIu64, mcm_now_us());
-	return run(&s->pg,
-		   "INSERT INTO mcmirror_positions AS t (origin, pool, position, flush_time, host, clock_skew_us,"
-		   " changes, repeats, updated_us)"
-		   " VALUES ($1, $2::bigint, $3::bigint, COALESCE($4::bigint, 0), $5, $6::bigint, $7::bigint,"
-		   " $8::bigint, $9::bigint)"
-		   " ON CONFLICT (origin, pool) DO UPDATE SET position = EXCLUDED.position,"
-		   " flush_time = COALESCE($4::bigint, t.flush_time), host = EXCLUDED.host,"
-		   " clock_skew_us = EXCLUDED.clock_skew_us, changes = t.changes + EXCLUDED.changes,"
-		   " repeats = t.repeats + EXCLUDED.repeats, updated_us = EXCLUDED.updated_us",
-		   9, vals, PGRES_COMMAND_OK, NULL, why, size);
-}
-
-/* The whole batch in one transaction. @return 0 or -1. */
-static int write_batch(struct pg_sink *s, uint64_t position, char *why, size_t size)
-{
-	uint64_t nrepeats;
-	int first = 1;
-
-	if (command(&s->pg, "BEGIN", why, size) != 0 || lock_position(s, &nrepeats, why, size) != 0)
-		return -1;
-	if (!s->pool_saved && save_pool(s, why, size) != 0)
-		return -1;
+	mcm_sqlbatch_account(&s->batch, &s->txn);
 	for (size_t i = 0; i < s->batch.nops; i++) {
 		const struct mcm_sql_op *op = &s->batch.ops[i];
 
-		if (op->kind == MCM_SQL_ROWS && write_rows(s, op, first, why, size) != 0)
+		if (op->kind == MCM_SQL_ROWS && op->count) {
+			if (write_rows(s, op, s->txn.stretches++ == 0, why, size) != 0)
+				return -1;
+		} else if (op->kind == MCM_SQL_FLUSH && write_flush(s, why, size) != 0) {
 			return -1;
-		if (op->kind == MCM_SQL_ROWS)
-			first = 0;
-		if (op->kind == MCM_SQL_FLUSH && write_flush(s, why, size) != 0)
-			return -1;
+		}
 	}
-	if (save_position(s, position, nrepeats, why, size) != 0 || command(&s->pg, "COMMIT", why, size) != 0)
+	return 0;
+}
+
+/* The position with what it covers, and COMMIT. @return 0 or -1. */
+static int finish_txn(struct pg_sink *s, uint64_t position, char *why, size_t size)
+{
+	char pos[24], ft[24], skew[24], changes[24], rep[24], now[24];
+	const char *vals[9] = {s->origin, s->pool_sql, pos, s->txn.flush_time >= 0 ? ft : NULL,
+			       mcm_sql_hostname(), skew, changes, rep, now};
+
+	snprintf(pos, sizeof pos, "%" PRIu64, position);
+	snprintf(ft, sizeof ft, "%" PRId64, s->txn.flush_time);
+	snprintf(skew, sizeof skew, "%" PRId64, s->skew_us);
+	snprintf(changes, sizeof changes, "%" PRIu64, s->txn.changes);
+	snprintf(rep, sizeof rep, "%" PRIu64, s->txn.repeats);
+	snprintf(now, sizeof now, "%" PRIu64, mcm_now_us());
+	if (run(&s->pg,
+		"INSERT INTO mcmirror_positions AS t (origin, pool, position, flush_time, host, clock_skew_us,"
+		" changes, repeats, updated_us)"
+		" VALUES ($1, $2::bigint, $3::bigint, COALESCE($4::bigint, 0), $5, $6::bigint, $7::bigint,"
+		" $8::bigint, $9::bigint)"
+		" ON CONFLICT (origin, pool) DO UPDATE SET position = EXCLUDED.position,"
+		" flush_time = COALESCE($4::bigint, t.flush_time), host = EXCLUDED.host,"
+		" clock_skew_us = EXCLUDED.clock_skew_us, changes = t.changes + EXCLUDED.changes,"
+		" repeats = t.repeats + EXCLUDED.repeats, updated_us = EXCLUDED.updated_us",
+		9, vals, PGRES_COMMAND_OK, NULL, why, size) != 0 ||
+	    command(&s->pg, "COMMIT", why, size) != 0)
 		return -1;
+	s->txn.open = 0;
 	s->pool_saved = 1;
 	s->known.known = s->known.have = 1;
 	s->known.pos = position;
+	return 0;
+}
+
+/* A failed transaction: rolled back, the batch forgotten. */
+static void abandon(struct pg_sink *s)
+{
+	rollback(&s->pg);
+	if (!s->pg.conn)
+		s->known.known = 0; /* a COMMIT lost on its way back may have committed: read it again */
+	s->txn.open = 0;
+	mcm_sqlbatch_reset(&s->batch);
+}
+
+static int pg_sink_change(struct mcm_sink *sink, const struct mcm_change *c, char *why, size_t size)
+{
+	struct pg_sink *s = (struct pg_sink *)sink;
+
+	if (mcm_sqlbatch_add(&s->batch, c, mcm_now_us()) != 0) {
+		mcm_sql_why(why, size, s->pg.desc, "out of memory queueing a batch of %" PRIu64 " changes",
+			    s->batch.changes);
+		abandon(s);
+		return -1;
+	}
+	if (s->batch.bytes < MCM_SQL_EARLY_BYTES)
+		return 0;
+	/* a large batch: written now, in its transaction (committed with the position) */
+	if ((!s->txn.open && (ensure_connected(s, why, size) != 0 || begin(s, why, size) != 0)) ||
+	    write_queued(s, why, size) != 0) {
+		abandon(s);
+		return -1;
+	}
+	mcm_sqlbatch_reset(&s->batch);
 	return 0;
 }
 
@@ -792,13 +800,23 @@ static int pg_sink_commit(struct mcm_sink *sink, uint64_t position, char *why, s
 	struct pg_sink *s = (struct pg_sink *)sink;
 	int rc = -1;
 
-	mcm_sqlbatch_seal(&s->batch);
+	if (s->txn.open) { /* part of it is written already: no going back to the start */
+		if (write_queued(s, why, size) != 0 || finish_txn(s, position, why, size) != 0) {
+			abandon(s);
+			return -1;
+		}
+		mcm_sqlbatch_reset(&s->batch);
+		return 0;
+	}
 	for (int attempt = 0; attempt < RETRIES; attempt++) {
 		if (ensure_connected(s, why, size) != 0)
 			break;
-		if ((rc = write_batch(s, position, why, size)) == 0)
+		if (begin(s, why, size) == 0 && write_queued(s, why, size) == 0 && finish_txn(s, position, why, size) == 0) {
+			rc = 0;
 			break;
+		}
 		rollback(&s->pg);
+		s->txn.open = 0;
 		if (!s->pg.conn)
 			s->known.known = 0; /* a COMMIT lost on its way back may have committed: read it again */
 		if (!retryable(&s->pg))
@@ -928,9 +946,10 @@ static int pg_source_scan(struct mcm_source *source, mcm_pool_id pool, unsigned 
 		 "COPY (SELECT i.item_key, i.state, i.value, i.flags, i.exptime, i.wtime_us, i.origin, i.seq,"
 		 " i.ns_len, i.grp, COALESCE(p.flush_time, 0)"
 		 " FROM mcmirror_items i LEFT JOIN mcmirror_positions p ON p.origin = i.origin AND p.pool = i.pool"
-		 " WHERE i.pool = %" PRId64 "%s ORDER BY i.wtime_us, i.origin) TO STDOUT (FORMAT binary)",
+		 " WHERE i.pool = %" PRId64 "%s%s) TO STDOUT (FORMAT binary)",
 		 (int64_t)pool,
-		 flags & MCM_SOURCE_LIVE ? " AND i.state = 'live'" : "");
+		 flags & MCM_SOURCE_LIVE ? " AND i.state = 'live'" : "",
+		 flags & MCM_SOURCE_ANY_ORDER ? "" : " ORDER BY i.wtime_us, i.origin");
 	if (!PQsendQuery(s->pg.conn, sql))
 		return conn_error(&s->pg, why, size);
 	if (flush_out(&s->pg, why, size) != 0 || next_result(&s->pg, &res, why, size) != 0)

@@ -28,6 +28,9 @@ struct mcm_source_opts {
  * come too: the caller counts them). */
 #define MCM_SOURCE_LIVE 0x1
 
+/** mcm_source_ops.scan: any order will do (the database need not sort: verify). */
+#define MCM_SOURCE_ANY_ORDER 0x2
+
 struct mcm_source;
 
 struct mcm_source_ops {
@@ -49,7 +52,8 @@ struct mcm_source_ops {
 	/** About how many rows the store holds, all pools (an estimate the database keeps; 0 unknown). */
 	uint64_t (*rows)(struct mcm_source *s);
 
-	/** Start reading pool's records, oldest write first (by write time, then origin). A live row that
+	/** Start reading pool's records, oldest write first (by write time, then origin; unless
+	 * MCM_SOURCE_ANY_ORDER). A live row that
 	 * a delayed flush of its origin has killed by now comes as MCM_KIND_DELETED. @return 0 or -1. */
 	int (*scan)(struct mcm_source *s, mcm_pool_id pool, unsigned flags, char *why, size_t why_size);
 

@@ -272,6 +272,20 @@ int mcm_sql_pos_check(struct mcm_sql_pos *k, int have, uint64_t pos, const char 
 	return -1;
 }
 
+void mcm_sqlbatch_account(struct mcm_sql_batch *b, struct mcm_sql_txn *t)
+{
+	mcm_sqlbatch_seal(b);
+	t->changes += b->changes;
+	if (b->flush_time >= 0)
+		t->flush_time = b->flush_time;
+	/* changes at or below the committed position, in a batch that is not a resynchronisation (which
+	 * starts with a FLUSH): given again */
+	if (!t->have || b->first_is_flush || b->first_seq == 0 || b->first_seq > t->db_pos)
+		return;
+	for (size_t i = 0; i < b->nrows; i++)
+		t->repeats += b->rows[i].seq <= t->db_pos;
+}
+
 /* Is the query parameter at p (up to '&' or the end) a password? */
 static int secret_param(const char *p)
 {

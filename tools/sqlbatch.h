@@ -93,6 +93,24 @@ int mcm_sqlbatch_add(struct mcm_sql_batch *b, const struct mcm_change *c, uint64
  * change only. Idempotent. */
 void mcm_sqlbatch_seal(struct mcm_sql_batch *b);
 
+/** Bytes of keys and values a sink queues before it starts writing the batch (in its transaction,
+ * left open until commit): follow's batches count changes, and values can be large. */
+#define MCM_SQL_EARLY_BYTES ((size_t)16 << 20)
+
+/** A sink's transaction while it is open. */
+struct mcm_sql_txn {
+	int open;
+	int have;           /**< the store had this origin's position row when the transaction locked it */
+	uint64_t db_pos;    /**< and its position */
+	uint64_t changes;   /**< changes written in it so far */
+	uint64_t repeats;   /**< of them, given at or below db_pos (not in a resynchronisation) */
+	int64_t flush_time; /**< the origin's delayed flush to save (-1: unchanged) */
+	unsigned stretches; /**< stretches of rows written so far */
+};
+
+/** Account for the batch about to be written in t (sealed first). */
+void mcm_sqlbatch_account(struct mcm_sql_batch *b, struct mcm_sql_txn *t);
+
 /** What a sink last knew of its position in the store: read by position(), or committed. */
 struct mcm_sql_pos {
 	int known; /**< position() was called or a batch committed since the sink was opened */

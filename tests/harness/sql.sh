@@ -247,9 +247,9 @@ sql_register() {
 	"$MCM_BIN/sql_register" "$1" sql
 }
 
-# sql_origin MIRROR: the mirror's origin id.
+# sql_origin MIRROR: the mirror's origin id (meta "origin": the value after the key's hex line).
 sql_origin() {
-	python3 "$MCM_HARNESS/../integration/sql_check.py" origin "$1"
+	mdb_dump -s meta "$1" | awk 'found { sub(/^ /, ""); print; exit } $1 == "6f726967696e" { found = 1 }'
 }
 
 SQL_CHECK=$MCM_HARNESS/../integration/sql_check.py

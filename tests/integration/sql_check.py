@@ -24,22 +24,17 @@ usage:
       value bytes, and TTLs within 2 s of what BEFORE's minus the time between them gives.
       Prints "keys N" and exits 0, or the differences and exits 1.
 """
+import re
 import subprocess
 import sys
 
 
+ESCAPE = re.compile(rb'\\([0-9a-f]{2})')
+
+
 def unescape(s):
     """The bytes of a dump field (docs/FORMAT.md 2.3)."""
-    out = bytearray()
-    i = 0
-    while i < len(s):
-        if s[i] == '\\':
-            out.append(int(s[i + 1:i + 3], 16))
-            i += 3
-        else:
-            out.append(ord(s[i]))
-            i += 1
-    return bytes(out)
+    return ESCAPE.sub(lambda m: bytes((int(m.group(1), 16),)), s.encode('ascii'))
 
 
 def origin_of(mirror):

@@ -10,6 +10,7 @@
  *     flush             flush_all
  *     flushat:SECONDS   flush_all with a delay
  *     many:PREFIX:N     N sets "PREFIX<i>" = "v<i>" in one transaction
+ *     big:PREFIX:N:SIZE N sets "PREFIX<i>" of SIZE bytes each (every byte value)
  *     at:US:KEY=VALUE   the server holds VALUE, written at US microseconds since the epoch
  *     delat:US:KEY      the key was deleted at US (both through MCM_OP_RESTORE: an exact write time)
  *     putat:US:KEY=VALUE a set stamped US (as a host whose clock stepped back would record it)
@@ -62,6 +63,27 @@ static int many(struct mcm_store *st, const char *spec)
 	return rc ? 1 : 0;
 }
 
+static int big(struct mcm_store *st, const char *spec)
+{
+	char prefix[64], key[96], *value;
+	unsigned long n, size;
+	int rc = 0;
+
+	if (sscanf(spec, "%63[^:]:%lu:%lu", prefix, &n, &size) != 3 || !(value = malloc(size ? size : 1)))
+		return 2;
+	for (unsigned long i = 0; rc == 0 && i < n; i++) {
+		struct mcm_mutation m = mut(MCM_OP_PUT, key, (size_t)snprintf(key, sizeof key, "%s%lu", prefix, i));
+
+		for (unsigned long j = 0; j < size; j++)
+			value[j] = (char)(i * 31 + j * 7);
+		m.value = value;
+		m.value_len = size;
+		rc = mcm_store_apply(st, &m, 1) ? 1 : 0;
+	}
+	free(value);
+	return rc;
+}
+
 static int apply_op(struct mcm_store *st, const char *op)
 {
 	const char *arg = strchr(op, ':'), *eq;
@@ -77,6 +99,8 @@ static int apply_op(struct mcm_store *st, const char *op)
 		m.exptime = (int64_t)time(NULL) + atoi(op + 8);
 	} else if (strncmp(op, "many:", 5) == 0) {
 		return many(st, op + 5);
+	} else if (strncmp(op, "big:", 4) == 0) {
+		return big(st, op + 4);
 	} else if (strncmp(op, "putat:", 6) == 0 && (arg = strchr(arg + 1, ':')) && (eq = strchr(arg, '='))) {
 		m = mut(MCM_OP_PUT, arg + 1, (size_t)(eq - arg - 1));
 		m.wtime_us = strtoull(op + 6, NULL, 10);

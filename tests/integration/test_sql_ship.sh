@@ -103,4 +103,32 @@ assert_eq "$rc" 2 "--from with --servers"
 rc=0; "$MCM_TOOL" --mirror "$I" import --from "redis://u:hunter2@h/0" 2>"$MCM_TMP/err" || rc=$?
 assert_eq "$rc" 2 "an unknown scheme"
 grep -q "^mcmirror: import: --from 'redis://u@h/0': not a URL mcmirror reads" "$MCM_TMP/err" || fail "$(cat "$MCM_TMP/err")"
+# a batch larger than what a sink keeps in memory (16 MB) is written while it is queued, in the
+# transaction its commit ends: 180 values of 95 kB in one batch (then a few more changes on top); each
+# row's value is checked by its MD5 against what sql_fill wrote
+L=$MCM_TMP/large
+"$MCM_BIN/sql_fill" "$L" 127.0.0.1:11400 big:large:180:95000 || fail "fill large"
+follow_to "$L" "$URL" --once --batch 100000 2>"$MCM_TMP/err" || fail "large batch: $(cat "$MCM_TMP/err")"
+grep -q "': 180 changes applied" "$MCM_TMP/err" || fail "large batch: $(cat "$MCM_TMP/err")"
+"$MCM_BIN/sql_fill" "$L" 127.0.0.1:11400 set:large3=small del:large7 || fail "fill large again"
+follow_to "$L" "$URL" --once 2>"$MCM_TMP/err" || fail "large batch again: $(cat "$MCM_TMP/err")"
+if [ "$DB" = pg ]; then
+	sql_q "$DB" D "SELECT encode(item_key, 'escape'), state, COALESCE(md5(value), '-') FROM mcmirror_items
+		WHERE substring(item_key FROM 1 FOR 5) = 'large'::bytea ORDER BY 1" | tr '|' ' ' >"$MCM_TMP/large.rows"
+else
+	sql_q "$DB" D "SELECT item_key, state, COALESCE(MD5(value), '-') FROM mcmirror_items WHERE item_key LIKE 'large%'
+		ORDER BY 1" | tr '\t' ' ' >"$MCM_TMP/large.rows"
+fi
+python3 - "$MCM_TMP/large.rows" <<-'PY' || fail "large batches: $(head -5 "$MCM_TMP/large.rows")"
+	import hashlib, sys
+	want = {}
+	for i in range(180):
+	    want['large%d' % i] = ('live', hashlib.md5(bytes((i * 31 + j * 7) % 256 for j in range(95000))).hexdigest())
+	want['large3'] = ('live', hashlib.md5(b'small').hexdigest())
+	want['large7'] = ('deleted', '-')
+	got = {l.split()[0]: tuple(l.split()[1:]) for l in open(sys.argv[1]) if l.strip()}
+	sys.exit(0 if got == want else 1)
+PY
+assert_eq "$(sql_q "$DB" D "SELECT SUM(changes) FROM mcmirror_positions WHERE origin = '$(sql_origin "$L")'")" 182 \
+	"changes counted in large batches"
 echo PASS
