@@ -10,10 +10,12 @@
  * never includes one.
  *
  * Writing: the batch (sqlbatch.h) goes in one transaction: the position row
- * is locked (SELECT ... FOR UPDATE), each stretch of rows goes in multi-row
- * INSERT ... ON DUPLICATE KEY UPDATE statements (up to STMT_MAX bytes, rows
- * sorted by key so that two hosts lock in the same order) whose assignments
- * keep the newest write, a flush turns the origin's live rows into
+ * is locked (SELECT ... FOR UPDATE), each stretch of rows goes to one
+ * prepared INSERT ... ON DUPLICATE KEY UPDATE executed on arrays of rows
+ * (MariaDB's COM_STMT_BULK_EXECUTE), or on a MySQL server (or with
+ * MCMIRROR_MYSQL_BULK=0) in multi-row statements of up to STMT_MAX bytes;
+ * rows sorted by key so that two hosts lock in the same order; the
+ * assignments keep the newest write, a flush turns the origin's live rows into
  * deletions, and the position moves in the same transaction. A deadlock or
  * lock wait timeout runs the transaction again.
  */
@@ -598,6 +600,14 @@ static int bulk_supported(MYSQL *m)
 	return !(caps & CLIENT_MYSQL) && (ext & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32));
 }
 
+/* MCMIRROR_MYSQL_BULK=0: multi-row statements, as a MySQL server gets them (for tests and comparisons). */
+static int bulk_off(void)
+{
+	const char *v = getenv("MCMIRROR_MYSQL_BULK");
+
+	return v && strcmp(v, "0") == 0;
+}
+
 /* Prepare the upsert for arrays of rows, when the server takes them (MariaDB 10.2 and later; a
  * MySQL server gets multi-row statements instead). @return 0 or -1. */
 static int prepare_bulk(struct my_sink *s, char *why, size_t size)
@@ -620,7 +630,7 @@ static int prepare_bulk(struct my_sink *s, char *why, size_t size)
 		return -1;
 	}
 	free(sql);
-	if (!bulk_supported(s->my.conn)) {
+	if (!bulk_supported(s->my.conn) || bulk_off()) {
 		mysql_stmt_close(s->bulk);
 		s->bulk = NULL;
 	}
