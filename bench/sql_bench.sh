@@ -2,7 +2,7 @@
 # sql_bench.sh - how fast mirrors ship into PostgreSQL and MariaDB, and how fast `replay --from`
 # restores memcached from them, next to a raw pipelined loader.
 #
-# usage: bench/sql_bench.sh [-n ITEMS] [-s VALUE_SIZE] [-r ROUNDS] [-b BATCH] [-B BUILD_DIR] [pg] [my]
+# usage: bench/sql_bench.sh [-n ITEMS] [-s VALUE_SIZE] [-r ROUNDS] [-b BATCH] [-B BUILD_DIR] [-T] [pg] [my]
 #
 # Starts its own servers in a temporary directory (tests/harness/sql.sh) with durable settings:
 # PostgreSQL with fsync, full_page_writes and synchronous_commit on (shared_buffers 128MB,
@@ -15,12 +15,14 @@
 #            change an update of an existing row, the steady state of a fleet;
 #   restore  into a fresh memcached: `mcmirror replay --from URL --servers` against the raw
 #            pipelined loader (bench/sql_rawload.c) sending the same number of items of the same size.
+# -T: MariaDB also with multi-row statements (MCMIRROR_MYSQL_BULK=0, what a MySQL server gets), arms
+# my-text-insert and my-text-update, next to the arrays of rows it gets by default.
 # For each run it prints the changes (items) per second, the CPU seconds of the follower and of the
 # database server (from /proc: PostgreSQL's postmaster with the backends it reaped, mariadbd), and
 # per change the CPU microseconds they took together: on a shared machine the wall-clock rate follows
 # the load, the CPU per change much less. Medians at the end, and the load averages.
 set -euo pipefail
-ITEMS=300000 SIZE=100 ROUNDS=3 BATCH=8192 BUILD= DBS=()
+ITEMS=300000 SIZE=100 ROUNDS=3 BATCH=8192 BUILD= DBS=() TEXT=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) ITEMS=$2; shift 2 ;;
@@ -28,8 +30,9 @@ while [ $# -gt 0 ]; do
 	-r) ROUNDS=$2; shift 2 ;;
 	-b) BATCH=$2; shift 2 ;;
 	-B) BUILD=$2; shift 2 ;;
+	-T) TEXT=1; shift ;;
 	pg | my) DBS+=("$1"); shift ;;
-	*) echo "usage: bench/sql_bench.sh [-n ITEMS] [-s VALUE_SIZE] [-r ROUNDS] [-b BATCH] [-B BUILD_DIR] [pg] [my]" >&2; exit 2 ;;
+	*) echo "usage: bench/sql_bench.sh [-n ITEMS] [-s VALUE_SIZE] [-r ROUNDS] [-b BATCH] [-B BUILD_DIR] [-T] [pg] [my]" >&2; exit 2 ;;
 	esac
 done
 [ ${#DBS[@]} -gt 0 ] || DBS=(pg my)
@@ -96,6 +99,16 @@ for r in $(seq 1 "$ROUNDS"); do
 		"$MCM_BIN/mkmirror" "$MCM_TMP/m" 127.0.0.1:11211 "$ITEMS" "$SIZE" >/dev/null
 		timed "$db-update" "$db" "$ITEMS" "$MCM_TOOL" -q --mirror "$MCM_TMP/m" follow --to "$url" --name bench \
 			--once --batch "$BATCH"
+		if [ "$db" = my ] && [ "$TEXT" = 1 ]; then
+			rm -rf "$MCM_TMP/m"
+			"$MCM_BIN/mkmirror" "$MCM_TMP/m" 127.0.0.1:11211 "$ITEMS" "$SIZE" >/dev/null
+			drop "$db"
+			MCMIRROR_MYSQL_BULK=0 timed my-text-insert my "$ITEMS" "$MCM_TOOL" -q --mirror "$MCM_TMP/m" follow \
+				--to "$url" --name bench --create --once --batch "$BATCH"
+			"$MCM_BIN/mkmirror" "$MCM_TMP/m" 127.0.0.1:11211 "$ITEMS" "$SIZE" >/dev/null
+			MCMIRROR_MYSQL_BULK=0 timed my-text-update my "$ITEMS" "$MCM_TOOL" -q --mirror "$MCM_TMP/m" follow \
+				--to "$url" --name bench --once --batch "$BATCH"
+		fi
 		if "$MCM_TOOL" replay --help 2>/dev/null | grep -q -- --from; then
 			mc_start R -m 1024
 			timed "$db-raw" "$db" "$ITEMS" "$MCM_BIN/sql_rawload" "127.0.0.1:$R_PORT" "$ITEMS" "$SIZE"
@@ -108,7 +121,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	echo "round $r done; load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 for db in "${DBS[@]}"; do
-	for what in insert update raw replay-from; do
+	for what in insert update text-insert text-update raw replay-from; do
 		m=$(median "$db-$what")
 		[ -z "$m" ] || printf 'median %-16s %8.0f/s\n' "$db-$what" "$m"
 	done
