@@ -34,7 +34,7 @@ static int save_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_pool *
 static int same_routing(const struct mcm_pool *a, const struct mcm_pool *b)
 {
 	return a->distribution == b->distribution && a->key_hash == b->key_hash && a->dist_hash == b->dist_hash &&
-	       a->hash_with_namespace == b->hash_with_namespace;
+	       a->hash_with_namespace == b->hash_with_namespace && a->sasl == b->sasl;
 }
 
 /* The pool record as it stands in this transaction, created on first sight.
@@ -81,6 +81,7 @@ static int ensure_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_muta
 		pool->key_hash = d->key_hash;
 		pool->dist_hash = d->dist_hash;
 		pool->hash_with_namespace = d->hash_with_namespace;
+		pool->sasl = d->sasl;
 	}
 	pool->id = d->id;
 	return save_pool(st, txn, pool);

@@ -101,6 +101,8 @@ struct mcm_pool {
 	uint32_t dist_hash;      /**< memcached_hash_t of the distribution hash */
 	uint8_t hash_with_namespace; /**< MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY */
 	uint8_t encrypted;       /**< a write with an encoding key was seen: not mirrored */
+	uint8_t sasl;            /**< the client authenticated with SASL (memcached_set_sasl_auth_data):
+				      restoring needs credentials */
 	char servers[MCM_SERVERS_MAX]; /**< canonical list, e.g. "127.0.0.1:11211,/run/mc.sock" */
 };
 

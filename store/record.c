@@ -223,12 +223,12 @@ int mcm_pool_valid(const struct mcm_pool *p)
 {
 	/* (distribution and hash numbers are kept as the client had them: a newer
 	 * libmemcached may have more; replay refuses what it does not know) */
-	return p->hash_with_namespace <= 1 && p->encrypted <= 1 && p->flush_time >= 0 &&
+	return p->hash_with_namespace <= 1 && p->encrypted <= 1 && p->sasl <= 1 && p->flush_time >= 0 &&
 	       strnlen(p->servers, MCM_SERVERS_MAX) < MCM_SERVERS_MAX;
 }
 
 /* Pool header, version 2, little-endian:
- *  0 u8 version  1 u8 hash_with_namespace  2 u8 encrypted  3 u8 0
+ *  0 u8 version  1 u8 hash_with_namespace  2 u8 encrypted  3 u8 sasl (version 1: 0)
  *  4 u32 distribution  8 u32 key_hash  12 u32 dist_hash
  * 16 u64 created_us  24 u64 flush_seq  32 i64 flush_time
  * 40 u32 CRC-32C (over the pool id, big-endian, and the record)
@@ -243,6 +243,7 @@ void mcm_pool_encode(const struct mcm_pool *p, unsigned char *buf)
 	buf[0] = MCM_FORMAT_VERSION;
 	buf[1] = p->hash_with_namespace;
 	buf[2] = p->encrypted;
+	buf[3] = p->sasl;
 	put32(buf + 4, p->distribution);
 	put32(buf + 8, p->key_hash);
 	put32(buf + 12, p->dist_hash);
@@ -260,7 +261,7 @@ int mcm_pool_decode(mcm_pool_id id, const unsigned char *buf, size_t len, struct
 	unsigned char idb[8];
 	size_t n;
 
-	if (len < MCM_POOL_HEADER || (buf[0] != 1 && buf[0] != MCM_FORMAT_VERSION) || buf[3] != 0)
+	if (len < MCM_POOL_HEADER || (buf[0] != 1 && buf[0] != MCM_FORMAT_VERSION) || (buf[0] == 1 && buf[3] != 0))
 		return MCM_EDAMAGED;
 	n = get32(buf + (buf[0] == 1 ? 40 : 44));
 	if (n != len - MCM_POOL_HEADER || n >= MCM_SERVERS_MAX || memchr(buf + MCM_POOL_HEADER, 0, n))
@@ -271,6 +272,7 @@ int mcm_pool_decode(mcm_pool_id id, const unsigned char *buf, size_t len, struct
 	p->id = id;
 	p->hash_with_namespace = buf[1];
 	p->encrypted = buf[2];
+	p->sasl = buf[3];
 	p->distribution = get32(buf + 4);
 	p->key_hash = get32(buf + 8);
 	p->dist_hash = get32(buf + 12);

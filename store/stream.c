@@ -206,8 +206,8 @@ int mcm_stream_next(struct mcm_stream *s, struct mcm_change *c)
 		c->kind = !damaged && mcm_item_is_live(&item, &s->pool, now) ? MCM_CHANGE_SET : MCM_CHANGE_DELETE;
 		s->pos = item.seq > s->pos ? item.seq : s->pos;
 		s->damaged += damaged;
-		if (c->kind == MCM_CHANGE_DELETE && item.seq <= s->fresh_through)
-			continue; /* resync: the copy was emptied, nothing to delete */
+		if (c->kind == MCM_CHANGE_DELETE && item.seq <= s->fresh_through && !damaged)
+			continue; /* resync: the copy was emptied, nothing to delete (a damaged record is still named) */
 		return 0;
 	}
 }

@@ -1,5 +1,6 @@
 /* cli.c - helpers every mcmirror command shares: messages, signals, opening the mirror, stdout, TTY checks. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <lmdb.h>
@@ -293,8 +294,39 @@ int mcm_cli_write_error(const char *dir, int rc)
 	return rc;
 }
 
+static uint64_t damaged;
+
+void mcm_cli_damaged(const char *cmd, const struct mcm_item *item)
+{
+	char key[4 * 64 + 1];
+	size_t n = 0;
+
+	if (damaged++ >= 20)
+		return;
+	for (size_t i = 0; i < item->key_len && i < 64; i++) {
+		unsigned char c = (unsigned char)item->key[i];
+
+		n += (size_t)snprintf(key + n, sizeof key - n, c > 0x20 && c < 0x7f && c != '\\' ? "%c" : "\\%02x", c);
+	}
+	mcm_cli_error(cmd, "pool %016" PRIx64 ", seq %" PRIu64 ", key '%s%s': damaged record skipped (its checksum "
+		      "or a field is wrong; see docs/RUNBOOK.md section 4)", item->pool, item->seq, key,
+		      item->key_len > 64 ? "..." : "");
+	if (damaged == 20)
+		mcm_cli_error(cmd, "more damaged records are only counted");
+}
+
+uint64_t mcm_cli_damaged_count(void)
+{
+	return damaged;
+}
+
 void mcm_cli_summary_begin(struct mcm_json *j, const char *cmd, int status)
 {
+	if (status == MCM_EXIT_OK && damaged) {
+		status = MCM_EXIT_FAIL;
+		if (!first_error[0])
+			snprintf(first_error, sizeof first_error, "%" PRIu64 " damaged records skipped", damaged);
+	}
 	mcm_json_begin(j, stdout);
 	mcm_json_str(j, "command", cmd);
 	mcm_json_u64(j, "version", MCM_SUMMARY_JSON_VERSION);

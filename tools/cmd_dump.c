@@ -244,7 +244,13 @@ static int write_records(struct dump *d)
 	uint64_t seen = 0;
 	int rc = mcm_iter_open(d->st, MCM_ORDER_KEY, 0, &it);
 
-	while (rc == 0 && !d->out.err && !mcm_cli_interrupted && (rc = mcm_iter_next(it, &item)) == 0) {
+	while (rc == 0 && !d->out.err && !mcm_cli_interrupted &&
+	       ((rc = mcm_iter_next(it, &item)) == 0 || rc == MCM_EDAMAGED)) {
+		if (rc == MCM_EDAMAGED) { /* never written out: a dump holds only records that check */
+			mcm_cli_damaged(CMD, &item);
+			rc = 0;
+			continue;
+		}
 		rc = write_record(d, &item);
 		if (show && (++seen & 1023) == 0)
 			progress(d, seen, &last, 0);

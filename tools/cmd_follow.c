@@ -38,6 +38,7 @@
 #define BACKOFF_MAX_MS 5000
 #define CHECK_EVERY_S 1 /* while caught up: is the target still whole? */
 #define MCM_EXIT_WAIT (-3) /* (internal: not there yet, try again) */
+#define SAVE_IDLE_S 10     /* while caught up, the last contact is saved this often */
 
 struct follow_opts {
 	const char *target;     /* --servers or --to */
@@ -68,6 +69,7 @@ struct follow {
 	double outage_since;
 	char name[MCM_FOLLOWER_NAME_MAX + 1];
 	int is_new;              /* no record of this follower yet: a resync */
+	uint64_t saved_us;       /* when the record was last saved */
 	uint64_t horizon_seen;   /* the purge horizon when the last resync began */
 	char error[400];         /* the last error, for the summary */
 };
@@ -232,6 +234,7 @@ static int save(struct follow *fo)
 {
 	int rc = mcm_follower_put(fo->st, &fo->f);
 
+	fo->saved_us = mcm_now_us();
 	if (rc != 0)
 		fail(fo, "cannot save the position of '%s' in mirror '%s': %s", fo->f.name, fo->dir, mcm_strerror(rc));
 	return rc;
@@ -476,6 +479,8 @@ static int follow_loop(struct follow *fo)
 			if (!reason)
 				goto reconnect;
 			fo->f.contact_us = mcm_now_us();
+			if (fo->f.contact_us - fo->saved_us >= SAVE_IDLE_S * 1000000ull && save(fo) != 0)
+				return MCM_EXIT_FAIL; /* (stats shows the last contact) */
 			if (*reason) {
 				if (open_stream(fo, reason) == -2)
 					return MCM_EXIT_FAIL;

@@ -320,7 +320,13 @@ static int walk(struct replay *r, struct mcm_store *st)
 	struct mcm_item item;
 	int rc = mcm_iter_open(st, MCM_ORDER_SEQ, 0, &it);
 
-	while (rc == 0 && (rc = mcm_iter_next(it, &item)) == 0) {
+	while (rc == 0 && ((rc = mcm_iter_next(it, &item)) == 0 || rc == MCM_EDAMAGED)) {
+		if (rc == MCM_EDAMAGED) { /* never sent */
+			if (item.pool == r->pool.id)
+				mcm_cli_damaged(CMD, &item);
+			rc = 0;
+			continue;
+		}
 		if (mcm_cli_interrupted)
 			r->halted = 1;
 		if ((++r->scanned & 4095) == 0)
@@ -385,10 +391,12 @@ static int settle(struct replay *r, struct mcm_store *st, uint64_t start_seq)
 		mcm_cli_warn(CMD, "the application flushed the pool during the replay: deleting what was replayed");
 	if ((rc = mcm_iter_open(st, MCM_ORDER_SEQ, flushed ? 0 : start_seq + 1, &it)) != 0)
 		return rc;
-	while ((rc = mcm_iter_next(it, &item)) == 0 && !mcm_cli_interrupted) {
+	while (((rc = mcm_iter_next(it, &item)) == 0 || rc == MCM_EDAMAGED) && !mcm_cli_interrupted) {
 		uint32_t idx;
 		int b64;
 
+		if (rc == MCM_EDAMAGED) /* (the walk named it) */
+			continue;
 		if (item.pool != r->pool.id || !undo_needed(&item, start_seq, flushed) ||
 		    !mcm_target_wants(&r->o->t, item.key, item.key_len))
 			continue;

@@ -350,6 +350,24 @@ static int write_checksum(struct snap *s)
 	return rc;
 }
 
+/* Every record of the copy checks (its CRC): a damaged one (copied as the
+ * mirror held it) is named; the snapshot is kept, and the command ends with
+ * exit status 1. @return 0 or an error of the walk. */
+static int check_records(struct mcm_store *st)
+{
+	struct mcm_iter *it;
+	struct mcm_item item;
+	int rc = mcm_iter_open(st, MCM_ORDER_KEY, 0, &it);
+
+	while (rc == 0 && !mcm_cli_interrupted && ((rc = mcm_iter_next(it, &item)) == 0 || rc == MCM_EDAMAGED)) {
+		if (rc == MCM_EDAMAGED)
+			mcm_cli_damaged(CMD, &item);
+		rc = 0;
+	}
+	mcm_iter_close(it);
+	return rc == MCM_END ? 0 : rc;
+}
+
 /* Open the copy read-only as every reader will: it must be a mirror. Its
  * lock file is removed again: the snapshot holds data.mdb and CHECKSUM. */
 static int check_copy(struct snap *s)
@@ -362,6 +380,8 @@ static int check_copy(struct snap *s)
 	if (rc == 0) {
 		if ((rc = mcm_store_info(st, &info)) == 0)
 			s->entries = info.entries;
+		if (rc == 0)
+			rc = check_records(st);
 		mcm_store_close(st);
 	}
 	if (lock)

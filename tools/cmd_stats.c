@@ -59,10 +59,16 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"    .flush_seq (records up to this sequence number were flushed, or 'none'),\n"
 		"    .flush_time (a delayed flush_all takes effect then, or 'none'),\n"
 		"    .encrypted (no, or yes: the pool's values are not mirrored),\n"
+		"    .sasl (no, or yes: its clients authenticate, so replay needs credentials),\n"
 		"    .items_per_server (live items / servers, rounded up),\n"
 		"    .hashpower (start memcached with -o hashpower=N: the smallest N >= 16\n"
 		"      with items_per_server <= 1.5 x 2^N, so its hash table never grows\n"
 		"      while a replay fills it)\n"
+		"  follower.<NAME>.target, .position, .changes_behind (sequence numbers handed\n"
+		"    out after its position), .seconds_behind (age of the oldest change it has\n"
+		"    not applied), .registered, .last_contact, .last_applied, .resyncs,\n"
+		"    .errors, .must_resync (behind the purge horizon): one group per follower\n"
+		"    (mcmirror follow)\n"
 		"  total.live_items, total.live_value_bytes, total.deleted, total.dropped,\n"
 		"    total.expired, total.flushed over the pools printed\n"
 		"\n"
@@ -178,11 +184,19 @@ static int scan(struct mcm_store *st, struct stats *s, const mcm_pool_id *only)
 	struct pool_stats *ps = NULL;
 	int rc = mcm_iter_open(st, MCM_ORDER_KEY, 0, &it);
 
-	while (rc == 0 && (rc = mcm_iter_next(it, &item)) == 0) {
+	while (rc == 0 && ((rc = mcm_iter_next(it, &item)) == 0 || rc == MCM_EDAMAGED)) {
 		if (mcm_cli_interrupted)
 			break;
-		if (only && item.pool != *only)
+		if (only && item.pool != *only) {
+			rc = 0;
 			continue;
+		}
+		if (rc == MCM_EDAMAGED) {
+			mcm_cli_damaged(CMD, &item);
+			s->damaged++;
+			rc = 0;
+			continue;
+		}
 		if ((!ps || ps->pool.id != item.pool) && !(ps = slot_of(s, item.pool)))
 			rc = ENOMEM;
 		else
@@ -245,6 +259,50 @@ static void derive(struct stats *s)
 	}
 }
 
+/* The followers, and how far behind each is: the changes handed out after its
+ * position, and the age of the oldest of them. */
+static int read_followers(struct mcm_store *st, struct stats *s)
+{
+	struct mcm_follower *list;
+	size_t n;
+	int rc = mcm_follower_list(st, &list, &n);
+
+	if (rc == 0)
+		rc = mcm_store_purge_horizon(st, &s->purge_horizon);
+	if (rc != 0) {
+		mcm_cli_error(CMD, "cannot read the followers of mirror '%s': %s", s->path, mcm_strerror(rc));
+		return -1;
+	}
+	if (n && !(s->followers = calloc(n, sizeof *s->followers))) {
+		free(list);
+		mcm_cli_error(CMD, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct follower_stats *fs = &s->followers[i];
+		struct mcm_iter *it;
+		struct mcm_item item;
+
+		fs->f = list[i];
+		fs->changes_behind = s->info.last_seq > fs->f.position ? s->info.last_seq - fs->f.position : 0;
+		fs->must_resync = s->purge_horizon > fs->f.position;
+		if (fs->changes_behind && mcm_iter_open(st, MCM_ORDER_SEQ, fs->f.position + 1, &it) == 0) {
+			int got;
+
+			while ((got = mcm_iter_next(it, &item)) == MCM_EDAMAGED)
+				;
+			if (got == 0)
+				fs->seconds_behind = (double)s->now - (double)item.wtime_us / 1e6;
+			if (fs->seconds_behind < 0)
+				fs->seconds_behind = 0;
+			mcm_iter_close(it);
+		}
+	}
+	s->nfollowers = n;
+	free(list);
+	return 0;
+}
+
 static int gather(struct mcm_store *st, struct stats *s, const mcm_pool_id *only)
 {
 	int rc;
@@ -269,7 +327,7 @@ static int gather(struct mcm_store *st, struct stats *s, const mcm_pool_id *only
 	read_counters(s);
 	read_journal(s);
 	derive(s);
-	return 0;
+	return read_followers(st, s);
 }
 
 /* --- text ---------------------------------------------------------------- */
@@ -318,6 +376,7 @@ static void print_pool_config(const struct pool_stats *ps, const char *id)
 	print_named(id, "key_hash", mcm_dumpfmt_hash_name(p->key_hash), p->key_hash);
 	print_named(id, "dist_hash", mcm_dumpfmt_hash_name(p->dist_hash), p->dist_hash);
 	printf("pool.%s.hash_with_namespace: %s\n", id, p->hash_with_namespace ? "yes" : "no");
+	printf("pool.%s.sasl: %s\n", id, p->sasl ? "yes (its clients authenticate: replay needs credentials)" : "no");
 	snprintf(name, sizeof name, "pool.%s.created", id);
 	print_time_us(name, p->created_us);
 }
@@ -364,11 +423,36 @@ static void print_pool(const struct pool_stats *ps)
 	print_pool_markers(ps, id);
 }
 
+static void print_followers(const struct stats *s)
+{
+	char name[MCM_FOLLOWER_NAME_MAX + 64];
+
+	for (size_t i = 0; i < s->nfollowers; i++) {
+		const struct follower_stats *fs = &s->followers[i];
+		const char *n = fs->f.name;
+
+		printf("\nfollower.%s.target: %s\n", n, fs->f.target[0] ? fs->f.target : "none");
+		printf("follower.%s.position: %" PRIu64 "\n", n, fs->f.position);
+		printf("follower.%s.changes_behind: %" PRIu64 "\n", n, fs->changes_behind);
+		printf("follower.%s.seconds_behind: %.1f\n", n, fs->seconds_behind);
+		snprintf(name, sizeof name, "follower.%s.registered", n);
+		print_time_us(name, fs->f.registered_us);
+		snprintf(name, sizeof name, "follower.%s.last_contact", n);
+		print_time_us(name, fs->f.contact_us);
+		snprintf(name, sizeof name, "follower.%s.last_applied", n);
+		print_time_us(name, fs->f.applied_us);
+		printf("follower.%s.resyncs: %" PRIu64 "\n", n, fs->f.resyncs);
+		printf("follower.%s.errors: %" PRIu64 "\n", n, fs->f.errors);
+		printf("follower.%s.must_resync: %s\n", n, fs->must_resync ? "yes (behind the purge horizon)" : "no");
+	}
+}
+
 static void print_text(const struct stats *s)
 {
 	print_environment(s);
 	for (size_t i = 0; i < s->npools; i++)
 		print_pool(&s->pools[i]);
+	print_followers(s);
 	printf("\ntotal.live_items: %" PRIu64 "\n", s->total[MCM_DUMP_LIVE]);
 	printf("total.live_value_bytes: %" PRIu64 "\n", s->total_bytes);
 	printf("total.deleted: %" PRIu64 "\n", s->total[MCM_DUMP_DELETED]);
@@ -465,6 +549,7 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 		print_text(&s);
 	mcm_store_close(st);
 	free(s.pools);
+	free(s.followers);
 	if (rc != 0)
 		return MCM_EXIT_FAIL;
 	return mcm_cli_check_stdout(CMD);

@@ -362,9 +362,15 @@ static int walk(struct verify *v, struct mcm_store *st, int count_only)
 	struct mcm_item item;
 	int rc = mcm_iter_open(st, MCM_ORDER_KEY, 0, &it);
 
-	while (rc == 0 && (rc = mcm_iter_next(it, &item)) == 0) {
+	while (rc == 0 && ((rc = mcm_iter_next(it, &item)) == 0 || rc == MCM_EDAMAGED)) {
 		if (mcm_cli_interrupted)
 			break;
+		if (rc == MCM_EDAMAGED) { /* nothing to compare: the mirror cannot vouch for it */
+			if (!count_only)
+				mcm_cli_damaged(CMD, &item);
+			rc = 0;
+			continue;
+		}
 		if (!count_only && (++v->scanned & 4095) == 0)
 			mcm_progress_update(&v->pg, v->scanned, v->checked);
 		if (consider(v, &item, count_only) != 0)

@@ -94,8 +94,10 @@ static int merge_one(struct load *ld, struct merge *mg, struct mcm_item *it, int
 	if (!lp)
 		return 0;
 	rc = mcm_store_get(mg->dst, it->pool, it->key, it->key_len, &old);
-	if (rc != 0 && rc != MCM_ENOTFOUND)
+	if (rc != 0 && rc != MCM_ENOTFOUND && rc != MCM_EDAMAGED)
 		return rc;
+	if (rc == MCM_EDAMAGED) /* the mirror's record is damaged: the loaded one replaces it */
+		rc = MCM_ENOTFOUND;
 	if (rc == 0 && old.wtime_us >= it->wtime_us) {
 		ld->kept++;
 		return 0;
@@ -121,7 +123,12 @@ static int merge_records(struct load *ld, struct merge *mg)
 	int rc = mcm_iter_open(ld->st, MCM_ORDER_KEY, 0, &it);
 
 	ld->to = mg->dst;
-	while (rc == 0 && !mcm_cli_interrupted && (rc = mcm_iter_next(it, &item)) == 0) {
+	while (rc == 0 && !mcm_cli_interrupted && ((rc = mcm_iter_next(it, &item)) == 0 || rc == MCM_EDAMAGED)) {
+		if (rc == MCM_EDAMAGED) { /* (the loaded copy was checked whole: only a disk fault here) */
+			mcm_cli_damaged(CMD, &item);
+			rc = 0;
+			continue;
+		}
 		if ((rc = merge_one(ld, mg, &item, now)) != 0)
 			break;
 		if ((++seen & 4095) == 0 && ld->show)

@@ -1,6 +1,7 @@
 /* main.c - the mcmirror command line: global options, then one command from the table. */
 #define MCM_CLI_OWN_GETOPT
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,11 @@ int main(int argc, char **argv)
 	optind = 0; /* a fresh getopt for the command */
 	mcm_cli_bind_global(&g);
 	rc = cmd->run(&g, argc - first, argv + first);
+	if (mcm_cli_damaged_count()) { /* skipped, named, and never a success */
+		mcm_cli_error(cmd->name, "%" PRIu64 " damaged records were skipped", mcm_cli_damaged_count());
+		if (rc == MCM_EXIT_OK)
+			rc = MCM_EXIT_FAIL;
+	}
 	/* whatever the command printed must have reached stdout (a full disk, a closed pipe) */
 	if (rc == MCM_EXIT_OK && mcm_cli_check_stdout(cmd->name) != 0)
 		rc = MCM_EXIT_FAIL;

@@ -155,6 +155,18 @@ struct mcm_json;
  * the command adds its counts and calls mcm_json_finish. */
 void mcm_cli_summary_begin(struct mcm_json *j, const char *cmd, int status);
 
+struct mcm_item;
+
+/** A reader met a damaged record (MCM_EDAMAGED: its checksum or a field is
+ * wrong): say which (pool, seq, key; the first 20, then only counted) and
+ * count it. The record is skipped; a command that met any ends with exit
+ * status 1 and, with --json, "ok": false (main.c and mcm_cli_summary_begin
+ * see to both). */
+void mcm_cli_damaged(const char *cmd, const struct mcm_item *item);
+
+/** Damaged records met so far. */
+uint64_t mcm_cli_damaged_count(void);
+
 /** An error of a write into the mirror dir, named as it is: LMDB reports a
  * short write on a full filesystem as EIO; this says ENOSPC then. */
 int mcm_cli_write_error(const char *dir, int rc);

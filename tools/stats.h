@@ -18,6 +18,8 @@
 #define MCM_HASHPOWER_DEFAULT 16
 #define MCM_HASHPOWER_MAX 32
 
+struct follower_stats;
+
 /** What one pool's records add up to. */
 struct pool_stats {
 	struct mcm_pool pool;
@@ -44,6 +46,18 @@ struct stats {
 	size_t npools;
 	size_t all_pools;                  /**< pool records in the mirror */
 	uint64_t total[MCM_DUMP_NSTATUS], total_bytes;
+	struct follower_stats *followers;  /**< `mcmirror follow` followers of the mirror */
+	size_t nfollowers;
+	uint64_t purge_horizon;            /**< mcm_store_purge_horizon */
+	uint64_t damaged;                  /**< damaged records skipped by the scan */
+};
+
+/** A follower, and how far behind it is. */
+struct follower_stats {
+	struct mcm_follower f;
+	uint64_t changes_behind;           /**< sequence numbers handed out after its position */
+	double seconds_behind;             /**< age of the oldest change it has not applied (0: none) */
+	int must_resync;                   /**< its position is below the purge horizon */
 };
 
 /** The smallest hashpower N >= 16 (memcached's default) whose table holds

@@ -48,6 +48,7 @@ static void json_pool(struct mcm_json *j, const struct pool_stats *ps)
 		mcm_json_null(j, "flush_seq");
 	mcm_json_time(j, "flush_time", p->flush_time);
 	mcm_json_bool(j, "encrypted", p->encrypted);
+	mcm_json_bool(j, "sasl", p->sasl);
 	if (ps->servers) {
 		mcm_json_u64(j, "items_per_server", ps->items_per_server);
 		mcm_json_u64(j, "hashpower", ps->hashpower);
@@ -94,6 +95,26 @@ void mcm_stats_json(const struct stats *s, FILE *out)
 	for (size_t i = 0; i < s->npools; i++)
 		json_pool(&j, &s->pools[i]);
 	mcm_json_close_array(&j);
+	mcm_json_array(&j, "followers");
+	for (size_t i = 0; i < s->nfollowers; i++) {
+		const struct follower_stats *fs = &s->followers[i];
+
+		mcm_json_object(&j, NULL);
+		mcm_json_str(&j, "name", fs->f.name);
+		mcm_json_str(&j, "target", fs->f.target[0] ? fs->f.target : NULL);
+		mcm_json_u64(&j, "position", fs->f.position);
+		mcm_json_u64(&j, "changes_behind", fs->changes_behind);
+		mcm_json_double(&j, "seconds_behind", fs->seconds_behind, 1);
+		mcm_json_time(&j, "registered", (int64_t)(fs->f.registered_us / 1000000u));
+		mcm_json_time(&j, "last_contact", (int64_t)(fs->f.contact_us / 1000000u));
+		mcm_json_time(&j, "last_applied", (int64_t)(fs->f.applied_us / 1000000u));
+		mcm_json_u64(&j, "resyncs", fs->f.resyncs);
+		mcm_json_u64(&j, "errors", fs->f.errors);
+		mcm_json_bool(&j, "must_resync", fs->must_resync);
+		mcm_json_close_object(&j);
+	}
+	mcm_json_close_array(&j);
+	mcm_json_u64(&j, "purge_horizon", s->purge_horizon);
 	mcm_json_object(&j, "total");
 	mcm_json_u64(&j, "live_items", s->total[MCM_DUMP_LIVE]);
 	mcm_json_u64(&j, "live_value_bytes", s->total_bytes);
@@ -174,6 +195,7 @@ static void prom_counters(FILE *out, const struct stats *s)
 		[MCM_CTR_SKIPPED] = "Writes passed through while the shim was off.",
 		[MCM_CTR_MAP_GROWN] = "Times the LMDB map was grown.",
 		[MCM_CTR_LOST_DROPS] = "Writes that could not be journalled: the mirror forgot what it held before.",
+		[MCM_CTR_OUT_OF_STEP] = "Writes on a text-protocol connection out of step with its replies (keys dropped).",
 	};
 	char name[64];
 
@@ -228,10 +250,46 @@ static void prom_pools(FILE *out, const struct stats *s)
 			prom_sample(out, s, "mcmirror_pool_hashpower", &s->pools[i], NULL, NULL, s->pools[i].hashpower);
 }
 
+/* A follower's sample: name="..." as its label. */
+static void prom_follower(FILE *out, const char *metric, const struct follower_stats *fs, double v)
+{
+	fprintf(out, "%s{", metric);
+	prom_label(out, "follower", fs->f.name);
+	fprintf(out, "} %.17g\n", v);
+}
+
+static void prom_followers(FILE *out, const struct stats *s)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} f[] = {
+		{"mcmirror_follower_position", "gauge", "Sequence number up to which the follower's target applied every change."},
+		{"mcmirror_follower_changes_behind", "gauge", "Sequence numbers handed out after the follower's position."},
+		{"mcmirror_follower_seconds_behind", "gauge", "Age of the oldest change the follower has not applied (0: none)."},
+		{"mcmirror_follower_last_contact_age_seconds", "gauge", "Seconds since the follower last reached its target."},
+		{"mcmirror_follower_resyncs_total", "counter", "Full resynchronisations of the follower's target."},
+		{"mcmirror_follower_errors_total", "counter", "Errors the follower met (target unreachable or refusing)."},
+	};
+
+	for (size_t k = 0; s->nfollowers && k < sizeof f / sizeof f[0]; k++) {
+		prom_family(out, f[k].name, f[k].type, f[k].help);
+		for (size_t i = 0; i < s->nfollowers; i++) {
+			const struct follower_stats *fs = &s->followers[i];
+			double v = k == 0 ? (double)fs->f.position : k == 1 ? (double)fs->changes_behind
+				   : k == 2 ? fs->seconds_behind : k == 3 ? (fs->f.contact_us ? (double)s->now -
+									   (double)fs->f.contact_us / 1e6 : -1)
+				   : k == 4 ? (double)fs->f.resyncs : (double)fs->f.errors;
+
+			prom_follower(out, f[k].name, fs, v);
+		}
+	}
+}
+
 void mcm_stats_prometheus(const struct stats *s, FILE *out)
 {
 	prom_mirror(out, s);
 	prom_counters(out, s);
 	prom_journal(out, s);
 	prom_pools(out, s);
+	prom_followers(out, s);
 }

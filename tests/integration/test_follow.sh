@@ -75,4 +75,18 @@ converge "$M" "$S" 5 >/dev/null || fail "the first standby differs"
 "$MCM_TOOL" --mirror "$M" follow --servers "$S2" --name second --once 2>"$MCM_TMP/err" || fail "second follower again"
 grep -q resynchronising "$MCM_TMP/err" && fail "the second follower resynchronised: $(cat "$MCM_TMP/err")"
 converge "$M" "$S2" 5 >/dev/null || fail "the second standby differs at the end"
+# stats lists both followers, caught up
+"$MCM_TOOL" --mirror "$M" stats --json >"$MCM_TMP/stats.json" || fail "stats --json"
+python3 - "$MCM_TMP/stats.json" "$S" "$S2" <<'PY' || fail "stats does not show the followers: $(cat "$MCM_TMP/stats.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = {x["name"]: x for x in d["followers"]}
+assert len(f) == 2, f
+assert f["second"]["target"] == sys.argv[3], f
+assert any(x["target"] == sys.argv[2] for x in f.values()), f
+for x in f.values():
+    assert x["changes_behind"] == 0 and x["seconds_behind"] == 0 and not x["must_resync"], x
+    assert x["resyncs"] >= 1 and x["last_contact"], x
+PY
+"$MCM_TOOL" --mirror "$M" stats | grep -q '^follower\.second\.changes_behind: 0$' || fail "stats text: no follower lines"
 echo "PASS"
