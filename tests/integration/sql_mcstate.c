@@ -6,8 +6,9 @@
  *   gets (mg KEY v f t k q, then mn) and prints one line per key a server
  *   holds, sorted by server then key:
  *     SERVER KEY FLAGS TTL VALUE_HEX      (TTL -1: no expiry)
- *   after a first line "time UNIX_SECONDS". Exit 0, or 1 when a server
- *   cannot be read.
+ *   and a last line "time UNIX_SECONDS" (with microseconds: the middle of
+ *   the reads, so that the TTLs compare with absolute expiry times to the
+ *   second). Exit 0, or 1 when a server cannot be read.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -113,6 +114,7 @@ static int dump_server(const char *server, unsigned nkeys)
 int main(int argc, char **argv)
 {
 	char *list, *s, *save = NULL;
+	struct timespec t0, t1;
 	unsigned nkeys;
 
 	if (argc != 3) {
@@ -120,13 +122,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	nkeys = (unsigned)strtoul(argv[2], NULL, 10);
-	printf("time %ld\n", (long)time(NULL));
+	clock_gettime(CLOCK_REALTIME, &t0);
 	list = strdup(argv[1]);
 	for (s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save))
 		if (dump_server(s, nkeys) != 0) {
 			fprintf(stderr, "sql_mcstate: cannot read '%s'\n", s);
 			return 1;
 		}
+	clock_gettime(CLOCK_REALTIME, &t1);
+	printf("time %.6f\n", ((double)t0.tv_sec + (double)t1.tv_sec) / 2 +
+				     ((double)t0.tv_nsec + (double)t1.tv_nsec) / 2e9);
 	free(list);
 	return 0;
 }

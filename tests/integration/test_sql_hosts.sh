@@ -77,7 +77,8 @@ rc=0
 "$MCM_TOOL" replay --from "$URL" --servers "$SERVERS" --only-server "127.0.0.1:$B_PORT" 2>"$MCM_TMP/err" || rc=$?
 assert_eq "$rc" 0 "replay --from ($(cat "$MCM_TMP/err"))"
 "$MCM_BIN/sql_mcstate" "$SERVERS" $KEYS >"$MCM_TMP/after" || fail "mcstate"
-python3 "$SQL_CHECK" mcstate "$MCM_TMP/before" "$MCM_TMP/after" >"$MCM_TMP/check" ||
+sql_export "$DB" D >"$MCM_TMP/export"
+python3 "$SQL_CHECK" mcstate "$MCM_TMP/before" "$MCM_TMP/after" "$MCM_TMP/export" >"$MCM_TMP/check" ||
 	fail "the pool is not what it was: $(cat "$MCM_TMP/check")"
 grep -q "^mcmirror: replay: replayed $live, already present 0, .* failed 0 in " "$MCM_TMP/err" ||
 	fail "replay summary ($live keys were on B): $(cat "$MCM_TMP/err")"
