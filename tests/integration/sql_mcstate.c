@@ -6,9 +6,11 @@
  *   gets (mg KEY v f t k q, then mn) and prints one line per key a server
  *   holds, sorted by server then key:
  *     SERVER KEY FLAGS TTL VALUE_HEX      (TTL -1: no expiry)
- *   and a last line "time UNIX_SECONDS" (with microseconds: the middle of
- *   the reads, so that the TTLs compare with absolute expiry times to the
- *   second). Exit 0, or 1 when a server cannot be read.
+ *   each server's lines after one "clock SERVER NOW": the Unix time the
+ *   server's own clock said as it was read (a probe key set with an absolute
+ *   expiry, its TTL read and the key deleted), so that its TTLs compare with
+ *   absolute expiry times without its coarse, late-ticking clock in between.
+ *   Exit 0, or 1 when a server cannot be read.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -52,6 +54,36 @@ static long read_all(int fd, char **buf)
 	return -1;
 }
 
+/* The server's own "now" (see above) printed as a "clock" line. @return 0, or -1 on a bad reply. */
+static int print_clock(int fd, const char *server)
+{
+	char req[128], buf[256];
+	size_t len = 0;
+	long exp = (long)time(NULL) + 100000, ttl;
+	int lines = 0;
+	char *hd;
+
+	snprintf(req, sizeof req, "set mcstate:probe 0 %ld 1\r\nx\r\n"
+		 "mg mcstate:probe t\r\ndelete mcstate:probe\r\n", exp);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		return -1;
+	while (lines < 3) {
+		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+
+		if (n <= 0)
+			return -1;
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[len + (size_t)i] == '\n';
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (strncmp(buf, "STORED\r\n", 8) != 0 || !(hd = strstr(buf, "HD t")) || sscanf(hd, "HD t%ld", &ttl) != 1 ||
+	    !strstr(buf, "DELETED\r\n"))
+		return -1;
+	printf("clock %s %ld\n", server, exp - ttl);
+	return 0;
+}
+
 static int dump_server(const char *server, unsigned nkeys)
 {
 	char host[256], *colon, *buf, *p, *end, *req;
@@ -63,7 +95,7 @@ static int dump_server(const char *server, unsigned nkeys)
 	if (!(colon = strrchr(host, ':')))
 		return -1;
 	*colon = '\0';
-	if ((fd = connect_to(host, atoi(colon + 1))) < 0 || !(req = malloc((size_t)nkeys * 2 * 40 + 8)))
+	if ((fd = connect_to(host, atoi(colon + 1))) < 0 || print_clock(fd, server) != 0 || !(req = malloc((size_t)nkeys * 2 * 40 + 8)))
 		return -1;
 	for (unsigned i = 0; i < nkeys; i++) {
 		rlen += (size_t)sprintf(req + rlen, "mg k%05u v f t k q\r\n", i);
@@ -114,7 +146,6 @@ static int dump_server(const char *server, unsigned nkeys)
 int main(int argc, char **argv)
 {
 	char *list, *s, *save = NULL;
-	struct timespec t0, t1;
 	unsigned nkeys;
 
 	if (argc != 3) {
@@ -122,16 +153,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	nkeys = (unsigned)strtoul(argv[2], NULL, 10);
-	clock_gettime(CLOCK_REALTIME, &t0);
 	list = strdup(argv[1]);
 	for (s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save))
 		if (dump_server(s, nkeys) != 0) {
 			fprintf(stderr, "sql_mcstate: cannot read '%s'\n", s);
 			return 1;
 		}
-	clock_gettime(CLOCK_REALTIME, &t1);
-	printf("time %.6f\n", ((double)t0.tv_sec + (double)t1.tv_sec) / 2 +
-				     ((double)t0.tv_nsec + (double)t1.tv_nsec) / 2e9);
 	free(list);
 	return 0;
 }

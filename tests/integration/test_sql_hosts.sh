@@ -80,6 +80,7 @@ assert_eq "$rc" 0 "replay --from ($(cat "$MCM_TMP/err"))"
 sql_export "$DB" D >"$MCM_TMP/export"
 python3 "$SQL_CHECK" mcstate "$MCM_TMP/before" "$MCM_TMP/after" "$MCM_TMP/export" >"$MCM_TMP/check" ||
 	fail "the pool is not what it was: $(cat "$MCM_TMP/check")"
+echo "mcstate: $(cat "$MCM_TMP/check")"
 grep -q "^mcmirror: replay: replayed $live, already present 0, .* failed 0 in " "$MCM_TMP/err" ||
 	fail "replay summary ($live keys were on B): $(cat "$MCM_TMP/err")"
 "$MCM_TOOL" verify --from "$URL" --servers "$SERVERS" 2>"$MCM_TMP/err" || fail "verify --from after: $(cat "$MCM_TMP/err")"
