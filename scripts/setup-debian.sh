@@ -3,8 +3,9 @@
 #
 # Run it as root, or as a user who may use sudo (it asks sudo itself). The README's commands and .ci/run both use it, so the list below
 # is the one place the project's dependencies are named. Installing Debian's memcached package
-# would start memcached.service: a temporary policy-rc.d stops that (the demo and the tests start
-# their own servers on loopback and never touch a system service).
+# would start memcached.service (postgresql and mariadb-server their services, after creating
+# their default clusters): a temporary policy-rc.d stops that (the demo and the tests start their own
+# servers, on loopback or unix sockets in temporary directories, and never touch a system service).
 set -euo pipefail
 packages=(
 	cmake gcc make pkg-config libc6-dev                 # build
@@ -16,6 +17,8 @@ packages=(
 	php-cli php-memcached python3-pylibmc               # tests: unmodified applications
 	openssl sasl2-bin libsasl2-modules libsasl2-modules-db  # tests: certificates, SASL users (memcached -S)
 	php-fpm libfcgi-bin                                 # tests: php-fpm workers, FastCGI requests (cgi-fcgi)
+	libpq-dev libmariadb-dev                            # external stores: PostgreSQL, MariaDB/MySQL clients
+	postgresql mariadb-server                           # tests: real servers the harness starts itself
 )
 if [ "$(id -u)" != 0 ]; then
 	if command -v sudo >/dev/null; then

@@ -51,7 +51,11 @@ int mcm_stream_open(struct mcm_store *st, mcm_pool_id pool, uint64_t from, int64
 		return ENOMEM;
 	s->st = st;
 	s->pool_id = pool;
-	s->pos = s->flushed_through = from;
+	s->pos = from;
+	/* A flush marks the largest number in use (flush_seq == from when it came right after the last
+	 * change the copy applied): give such a flush again. Given twice it is harmless, as everything up
+	 * to it is gone anyway. */
+	s->flushed_through = from ? from - 1 : 0;
 	s->flush_time = flush_time;
 	if (flags & MCM_STREAM_RESYNC) {
 		if ((rc = mcm_store_info(st, &info)) != 0) {

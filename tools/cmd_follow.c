@@ -29,6 +29,7 @@
 #include "mcmirror.h"
 #include "protect.h"
 #include "sender.h"
+#include "sqlbatch.h"
 #include "sink.h"
 #include "target.h"
 
@@ -645,6 +646,7 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 {
 	static struct follow fo; /* (its lag histogram: 240 kB) */
 	struct follow_opts o;
+	char shown[1024];
 	int rc;
 
 	if ((rc = parse_args(argc, argv, g, &o)) != 0)
@@ -655,13 +657,14 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	fo.started_us = mcm_now_us();
 	fo.batch_wtime = malloc((size_t)o.batch * sizeof *fo.batch_wtime); /* (without it: no lag figures) */
 	fo.dir = mcm_cli_mirror_path(g);
+	mcm_sql_redact(o.target, shown, sizeof shown); /* (never a password in a message or a name) */
 	if (!(fo.ops = mcm_sink_find(o.target)))
 		return mcm_cli_usage_error(CMD, "'%s': not a target this build knows (a server list, or a URL of "
-					   "postgresql:// or mysql://)", o.target);
+					   "postgresql:// or mysql://)", shown);
 	if (o.name)
 		snprintf(fo.name, sizeof fo.name, "%s", o.name);
 	else
-		default_name(o.target, fo.name);
+		default_name(shown, fo.name);
 	mcm_cli_signals();
 	if ((rc = wait_for_mirror(&fo)) == MCM_EXIT_OK && (rc = load_follower(&fo)) == MCM_EXIT_OK)
 		rc = follow_loop(&fo);

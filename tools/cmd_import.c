@@ -36,6 +36,7 @@
 #include "meta.h"
 #include "pipe.h"
 #include "progress.h"
+#include "source.h"
 #include "target.h"
 
 #define CMD "import"
@@ -50,6 +51,7 @@
 struct import_opts {
 	struct mcm_target_opts t;
 	int pool_from_servers;
+	const char *from;          /* --from URL: an external store instead (import_from.c) */
 };
 
 /* A key whose `mg` is in flight. */
@@ -97,6 +99,7 @@ static void usage(FILE *out, const struct mcm_global *g)
 {
 	fprintf(out,
 		"usage: mcmirror [--mirror DIR] [-q | -v] import --servers SERVERS [options]\n"
+		"       mcmirror [--mirror DIR] [-q | -v] import --from URL [--pool ID]\n"
 		"\n"
 		"Fill the mirror from what live memcached servers hold: every item's key,\n"
 		"value, flags and remaining time to live. Each server's keys are listed with\n"
@@ -125,6 +128,13 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  -P, --prefix P           only keys starting with P\n"
 		"  -t, --timeout SECS       give up on a server that answers nothing for\n"
 		"                           SECS seconds (default: 5)\n"
+		"  -f, --from URL           read an external store that 'mcmirror follow --to'\n"
+		"                           fed instead of memcached (postgresql://...,\n"
+		"                           mysql://..., mariadb://...; docs/SQL.md): every\n"
+		"                           pool, or the --pool ID one, with each key's newest\n"
+		"                           write of any host, deletions included (a newer\n"
+		"                           record of the mirror wins)\n"
+		"  -p, --pool ID            with --from: only this pool\n"
 		MCM_PROTECT_HELP
 		"  -h, --help               this help\n"
 		"\n"
@@ -153,13 +163,14 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		{"only-server", required_argument, NULL, 'o'}, {"prefix", required_argument, NULL, 'P'},
 		{"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
 		MCM_PROTECT_LONG_OPTIONS,
+		{"from", required_argument, NULL, 'f'},    {"pool", required_argument, NULL, 'p'},
 		{NULL, 0, NULL, 0},
 	};
 	int c, rc;
 
 	memset(o, 0, sizeof *o);
 	mcm_target_opts_init(&o->t);
-	while ((c = getopt_long(argc, argv, "s:Fo:P:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:Fo:P:t:hf:p:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, g);
 			return -1;
@@ -168,10 +179,24 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 			o->pool_from_servers = 1;
 			continue;
 		}
+		if (c == 'f') {
+			o->from = optarg;
+			continue;
+		}
 		rc = mcm_target_option(CMD, c, optarg, &o->t);
 		if (rc != 0)
 			return rc == 1 ? mcm_cli_usage_error(CMD, "unknown option") : rc;
 	}
+	if (o->from) {
+		if (o->t.servers || o->t.only || o->t.prefix || o->pool_from_servers)
+			return mcm_cli_usage_error(CMD, "--from reads an external store: --servers, --only-server, "
+						   "--prefix and --pool-from-servers do not go with it");
+		if (optind < argc)
+			return mcm_cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+		return 0;
+	}
+	if (o->t.have_pool)
+		return mcm_cli_usage_error(CMD, "--pool goes with --from (with --servers the pool is SERVERS)");
 	if ((rc = mcm_target_opts_check(CMD, argc, argv, &o->t)) != 0)
 		return rc;
 	if (o->t.guard && o->t.guard->auth && o->t.guard->auth->mech == MCM_AUTH_PLAIN)
@@ -758,6 +783,8 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 
 	if ((rc = parse_args(argc, argv, g, &o)) != 0)
 		return rc < 0 ? MCM_EXIT_OK : rc;
+	if (o.from)
+		return mcm_import_from(g, CMD, o.from, o.t.have_pool ? &o.t.pool : NULL, o.t.timeout_ms);
 	if (!(im = calloc(1, sizeof *im))) {
 		mcm_cli_error(CMD, "out of memory");
 		return MCM_EXIT_FAIL;

@@ -10,6 +10,11 @@
  * the walk, settle() deletes again what the application removed meanwhile,
  * and the servers' evictions are compared with those before. Memory is the
  * connections' buffers, whatever the mirror's size.
+ *
+ * With --from URL the records come from an external store (source.h) that
+ * `follow --to` fed, a pool's live rows oldest write first, instead of the
+ * mirror; everything else is the same, but nothing is deleted again
+ * afterwards (there is no mirror to learn the application's deletions from).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -30,6 +35,7 @@
 #include "prefetch.h"
 #include "progress.h"
 #include "sender.h"
+#include "source.h"
 #include "target.h"
 
 #define CMD "replay"
@@ -41,6 +47,7 @@ struct replay_opts {
 	long long rate;         /* items/s, 0 = unlimited */
 	int dry_run;
 	unsigned connections;   /* per server; 0 = automatic (sender.h) */
+	const char *from;       /* --from URL: an external store instead of the mirror */
 };
 
 struct replay {
@@ -49,6 +56,8 @@ struct replay {
 	struct mcm_target t;
 	struct mcm_pool pool;
 	struct mcm_sender *snd;  /* NULL in a dry run */
+	const struct mcm_source_ops *src_ops; /* --from */
+	struct mcm_source *src;
 	uint64_t *planned;       /* per server: items queued (or, in a dry run, that would be) */
 	unsigned char *stopped;  /* per server: it was lost, nothing more goes to it */
 	int halted;              /* an interruption: nothing more goes anywhere */
@@ -66,6 +75,7 @@ static void usage(FILE *out, const struct mcm_global *g)
 {
 	fprintf(out,
 		"usage: mcmirror [--mirror DIR] [-q | -v] replay --servers SERVERS [options]\n"
+		"       mcmirror [-q | -v] replay --from URL --servers SERVERS [options]\n"
 		"\n"
 		"Write the mirror's live items into memcached after a restart: every key\n"
 		"with its value bytes, flags and remaining time to live, on the server the\n"
@@ -98,6 +108,12 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"                           each server; connect to nothing\n"
 		"  -t, --timeout SECS       give up on a server that accepts or answers\n"
 		"                           nothing for SECS seconds (default: 5)\n"
+		"  -f, --from URL           read an external store that 'mcmirror follow --to'\n"
+		"                           fed (postgresql://..., mysql://..., mariadb://...;\n"
+		"                           docs/SQL.md) instead of the mirror: each key's\n"
+		"                           newest write of any host. Keys the application\n"
+		"                           deletes during the replay are not deleted again\n"
+		"                           afterwards (no mirror tells them)\n"
 		MCM_PROTECT_HELP
 		"  -h, --help               this help\n"
 		"\n"
@@ -168,6 +184,7 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		{"rate", required_argument, NULL, 'r'},    {"prefix", required_argument, NULL, 'P'},
 		{"dry-run", no_argument, NULL, 'n'},       {"timeout", required_argument, NULL, 't'},
 		{"connections", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+		{"from", required_argument, NULL, 'f'},
 		MCM_PROTECT_LONG_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
@@ -175,10 +192,14 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 
 	memset(o, 0, sizeof *o);
 	mcm_target_opts_init(&o->t);
-	while ((c = getopt_long(argc, argv, "s:p:o:M:r:P:nt:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:p:o:M:r:P:nt:c:hf:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, g);
 			return -1;
+		}
+		if (c == 'f') {
+			o->from = optarg;
+			continue;
 		}
 		if ((rc = parse_option(c, o)) != 0)
 			return rc;
@@ -317,6 +338,31 @@ static int walk(struct replay *r, struct mcm_store *st)
 	}
 	mcm_iter_close(it);
 	return rc == MCM_END ? 0 : rc;
+}
+
+/* --from: the pool's live rows, oldest write first. @return 0, or -1 after a message. */
+static int walk_source(struct replay *r)
+{
+	struct mcm_item item;
+	char why[1024];
+	int rc;
+
+	if (r->src_ops->scan(r->src, r->pool.id, MCM_SOURCE_LIVE, why, sizeof why) != 0) {
+		mcm_cli_error(CMD, "%s", why);
+		return -1;
+	}
+	while ((rc = r->src_ops->next(r->src, &item, NULL, why, sizeof why)) == 0) {
+		if (mcm_cli_interrupted)
+			r->halted = 1;
+		if ((++r->scanned & 4095) == 0)
+			mcm_progress_update(&r->pg, r->scanned, r->queued);
+		consider(r, &item);
+	}
+	if (rc == MCM_END)
+		return 0;
+	mcm_progress_clear(&r->pg);
+	mcm_cli_error(CMD, "%s", why);
+	return -1;
 }
 
 /* Should settle() delete this record's key? Keys the application deleted (or
@@ -474,7 +520,7 @@ static int outcome(struct replay *r, int walk_rc, int evicting)
 	uint64_t failed;
 
 	mcm_progress_clear(&r->pg);
-	if (walk_rc != 0)
+	if (walk_rc != 0 && !r->src) /* (the source's error was said) */
 		mcm_cli_error(CMD, "cannot read mirror '%s': %s", mcm_cli_mirror_path(r->g), mcm_strerror(walk_rc));
 	if (mcm_cli_interrupted)
 		mcm_cli_error(CMD, "interrupted by signal %d: the replay is incomplete", (int)mcm_cli_interrupted);
@@ -532,14 +578,28 @@ static void describe_connections(struct replay *r)
 	}
 }
 
+/* The pool to replay, from the mirror or (--from) the store. @return 0, MCM_TARGET_NO_POOL or an exit code. */
+static int pick_pool(struct replay *r, struct mcm_store *st)
+{
+	const mcm_pool_id *want = r->o->t.have_pool ? &r->o->t.pool : NULL;
+
+	if (!r->src)
+		return mcm_target_pick_pool(&r->t, st, CMD, want, &r->pool);
+	return mcm_source_pick_pool(CMD, r->src_ops, r->src, &r->t, want, &r->pool);
+}
+
 /* Choose the pool and server, connect. @return 0 or an exit code. */
 static int prepare(struct replay *r, struct mcm_store *st)
 {
-	int rc = mcm_target_pick_pool(&r->t, st, CMD, r->o->t.have_pool ? &r->o->t.pool : NULL, &r->pool);
+	int rc = pick_pool(r, st);
 
 	if (rc == MCM_TARGET_NO_POOL) {
-		mcm_cli_warn(CMD, "mirror '%s' holds no pool: nothing was recorded, nothing to replay",
-			     mcm_cli_mirror_path(r->g));
+		if (r->src)
+			mcm_cli_warn(CMD, "%s holds no pool: nothing was shipped into it, nothing to replay",
+				     r->src_ops->describe(r->src));
+		else
+			mcm_cli_warn(CMD, "mirror '%s' holds no pool: nothing was recorded, nothing to replay",
+				     mcm_cli_mirror_path(r->g));
 		return -1;
 	}
 	if (rc != 0)
@@ -574,12 +634,33 @@ static int prepare(struct replay *r, struct mcm_store *st)
 	return 0;
 }
 
+/* --from: the same, from an external store. */
+static int replay_source(struct replay *r)
+{
+	uint64_t rows = r->src_ops->rows(r->src);
+	int rc;
+
+	r->expected = (rows + r->t.count - 1) / r->t.count;
+	if ((rc = prepare(r, NULL)) != 0)
+		return rc < 0 ? MCM_EXIT_OK : rc;
+	mcm_progress_init(&r->pg, mcm_cli_progress_enabled(r->g), CMD, "items", rows);
+	r->start = mcm_cli_now();
+	rc = walk_source(r);
+	mcm_progress_clear(&r->pg);
+	if (r->o->dry_run)
+		return rc ? outcome(r, rc, 0) : dry_summary(r);
+	mcm_sender_finish(r->snd);
+	return outcome(r, rc, mcm_cli_interrupted ? 0 : check_evictions(r));
+}
+
 static int replay(struct replay *r, struct mcm_store *st)
 {
 	struct mcm_prefetch pf;
 	struct mcm_store_info info;
 	int rc;
 
+	if (!st)
+		return replay_source(r);
 	if (mcm_store_info(st, &info) != 0) {
 		info.entries = 0;
 		info.last_seq = 0;
@@ -621,6 +702,8 @@ static void json_summary(const struct replay *r, int rc)
 	}
 	mcm_cli_summary_begin(&j, CMD, rc);
 	mcm_json_str(&j, "servers", r->t.described.servers);
+	if (r->src)
+		mcm_json_str(&j, "from", r->src_ops->describe(r->src));
 	mcm_json_bool(&j, "dry_run", r->o->dry_run);
 	mcm_json_u64(&j, "replayed", r->o->dry_run ? 0 : replayed);
 	mcm_json_u64(&j, "already_present", present);
@@ -649,19 +732,29 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 		return mcm_cli_usage_error(CMD, "%s", why);
 	r.t.guard = o.t.guard;
 	mcm_cli_signals();
-	if (!(st = mcm_cli_open_mirror(g, CMD))) {
+	st = NULL;
+	if (o.from && (rc = mcm_source_connect(CMD, o.from, o.t.timeout_ms, &r.src_ops, &r.src)) != 0) {
+		if (g->json)
+			json_summary(&r, rc);
+		mcm_target_close(&r.t);
+		return rc;
+	}
+	if (!o.from && !(st = mcm_cli_open_mirror(g, CMD))) {
 		if (g->json)
 			json_summary(&r, MCM_EXIT_FAIL);
 		mcm_target_close(&r.t);
 		return MCM_EXIT_FAIL;
 	}
-	mcm_cli_warn_incomplete(g, CMD);
+	if (!o.from)
+		mcm_cli_warn_incomplete(g, CMD);
 	rc = replay(&r, st);
 	if (g->json)
 		json_summary(&r, rc);
 	mcm_sender_close(r.snd);
 	free(r.planned);
 	free(r.stopped);
+	if (r.src)
+		r.src_ops->close(r.src);
 	mcm_store_close(st);
 	mcm_target_close(&r.t);
 	return rc;

@@ -6,6 +6,9 @@
  * flight (up to WINDOW per server) pairs each answer with its item. Only a
  * 64-bit hash of each mirrored value is kept, so memory does not grow with
  * the values or the mirror.
+ *
+ * With --from URL the items come from an external store (source.h) that
+ * `follow --to` fed, instead of the mirror.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +25,7 @@
 #include "meta.h"
 #include "pipe.h"
 #include "progress.h"
+#include "source.h"
 #include "target.h"
 
 #define CMD "verify"
@@ -43,6 +47,7 @@ static const char *const diff_names[NDIFF] = {"missing", "value", "flags", "ttl"
 struct verify_opts {
 	struct mcm_target_opts t; /* servers, pool, only-server, prefix, timeout */
 	long long sample;     /* 0 = every item */
+	const char *from;     /* --from URL: an external store instead of the mirror */
 };
 
 /* A request in flight: what the mirror says about the key. */
@@ -67,6 +72,8 @@ struct verify {
 	struct mcm_pool pool;
 	struct mcm_pipe *pipes;
 	struct ring *rings;
+	const struct mcm_source_ops *src_ops; /* --from */
+	struct mcm_source *src;
 	int only;
 	uint64_t live, pick_index; /* for --sample: live items of the pool, and how many seen */
 	uint64_t scanned, checked, matching, expired, unsendable, diffs[NDIFF];
@@ -78,6 +85,7 @@ static void usage(FILE *out, const struct mcm_global *g)
 {
 	fprintf(out,
 		"usage: mcmirror [--mirror DIR] [-q | -v] verify --servers SERVERS [options]\n"
+		"       mcmirror [-q | -v] verify --from URL --servers SERVERS [options]\n"
 		"\n"
 		"Compare every live item of the mirror (or a sample) with what the servers\n"
 		"hold: value bytes, flags and remaining time to live. Pipelined meta-protocol\n"
@@ -93,6 +101,9 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"  -P, --prefix P           only keys (namespace included) starting with P\n"
 		"  -t, --timeout SECS       give up on a server that answers nothing for SECS\n"
 		"                           seconds (default: 5)\n"
+		"  -f, --from URL           compare an external store that 'mcmirror follow\n"
+		"                           --to' fed (postgresql://..., mysql://...,\n"
+		"                           mariadb://...) instead of the mirror\n"
 		MCM_PROTECT_HELP
 		"  -h, --help               this help\n"
 		"\n"
@@ -138,17 +149,21 @@ static int parse_args(int argc, char **argv, const struct mcm_global *g, struct 
 		{"servers", required_argument, NULL, 's'}, {"pool", required_argument, NULL, 'p'},
 		{"only-server", required_argument, NULL, 'o'}, {"sample", required_argument, NULL, 'S'},
 		{"prefix", required_argument, NULL, 'P'},  {"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
+		{"help", no_argument, NULL, 'h'},          {"from", required_argument, NULL, 'f'},
 		MCM_PROTECT_LONG_OPTIONS,          {NULL, 0, NULL, 0},
 	};
 	int c, rc;
 
 	memset(o, 0, sizeof *o);
 	mcm_target_opts_init(&o->t);
-	while ((c = getopt_long(argc, argv, "s:p:o:S:P:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:p:o:S:P:t:hf:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout, g);
 			return -1;
+		}
+		if (c == 'f') {
+			o->from = optarg;
+			continue;
 		}
 		if ((rc = parse_option(c, o)) != 0)
 			return rc;
@@ -371,6 +386,32 @@ static int walk(struct verify *v, struct mcm_store *st, int count_only)
 	return rc == MCM_END ? 0 : rc;
 }
 
+/* --from: the same walk over the store's live rows of the pool. @return 0, or -1 after a message. */
+static int walk_source(struct verify *v, int count_only)
+{
+	struct mcm_item item;
+	char why[1024];
+	int rc;
+
+	if (v->src_ops->scan(v->src, v->pool.id, MCM_SOURCE_LIVE | MCM_SOURCE_ANY_ORDER, why, sizeof why) != 0) {
+		mcm_cli_error(CMD, "%s", why);
+		return -1;
+	}
+	while ((rc = v->src_ops->next(v->src, &item, NULL, why, sizeof why)) == 0) {
+		if (mcm_cli_interrupted)
+			break;
+		if (!count_only && (++v->scanned & 4095) == 0)
+			mcm_progress_update(&v->pg, v->scanned, v->checked);
+		if (consider(v, &item, count_only) != 0)
+			break;
+	}
+	if (rc == MCM_END || rc == 0)
+		return rc == 0 ? -1 : 0;
+	mcm_progress_clear(&v->pg);
+	mcm_cli_error(CMD, "%s", why);
+	return -1;
+}
+
 /* Wait for the answers still in flight. */
 static void finish(struct verify *v)
 {
@@ -416,7 +457,7 @@ static int outcome(struct verify *v, int walk_rc)
 				      v->pipes[i].why, v->pipes[i].expect);
 		}
 	}
-	if (walk_rc != 0)
+	if (walk_rc != 0 && !v->src) /* (the source's error was said) */
 		mcm_cli_error(CMD, "cannot read mirror '%s': %s", mcm_cli_mirror_path(v->g), mcm_strerror(walk_rc));
 	if (mcm_cli_interrupted)
 		mcm_cli_error(CMD, "interrupted by signal %d: the check is incomplete", (int)mcm_cli_interrupted);
@@ -437,10 +478,15 @@ static int outcome(struct verify *v, int walk_rc)
 /* Choose pool and servers, connect. @return 0, -1 (nothing to check) or an exit code. */
 static int prepare(struct verify *v, struct mcm_store *st)
 {
-	int rc = mcm_target_pick_pool(&v->t, st, CMD, v->o->t.have_pool ? &v->o->t.pool : NULL, &v->pool);
+	const mcm_pool_id *want = v->o->t.have_pool ? &v->o->t.pool : NULL;
+	int rc = v->src ? mcm_source_pick_pool(CMD, v->src_ops, v->src, &v->t, want, &v->pool)
+			: mcm_target_pick_pool(&v->t, st, CMD, want, &v->pool);
 
 	if (rc == MCM_TARGET_NO_POOL) {
-		mcm_cli_warn(CMD, "mirror '%s' holds no pool: nothing to check", mcm_cli_mirror_path(v->g));
+		if (v->src)
+			mcm_cli_warn(CMD, "%s holds no pool: nothing to check", v->src_ops->describe(v->src));
+		else
+			mcm_cli_warn(CMD, "mirror '%s' holds no pool: nothing to check", mcm_cli_mirror_path(v->g));
 		return -1;
 	}
 	if (rc != 0)
@@ -469,12 +515,14 @@ static int verify(struct verify *v, struct mcm_store *st)
 	if (rc != 0)
 		return rc < 0 ? MCM_EXIT_OK : rc;
 	v->start = mcm_cli_now();
-	if (v->o->sample && (rc = walk(v, st, 1)) != 0)
+	if (v->o->sample && (rc = v->src ? walk_source(v, 1) : walk(v, st, 1)) != 0)
 		return outcome(v, rc);
-	if (mcm_store_info(st, &info) != 0)
+	if (v->src)
+		info.entries = v->src_ops->rows(v->src);
+	else if (mcm_store_info(st, &info) != 0)
 		info.entries = 0;
 	mcm_progress_init(&v->pg, mcm_cli_progress_enabled(v->g), CMD, "checked", info.entries);
-	rc = walk(v, st, 0);
+	rc = v->src ? walk_source(v, 0) : walk(v, st, 0);
 	finish(v);
 	return outcome(v, rc);
 }
@@ -486,6 +534,8 @@ static void json_summary(const struct verify *v, int rc)
 
 	mcm_cli_summary_begin(&j, CMD, rc);
 	mcm_json_str(&j, "servers", v->t.described.servers);
+	if (v->src)
+		mcm_json_str(&j, "from", v->src_ops->describe(v->src));
 	mcm_json_u64(&j, "checked", v->checked);
 	mcm_json_u64(&j, "matching", v->matching);
 	mcm_json_u64(&j, "missing", v->diffs[DIFF_MISSING]);
@@ -516,7 +566,14 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 		return mcm_cli_usage_error(CMD, "%s", why);
 	v.t.guard = o.t.guard;
 	mcm_cli_signals();
-	if (!(st = mcm_cli_open_mirror(g, CMD))) {
+	st = NULL;
+	if (o.from && (rc = mcm_source_connect(CMD, o.from, o.t.timeout_ms, &v.src_ops, &v.src)) != 0) {
+		if (g->json)
+			json_summary(&v, rc);
+		mcm_target_close(&v.t);
+		return rc;
+	}
+	if (!o.from && !(st = mcm_cli_open_mirror(g, CMD))) {
 		if (g->json)
 			json_summary(&v, MCM_EXIT_FAIL);
 		mcm_target_close(&v.t);
@@ -531,6 +588,8 @@ static int run(const struct mcm_global *g, int argc, char **argv)
 	}
 	free(v.pipes);
 	free(v.rings);
+	if (v.src)
+		v.src_ops->close(v.src);
 	mcm_store_close(st);
 	mcm_target_close(&v.t);
 	if (fflush(stdout) != 0 && rc == MCM_EXIT_OK) {

@@ -4,6 +4,12 @@
 #include "sink.h"
 
 static const struct mcm_sink_ops *const sinks[] = {
+#ifdef MCM_HAVE_PG
+	&mcm_sink_pg,
+#endif
+#ifdef MCM_HAVE_MYSQL
+	&mcm_sink_mysql,
+#endif
 	&mcm_sink_memcached, /* last: it takes whatever is not a URL */
 };
 

@@ -49,7 +49,9 @@ struct mcm_sink_ops {
 		    size_t why_size);
 
 	/** The position the target keeps for this origin and pool (*have 0 when it keeps none, or has none
-	 * yet). @return 0, or -1 with why set. */
+	 * yet; an external store that has no row of this origin says *have 1 and position 0: it was never
+	 * given anything and needs no emptying, so follow streams everything, tombstones included, instead
+	 * of resynchronising). @return 0, or -1 with why set. */
 	int (*position)(struct mcm_sink *s, uint64_t *position, int *have, char *why, size_t why_size);
 
 	/** Queue one change. @return 0, or -1 with why set (the batch is then abandoned). */

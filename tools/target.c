@@ -95,8 +95,8 @@ static void list_pools(const char *cmd, const struct mcm_pool *pools, size_t n)
 }
 
 /* The pool the user meant, or NULL (after an error message); *code is the exit code. */
-static const struct mcm_pool *choose(const struct mcm_target *t, const char *cmd, const mcm_pool_id *want,
-				     const struct mcm_pool *pools, size_t n, int *code)
+static const struct mcm_pool *choose(const struct mcm_target *t, const char *cmd, const char *where,
+				     const mcm_pool_id *want, const struct mcm_pool *pools, size_t n, int *code)
 {
 	char id[17];
 
@@ -106,7 +106,7 @@ static const struct mcm_pool *choose(const struct mcm_target *t, const char *cmd
 			return &pools[i];
 	if (want) {
 		mcm_dumpfmt_pool_id(*want, id);
-		mcm_cli_error(cmd, "no pool '%s' in the mirror; it holds:", id);
+		mcm_cli_error(cmd, "no pool '%s' in %s; it holds:", id, where);
 		list_pools(cmd, pools, n);
 		return NULL;
 	}
@@ -116,7 +116,7 @@ static const struct mcm_pool *choose(const struct mcm_target *t, const char *cmd
 		if (pools[i].id == t->described.id)
 			return &pools[i];
 	*code = MCM_EXIT_USAGE;
-	mcm_cli_error(cmd, "the mirror holds %zu pools and none has the servers '%s': choose one with --pool ID:",
+	mcm_cli_error(cmd, "%s holds %zu pools and none has the servers '%s': choose one with --pool ID:", where,
 		      n, t->described.servers);
 	list_pools(cmd, pools, n);
 	fprintf(stderr, "try 'mcmirror %s --help' for more information\n", cmd);
@@ -139,9 +139,22 @@ int mcm_target_pick_pool(const struct mcm_target *t, struct mcm_store *st, const
 		free(pools);
 		return MCM_TARGET_NO_POOL;
 	}
-	if ((p = choose(t, cmd, want, pools, n, &code)))
+	if ((p = choose(t, cmd, "the mirror", want, pools, n, &code)))
 		*out = *p;
 	free(pools);
+	return p ? 0 : code;
+}
+
+int mcm_target_pick_pool_in(const struct mcm_target *t, const struct mcm_pool *pools, size_t n, const char *where,
+			    const char *cmd, const mcm_pool_id *want, struct mcm_pool *out)
+{
+	const struct mcm_pool *p;
+	int code;
+
+	if (n == 0)
+		return MCM_TARGET_NO_POOL;
+	if ((p = choose(t, cmd, where, want, pools, n, &code)))
+		*out = *p;
 	return p ? 0 : code;
 }
 

@@ -82,6 +82,11 @@ void mcm_target_close(struct mcm_target *t);
 int mcm_target_pick_pool(const struct mcm_target *t, struct mcm_store *st, const char *cmd,
 			 const mcm_pool_id *want, struct mcm_pool *out);
 
+/** The same choice among pools read elsewhere (an external store's, source.h), named where in messages
+ * ("the mirror" for mcm_target_pick_pool). */
+int mcm_target_pick_pool_in(const struct mcm_target *t, const struct mcm_pool *pools, size_t n, const char *where,
+			    const char *cmd, const mcm_pool_id *want, struct mcm_pool *out);
+
 /** Place keys as the pool's application did (and warn when its client
  * authenticated with SASL and t has no credentials): for a plain server list, the
  * pool's recorded distribution and hashes; a configuration string keeps its
