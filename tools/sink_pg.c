@@ -239,6 +239,30 @@ static int finish(struct pg *p, ExecStatusType want, PGresult **keep, char *why,
 	return failed ? -1 : 0;
 }
 
+/* Send a COPY statement and wait until the server is in the copy state want (PGRES_COPY_IN or
+ * PGRES_COPY_OUT). @return 0, or -1 with why set (the statement's results consumed). */
+static int start_copy(struct pg *p, const char *sql, ExecStatusType want, char *why, size_t size)
+{
+	PGresult *res;
+
+	if (!PQsendQuery(p->conn, sql))
+		return conn_error(p, why, size);
+	if (flush_out(p, why, size) != 0 || next_result(p, &res, why, size) != 0)
+		return -1;
+	if (!res || PQresultStatus(res) != want) {
+		if (res)
+			result_error(p, res, why, size);
+		else
+			conn_error(p, why, size);
+		PQclear(res);
+		if (p->conn)
+			finish(p, PGRES_COMMAND_OK, NULL, why, size);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
 /* Run sql with n text parameters. @return 0 (with *res when res is not NULL: PQclear it), or -1. */
 static int run(struct pg *p, const char *sql, int n, const char *const *vals, ExecStatusType want, PGresult **res,
 	       char *why, size_t size)
@@ -593,23 +617,9 @@ static int copy_rows(struct pg_sink *s, const struct mcm_sql_op *op, char *why, 
 {
 	static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
 	const char trailer[2] = {(char)0xff, (char)0xff};
-	PGresult *res;
 
-	if (!PQsendQuery(s->pg.conn, "COPY mcm_stage FROM STDIN (FORMAT binary)"))
-		return conn_error(&s->pg, why, size);
-	if (flush_out(&s->pg, why, size) != 0 || next_result(&s->pg, &res, why, size) != 0)
+	if (start_copy(&s->pg, "COPY mcm_stage FROM STDIN (FORMAT binary)", PGRES_COPY_IN, why, size) != 0)
 		return -1;
-	if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
-		if (res)
-			result_error(&s->pg, res, why, size);
-		else
-			conn_error(&s->pg, why, size);
-		PQclear(res);
-		if (s->pg.conn)
-			finish(&s->pg, PGRES_COMMAND_OK, NULL, why, size);
-		return -1;
-	}
-	PQclear(res);
 	s->copy_len = 0;
 	if (copy_put(s, header, sizeof header, why, size) != 0)
 		return -1;
@@ -932,7 +942,6 @@ static int pg_source_scan(struct mcm_source *source, mcm_pool_id pool, unsigned 
 {
 	struct pg_source *s = (struct pg_source *)source;
 	char sql[1024];
-	PGresult *res;
 
 	if (s->scanning) {
 		mcm_sql_why(why, size, s->pg.desc, "a scan is already running");
@@ -950,21 +959,8 @@ static int pg_source_scan(struct mcm_source *source, mcm_pool_id pool, unsigned 
 		 (int64_t)pool,
 		 flags & MCM_SOURCE_LIVE ? " AND i.state = 'live'" : "",
 		 flags & MCM_SOURCE_ANY_ORDER ? "" : " ORDER BY i.wtime_us, i.origin");
-	if (!PQsendQuery(s->pg.conn, sql))
-		return conn_error(&s->pg, why, size);
-	if (flush_out(&s->pg, why, size) != 0 || next_result(&s->pg, &res, why, size) != 0)
+	if (start_copy(&s->pg, sql, PGRES_COPY_OUT, why, size) != 0)
 		return -1;
-	if (!res || PQresultStatus(res) != PGRES_COPY_OUT) {
-		if (res)
-			result_error(&s->pg, res, why, size);
-		else
-			conn_error(&s->pg, why, size);
-		PQclear(res);
-		if (s->pg.conn)
-			finish(&s->pg, PGRES_COMMAND_OK, NULL, why, size);
-		return -1;
-	}
-	PQclear(res);
 	s->scanning = 1;
 	return 0;
 }
