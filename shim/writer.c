@@ -62,7 +62,7 @@ static struct {
 	pid_t pid;
 	uint32_t next_intent;
 	time_t retry_at;
-	int drainer_started;      /* in this process (not inherited by a child) */
+	int drainer_started;      /* in this process (not inherited by a child); atomic: read without the lock */
 	int drain_fd;             /* the drain lock, held or waited for (changed under lock) */
 	uint64_t known_pools[KNOWN_POOLS];
 	uint64_t known_behaviour[KNOWN_POOLS];
@@ -85,7 +85,7 @@ static void after_fork_child(void)
 {
 	pthread_mutex_init(&w.lock, NULL);
 	w.pid = getpid();
-	w.drainer_started = 0;
+	__atomic_store_n(&w.drainer_started, 0, __ATOMIC_RELAXED);
 	if (w.drain_fd >= 0)
 		close(w.drain_fd); /* the parent's lock (or its wait for it) stays the parent's */
 	w.drain_fd = -1;
@@ -107,7 +107,7 @@ static void start_drainer(void)
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (pthread_create(&t, &attr, drainer_main, NULL) == 0)
-		w.drainer_started = 1;
+		__atomic_store_n(&w.drainer_started, 1, __ATOMIC_RELEASE);
 	else
 		mcm_log_once(MCM_CAUSE_OPEN, "cannot start the drainer thread: %s", strerror(errno));
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -122,7 +122,7 @@ static struct mcm_journal *journal_get(void)
 	time_t now;
 	int rc;
 
-	if ((j = __atomic_load_n(&w.journal, __ATOMIC_ACQUIRE)) && w.drainer_started)
+	if ((j = __atomic_load_n(&w.journal, __ATOMIC_ACQUIRE)) && __atomic_load_n(&w.drainer_started, __ATOMIC_ACQUIRE))
 		return j;
 	pthread_mutex_lock(&w.lock);
 	if (!w.pid) {
@@ -145,11 +145,12 @@ static struct mcm_journal *journal_get(void)
 		mcm_counters_open(&w.counters, cfg->path, 1);
 		__atomic_store_n(&w.journal, j, __ATOMIC_RELEASE);
 	}
-	if (!w.drainer_started)
+	if (!__atomic_load_n(&w.drainer_started, __ATOMIC_RELAXED))
 		start_drainer();
 out:
+	j = __atomic_load_n(&w.journal, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&w.lock);
-	return w.journal;
+	return j;
 }
 
 /* When the journal was last found full: for a second after that, appends do
@@ -310,7 +311,7 @@ __attribute__((destructor)) static void mcm_writer_fini(void)
 	struct timespec ts = {0, 2 * 1000000L};
 	uint64_t tail;
 
-	if (!j || !w.drainer_started)
+	if (!j || !__atomic_load_n(&w.drainer_started, __ATOMIC_ACQUIRE))
 		return;
 	tail = mcm_journal_tail(j);
 	if (mcm_journal_head(j) < tail)

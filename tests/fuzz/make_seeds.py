@@ -50,19 +50,27 @@ def trailer(text, count):
 
 
 def item_record(kind=1, group_mode=0, flags=0, exptime=0, wtime=1795465101076155, seq=1, ns_len=0, group=b"",
-                value=b""):
-    return (struct.pack("<BBBBIqQQHHI", 1, kind, group_mode, 0, flags, exptime, wtime, seq, ns_len, len(group),
-                        len(value)) + group + value)
+                value=b"", version=1):
+    """An item record; version 2 with a zero CRC (fuzz_record's mode 1 writes the right one)."""
+    fields = (kind, group_mode, 0, flags, exptime, wtime, seq, ns_len, len(group), len(value))
+    if version == 1:
+        return struct.pack("<BBBBIqQQHHI", 1, *fields) + group + value
+    return struct.pack("<BBBBIqQQHHIII", 2, *fields, 0, 0) + group + value
 
 
 def pool_record(servers=b"127.0.0.1:11211", dist=0, khash=0, dhash=0, hwn=0, encrypted=0, flush_seq=0,
-                flush_time=0):
-    return (struct.pack("<BBBBIIIQQqII", 1, hwn, encrypted, 0, dist, khash, dhash, 1795465101076133, flush_seq,
-                        flush_time, len(servers), 0) + servers)
+                flush_time=0, version=1, sasl=0):
+    """A pool record; version 2 with a zero CRC (fuzz_record's mode 1 writes the right one)."""
+    if version == 1:
+        return (struct.pack("<BBBBIIIQQqII", 1, hwn, encrypted, 0, dist, khash, dhash, 1795465101076133, flush_seq,
+                            flush_time, len(servers), 0) + servers)
+    return (struct.pack("<BBBBIIIQQqII", 2, hwn, encrypted, sasl, dist, khash, dhash, 1795465101076133, flush_seq,
+                        flush_time, 0, len(servers)) + servers)
 
 
-def record_seed(key, rec):
-    return struct.pack("<H", len(key)) + key + rec
+def record_seed(key, rec, fix=0):
+    """fuzz_record's input: the key's length and bytes, the mode byte (1: fix the CRC), the record."""
+    return struct.pack("<H", len(key)) + key + bytes([fix]) + rec
 
 
 # --- fuzz_journal programs: opcodes and operands as fuzz_journal.c reads them ----------------
@@ -173,7 +181,14 @@ def main():
                    "group": record_seed(bytes.fromhex(POOL_A) + b"a:grouped", item_record(group_mode=1, group=b"grp",
                                                                                          value=b"x")),
                    "tombstone": record_seed(bytes.fromhex(POOL_A) + b"a:gone", item_record(kind=2)),
-                   "pool": record_seed(b"", pool_record(b"127.0.0.1:11211,/run/mc.sock", dist=2, flush_seq=9))},
+                   "pool": record_seed(b"", pool_record(b"127.0.0.1:11211,/run/mc.sock", dist=2, flush_seq=9)),
+                   "value2": record_seed(bytes.fromhex(POOL_A) + b"app1:user",
+                                         item_record(ns_len=5, value=b"ns value", version=2), fix=1),
+                   "group2": record_seed(bytes.fromhex(POOL_A) + b"a:grouped",
+                                         item_record(group_mode=1, group=b"grp", value=b"x", version=2), fix=1),
+                   "tombstone2": record_seed(bytes.fromhex(POOL_A) + b"a:gone", item_record(kind=2, version=2), fix=1),
+                   "pool2": record_seed(bytes.fromhex(POOL_A), pool_record(b"127.0.0.1:11211,/run/mc.sock", dist=2,
+                                                                           flush_seq=9, version=2, sasl=1), fix=1)},
         "journal": journal_seeds(),
         "pipe": pipe_seeds(),
         "replies": replies_seeds(),
