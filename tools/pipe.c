@@ -384,6 +384,10 @@ static void cut_replies(struct mcm_pipe *p, mcm_pipe_reply_fn *fn, void *ctx)
 		if (va == 0) {
 			if (avail - need < size + 2)
 				return; /* the rest comes: receive_some grows the buffer with it */
+			if (memcmp(start + need + size, "\r\n", 2) != 0) {
+				fail(p, EPROTO, "value block not followed by \\r\\n: not a memcached server?");
+				return;
+			}
 			r.data = start + need;
 			r.data_len = size;
 			need += size + 2;

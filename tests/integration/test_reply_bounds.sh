@@ -74,6 +74,11 @@ hostile H5 'STAT item_size_max 1048576' LONG
 "$MCM_BIN/mkmirror" "$MCM_TMP/m5" "127.0.0.1:$H5_PORT" 3 100 || fail mkmirror
 expect_bound verify "$H5_PORT" "reply line too long: not a memcached server?" \
 	--mirror "$MCM_TMP/m5" verify --servers "127.0.0.1:$H5_PORT" --timeout 3
+# A value of the size announced, not followed by \r\n ("abc" then "de..."): out of step, never taken as a value.
+hostile H6 'STAT item_size_max 1048576' 'VA 3 f0 t-1'
+"$MCM_BIN/mkmirror" "$MCM_TMP/m6" "127.0.0.1:$H6_PORT" 3 100 || fail mkmirror
+expect_bound verify "$H6_PORT" 'value block not followed by \r\n: not a memcached server?' \
+	--mirror "$MCM_TMP/m6" verify --servers "127.0.0.1:$H6_PORT" --timeout 3
 
 # A real memcached with items up to 2 MiB: a 1.5 MB value is no hostile reply.
 mc_start BIG -I 2m
