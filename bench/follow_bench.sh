@@ -4,7 +4,7 @@
 # confirmation of it, as `mcmirror follow --json` measures it (p50, p99, max).
 #
 # usage: bench/follow_bench.sh [BUILD_DIR]      (default: build)
-# Environment: RATE (total writes/s, default 20000), WRITERS (processes, default 4), SECONDS (20),
+# Environment: RATE (total writes/s, default 20000), WRITERS (processes, default 4), SECONDS_RUN (20),
 # MCMIRROR_SYNC (the writers' mode, default everysec), MEMCACHED_BINARY, TMPDIR.
 # Starts its own two memcached on 127.0.0.1 (primary, standby). Prints the writers' achieved rate,
 # the follower's summary and the load average before and after. Nothing is asserted.
@@ -14,7 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
 tool=$build/tools/mcmirror shim=$build/shim/libmcmirror.so writer=$build/tests/follow_writer
-rate=${RATE:-20000} writers=${WRITERS:-4} secs=${SECONDS_RUN:-${SECONDS:-20}}
+rate=${RATE:-20000} writers=${WRITERS:-4} secs=${SECONDS_RUN:-20}  # (not SECONDS: bash counts its own time in it)
 memcached=${MEMCACHED_BINARY:-$(command -v memcached)}
 [ -x "$writer" ] || { echo "follow_bench: no '$writer': build the tests first" >&2; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcmfollow.XXXXXX")
