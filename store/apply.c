@@ -211,10 +211,6 @@ static int forget(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const 
 	return write_item(st, txn, key, &it, found == FOUND ? old : NULL, next_seq);
 }
 
-/* The longest value incr/decr is mirrored for: longer ones may be chunked items, which memcached
- * refuses (parse_counter says CTR_MAYBE), so a padded result always fits in this. */
-#define MCM_DELTA_PAD_MAX 512
-
 /* What memcached 1.6.18's incr/decr makes of a value (do_add_delta, safe_strtoull). */
 enum counter {
 	CTR_NUMBER,  /**< a number: *out */
@@ -232,7 +228,7 @@ enum counter {
  * value and a chunked item (large) are refused before that. */
 static enum counter parse_counter(const char *s, size_t len, uint64_t *out)
 {
-	const size_t chunk_safe = MCM_DELTA_PAD_MAX; /* longer values might be chunked items, refused */
+	const size_t chunk_safe = 512; /* longer values might be chunked items, which are refused */
 	uint64_t v = 0;
 	size_t i = 0;
 	int negative = 0;
@@ -276,15 +272,14 @@ static enum counter parse_counter(const char *s, size_t len, uint64_t *out)
  * - A *_with_initial whose result equals its initial value is ambiguous: the server may have
  *   created the item (flags 0, the given expiry) or incremented one to that value (flags and
  *   expiry kept), and nothing the client sees tells which: the key is dropped.
- * - Otherwise the server holds the digits with the old flags and expiry. A result with fewer
- *   digits than the old value is rewritten in place padded with spaces to the old length, unless
- *   another connection holds a reference to the item at that instant (then the digits alone, in
- *   a new item). memcached documents that the number may be space-padded, and both read as the
- *   same number: the mirror keeps the padded form, the one memcached makes but in that race. */
+ * - A result with fewer digits than the old value: memcached rewrites it in place padded with
+ *   spaces when no other connection holds a reference to the item, and otherwise stores the
+ *   digits alone; the client cannot know which: the key is dropped. Otherwise the server holds
+ *   exactly the digits, with the old flags and expiry. */
 static int apply_delta(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_mutation *m,
 		       const struct mcm_item *old, int live, int found, uint64_t now_us, uint64_t *next_seq)
 {
-	char text[MCM_DELTA_PAD_MAX];
+	char text[32];
 	struct mcm_item it;
 	uint64_t before = 0, expect;
 	enum counter kind = live ? parse_counter(old->value, old->value_len, &before) : CTR_UNKNOWN;
@@ -296,12 +291,8 @@ static int apply_delta(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, c
 	    kind == CTR_NOT || kind == CTR_UNKNOWN)
 		return forget(st, txn, key, m, old, found, MCM_KIND_DROPPED, now_us, next_seq);
 	expect = m->incr ? before + m->delta : (m->delta > before ? 0 : before - m->delta);
-	if (expect != m->result) /* a write the mirror missed */
+	if (expect != m->result || len < old->value_len) /* a missed write; or padded, or not */
 		return forget(st, txn, key, m, old, found, MCM_KIND_DROPPED, now_us, next_seq);
-	if (len < old->value_len) { /* padded in place (parse_counter: at most MCM_DELTA_PAD_MAX) */
-		memset(text + len, ' ', old->value_len - len);
-		len = old->value_len;
-	}
 	item_from(m, now_us, &it);
 	it.kind = MCM_KIND_VALUE;
 	it.flags = old->flags;

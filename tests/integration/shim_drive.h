@@ -31,9 +31,6 @@ struct drv {
 #define MIR_EXACT 'M'   /**< exactly what the server holds: a miss is a failure */
 #define MIR_DROP_OK 'D' /**< the server's state, or nothing (the outcome was unknown) */
 #define MIR_DROPPED 'X' /**< nothing: the contract says the key is dropped */
-#define MIR_NUMBER 'N'  /**< the server's number, the mirror's padded with spaces: a decr to fewer
-			     digits that memcached stored as a new item (not padded in place) while
-			     another connection held the item; a miss is a failure */
 
 /** Group check (column 6): NULL = do not check; "" = a plain call (no group
  * key); otherwise the group key of a *_by_key call. */
