@@ -2,8 +2,9 @@
  *
  * usage: mcmirror-demo-app write|check SERVERS [USERS]
  *   write  logs USERS users in (default 1000): a session per user (binary-safe
- *          value, flags 1, one-hour lifetime), a page-view counter each, a
- *          shared "users:online" counter; then logs every tenth user out.
+ *          value, flags 1, one-hour lifetime), a page-view counter each, the
+ *          shared counters "users:logins" and "users:logouts" (incr: users
+ *          online are their difference); then logs every tenth user out.
  *   check  reads it all back and prints what it finds; exit 0 when every
  *          session and counter the write step left is there with its value.
  * It is an ordinary libmemcached program: it knows nothing of mcmirror.
@@ -35,7 +36,8 @@ static int write_all(memcached_st *mc, unsigned users)
 	char key[64], value[128];
 	uint64_t n;
 
-	if (memcached_set(mc, "users:online", 12, "0", 1, 0, 0) != MEMCACHED_SUCCESS) {
+	if (memcached_set(mc, "users:logins", 12, "0", 1, 0, 0) != MEMCACHED_SUCCESS ||
+	    memcached_set(mc, "users:logouts", 13, "0", 1, 0, 0) != MEMCACHED_SUCCESS) {
 		fprintf(stderr, "mcmirror-demo-app: cannot write to memcached at the given servers\n");
 		return 1;
 	}
@@ -49,12 +51,12 @@ static int write_all(memcached_st *mc, unsigned users)
 		memcached_set(mc, key, klen, "0", 1, 0, 0);
 		for (unsigned v = 0; v < u % 5 + 1; v++)
 			memcached_increment(mc, key, klen, 1, &n);
-		memcached_increment(mc, "users:online", 12, 1, &n);
+		memcached_increment(mc, "users:logins", 12, 1, &n);
 	}
 	for (unsigned u = 0; u < users; u += 10) { /* log out */
 		size_t klen = (size_t)snprintf(key, sizeof key, "session:%u", u);
 		memcached_delete(mc, key, klen, 0);
-		memcached_decrement(mc, "users:online", 12, 1, &n);
+		memcached_increment(mc, "users:logouts", 13, 1, &n);
 	}
 	printf("wrote %u sessions, %u page-view counters, logged out %u users\n", users, users, (users + 9) / 10);
 	return 0;
@@ -64,7 +66,7 @@ static int check_all(memcached_st *mc, unsigned users)
 {
 	unsigned sessions = 0, bad = 0, counters = 0, expected = users - (users + 9) / 10;
 	char key[64], value[128], *got;
-	unsigned long online;
+	unsigned long logins, logouts, online;
 	memcached_return_t rc;
 	uint32_t flags;
 	size_t len;
@@ -87,9 +89,13 @@ static int check_all(memcached_st *mc, unsigned users)
 			counters++;
 		free(got);
 	}
-	got = memcached_get(mc, "users:online", 12, &len, &flags, &rc);
-	online = got ? strtoul(got, NULL, 10) : 0;
+	got = memcached_get(mc, "users:logins", 12, &len, &flags, &rc);
+	logins = got ? strtoul(got, NULL, 10) : 0;
 	free(got);
+	got = memcached_get(mc, "users:logouts", 13, &len, &flags, &rc);
+	logouts = got ? strtoul(got, NULL, 10) : 0;
+	free(got);
+	online = logins >= logouts ? logins - logouts : 0;
 	printf("found %u of %u sessions, %u of %u page-view counters, users online %lu (expected %u), %u wrong\n",
 	       sessions, expected, counters, users, online, expected, bad);
 	return sessions == expected && counters == users && online == expected && bad == 0 ? 0 : 1;
