@@ -8,3 +8,4 @@ set_target_properties(tools_fill tools_dumpcheck PROPERTIES RUNTIME_OUTPUT_DIREC
 mcm_shell_test(stats ${CMAKE_CURRENT_LIST_DIR}/test_stats.sh integration)
 mcm_shell_test(dump ${CMAKE_CURRENT_LIST_DIR}/test_dump.sh integration)
 mcm_shell_test(dump_signals ${CMAKE_CURRENT_LIST_DIR}/test_dump_signals.sh integration)
+mcm_shell_test(demo_app ${CMAKE_CURRENT_LIST_DIR}/test_demo_app.sh integration)
