@@ -19,30 +19,19 @@ done
 
 mc_start SRC -m 256
 T0=$("$C" fill "$SRC_PORT" "$N") || fail "fill"
-# memcached's LRU maintainer moves freshly written items between segments for a while after a bulk
-# load, and the crawler can miss an item it moves (19 of 100,000 in one loaded run): wait until it
-# has settled, so that the listing is complete
-lru_moves() {
-	local line sum=0
-	exec 5<>"/dev/tcp/127.0.0.1/$SRC_PORT"
-	printf 'stats items\r\n' >&5
-	while IFS= read -r line <&5; do
-		line=${line%$'\r'}
-		[ "$line" = END ] && break
-		case $line in *:moves_to_cold\ * | *:moves_to_warm\ * | *:moves_within_lru\ *) sum=$((sum + ${line##* })) ;; esac
-	done
-	exec 5>&-
-	echo "$sum"
-}
-prev=-1
-for i in $(seq 1 50); do
-	now=$(lru_moves)
-	[ "$now" = "$prev" ] && break
-	prev=$now
-	sleep 0.2
+# memcached's crawler skips an item that one of its own threads holds or moves at that moment (seen
+# on a loaded machine: 10 and 19 of 100,000 items not listed), so the operator's advice is to run
+# import again (it merges): each pass imports exactly what it listed, and at most three passes
+# bring every item.
+for pass in 1 2 3; do
+	"$MCM_TOOL" --mirror "$M" import --servers "127.0.0.1:$SRC_PORT" 2>"$MCM_TMP/err" || fail "import: $(cat "$MCM_TMP/err")"
+	grep -Eq "imported ([0-9]+), gone 0, misplaced 0, failed 0 of \1 keys listed" "$MCM_TMP/err" ||
+		fail "summary: $(cat "$MCM_TMP/err")"
+	live=$("$MCM_TOOL" --mirror "$M" stats | awk '$1 == "total.live_items:" { print $2 }')
+	[ "$live" = "$N" ] && break
+	echo "import pass $pass: $live of $N items in the mirror" >&2
 done
-"$MCM_TOOL" --mirror "$M" import --servers "127.0.0.1:$SRC_PORT" 2>"$MCM_TMP/err" || fail "import: $(cat "$MCM_TMP/err")"
-grep -q "imported $N, gone 0, misplaced 0, failed 0 of $N keys listed" "$MCM_TMP/err" || fail "summary: $(cat "$MCM_TMP/err")"
+assert_eq "$live" "$N" "items imported in $pass passes"
 grep -q 'warning: this is not a point-in-time snapshot' "$MCM_TMP/err" || fail "no point-in-time warning"
 "$MCM_TOOL" --mirror "$M" verify --servers "127.0.0.1:$SRC_PORT" 2>"$MCM_TMP/err" || fail "verify against the source: $(cat "$MCM_TMP/err")"
 grep -q "checked $N: matching $N," "$MCM_TMP/err" || fail "verify against the source: $(cat "$MCM_TMP/err")"
