@@ -80,7 +80,7 @@ timed() {
 }
 
 median() {
-	grep "^$1 " "$MCM_TMP/results" | awk '{print $7}' | sed 's|/s;||' | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
+	{ grep "^$1 " "$MCM_TMP/results" || true; } | awk '{print $7}' | sed 's|/s;||' | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
 }
 
 drop() {
