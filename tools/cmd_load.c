@@ -582,20 +582,21 @@ static int check_trailer(struct load *ld)
 	char want[80];
 	int n = snprintf(want, sizeof want, "DATA=END records=%" PRIu64 " crc32=%08" PRIx32 "\n", ld->records,
 			 ld->r.crc);
+	const char *line = ld->r.line, *c; /* (not NUL-terminated: ld->r.len bytes) */
+	size_t len = ld->r.len, said;
 	uint64_t count;
-	const char *c;
 
-	if ((size_t)n == ld->r.len && memcmp(want, ld->r.line, ld->r.len) == 0)
+	if ((size_t)n == len && memcmp(want, line, len) == 0)
 		return 0;
-	c = strstr(ld->r.line, " crc32=");
-	if (strncmp(ld->r.line, "DATA=END records=", 17) != 0 || !c ||
-	    parse_u64(ld->r.line + 17, (size_t)(c - ld->r.line - 17), &count) != 0)
+	c = len > 17 ? memmem(line + 17, len - 17, " crc32=", 7) : NULL;
+	if (!c || memcmp(line, "DATA=END records=", 17) != 0 || parse_u64(line + 17, (size_t)(c - line - 17), &count) != 0)
 		return refuse(ld, "bad trailer: want 'DATA=END records=N crc32=xxxxxxxx'");
 	if (count != ld->records)
 		return refuse(ld, "the trailer counts %" PRIu64 " records, the file holds %" PRIu64
 			      ": records were lost or added", count, ld->records);
-	return refuse(ld, "CRC-32 mismatch: the trailer says %.8s, the content gives %08" PRIx32
-		      ": the file is damaged", c + 7, ld->r.crc);
+	said = (size_t)(line + len - (c + 7));
+	return refuse(ld, "CRC-32 mismatch: the trailer says %.*s, the content gives %08" PRIx32 ": the file is damaged",
+		      (int)(said > 8 ? 8 : said), c + 7, ld->r.crc);
 }
 
 static void draw(struct load *ld, int final)
