@@ -35,7 +35,6 @@
 #include "sqlbatch.h"
 
 #define STMT_MAX (4u << 20) /* bytes of one statement, unless max_allowed_packet is smaller */
-#define RETRIES 5
 #define URL_PART 1024
 
 /* A URL taken apart (every field percent-decoded; NULL when absent). */
@@ -981,68 +980,73 @@ static int write_queued(struct my_sink *s, char *why, size_t size)
 }
 
 /* A failed transaction: rolled back, the batch forgotten. */
-static void abandon(struct my_sink *s)
+/* ---- the transaction: sqlbatch.c drives it with these steps ---- */
+
+static int step_connect(void *sink, char *why, size_t size)
 {
-	rollback(&s->my);
-	if (!s->my.conn)
-		s->known.known = 0; /* a COMMIT lost on its way back may have committed: read it again */
-	s->txn.open = 0;
-	mcm_sqlbatch_reset(&s->batch);
+	return ensure_connected(sink, why, size);
+}
+
+static int step_begin(void *sink, char *why, size_t size)
+{
+	return begin(sink, why, size);
+}
+
+static int step_write(void *sink, char *why, size_t size)
+{
+	return write_queued(sink, why, size);
+}
+
+static int step_finish(void *sink, uint64_t position, char *why, size_t size)
+{
+	return finish_txn(sink, position, why, size);
+}
+
+static void step_rollback(void *sink)
+{
+	rollback(&((struct my_sink *)sink)->my);
+}
+
+static int step_connected(const void *sink)
+{
+	return ((const struct my_sink *)sink)->my.conn != NULL;
+}
+
+/* May the transaction be run again (another transaction won a lock or a serialization race)? */
+static int step_retryable(const void *sink)
+{
+	const struct my_sink *s = sink;
+
+	return s->my.err == ER_LOCK_DEADLOCK || s->my.err == ER_LOCK_WAIT_TIMEOUT;
+}
+
+static const struct mcm_sql_steps steps = {
+	.connect = step_connect,
+	.begin = step_begin,
+	.write_queued = step_write,
+	.finish = step_finish,
+	.rollback = step_rollback,
+	.connected = step_connected,
+	.retryable = step_retryable,
+};
+
+static struct mcm_sql_sinkstate state_of(struct my_sink *s)
+{
+	return (struct mcm_sql_sinkstate){&s->batch, &s->txn, &s->known, s->my.desc};
 }
 
 static int my_sink_change(struct mcm_sink *sink, const struct mcm_change *c, char *why, size_t size)
 {
-	struct my_sink *s = (struct my_sink *)sink;
+	struct mcm_sql_sinkstate ss = state_of((struct my_sink *)sink);
 
-	if (mcm_sqlbatch_add(&s->batch, c, mcm_now_us()) != 0) {
-		mcm_sql_why(why, size, s->my.desc, "out of memory queueing a batch of %" PRIu64 " changes",
-			    s->batch.changes);
-		abandon(s);
-		return -1;
-	}
-	if (s->batch.bytes < MCM_SQL_EARLY_BYTES)
-		return 0;
-	/* a large batch: written now, in its transaction (committed with the position) */
-	if ((!s->txn.open && (ensure_connected(s, why, size) != 0 || begin(s, why, size) != 0)) ||
-	    write_queued(s, why, size) != 0) {
-		abandon(s);
-		return -1;
-	}
-	mcm_sqlbatch_reset(&s->batch);
-	return 0;
+	return mcm_sqlsink_change(&steps, sink, &ss, c, why, size);
 }
 
 static int my_sink_commit(struct mcm_sink *sink, uint64_t position, char *why, size_t size)
 {
-	struct my_sink *s = (struct my_sink *)sink;
-	int rc = -1;
+	struct mcm_sql_sinkstate ss = state_of((struct my_sink *)sink);
 
-	if (s->txn.open) { /* part of it is written already: no going back to the start */
-		if (write_queued(s, why, size) != 0 || finish_txn(s, position, why, size) != 0) {
-			abandon(s);
-			return -1;
-		}
-		mcm_sqlbatch_reset(&s->batch);
-		return 0;
-	}
-	for (int attempt = 0; attempt < RETRIES; attempt++) {
-		if (ensure_connected(s, why, size) != 0)
-			break;
-		if (begin(s, why, size) == 0 && write_queued(s, why, size) == 0 && finish_txn(s, position, why, size) == 0) {
-			rc = 0;
-			break;
-		}
-		rollback(&s->my);
-		s->txn.open = 0;
-		if (!s->my.conn)
-			s->known.known = 0; /* a COMMIT lost on its way back may have committed: read it again */
-		if (s->my.err != ER_LOCK_DEADLOCK && s->my.err != ER_LOCK_WAIT_TIMEOUT)
-			break;
-		struct timespec pause = {0, (long)(1 + attempt) * 10000000L};
-		nanosleep(&pause, NULL);
-	}
-	mcm_sqlbatch_reset(&s->batch);
-	return rc;
+	return mcm_sqlsink_commit(&steps, sink, &ss, position, why, size);
 }
 
 /* A database keeps what it committed: never lost; -1 when it cannot be reached now. */

@@ -29,7 +29,6 @@
 #include "sqlbatch.h"
 
 #define COPY_CHUNK (256u << 10) /* bytes handed to PQputCopyData at once */
-#define RETRIES 5               /* transactions run again after a deadlock */
 #define PG_LOCK_KEY "7233390569785454962" /* pg_advisory_xact_lock key of --create */
 
 /* One connection and what it is for messages. */
@@ -768,74 +767,73 @@ static int finish_txn(struct pg_sink *s, uint64_t position, char *why, size_t si
 }
 
 /* A failed transaction: rolled back, the batch forgotten. */
-static void abandon(struct pg_sink *s)
+/* ---- the transaction: sqlbatch.c drives it with these steps ---- */
+
+static int step_connect(void *sink, char *why, size_t size)
 {
-	rollback(&s->pg);
-	if (!s->pg.conn)
-		s->known.known = 0; /* a COMMIT lost on its way back may have committed: read it again */
-	s->txn.open = 0;
-	mcm_sqlbatch_reset(&s->batch);
+	return ensure_connected(sink, why, size);
+}
+
+static int step_begin(void *sink, char *why, size_t size)
+{
+	return begin(sink, why, size);
+}
+
+static int step_write(void *sink, char *why, size_t size)
+{
+	return write_queued(sink, why, size);
+}
+
+static int step_finish(void *sink, uint64_t position, char *why, size_t size)
+{
+	return finish_txn(sink, position, why, size);
+}
+
+static void step_rollback(void *sink)
+{
+	rollback(&((struct pg_sink *)sink)->pg);
+}
+
+static int step_connected(const void *sink)
+{
+	return ((const struct pg_sink *)sink)->pg.conn != NULL;
+}
+
+/* May the transaction be run again (another transaction won a lock or a serialization race)? */
+static int step_retryable(const void *sink)
+{
+	const struct pg_sink *s = sink;
+
+	return s->pg.conn && (strcmp(s->pg.sqlstate, "40P01") == 0 || strcmp(s->pg.sqlstate, "40001") == 0);
+}
+
+static const struct mcm_sql_steps steps = {
+	.connect = step_connect,
+	.begin = step_begin,
+	.write_queued = step_write,
+	.finish = step_finish,
+	.rollback = step_rollback,
+	.connected = step_connected,
+	.retryable = step_retryable,
+};
+
+static struct mcm_sql_sinkstate state_of(struct pg_sink *s)
+{
+	return (struct mcm_sql_sinkstate){&s->batch, &s->txn, &s->known, s->pg.desc};
 }
 
 static int pg_sink_change(struct mcm_sink *sink, const struct mcm_change *c, char *why, size_t size)
 {
-	struct pg_sink *s = (struct pg_sink *)sink;
+	struct mcm_sql_sinkstate ss = state_of((struct pg_sink *)sink);
 
-	if (mcm_sqlbatch_add(&s->batch, c, mcm_now_us()) != 0) {
-		mcm_sql_why(why, size, s->pg.desc, "out of memory queueing a batch of %" PRIu64 " changes",
-			    s->batch.changes);
-		abandon(s);
-		return -1;
-	}
-	if (s->batch.bytes < MCM_SQL_EARLY_BYTES)
-		return 0;
-	/* a large batch: written now, in its transaction (committed with the position) */
-	if ((!s->txn.open && (ensure_connected(s, why, size) != 0 || begin(s, why, size) != 0)) ||
-	    write_queued(s, why, size) != 0) {
-		abandon(s);
-		return -1;
-	}
-	mcm_sqlbatch_reset(&s->batch);
-	return 0;
-}
-
-/* May the transaction be run again (another transaction won a lock or a serialization race)? */
-static int retryable(const struct pg *p)
-{
-	return p->conn && (strcmp(p->sqlstate, "40P01") == 0 || strcmp(p->sqlstate, "40001") == 0);
+	return mcm_sqlsink_change(&steps, sink, &ss, c, why, size);
 }
 
 static int pg_sink_commit(struct mcm_sink *sink, uint64_t position, char *why, size_t size)
 {
-	struct pg_sink *s = (struct pg_sink *)sink;
-	int rc = -1;
+	struct mcm_sql_sinkstate ss = state_of((struct pg_sink *)sink);
 
-	if (s->txn.open) { /* part of it is written already: no going back to the start */
-		if (write_queued(s, why, size) != 0 || finish_txn(s, position, why, size) != 0) {
-			abandon(s);
-			return -1;
-		}
-		mcm_sqlbatch_reset(&s->batch);
-		return 0;
-	}
-	for (int attempt = 0; attempt < RETRIES; attempt++) {
-		if (ensure_connected(s, why, size) != 0)
-			break;
-		if (begin(s, why, size) == 0 && write_queued(s, why, size) == 0 && finish_txn(s, position, why, size) == 0) {
-			rc = 0;
-			break;
-		}
-		rollback(&s->pg);
-		s->txn.open = 0;
-		if (!s->pg.conn)
-			s->known.known = 0; /* a COMMIT lost on its way back may have committed: read it again */
-		if (!retryable(&s->pg))
-			break;
-		struct timespec pause = {0, (long)(1 + attempt) * 10000000L};
-		nanosleep(&pause, NULL);
-	}
-	mcm_sqlbatch_reset(&s->batch);
-	return rc;
+	return mcm_sqlsink_commit(&steps, sink, &ss, position, why, size);
 }
 
 /* A database keeps what it committed: never lost; -1 when it cannot be reached now. */

@@ -1,13 +1,16 @@
-/* sqlbatch.c - a batch of changes for a SQL sink, the schema's state names, and safe URLs and
- * messages (see sqlbatch.h). */
+/* sqlbatch.c - a batch of changes for a SQL sink and the transaction that writes it, the schema's
+ * state names, and safe URLs and messages (see sqlbatch.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "mcm_store.h"
 #include "mcmirror.h"
 #include "sqlbatch.h"
 
@@ -490,4 +493,71 @@ const char *mcm_sql_hostname(void)
 	if (!name[0] && gethostname(name, sizeof name - 1) != 0)
 		strcpy(name, "?");
 	return name;
+}
+
+/* ---- the transaction of a sink (both backends) ---------------------------------------------- */
+
+void mcm_sqlsink_abandon(const struct mcm_sql_steps *st, void *sink, const struct mcm_sql_sinkstate *ss)
+{
+	st->rollback(sink);
+	if (!st->connected(sink))
+		ss->known->known = 0; /* a COMMIT lost on its way back may have committed: read it again */
+	ss->txn->open = 0;
+	mcm_sqlbatch_reset(ss->batch);
+}
+
+int mcm_sqlsink_change(const struct mcm_sql_steps *st, void *sink, const struct mcm_sql_sinkstate *ss,
+		       const struct mcm_change *c, char *why, size_t size)
+{
+	if (mcm_sqlbatch_add(ss->batch, c, mcm_now_us()) != 0) {
+		mcm_sql_why(why, size, ss->desc, "out of memory queueing a batch of %" PRIu64 " changes",
+			    ss->batch->changes);
+		mcm_sqlsink_abandon(st, sink, ss);
+		return -1;
+	}
+	if (ss->batch->bytes < MCM_SQL_EARLY_BYTES)
+		return 0;
+	/* a large batch: written now, in its transaction (committed with the position) */
+	if ((!ss->txn->open && (st->connect(sink, why, size) != 0 || st->begin(sink, why, size) != 0)) ||
+	    st->write_queued(sink, why, size) != 0) {
+		mcm_sqlsink_abandon(st, sink, ss);
+		return -1;
+	}
+	mcm_sqlbatch_reset(ss->batch);
+	return 0;
+}
+
+int mcm_sqlsink_commit(const struct mcm_sql_steps *st, void *sink, const struct mcm_sql_sinkstate *ss,
+		       uint64_t position, char *why, size_t size)
+{
+	int rc = -1;
+
+	if (ss->txn->open) { /* part of it is written already: no going back to the start */
+		if (st->write_queued(sink, why, size) != 0 || st->finish(sink, position, why, size) != 0) {
+			mcm_sqlsink_abandon(st, sink, ss);
+			return -1;
+		}
+		mcm_sqlbatch_reset(ss->batch);
+		return 0;
+	}
+	for (int attempt = 0; attempt < MCM_SQL_RETRIES; attempt++) {
+		struct timespec pause = {0, (long)(1 + attempt) * 10000000L};
+
+		if (st->connect(sink, why, size) != 0)
+			break;
+		if (st->begin(sink, why, size) == 0 && st->write_queued(sink, why, size) == 0 &&
+		    st->finish(sink, position, why, size) == 0) {
+			rc = 0;
+			break;
+		}
+		st->rollback(sink);
+		ss->txn->open = 0;
+		if (!st->connected(sink))
+			ss->known->known = 0; /* a COMMIT lost on its way back may have committed: read it again */
+		if (!st->retryable(sink))
+			break;
+		nanosleep(&pause, NULL);
+	}
+	mcm_sqlbatch_reset(ss->batch);
+	return rc;
 }

@@ -125,6 +125,44 @@ struct mcm_sql_pos {
  * rolls back; follow reads the position again and streams from there). */
 int mcm_sql_pos_check(struct mcm_sql_pos *k, int have, uint64_t pos, const char *desc, char *why, size_t size);
 
+/** What both SQL sinks do with `follow`'s changes and commits, given their backend's steps: queue a
+ * change (a batch past MCM_SQL_EARLY_BYTES is written at once, in the transaction its commit ends);
+ * commit: write what is queued and the position in one transaction, run again (up to
+ * MCM_SQL_RETRIES times, with a growing pause) when the database aborted it for a deadlock or a
+ * serialization race; after any failure roll back, and forget the known position when the
+ * connection was lost (a COMMIT lost on its way back may have committed). */
+struct mcm_sql_steps {
+	int (*connect)(void *sink, char *why, size_t size);  /**< connected (again if need be), or -1 */
+	int (*begin)(void *sink, char *why, size_t size);    /**< open the transaction (txn->open = 1) */
+	int (*write_queued)(void *sink, char *why, size_t size);
+	int (*finish)(void *sink, uint64_t position, char *why, size_t size); /**< position, COMMIT, txn closed */
+	void (*rollback)(void *sink);                        /**< ROLLBACK on a live connection */
+	int (*connected)(const void *sink);                  /**< is the connection still there? */
+	int (*retryable)(const void *sink);                  /**< did the last failure ask for a retry? */
+};
+
+/** The state of a sink the steps share with the driver. */
+struct mcm_sql_sinkstate {
+	struct mcm_sql_batch *batch;
+	struct mcm_sql_txn *txn;
+	struct mcm_sql_pos *known;
+	const char *desc; /**< the database as shown in messages */
+};
+
+#define MCM_SQL_RETRIES 5
+
+/** Queue c (sink_ops.change). @return 0, or -1 with why set (the batch and any open transaction
+ * given up). */
+int mcm_sqlsink_change(const struct mcm_sql_steps *st, void *sink, const struct mcm_sql_sinkstate *ss,
+		       const struct mcm_change *c, char *why, size_t size);
+
+/** Commit the batch with position (sink_ops.commit). @return 0, or -1 with why set. */
+int mcm_sqlsink_commit(const struct mcm_sql_steps *st, void *sink, const struct mcm_sql_sinkstate *ss,
+		       uint64_t position, char *why, size_t size);
+
+/** Give up the batch and any open transaction. */
+void mcm_sqlsink_abandon(const struct mcm_sql_steps *st, void *sink, const struct mcm_sql_sinkstate *ss);
+
 /** url as it may be shown: the password of the user part and any
  * password=... parameter removed ("postgresql://u:pw@db1/cache" ->
  * "postgresql://u@db1/cache"). Always NUL-terminated, cut to size. */
