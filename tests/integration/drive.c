@@ -38,6 +38,25 @@
 int drv_quiet;
 static int failures;
 
+uint64_t drv_cas(const struct drv *d, const char *key)
+{
+	const char *keys[1] = {key};
+	size_t lens[1] = {strlen(key)};
+	memcached_return_t rc = memcached_mget(d->mc, keys, lens, 1);
+	memcached_result_st *r;
+	uint64_t cas = 0;
+
+	if (rc != MEMCACHED_SUCCESS) {
+		drv_fail("mget '%s': %s", key, memcached_strerror(d->mc, rc));
+		return 0;
+	}
+	while ((r = memcached_fetch_result(d->mc, NULL, &rc))) {
+		cas = memcached_result_cas(r);
+		memcached_result_free(r);
+	}
+	return cas;
+}
+
 void drv_fail(const char *fmt, ...)
 {
 	va_list ap;

@@ -109,3 +109,22 @@ sasl_server() {
 		fail "saslpasswd2 could not add the test user"
 	SASL_CONF_PATH=$d mc_start "$1" -S -B binary
 }
+
+# The tests' way of running the tool: stderr of the last run in $ERR, and a copy of every run's
+# stderr listed in OUTPUTS (the secret checks read them all).
+ERR=$MCM_TMP/err
+OUTPUTS=()
+
+# run CMD ARGS...: mcmirror with the mirror $M; sets rc.
+run() {
+	rc=0
+	"$MCM_TOOL" --mirror "$M" "$@" 2>"$ERR" || rc=$?
+	OUTPUTS+=("$MCM_TMP/err.${#OUTPUTS[@]}")
+	cp "$ERR" "${OUTPUTS[-1]}"
+}
+
+# refused STATUS MESSAGE: the last run exited STATUS and said MESSAGE.
+refused() {
+	assert_eq "$rc" "$1" "exit status ($(cat "$ERR"))"
+	grep -qF -- "$2" "$ERR" || fail "want '$2', got: $(cat "$ERR")"
+}

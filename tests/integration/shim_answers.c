@@ -47,25 +47,6 @@ static void exact(const struct drv *d, const char *key, char server)
 	expect_note(d, key, server, MIR_EXACT, GROUP_ANY);
 }
 
-/* The key's cas value, read with mget + fetch_result (0 when absent). */
-static uint64_t cas_of(const struct drv *d, const char *key)
-{
-	const char *keys[1] = {key};
-	size_t lens[1] = {strlen(key)};
-	memcached_return_t rc = memcached_mget(d->mc, keys, lens, 1);
-	memcached_result_st *r;
-	uint64_t cas = 0;
-
-	if (rc != MEMCACHED_SUCCESS) {
-		drv_fail("mget '%s': %s", key, memcached_strerror(d->mc, rc));
-		return 0;
-	}
-	while ((r = memcached_fetch_result(d->mc, NULL, &rc))) {
-		cas = memcached_result_cas(r);
-		memcached_result_free(r);
-	}
-	return cas;
-}
 
 /* Mirrored, then deleted behind the shim's back: the mirror holds what the server lost. */
 static void lost(const struct drv *d, const char *key)
@@ -91,7 +72,7 @@ static void case_absent(const struct drv *d)
 		  "prepend_by_key", "ans-prepend");
 	exact(d, "ans-prepend", SRV_ABSENT);
 	put(d, "ans-cas", "5", 1);
-	cas = cas_of(d, "ans-cas");
+	cas = drv_cas(d, "ans-cas");
 	raw_delete(d, "ans-cas");
 	drv_check(memcached_cas(d->mc, "ans-cas", 7, "x", 1, 0, 0, cas), MEMCACHED_NOTFOUND, "cas", "ans-cas");
 	exact(d, "ans-cas", SRV_ABSENT);

@@ -197,23 +197,11 @@ static void case_concat(const struct drv *d)
 	expect_note(d, "app-unseen", SRV_PRESENT, MIR_DROP_OK, GROUP_ANY);
 }
 
-/* The cas of key, read with mget + fetch_result. */
+/* The cas of key, which must have one. */
 static uint64_t get_cas(const struct drv *d, const char *key)
 {
-	const char *keys[1] = {key};
-	size_t lens[1] = {strlen(key)};
-	memcached_return_t rc = memcached_mget(d->mc, keys, lens, 1);
-	memcached_result_st *r;
-	uint64_t cas = 0;
+	uint64_t cas = drv_cas(d, key);
 
-	if (rc != MEMCACHED_SUCCESS) {
-		drv_fail("mget '%s': %s", key, memcached_strerror(d->mc, rc));
-		return 0;
-	}
-	while ((r = memcached_fetch_result(d->mc, NULL, &rc))) {
-		cas = memcached_result_cas(r);
-		memcached_result_free(r);
-	}
 	if (cas == 0)
 		drv_fail("no cas for '%s'", key);
 	return cas;

@@ -78,6 +78,10 @@ void drv_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** Failures so far. */
 int drv_failures(void);
 
+/** The cas value of key on d, read with mget + fetch_result (0 when absent; a failed mget is
+ * counted as a failure). */
+uint64_t drv_cas(const struct drv *d, const char *key);
+
 /** A handle on servers ("h:p,h:p"), with binary protocol and namespace ns ("" none).
  * Exits on failure. */
 memcached_st *drv_connect(const char *servers, int binary, const char *ns);

@@ -10,7 +10,6 @@
 need_memcached
 need_python
 N=2000
-ERR=$MCM_TMP/err
 # Secrets nobody could guess, so that finding one anywhere means it leaked.
 PW=pw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 WRONG_PW=wrong-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
@@ -21,21 +20,6 @@ BAD=$MCM_TMP/bad.cred
 credentials "$BAD" authfile restore "$WRONG_PW"
 SASLCRED=$MCM_TMP/sasl.cred
 credentials "$SASLCRED" plain restore "$PW"
-OUTPUTS=()
-
-# run CMD ARGS...: mcmirror with the mirror $M; sets rc, stderr in $ERR (kept for the secret check).
-run() {
-	rc=0
-	"$MCM_TOOL" --mirror "$M" "$@" 2>"$ERR" || rc=$?
-	OUTPUTS+=("$MCM_TMP/err.${#OUTPUTS[@]}")
-	cp "$ERR" "${OUTPUTS[-1]}"
-}
-
-# refused STATUS MESSAGE: the last run exited STATUS and said MESSAGE.
-refused() {
-	assert_eq "$rc" "$1" "exit status ($(cat "$ERR"))"
-	grep -qF -- "$2" "$ERR" || fail "want '$2', got: $(cat "$ERR")"
-}
 
 mc_start Y -Y "$MCM_TMP/tokens"
 SRV=127.0.0.1:$Y_PORT

@@ -12,7 +12,6 @@ need_memcached
 need_python
 [ -f "$MCM_SHIM" ] || fail "no shim at '$MCM_SHIM'"
 N=1500
-ERR=$MCM_TMP/err
 PW=pw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 WRONG_PW=wrong-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 GOOD=$MCM_TMP/good.cred
@@ -21,19 +20,6 @@ BAD=$MCM_TMP/bad.cred
 credentials "$BAD" plain restore "$WRONG_PW"
 TOKEN=$MCM_TMP/token.cred
 credentials "$TOKEN" authfile restore "$PW"
-OUTPUTS=()
-
-run() {
-	rc=0
-	"$MCM_TOOL" --mirror "$M" "$@" 2>"$ERR" || rc=$?
-	OUTPUTS+=("$MCM_TMP/err.${#OUTPUTS[@]}")
-	cp "$ERR" "${OUTPUTS[-1]}"
-}
-
-refused() {
-	assert_eq "$rc" "$1" "exit status ($(cat "$ERR"))"
-	grep -qF -- "$2" "$ERR" || fail "want '$2', got: $(cat "$ERR")"
-}
 
 sasl_server S restore "$PW"
 SRV=127.0.0.1:$S_PORT

@@ -13,19 +13,6 @@ memcached_offers --enable-ssl || skip "$MEMCACHED_BINARY has no TLS (-Z)"
 CERTS=$MCM_TMP/certs
 make_certs "$CERTS"
 N=3000
-ERR=$MCM_TMP/err
-
-# run CMD ARGS...: mcmirror with the mirror $M; sets rc, stderr in $ERR.
-run() {
-	rc=0
-	"$MCM_TOOL" --mirror "$M" "$@" 2>"$ERR" || rc=$?
-}
-
-# refused STATUS MESSAGE: the last run exited STATUS and said MESSAGE.
-refused() {
-	assert_eq "$rc" "$1" "exit status ($(cat "$ERR"))"
-	grep -qF -- "$2" "$ERR" || fail "want '$2', got: $(cat "$ERR")"
-}
 
 mc_start S $(tls_opts server)
 SRV=127.0.0.1:$S_PORT
