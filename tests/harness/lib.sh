@@ -127,6 +127,12 @@ mcm_preload_prefix() {
 	fi
 }
 
+# asan_build: is this an AddressSanitizer build (everything built with -DMCM_SANITIZE=ON)?
+asan_build() {
+	mcm_preload_prefix
+	[[ $MCM_PRELOAD_PREFIX == *libasan* ]]
+}
+
 # need_php_memcached: Debian's PHP with its memcached extension, in a build where it can run
 # under the shim (sets PHP); otherwise the test is skipped. PHP loads extensions with
 # RTLD_DEEPBIND, which a sanitizer runtime refuses (google/sanitizers#611).

@@ -27,7 +27,7 @@ hostile() {
 # limited CMD...: run the tool with 1 GB of address space at most (no multi-GB buffer can be made).
 # AddressSanitizer reserves terabytes of shadow memory at start and cannot run so limited: in the
 # sanitizer build the limit is off (the normal build keeps the check).
-if [[ $(ldd "$MCM_TOOL") == *libasan* ]]; then # (not ldd | grep -q: under pipefail, ldd's SIGPIPE fails it)
+if asan_build; then
 	limited() { "$MCM_TOOL" "$@"; }
 else
 	limited() { (ulimit -v 1000000 && exec "$MCM_TOOL" "$@"); }

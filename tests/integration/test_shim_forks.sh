@@ -7,7 +7,7 @@
 # parent's drainer thread allocates can block for good in its first malloc (seen in CI: the child in
 # fdopen, waiting on the allocator lock the drainer held). glibc's malloc is fork-safe, and the
 # ThreadSanitizer build of CI runs this test; in the AddressSanitizer build it is skipped.
-[[ $(ldd "$MCM_BIN/shim_drive") == *libasan* ]] && skip "AddressSanitizer build: its allocator is not fork-safe"
+! asan_build || skip "AddressSanitizer build: its allocator is not fork-safe"
 mc_start S1
 mirror=$MCM_TMP/mirror
 MCMIRROR_LOG_FILE=$MCM_TMP/shim.log under_shim "$mirror" "$MCM_BIN/shim_drive" forks "$MCM_TMP/keys" \
