@@ -41,6 +41,7 @@ if [ "$(id -u)" = 0 ]; then
 	printf 'user = nobody\ngroup = nogroup\n' >>"$MCM_TMP/fpm.conf"
 	chmod 755 "$MCM_TMP"
 	chown nobody:nogroup "$run"
+	app=$(readable_copy "$app") # the workers (nobody) read the page
 	as_root=-R
 fi
 

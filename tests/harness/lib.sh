@@ -127,6 +127,17 @@ mcm_preload_prefix() {
 	fi
 }
 
+# readable_copy FILE: a copy of FILE that every user can read (and run), in MCM_TMP (made 0755),
+# printed. For tests that run a part of the build or the tree as another user (a service's user):
+# the checkout itself may sit in a directory only its owner can enter (CI clones into mktemp -d).
+readable_copy() {
+	local dir=$MCM_TMP/readable
+	chmod 755 "$MCM_TMP"
+	mkdir -p -m 755 "$dir"
+	install -m 755 "$1" "$dir/${1##*/}"
+	echo "$dir/${1##*/}"
+}
+
 # asan_build: is this an AddressSanitizer build (everything built with -DMCM_SANITIZE=ON)?
 asan_build() {
 	mcm_preload_prefix

@@ -18,7 +18,7 @@ install -d -m 0700 -o nobody -g nogroup "$m"
 mc_start MC
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 mcm_preload_prefix # a sanitizer-built shim needs the ASan runtime loaded first (as under_shim does)
-preload=${MCM_PRELOAD_PREFIX:+$MCM_PRELOAD_PREFIX:}$MCM_SHIM
+preload=${MCM_PRELOAD_PREFIX:+$MCM_PRELOAD_PREFIX:}$(readable_copy "$MCM_SHIM") # nobody must read it
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 not_nobody() { find "$1" ! -user nobody -printf '%p (%u)\n'; }
 check_owner() { # WHAT: nothing in $m belongs to anyone but nobody
