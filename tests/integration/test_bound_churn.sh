@@ -6,8 +6,9 @@
 # sessions under new keys with a 2 s ttl (most writes), user keys rewritten and deleted, temp keys
 # with a 1 s ttl, and keys of a second pool that process 0 flushes again and again. Every second
 # the test samples data.mdb's size, the records' bytes (meta "bytes") and the live records' bytes.
-#   - the file stops growing: at the end it is at most 1.5 times its size at mid-run (a mirror
-#     without the sweep grows linearly: twice), and at most 8 times the most live data seen
+#   - the file stops growing: from mid-run to the end it grows by at most half of what the writes
+#     in that time would add to a file that grows with them (a mirror without the sweep), and at
+#     least 1.5 times its mid-run size is always allowed; at most 8 times the most live data seen
 #     (docs/RUNBOOK.md: about 4 measured here); the records' bytes stay within 3 times it;
 #   - the sweep removed expired values and records the flushes killed;
 #   - every user key is exact in the mirror and on the server (bound_tool check), and, once the
@@ -68,14 +69,19 @@ read -r rec_end file_end _ <<<"$final"
 read -r cycles _stale expired _tomb flushed evicted _ <<<"$sweep"
 max_live=$(awk '$7 > m { m = $7 } END { print m + 0 }' "$MCM_TMP/samples")
 max_rec=$(awk '$1 > m { m = $1 } END { print m + 0 }' "$MCM_TMP/samples")
-file_mid=$(awk -v h=$((n / 2)) 'NR == h { print $2 }' "$MCM_TMP/samples")
+read -r file_mid seq_mid < <(awk -v h=$((n / 2)) 'NR == h { print $2, $5 }' "$MCM_TMP/samples")
+read -r _ _ _ _ seq_end <<<"$final"
 sessions=$(awk '{ s += $3 } END { print s }' "$S"/out.*)
 echo "samples $n, sessions written $sessions, file at mid-run $file_mid, at the end $file_end," \
 	"most live bytes $max_live, most record bytes $max_rec" >&2
 
 if [ -z "$cap" ]; then
-	[ $((file_end * 2)) -le $((file_mid * 3)) ] ||
-		fail "the file kept growing: $file_mid bytes at mid-run, $file_end at the end"
+	# A file that grows with the writes is at seq_end / seq_mid times its mid-run size at the end;
+	# allow half of that growth, and never less than 1.5 times (the writers' speed differs
+	# between the halves on a loaded machine: a slow start wrote less before mid-run).
+	[ $((file_end * 2 * seq_mid)) -le $((file_mid * (seq_mid + seq_end))) ] ||
+		[ $((file_end * 2)) -le $((file_mid * 3)) ] ||
+		fail "the file kept growing: $file_mid bytes at mid-run ($seq_mid writes), $file_end at the end ($seq_end)"
 	[ "$file_end" -le $((max_live * 8)) ] ||
 		fail "the file ($file_end bytes) is more than 8 times the live data ($max_live bytes)"
 	[ "$max_rec" -le $((max_live * 3)) ] ||
