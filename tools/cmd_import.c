@@ -43,6 +43,7 @@
 #define WINDOW 8192                 /* keys fetched and not yet answered, per server */
 #define BATCH 1000                  /* records per transaction */
 #define ARENA_SIZE ((size_t)8 << 20) /* key and value bytes per transaction */
+#define ARENA_START ((size_t)64 << 10) /* the arena's first size */
 #define DUMP_BUF (256u << 10)       /* metadump read buffer */
 #define SEND_AT (64u << 10)
 #define BUSY_TRIES 20               /* the crawler is busy: retry for about 10 s */
@@ -234,20 +235,27 @@ static int flush_records(struct import *im)
 	return 0;
 }
 
-/* Room for need bytes of the next record: write the batch first when full. */
+/* Room for need bytes of the next record: write the batch first when full. The arena starts
+ * small and doubles at each flush up to ARENA_SIZE (a small import allocates little). */
 static char *arena_take(struct import *im, size_t need)
 {
-	if ((im->nm == BATCH || im->used + need > im->cap) && flush_records(im) != 0)
-		return NULL;
-	if (need > im->cap) { /* the batch is empty: nothing points into the arena */
-		char *a = realloc(im->arena, need);
-		if (!a) {
-			mcm_cli_error(CMD, "out of memory for a value of %zu bytes", need);
-			im->stop = 1;
+	if (im->nm == BATCH || im->used + need > im->cap) {
+		size_t want = im->cap < ARENA_SIZE / 2 ? im->cap * 2 : ARENA_SIZE;
+
+		if (flush_records(im) != 0)
 			return NULL;
+		if (want < need)
+			want = need;
+		if (want > im->cap) { /* the batch is empty: nothing points into the arena */
+			char *a = realloc(im->arena, want);
+			if (!a) {
+				mcm_cli_error(CMD, "out of memory for a value of %zu bytes", need);
+				im->stop = 1;
+				return NULL;
+			}
+			im->arena = a;
+			im->cap = want;
 		}
-		im->arena = a;
-		im->cap = need;
 	}
 	im->used += need;
 	return im->arena + im->used - need;
@@ -758,8 +766,8 @@ static int import(struct import *im)
 		return MCM_EXIT_FAIL;
 	im->fifo = malloc(WINDOW * sizeof *im->fifo);
 	im->d.buf = malloc(DUMP_BUF);
-	im->arena = malloc(ARENA_SIZE);
-	im->cap = ARENA_SIZE;
+	im->arena = malloc(ARENA_START);
+	im->cap = ARENA_START;
 	if (!im->fifo || !im->d.buf || !im->arena) {
 		mcm_cli_error(CMD, "out of memory");
 		return MCM_EXIT_FAIL;

@@ -59,6 +59,20 @@ mc_cmd "$SRC_PORT" 'flush_all\r\nquit\r\n' >/dev/null
 	fail "two servers: $(cat "$MCM_TMP/err")"
 grep -q "imported 2000, gone 0, misplaced 2000, failed 0 of 4000 keys listed" "$MCM_TMP/err" || fail "two servers: $(cat "$MCM_TMP/err")"
 
+# Values larger than import's first buffer (64 KiB) and than what it has grown to, between
+# small ones: each imported whole.
+mc_start BIG
+for size in 10 70000 20 300000 900000 30; do
+	mc_cmd "$BIG_PORT" "ms big:$size $size T0\r\n$(head -c "$size" /dev/zero | tr '\0' v)\r\nquit\r\n" >/dev/null
+done
+"$MCM_TOOL" --mirror "$MCM_TMP/big" import --servers "127.0.0.1:$BIG_PORT" 2>"$MCM_TMP/err" ||
+	fail "large values: $(cat "$MCM_TMP/err")"
+grep -q "imported 6, gone 0, misplaced 0, failed 0 of 6 keys listed" "$MCM_TMP/err" || fail "large values: $(cat "$MCM_TMP/err")"
+"$MCM_TOOL" --mirror "$MCM_TMP/big" verify --servers "127.0.0.1:$BIG_PORT" 2>"$MCM_TMP/err" &&
+	grep -q "checked 6: matching 6," "$MCM_TMP/err" || fail "large values, verify: $(cat "$MCM_TMP/err")"
+"$MCM_TOOL" --mirror "$MCM_TMP/big" dump | awk '$1 == "live" { n += length($NF) } END { print n }' >"$MCM_TMP/bytes"
+assert_eq "$(cat "$MCM_TMP/bytes")" 1270060 "bytes of the imported values"
+
 # A server whose crawler is off refuses metadump: said clearly, exit 1.
 mc_start NOCRAWL -o no_lru_crawler
 rc=0; "$MCM_TOOL" --mirror "$MCM_TMP/nc" import --servers "127.0.0.1:$NOCRAWL_PORT" 2>"$MCM_TMP/err" || rc=$?
