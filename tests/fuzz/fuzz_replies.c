@@ -114,14 +114,7 @@ static void server_start(struct server *s, pthread_t *t)
 	FUZZ_CHECK(s->listener >= 0 && bind(s->listener, (struct sockaddr *)&sun, sizeof sun) == 0 &&
 			   listen(s->listener, 8) == 0 && pipe2(s->stop, O_CLOEXEC) == 0,
 		   "cannot listen on %s: %s", sock_path, strerror(errno));
-	pthread_attr_t attr;
-
-	/* A small stack: the sanitizers clear a thread's stack shadow at every start, most of a
-	 * run's time with the default 8 MiB. */
-	FUZZ_CHECK(pthread_attr_init(&attr) == 0 && pthread_attr_setstacksize(&attr, 256 << 10) == 0 &&
-			   pthread_create(t, &attr, serve, s) == 0,
-		   "cannot start the server thread");
-	pthread_attr_destroy(&attr);
+	FUZZ_CHECK(pthread_create(t, NULL, serve, s) == 0, "cannot start the server thread");
 }
 
 /* The run is over: stop the thread, drop connections never accepted. */
