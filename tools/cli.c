@@ -223,6 +223,15 @@ double mcm_cli_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+size_t mcm_cli_arena_next(size_t cap, size_t need, size_t max)
+{
+	size_t want = cap < max / 2 ? cap * 2 : max;
+
+	if (want < need)
+		want = need;
+	return want > cap ? want : cap;
+}
+
 long long mcm_cli_parse_count(const char *s)
 {
 	char *end;

@@ -235,17 +235,15 @@ static int flush_records(struct import *im)
 	return 0;
 }
 
-/* Room for need bytes of the next record: write the batch first when full. The arena starts
- * small and doubles at each flush up to ARENA_SIZE (a small import allocates little). */
+/* Room for need bytes of the next record: write the batch first when full (the
+ * arena grows then, mcm_cli_arena_next). */
 static char *arena_take(struct import *im, size_t need)
 {
 	if (im->nm == BATCH || im->used + need > im->cap) {
-		size_t want = im->cap < ARENA_SIZE / 2 ? im->cap * 2 : ARENA_SIZE;
+		size_t want = mcm_cli_arena_next(im->cap, need, ARENA_SIZE);
 
 		if (flush_records(im) != 0)
 			return NULL;
-		if (want < need)
-			want = need;
 		if (want > im->cap) { /* the batch is empty: nothing points into the arena */
 			char *a = realloc(im->arena, want);
 			if (!a) {

@@ -42,7 +42,8 @@
 #include "load.h"
 #include "mcmirror.h"
 
-#define ARENA_SIZE ((size_t)8 << 20) /* bytes of keys and values per batch */
+#define ARENA_SIZE ((size_t)8 << 20) /* bytes of keys and values per batch, at most */
+#define ARENA_START ((size_t)64 << 10) /* the arena's first size */
 #define READ_BUF ((size_t)256 << 10)  /* read-ahead */
 #define HEADER_LINE_MAX ((size_t)64 << 10) /* header, pool and trailer lines */
 #define VALUE_MAX_DEFAULT ((uint64_t)1 << 30) /* memcached's largest item (-I 1024m) */
@@ -446,23 +447,26 @@ int mcm_load_flush(struct load *ld)
 	return 0;
 }
 
-/* Room for need bytes in the arena: flush first when full. */
+/* Room for need bytes in the arena: flush first when full (the arena grows
+ * then, mcm_cli_arena_next). */
 static char *arena_take(struct load *ld, size_t need)
 {
 	struct batch *b = &ld->b;
 
 	if (b->n == BATCH || b->used + need > b->cap) {
+		size_t want = mcm_cli_arena_next(b->cap, need, ARENA_SIZE);
+
 		if (mcm_load_flush(ld) != 0)
 			return NULL;
-	}
-	if (need > b->cap) { /* the batch is empty: nothing points into the arena */
-		char *a = realloc(b->arena, need);
-		if (!a) {
-			refuse(ld, "out of memory for a record of %zu bytes", need);
-			return NULL;
+		if (want > b->cap) { /* the batch is empty: nothing points into the arena */
+			char *a = realloc(b->arena, want);
+			if (!a) {
+				refuse(ld, "out of memory for a record of %zu bytes", need);
+				return NULL;
+			}
+			b->arena = a;
+			b->cap = want;
 		}
-		b->arena = a;
-		b->cap = need;
 	}
 	b->used += need;
 	return b->arena + b->used - need;
@@ -738,9 +742,9 @@ static int load_tmp(struct load *ld)
 		if ((rc = mcm_store_apply(ld->st, &m, 1)) != 0)
 			return write_failed(ld, ld->tmp, rc);
 	}
-	if (!(ld->b.arena = malloc(ARENA_SIZE)))
+	if (!(ld->b.arena = malloc(ARENA_START)))
 		return refuse(ld, "out of memory");
-	ld->b.cap = ARENA_SIZE;
+	ld->b.cap = ARENA_START;
 	if (read_records(ld) != 0)
 		return -1;
 	draw(ld, 1);

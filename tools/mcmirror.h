@@ -73,6 +73,12 @@ int mcm_cli_progress_enabled(const struct mcm_global *g);
 /** Monotonic clock in seconds. */
 double mcm_cli_now(void);
 
+/** The size for a batch arena that a flush has just emptied (load, import): a
+ * small start doubles at each flush up to max, so that a small input allocates
+ * little; never less than need (one record larger than that).
+ * @return the new size, at least cap. */
+size_t mcm_cli_arena_next(size_t cap, size_t need, size_t max);
+
 /** Parse a --pool ID argument (hex, as `mcmirror stats` prints it).
  * @return 0, or MCM_EXIT_USAGE after a message. */
 int mcm_cli_parse_pool(const char *cmd, const char *arg, uint64_t *id);

@@ -56,6 +56,13 @@ cmp -s <(grep -v '^created=\|^mirror=' big.dump | head -n -1) <(grep -v '^create
 if [ "$asan" = 0 ]; then
 	[ "$(maxrss_kb err)" -lt $((48 << 10)) ] || fail "loading a 16 MB value took $(maxrss_kb err) kB"
 fi
+# Values larger than load's first arena (64 KiB) and than what it has grown to, between small
+# ones and the 20 records of small.dump: all load back byte for byte.
+remake small.dump mid.dump "recs = recs + [b'live $pool %d 17%014d 7 0 0 - mid%d ' % (21 + i, i, i) + bytes(range(33, 91)) * (n // 58) for i, n in enumerate([58, 100050, 58, 3000010, 58, 600010])]"
+"$MCM_TOOL" --mirror mid load mid.dump 2>err || fail "values of 100 KB to 3 MB: $(cat err)"
+"$MCM_TOOL" --mirror mid dump -f mid.back || fail "dump of the mirror of mid.dump"
+cmp -s <(grep '^live ' mid.dump) <(grep '^live ' mid.back) || fail "values of 100 KB to 3 MB did not load back byte for byte"
+assert_eq "$(grep -c '^live ' mid.back)" 26 "records loaded from mid.dump"
 rc=0; "$MCM_TOOL" --mirror big2 load --max-value 8M big.dump 2>err || rc=$?
 assert_eq "$rc" 1 "a value over --max-value: exit status"
 grep -q "line 11: a value longer than 8388608 bytes" err || fail "a value over --max-value: $(cat err)"
