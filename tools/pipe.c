@@ -20,7 +20,7 @@
 #include "pipe.h"
 #include "tls.h"
 
-#define READ_CHUNK 65536
+#define READ_MIN 32768 /* free bytes a read needs in the input buffer (64 KiB at first) */
 #define POLL_STACK 64
 #define UNAUTHENTICATED "CLIENT_ERROR unauthenticated"
 #define NEEDS_AUTH "server requires authentication: give --auth-file"
@@ -450,13 +450,15 @@ static int speaks_tls(struct mcm_pipe *p)
 static void receive_some(struct mcm_pipe *p, double now, mcm_pipe_reply_fn *fn, void *ctx)
 {
 	for (;;) {
+		size_t room;
 		ssize_t n;
 
-		if (reserve(&p->in, &p->in_off, &p->in_len, &p->in_cap, READ_CHUNK) != 0) {
+		if (reserve(&p->in, &p->in_off, &p->in_len, &p->in_cap, READ_MIN) != 0) {
 			fail(p, ENOMEM, "out of memory");
 			return;
 		}
-		n = transport_read(p, p->in + p->in_len, p->in_cap - p->in_len);
+		room = p->in_cap - p->in_len;
+		n = transport_read(p, p->in + p->in_len, room);
 		if (n == 0) {
 			closed(p);
 			return;
@@ -474,8 +476,9 @@ static void receive_some(struct mcm_pipe *p, double now, mcm_pipe_reply_fn *fn, 
 			return;
 		p->heard = 1;
 		cut_replies(p, fn, ctx);
-		/* a short read emptied the socket; TLS reads a record at a time: on until it waits */
-		if (p->err || (!p->tls && (size_t)n < READ_CHUNK))
+		/* a read that did not fill the room emptied the socket; TLS reads a record at a time:
+		 * on until it waits */
+		if (p->err || (!p->tls && (size_t)n < room))
 			return;
 	}
 }
