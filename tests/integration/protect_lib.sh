@@ -96,7 +96,7 @@ no_secret_in_process() {
 	! ps -ww -o args= -p "$2" | grep -qF -- "$1" || fail "the password appears in ps"
 }
 
-# sasl_server NAME USER PASSWORD: memcached -S (binary protocol only) whose SASL PLAIN users are in a
+# sasl_server NAME USER PASSWORD [MEMCACHED OPTIONS...]: memcached -S (binary protocol only) whose SASL PLAIN users are in a
 # sasldb the test makes with saslpasswd2 (its config in $MCM_TMP/sasl, found through SASL_CONF_PATH).
 sasl_server() {
 	local d=$MCM_TMP/sasl
@@ -107,7 +107,7 @@ sasl_server() {
 	printf 'mech_list: plain\nsasldb_path: %s/sasldb2\n' "$d" >"$d/memcached.conf"
 	printf '%s' "$3" | "$SASLPASSWD2" -f "$d/sasldb2" -a memcached -p -c "$2" ||
 		fail "saslpasswd2 could not add the test user"
-	SASL_CONF_PATH=$d mc_start "$1" -S -B binary
+	SASL_CONF_PATH=$d mc_start "$1" -S -B binary "${@:4}"
 }
 
 # The tests' way of running the tool: stderr of the last run in $ERR, and a copy of every run's

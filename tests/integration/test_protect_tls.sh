@@ -4,7 +4,8 @@
 # the wrong CA, a self-signed certificate, a certificate for another name, a plain server and a
 # client certificate that is missing or untrusted are refused with a message saying what failed,
 # exit 1, and nothing reaches the server; a client certificate the server requires works; a unix
-# socket stays plain; --tls-insecure connects to anything.
+# socket stays plain; --tls-insecure connects to anything; TLS and SASL on one server work together
+# (when memcached has SASL and saslpasswd2 is installed).
 . "$MCM_HARNESS/lib.sh" || exit 1
 . "$(dirname "$0")/protect_lib.sh"
 need_memcached
@@ -113,6 +114,31 @@ assert_eq "$rc" 0 "follow --once over TLS ($(cat "$ERR"))"
 out=$(check check "$STANDBY_PORT" "$N" 300 tls: --tls "$CERTS/ca.crt") || fail "values followed over TLS: $out"
 run follow --servers "127.0.0.1:$STANDBY_PORT" --name wrongca --once --timeout 1 --tls --tls-ca "$CERTS/other.crt"
 refused 1 "certificate verify failed for '127.0.0.1:$STANDBY_PORT'"
+
+# TLS and SASL on one server: replay and verify need both, and with both every value comes back
+# (read by the independent client, also with both).
+if memcached_offers --enable-sasl && PATH=$PATH:/usr/sbin:/sbin command -v saslpasswd2 >/dev/null; then
+	PW=pw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	credentials "$MCM_TMP/ts.cred" plain restore "$PW"
+	sasl_server TS restore "$PW" $(tls_opts server)
+	M=$MCM_TMP/m
+	run replay --servers "127.0.0.1:$TS_PORT" --auth-file "$MCM_TMP/ts.cred"
+	refused 1 "cannot connect to '127.0.0.1:$TS_PORT'"
+	run replay --servers "127.0.0.1:$TS_PORT" "${TLS[@]}"
+	refused 1 "cannot connect to '127.0.0.1:$TS_PORT'"
+	assert_eq "$(total_items "$TS_PORT" --tls "$CERTS/ca.crt" --auth "$MCM_TMP/ts.cred")" 0 "items stored after refused replays (TLS and SASL)"
+	run replay --servers "127.0.0.1:$TS_PORT" "${TLS[@]}" --auth-file "$MCM_TMP/ts.cred"
+	assert_eq "$rc" 0 "replay with TLS and SASL ($(cat "$ERR"))"
+	out=$(check check "$TS_PORT" "$N" 300 tls: --tls "$CERTS/ca.crt" --auth "$MCM_TMP/ts.cred") ||
+		fail "values after the replay with TLS and SASL: $out"
+	run verify --servers "127.0.0.1:$TS_PORT" "${TLS[@]}" --auth-file "$MCM_TMP/ts.cred"
+	assert_eq "$rc" 0 "verify with TLS and SASL ($(cat "$ERR"))"
+	grep -q "checked $N: matching $N," "$ERR" || fail "verify with TLS and SASL: $(cat "$ERR")"
+	no_secret "$PW" "${OUTPUTS[@]}" "$MCM_TMP"/memcached-*.log
+	echo "TLS and SASL on one server: $N values replayed and verified" >&2
+else
+	echo "TLS and SASL together not tested: memcached without -S or no saslpasswd2" >&2
+fi
 
 # A unix socket stays plain with --tls (memcached speaks no TLS there, even with -Z).
 SOCK=$MCM_TMP/mc.sock
