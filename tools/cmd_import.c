@@ -372,7 +372,9 @@ static int hex_digit(char c)
 	return -1;
 }
 
-/* Undo the metadump's URL encoding (%XX) into out (MCM_PIPE_KEY_MAX bytes). @return the length, or -1. */
+/* Undo the metadump's URL encoding (%XX) into out (MCM_PIPE_KEY_MAX bytes). memcached encodes
+ * every byte that is not a letter, a digit or one of "-._~": a raw control byte or space is not
+ * its listing (a key made of it would be invented). @return the length, or -1. */
 static long url_decode(const char *s, size_t len, char *out)
 {
 	size_t n = 0;
@@ -380,7 +382,7 @@ static long url_decode(const char *s, size_t len, char *out)
 	for (size_t i = 0; i < len; i++) {
 		int hi, lo;
 
-		if (n == MCM_PIPE_KEY_MAX)
+		if (n == MCM_PIPE_KEY_MAX || (unsigned char)s[i] <= ' ' || s[i] == 0x7f)
 			return -1;
 		if (s[i] != '%') {
 			out[n++] = s[i];

@@ -154,6 +154,9 @@ def replies_seeds():
         "import": seed(0, listing, b"VA 1 f1 t-1\r\nx\r\nVA 2 f2 t100\r\nyz\r\n"),
         "import_gone": seed(0, listing, b"EN\r\nCLIENT_ERROR bad data chunk\r\n"),
         "import_refused": seed(0, b"ERROR\r\n", b""),
+        # raw control bytes in a key field (found by a long run: import fetched and wrote such a key)
+        "import_raw_key": seed(0, b"key=a\x00exp=-1\x01\r f9 t5\r\nkey=ok exp=-1 la=1 cas=1 fetch=no cls=1 size=63\n"
+                                  b"END\r\n", b"VA 3 f1 t-1\r\nabc\r\nVA 1 f1 t-1\r\nx\r\n"),
     }
 
 

@@ -1,6 +1,6 @@
 /* hostile_server.c - a fake memcached that sends what no real memcached can: reply lengths beyond any item.
  *
- * usage: hostile_server PORTFILE SETTINGS VALUE_REPLY
+ * usage: hostile_server PORTFILE SETTINGS VALUE_REPLY [LISTING]
  *   Listens on a free 127.0.0.1 port (written to PORTFILE once it listens), serves every
  *   connection in one poll loop, answers each request line:
  *     stats settings  SETTINGS as one STAT line then END ("STAT item_size_max 1048576"),
@@ -8,7 +8,8 @@
  *     stats           "STAT evictions 0", END
  *     mg ...          VALUE_REPLY + "\r\n" (e.g. "VA 3000000000 f0 t-1"), then a few value
  *                     bytes, and nothing more: the length announced never arrives
- *     lru_crawler metadump all   one key ("key=hostile:1 ..."), then END
+ *                     (VALUE_REPLY "EN": a miss, "EN\r\n" alone)
+ *     lru_crawler metadump all   LISTING, or one key ("key=hostile:1 ..."), then END
  *     mn              MN; anything else: ERROR
  *   VALUE_REPLY "LONG" sends a 20,000-byte line without its end instead.
  * Only for the hostile-bytes cases of test_reply_bounds.sh: everything a real memcached can
@@ -32,7 +33,8 @@ struct client {
 	size_t len;
 };
 
-static const char *settings, *value_reply;
+static const char *settings, *value_reply,
+	*listing = "key=hostile:1 exp=-1 la=1 cas=1 fetch=no cls=1 size=64\r\n";
 
 static void put(int fd, const char *s)
 {
@@ -71,10 +73,11 @@ static void answer(int fd, const char *line)
 			free(long_line);
 			return;
 		}
-		snprintf(out, sizeof out, "%s\r\nabcdefgh", value_reply);
+		snprintf(out, sizeof out, "%s\r\n%s", value_reply, strcmp(value_reply, "EN") == 0 ? "" : "abcdefgh");
 		put(fd, out);
 	} else if (strcmp(line, "lru_crawler metadump all") == 0) {
-		put(fd, "key=hostile:1 exp=-1 la=1 cas=1 fetch=no cls=1 size=64\r\nEND\r\n");
+		put(fd, listing);
+		put(fd, "END\r\n");
 	} else if (strcmp(line, "mn") == 0) {
 		put(fd, "MN\r\n");
 	} else {
@@ -130,12 +133,14 @@ int main(int argc, char **argv)
 	struct pollfd pfd[CLIENTS + 1];
 	int lfd;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: hostile_server PORTFILE SETTINGS VALUE_REPLY\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: hostile_server PORTFILE SETTINGS VALUE_REPLY [LISTING]\n");
 		return 2;
 	}
 	settings = argv[2];
 	value_reply = argv[3];
+	if (argc == 5)
+		listing = argv[4];
 	lfd = listen_free(argv[1]);
 	for (int i = 0; i < CLIENTS; i++)
 		clients[i].fd = -1;

@@ -5,15 +5,16 @@
 # allocating it; an endless reply line and a bad value size are protocol errors. Those replies come from
 # hostile_server.c, a fake server: no real memcached can send them (it never holds an item larger than its
 # item_size_max). What a real memcached sends - a 1.5 MB value from a server started with -I 2m, above the
-# default 1 MiB - goes through replay, verify and import.
+# default 1 MiB - goes through replay, verify and import. A listing whose key field holds raw control bytes
+# (memcached URL-encodes them) is refused line by line, never imported.
 . "$MCM_HARNESS/lib.sh" || exit 1
 need_memcached
 
-# hostile NAME SETTINGS VALUE_REPLY: start a fake server; sets NAME_PORT.
+# hostile NAME SETTINGS VALUE_REPLY [LISTING]: start a fake server; sets NAME_PORT.
 hostile() {
 	local name=$1 pid i
 	rm -f "$MCM_TMP/$name.port"
-	"$MCM_BIN/hostile_server" "$MCM_TMP/$name.port" "$2" "$3" &
+	"$MCM_BIN/hostile_server" "$MCM_TMP/$name.port" "${@:2}" &
 	pid=$!
 	MCM_PIDS+=("$pid")
 	for i in $(seq 1 100); do
@@ -79,6 +80,15 @@ hostile H6 'STAT item_size_max 1048576' 'VA 3 f0 t-1'
 "$MCM_BIN/mkmirror" "$MCM_TMP/m6" "127.0.0.1:$H6_PORT" 3 100 || fail mkmirror
 expect_bound verify "$H6_PORT" 'value block not followed by \r\n: not a memcached server?' \
 	--mirror "$MCM_TMP/m6" verify --servers "127.0.0.1:$H6_PORT" --timeout 3
+
+# A listing whose key field holds raw control bytes (memcached URL-encodes them: %01): not a key of
+# the server's, never fetched nor imported; the encoded one is (the server has it no longer: gone).
+hostile H7 'STAT item_size_max 1048576' EN $'key=enc%01oded exp=-1 la=1 cas=1 fetch=no cls=1 size=64\r\nkey=raw\001ctl\r exp=-1 la=1 cas=1 fetch=no cls=1 size=64\r\n'
+rc=0; "$MCM_TOOL" --mirror "$MCM_TMP/m7" import --servers "127.0.0.1:$H7_PORT" --timeout 3 2>"$MCM_TMP/err" || rc=$?
+assert_eq "$rc" 1 "import of a listing with raw control bytes ($(cat "$MCM_TMP/err"))"
+grep -q "cannot read the metadump line 'key=raw" "$MCM_TMP/err" || fail "the raw key was not refused: $(cat "$MCM_TMP/err")"
+grep -q '^mcmirror: import: imported 0, gone 1, misplaced 0, failed 1 of 1 keys listed' "$MCM_TMP/err" ||
+	fail "import of a listing with raw control bytes: $(cat "$MCM_TMP/err")"
 
 # A real memcached with items up to 2 MiB: a 1.5 MB value is no hostile reply.
 mc_start BIG -I 2m
