@@ -7,7 +7,8 @@
 #   - the drainer's rate as the mirror grows (bound_bench build: one line per million writes);
 #   - data.mdb's size and the records' bytes;
 #   - for stats, dump (to /dev/null), snapshot, replay (into a fresh memcached -m 4096), verify
-#     (against it) and compact: wall time, peak RSS (which counts the LMDB pages a command
+#     (against it), follow --once (a first follower: every item sent again to that server) and
+#     compact: wall time, peak RSS (which counts the LMDB pages a command
 #     touched: page cache) and the peak of its own memory (RssAnon), from bound_bench run;
 #   - the load average before and after (the machine is shared: compare within one run).
 # It needs about 400 bytes of disk per key for the mirror and as much again for the snapshot,
@@ -48,7 +49,7 @@ for n in "$N" 10000; do
 	echo "file_bytes=$(stat -c %s "$M/data.mdb")"
 	start_mc
 	for cmd in "stats" "dump" "snapshot $W/snap$n" "replay --servers 127.0.0.1:$PORT" \
-		"verify --servers 127.0.0.1:$PORT" "compact"; do
+		"verify --servers 127.0.0.1:$PORT" "follow --servers 127.0.0.1:$PORT --once" "compact"; do
 		printf '%-10s ' "${cmd%% *}"
 		"$BB" run "$TOOL" -q --mirror "$M" $cmd
 	done
