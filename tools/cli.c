@@ -223,6 +223,33 @@ double mcm_cli_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+#define SHOWN_MAX 240 /* bytes of the original one quoted text holds at most */
+
+const char *mcm_cli_shown(const void *s, size_t len, size_t max)
+{
+	static __thread char ring[4][3 * SHOWN_MAX + 4];
+	static __thread unsigned next;
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = s;
+	char *out = ring[next++ % 4], *o = out;
+
+	if (max > SHOWN_MAX)
+		max = SHOWN_MAX;
+	for (size_t i = 0; i < len && i < max; i++) {
+		if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '\\') {
+			*o++ = (char)b[i];
+		} else {
+			*o++ = '\\';
+			*o++ = hex[b[i] >> 4];
+			*o++ = hex[b[i] & 15];
+		}
+	}
+	if (len > max)
+		o = memcpy(o, "...", 3) + 3;
+	*o = '\0';
+	return out;
+}
+
 size_t mcm_cli_arena_next(size_t cap, size_t need, size_t max)
 {
 	size_t want = cap < max / 2 ? cap * 2 : max;
@@ -307,19 +334,11 @@ static uint64_t damaged;
 
 void mcm_cli_damaged(const char *cmd, const struct mcm_item *item)
 {
-	char key[4 * 64 + 1];
-	size_t n = 0;
-
 	if (damaged++ >= 20)
 		return;
-	for (size_t i = 0; i < item->key_len && i < 64; i++) {
-		unsigned char c = (unsigned char)item->key[i];
-
-		n += (size_t)snprintf(key + n, sizeof key - n, c > 0x20 && c < 0x7f && c != '\\' ? "%c" : "\\%02x", c);
-	}
-	mcm_cli_error(cmd, "pool %016" PRIx64 ", seq %" PRIu64 ", key '%s%s': damaged record skipped (its checksum "
-		      "or a field is wrong; see docs/RUNBOOK.md section 4)", item->pool, item->seq, key,
-		      item->key_len > 64 ? "..." : "");
+	mcm_cli_error(cmd, "pool %016" PRIx64 ", seq %" PRIu64 ", key '%s': damaged record skipped (its checksum "
+		      "or a field is wrong; see docs/RUNBOOK.md section 4)", item->pool, item->seq,
+		      mcm_cli_shown(item->key, item->key_len, 64));
 	if (damaged == 20)
 		mcm_cli_error(cmd, "more damaged records are only counted");
 }

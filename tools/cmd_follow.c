@@ -409,8 +409,8 @@ static int one_batch(struct follow *fo)
 		    fo->batch_wtime)
 			fo->batch_wtime[fo->nbatch_wtime++] = c.item.wtime_us;
 		if (c.damaged)
-			mcm_cli_warn(CMD, "pool %016" PRIx64 ", seq %" PRIu64 ", key '%.*s': a damaged record: deleted on "
-				     "the target, never sent", c.item.pool, c.seq, (int)c.item.key_len, c.item.key);
+			mcm_cli_warn(CMD, "pool %016" PRIx64 ", seq %" PRIu64 ", key '%s': a damaged record: deleted on "
+				     "the target, never sent", c.item.pool, c.seq, mcm_cli_shown(c.item.key, c.item.key_len, 240));
 		n++;
 	}
 	if (rc != 0 && rc != MCM_END) {

@@ -294,8 +294,7 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
 	const struct pending *k;
 
 	if (im->count == 0) {
-		mcm_cli_warn(CMD, "'%s' answered a get that was not sent: %.*s", p->name, (int)(r->len > 80 ? 80 : r->len),
-			     r->line);
+		mcm_cli_warn(CMD, "'%s' answered a get that was not sent: %s", p->name, mcm_cli_shown(r->line, r->len, 80));
 		return;
 	}
 	k = &im->fifo[im->head];
@@ -310,8 +309,8 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
 		im->failed++;
 		if (im->errors_shown++ < ERRORS_SHOWN || im->g->verbose) {
 			mcm_progress_clear(&im->pg);
-			mcm_cli_error(CMD, "'%s' refused a get of '%.*s': %.*s", p->name, (int)k->len, k->key,
-				      (int)(r->len > 200 ? 200 : r->len), r->line);
+			mcm_cli_error(CMD, "'%s' refused a get of '%s': %s", p->name, mcm_cli_shown(k->key, k->len, 200),
+				      mcm_cli_shown(r->line, r->len, 200));
 		}
 	}
 }
@@ -407,8 +406,7 @@ static int listed_line(struct import *im, const char *line, size_t len)
 	if (len < 5 || memcmp(line, "key=", 4) != 0 ||
 	    (klen = url_decode(line + 4, (size_t)((end ? end : line + len) - line - 4), key)) < 0) {
 		im->failed++;
-		mcm_cli_error(CMD, "'%s': cannot read the metadump line '%.*s'", im->a.name, (int)(len > 120 ? 120 : len),
-			      line);
+		mcm_cli_error(CMD, "'%s': cannot read the metadump line '%s'", im->a.name, mcm_cli_shown(line, len, 120));
 		return 0;
 	}
 	im->listed++;
@@ -441,9 +439,9 @@ static int first_line(struct import *im, const char *line, size_t len)
 		mcm_cli_error(CMD, "'%s': server requires authentication: give --auth-file", im->a.name);
 		return -1;
 	}
-	mcm_cli_error(CMD, "'%s' refuses 'lru_crawler metadump all': %.*s (import needs memcached 1.4.31 or later "
+	mcm_cli_error(CMD, "'%s' refuses 'lru_crawler metadump all': %s (import needs memcached 1.4.31 or later "
 		      "with its LRU crawler enabled, i.e. not started with '-o no_lru_crawler')",
-		      im->a.name, (int)(len > 200 ? 200 : len), line);
+		      im->a.name, mcm_cli_shown(line, len, 200));
 	return -1;
 }
 

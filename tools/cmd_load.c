@@ -306,7 +306,7 @@ static int header_is(struct load *ld, const char *name, const char *want)
 	if (header_line(ld, name, &v, &len) != 0)
 		return -1;
 	if (len != strlen(want) || memcmp(v, want, len) != 0)
-		return refuse(ld, "%s is '%.*s', this build reads '%s'", name, (int)(len > 40 ? 40 : len), v, want);
+		return refuse(ld, "%s is '%s', this build reads '%s'", name, mcm_cli_shown(v, len, 40), want);
 	return 0;
 }
 

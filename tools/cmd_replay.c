@@ -220,7 +220,7 @@ static void print_key_reply(const struct mcm_reply *rep)
 	len = (size_t)(rep->line + rep->len - k);
 	if (memchr(k, ' ', len))
 		len = (size_t)((const char *)memchr(k, ' ', len) - k);
-	mcm_cli_error(CMD, "already present: '%.*s'%s", (int)len, k,
+	mcm_cli_error(CMD, "already present: '%s'%s", mcm_cli_shown(k, len, 240),
 		      memmem(rep->line, rep->len, " b", 2) ? " (base64)" : "");
 }
 
@@ -236,8 +236,8 @@ static void on_event(void *ctx, const struct mcm_pipe *p, enum mcm_sender_event 
 	}
 	if (r->errors_shown++ < ERRORS_SHOWN || r->g->verbose) {
 		mcm_progress_clear(&r->pg);
-		mcm_cli_error(CMD, "'%s' refused %s: %.*s", p->name, ev == MCM_SENDER_REFUSED ? "an item" : "a delete",
-			      (int)(rep->len > 200 ? 200 : rep->len), rep->line);
+		mcm_cli_error(CMD, "'%s' refused %s: %s", p->name, ev == MCM_SENDER_REFUSED ? "an item" : "a delete",
+			      mcm_cli_shown(rep->line, rep->len, 200));
 	}
 }
 

@@ -260,7 +260,7 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
 	char extra[128];
 
 	if (ring->count == 0) {
-		snprintf(extra, sizeof extra, "unexpected reply '%.*s'", (int)(r->len > 60 ? 60 : r->len), r->line);
+		snprintf(extra, sizeof extra, "unexpected reply '%s'", mcm_cli_shown(r->line, r->len, 60));
 		mcm_cli_warn(CMD, "'%s': %s", p->name, extra);
 		return;
 	}
@@ -274,7 +274,7 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
 	} else if (r->data) {
 		v->matching += compare_value(v, p, pd, r);
 	} else {
-		snprintf(extra, sizeof extra, "%.*s", (int)(r->len > 100 ? 100 : r->len), r->line);
+		snprintf(extra, sizeof extra, "%s", mcm_cli_shown(r->line, r->len, 100));
 		for (char *c = extra; *c; c++)
 			if (*c == ' ')
 				*c = '_';

@@ -70,6 +70,13 @@ void mcm_cli_warn_incomplete(const struct mcm_global *g, const char *cmd);
  * is set) and -q was not given. */
 int mcm_cli_progress_enabled(const struct mcm_global *g);
 
+/** Bytes a server sent or a key, made safe to quote in a message: printable ASCII
+ * as it is, any other byte and the backslash as the dump format writes them
+ * (\HH), at most max bytes of s (then "..."). The text lives in a small ring of
+ * per-thread buffers: valid until the fourth call after it on the thread.
+ * @return a NUL-terminated string. */
+const char *mcm_cli_shown(const void *s, size_t len, size_t max);
+
 /** Monotonic clock in seconds. */
 double mcm_cli_now(void);
 

@@ -309,7 +309,7 @@ static int value_size(struct mcm_pipe *p, const char *line, size_t len, size_t *
 		return -1;
 	}
 	if (i == 3 || (i < len && line[i] != ' ')) {
-		snprintf(why, sizeof why, "bad value size in the reply '%.*s'", (int)(len > 40 ? 40 : len), line);
+		snprintf(why, sizeof why, "bad value size in the reply '%s'", mcm_cli_shown(line, len, 40));
 		fail(p, EPROTO, why);
 		return -1;
 	}
@@ -605,7 +605,7 @@ static void on_talk(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
 	struct talk *t = ctx;
 
 	if (t->replies++ == 0)
-		snprintf(t->first, sizeof t->first, "%.*s", (int)(r->len < 100 ? r->len : 100), r->line);
+		snprintf(t->first, sizeof t->first, "%s", mcm_cli_shown(r->line, r->len, 100));
 	if (p->expect)
 		p->expect--;
 }

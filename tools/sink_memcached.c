@@ -64,15 +64,14 @@ static void on_event(void *ctx, const struct mcm_pipe *p, enum mcm_sender_event 
 	if (ev == MCM_SENDER_PRESENT)
 		return; /* (set mode: never) */
 	if (!s->refusal[0])
-		snprintf(s->refusal, sizeof s->refusal, "'%.60s' answered '%.*s'", p->name, (int)(r->len < 90 ? r->len : 90),
-			 r->line);
+		snprintf(s->refusal, sizeof s->refusal, "'%.60s' answered '%s'", p->name, mcm_cli_shown(r->line, r->len, 90));
 }
 
 static void on_ctl_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
 {
 	struct mcm_sink *s = ctx;
 
-	snprintf(s->last_reply, sizeof s->last_reply, "%.*s", (int)(r->len < 120 ? r->len : 120), r->line);
+	snprintf(s->last_reply, sizeof s->last_reply, "%s", mcm_cli_shown(r->line, r->len, 120));
 	if (p->expect)
 		p->expect--;
 }

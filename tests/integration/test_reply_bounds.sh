@@ -82,11 +82,14 @@ expect_bound verify "$H6_PORT" 'value block not followed by \r\n: not a memcache
 	--mirror "$MCM_TMP/m6" verify --servers "127.0.0.1:$H6_PORT" --timeout 3
 
 # A listing whose key field holds raw control bytes (memcached URL-encodes them: %01): not a key of
-# the server's, never fetched nor imported; the encoded one is (the server has it no longer: gone).
+# the server's, never fetched nor imported (the message shows them escaped, as a dump does); the
+# encoded one is (the server has it no longer: gone).
 hostile H7 'STAT item_size_max 1048576' EN $'key=enc%01oded exp=-1 la=1 cas=1 fetch=no cls=1 size=64\r\nkey=raw\001ctl\r exp=-1 la=1 cas=1 fetch=no cls=1 size=64\r\n'
 rc=0; "$MCM_TOOL" --mirror "$MCM_TMP/m7" import --servers "127.0.0.1:$H7_PORT" --timeout 3 2>"$MCM_TMP/err" || rc=$?
 assert_eq "$rc" 1 "import of a listing with raw control bytes ($(cat "$MCM_TMP/err"))"
-grep -q "cannot read the metadump line 'key=raw" "$MCM_TMP/err" || fail "the raw key was not refused: $(cat "$MCM_TMP/err")"
+grep -qF "cannot read the metadump line 'key=raw\01ctl\0d exp=-1 " "$MCM_TMP/err" ||
+	fail "the raw key was not refused, its bytes shown escaped: $(cat "$MCM_TMP/err")"
+! LC_ALL=C grep -q '[[:cntrl:]]' "$MCM_TMP/err" || fail "a control byte the server sent reached the terminal: $(cat -v "$MCM_TMP/err")"
 grep -q '^mcmirror: import: imported 0, gone 1, misplaced 0, failed 1 of 1 keys listed' "$MCM_TMP/err" ||
 	fail "import of a listing with raw control bytes: $(cat "$MCM_TMP/err")"
 
