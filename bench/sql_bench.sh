@@ -112,8 +112,8 @@ for r in $(seq 1 "$ROUNDS"); do
 		if "$MCM_TOOL" replay --help 2>/dev/null | grep -- --from >/dev/null; then # (not -q: an early exit is a SIGPIPE that pipefail counts)
 			mc_start R -m 1024
 			timed "$db-raw" "$db" "$ITEMS" "$MCM_BIN/sql_rawload" "127.0.0.1:$R_PORT" "$ITEMS" "$SIZE"
-			mc_restart R
-			timed "$db-replay-from" "$db" "$ITEMS" "$MCM_TOOL" -q replay --from "$url" --servers "127.0.0.1:$R_PORT"
+			mc_kill R && mc_start R -m 1024 # (mc_restart would start it with the default -m 64)
+			timed "$db-replay-from" "$db" "$ITEMS" "$MCM_TOOL" replay --from "$url" --servers "127.0.0.1:$R_PORT"
 			mc_stop R
 			unset R_PORT
 		fi
