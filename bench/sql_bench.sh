@@ -56,7 +56,8 @@ server_cpu() {
 	if [ "$1" = pg ]; then
 		pid=$(head -1 "$pg_DIR/data/postmaster.pid")
 		# (the postmaster with the backends it reaped, and its children now; one may exit meanwhile)
-		cat /proc/"$pid"/stat $(grep -l "^[0-9]* ([^)]*) [A-Z] $pid " /proc/[0-9]*/stat 2>/dev/null) 2>/dev/null |
+		# (|| true: cat fails on one that exited, which pipefail and set -e made a silent exit of the script)
+		{ cat /proc/"$pid"/stat $(grep -l "^[0-9]* ([^)]*) [A-Z] $pid " /proc/[0-9]*/stat 2>/dev/null) 2>/dev/null || true; } |
 			awk '{t += $14 + $15} $1 == '"$pid"' {t += $16 + $17} END {print t}'
 	else
 		awk '{print $14 + $15}' /proc/"$my_PID"/stat
