@@ -56,7 +56,8 @@ server_cpu() {
 	if [ "$1" = pg ]; then
 		pid=$(head -1 "$pg_DIR/data/postmaster.pid")
 		# (the postmaster with the backends it reaped, and its children now; one may exit meanwhile)
-		cat /proc/"$pid"/stat $(grep -l "^[0-9]* ([^)]*) [A-Z] $pid " /proc/[0-9]*/stat 2>/dev/null) 2>/dev/null |
+		# (|| true: cat fails on one that exited, which pipefail and set -e made a silent exit of the script)
+		{ cat /proc/"$pid"/stat $(grep -l "^[0-9]* ([^)]*) [A-Z] $pid " /proc/[0-9]*/stat 2>/dev/null) 2>/dev/null || true; } |
 			awk '{t += $14 + $15} $1 == '"$pid"' {t += $16 + $17} END {print t}'
 	else
 		awk '{print $14 + $15}' /proc/"$my_PID"/stat
@@ -109,11 +110,11 @@ for r in $(seq 1 "$ROUNDS"); do
 			MCMIRROR_MYSQL_BULK=0 timed my-text-update my "$ITEMS" "$MCM_TOOL" -q --mirror "$MCM_TMP/m" follow \
 				--to "$url" --name bench --once --batch "$BATCH"
 		fi
-		if "$MCM_TOOL" replay --help 2>/dev/null | grep -q -- --from; then
+		if "$MCM_TOOL" replay --help 2>/dev/null | grep -- --from >/dev/null; then # (not -q: an early exit is a SIGPIPE that pipefail counts)
 			mc_start R -m 1024
 			timed "$db-raw" "$db" "$ITEMS" "$MCM_BIN/sql_rawload" "127.0.0.1:$R_PORT" "$ITEMS" "$SIZE"
-			mc_restart R
-			timed "$db-replay-from" "$db" "$ITEMS" "$MCM_TOOL" -q replay --from "$url" --servers "127.0.0.1:$R_PORT"
+			mc_kill R && mc_start R -m 1024 # (mc_restart would start it with the default -m 64)
+			timed "$db-replay-from" "$db" "$ITEMS" "$MCM_TOOL" replay --from "$url" --servers "127.0.0.1:$R_PORT"
 			mc_stop R
 			unset R_PORT
 		fi

@@ -131,4 +131,31 @@ python3 - "$MCM_TMP/large.rows" <<-'PY' || fail "large batches: $(head -5 "$MCM_
 PY
 assert_eq "$(sql_q "$DB" D "SELECT SUM(changes) FROM mcmirror_positions WHERE origin = '$(sql_origin "$L")'")" 182 \
 	"changes counted in large batches"
+# PostgreSQL: --create leaves half of each page of mcmirror_items free, so that a batch rewriting every
+# row of a page keeps each row's new version on its page (a HOT update: no index entry added;
+# docs/SQL.md): 300 rows of 100 bytes (several full pages without it), rewritten in one batch, are
+# all still on the page they were on
+if [ "$DB" = pg ]; then
+	assert_eq "$(sql_q pg D "SELECT array_to_string(reloptions, ',') FROM pg_class
+		WHERE oid = 'mcmirror_items'::regclass")" "fillfactor=50" "storage parameters of mcmirror_items"
+	H=$MCM_TMP/hot
+	pages() {
+		sql_q pg D "SELECT encode(item_key, 'hex'), (ctid::text::point)[0], seq FROM mcmirror_items
+			WHERE origin = '$(sql_origin "$H")' ORDER BY 1"
+	}
+	"$MCM_BIN/mkmirror" "$H" 127.0.0.1:11500 300 100 >/dev/null || fail "mkmirror"
+	follow_to "$H" "$URL" --once 2>"$MCM_TMP/err" || fail "rows to rewrite: $(cat "$MCM_TMP/err")"
+	pages >"$MCM_TMP/pages.1"
+	"$MCM_BIN/mkmirror" "$H" 127.0.0.1:11500 300 100 >/dev/null || fail "mkmirror again"
+	follow_to "$H" "$URL" --once 2>"$MCM_TMP/err" || fail "rewritten rows: $(cat "$MCM_TMP/err")"
+	grep -q "': 300 changes applied" "$MCM_TMP/err" || fail "rewritten rows: $(cat "$MCM_TMP/err")"
+	pages >"$MCM_TMP/pages.2"
+	assert_eq "$(wc -l <"$MCM_TMP/pages.1") $(cut -d'|' -f3 "$MCM_TMP/pages.1" "$MCM_TMP/pages.2" | sort -u | wc -l)" \
+		"300 600" "rows, and distinct versions of them"
+	[ "$(cut -d'|' -f1,2 "$MCM_TMP/pages.1" | awk -F'|' '{print $2}' | sort -u | wc -l)" -ge 3 ] ||
+		fail "the rows fill fewer than 3 pages: $(cut -d'|' -f2 "$MCM_TMP/pages.1" | sort | uniq -c)"
+	cmp -s <(cut -d'|' -f1,2 "$MCM_TMP/pages.1") <(cut -d'|' -f1,2 "$MCM_TMP/pages.2") ||
+		fail "rewritten rows moved to other pages: $(diff <(cut -d'|' -f1,2 "$MCM_TMP/pages.1") \
+			<(cut -d'|' -f1,2 "$MCM_TMP/pages.2") | grep -c '^>') of 300"
+fi
 echo PASS
