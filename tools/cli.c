@@ -244,8 +244,10 @@ const char *mcm_cli_shown(const void *s, size_t len, size_t max)
 			*o++ = hex[b[i] & 15];
 		}
 	}
-	if (len > max)
-		o = memcpy(o, "...", 3) + 3;
+	if (len > max) {
+		memcpy(o, "...", 3);
+		o += 3;
+	}
 	*o = '\0';
 	return out;
 }
