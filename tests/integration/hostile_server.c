@@ -1,4 +1,5 @@
-/* hostile_server.c - a fake memcached that sends what no real memcached can: reply lengths beyond any item.
+/* hostile_server.c - a fake memcached that sends what no real memcached can: reply lengths beyond any
+ * item, listings with raw control bytes in a key.
  *
  * usage: hostile_server PORTFILE SETTINGS VALUE_REPLY [LISTING]
  *   Listens on a free 127.0.0.1 port (written to PORTFILE once it listens), serves every

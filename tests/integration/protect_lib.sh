@@ -96,8 +96,9 @@ no_secret_in_process() {
 	! ps -ww -o args= -p "$2" | grep -qF -- "$1" || fail "the password appears in ps"
 }
 
-# sasl_server NAME USER PASSWORD [MEMCACHED OPTIONS...]: memcached -S (binary protocol only) whose SASL PLAIN users are in a
-# sasldb the test makes with saslpasswd2 (its config in $MCM_TMP/sasl, found through SASL_CONF_PATH).
+# sasl_server NAME USER PASSWORD [MEMCACHED OPTIONS...]: memcached -S (binary protocol only) whose SASL
+# PLAIN users are in a sasldb the test makes with saslpasswd2 (its config in $MCM_TMP/sasl, found
+# through SASL_CONF_PATH); the options are added to memcached's (e.g. TLS).
 sasl_server() {
 	local d=$MCM_TMP/sasl
 	SASLPASSWD2=$(PATH=$PATH:/usr/sbin:/sbin command -v saslpasswd2 || true)
