@@ -112,12 +112,20 @@ grep -Eq "0x[0-9a-f]|context\.cc|\.cc:" "$MCM_TMP/err" && fail "libmemcached's p
 # mcmirror-warm: a configuration string (its servers waited for), a bare host.
 warm=$MCM_HARNESS/../../examples/systemd/mcmirror-warm
 if [ -n "$MEMCACHED_BINARY" ] && [ -x "$MEMCACHED_BINARY" ]; then
-	port=$((20000 + RANDOM % 40000))
-	MCMIRROR_TOOL=$tool MCMIRROR_WARM_WAIT=20 "$warm" "$m" "--SERVER=127.0.0.1:$port" 2>"$MCM_TMP/warm.err" &
-	w=$!
-	sleep 0.5
-	MC_PORT=$port
-	mc_start MC
+	# (mc_start moves to another port when the one chosen cannot be had: then the script waited
+	# for nothing; try again with another port)
+	for try in 1 2 3; do
+		port=$((20000 + RANDOM % 40000))
+		MCMIRROR_TOOL=$tool MCMIRROR_WARM_WAIT=20 "$warm" "$m" "--SERVER=127.0.0.1:$port" 2>"$MCM_TMP/warm.err" &
+		w=$!
+		sleep 0.5
+		MC_PORT=$port
+		mc_start MC
+		[ "$MC_PORT" = "$port" ] && break
+		wait "$w" || true
+		mc_stop MC
+		unset MC_PORT
+	done
 	wait "$w" || fail "mcmirror-warm exit status"
 	grep -q "replayed 200, already present 0" "$MCM_TMP/warm.err" || fail "mcmirror-warm with a configuration string: $(cat "$MCM_TMP/warm.err")"
 	grep -q "accepts no connection" "$MCM_TMP/warm.err" && fail "mcmirror-warm did not wait for the configuration string's server"
