@@ -529,29 +529,10 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 	return rc;
 }
 
-/* Has the process that opened intent id exited? A zombie (killed, not yet
- * waited for) has exited too, though kill(pid, 0) still finds it. */
+/* Has the process that opened intent id exited? (A zombie has.) */
 static int writer_gone(uint64_t id)
 {
-	pid_t pid = (pid_t)(id >> 32);
-	char path[64], buf[256], *paren;
-	ssize_t n;
-	int fd;
-
-	if (pid <= 0)
-		return 0;
-	if (kill(pid, 0) != 0)
-		return errno == ESRCH;
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	paren = strrchr(buf, ')'); /* "pid (comm) S ..." where comm may hold anything */
-	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+	return mcm_journal_task_gone((pid_t)(id >> 32));
 }
 
 /* One round of mcm_drain_reap: at most POOLS_PER_STEP intents, dropped in one

@@ -414,17 +414,17 @@ static uint64_t self_id(void)
 	return my_id;
 }
 
-/* Has thread tid (of this pid namespace) exited? A killed process's main
- * thread stays a zombie until it is waited for: that counts as gone. */
-static int thread_gone(uint32_t tid)
+int mcm_journal_task_gone(pid_t id)
 {
 	char path[64], buf[256], *paren;
 	ssize_t n;
 	int fd;
 
-	if (kill((pid_t)tid, 0) != 0)
+	if (id <= 0)
+		return 0;
+	if (kill(id, 0) != 0)
 		return errno == ESRCH;
-	snprintf(path, sizeof path, "/proc/%u/stat", tid);
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)id);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return errno == ENOENT;
 	n = read(fd, buf, sizeof buf - 1);
@@ -432,7 +432,7 @@ static int thread_gone(uint32_t tid)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	paren = strrchr(buf, ')'); /* "tid (comm) S ..." where comm may hold anything */
+	paren = strrchr(buf, ')'); /* "id (comm) S ..." where comm may hold anything */
 	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
 }
 
@@ -441,7 +441,7 @@ static int thread_gone(uint32_t tid)
  * mean nothing here: its writers are waited for, as live ones are). */
 static int take_over(struct mcm_journal *j, uint64_t v, uint64_t me)
 {
-	if ((uint32_t)(v >> 32) != my_ns || !thread_gone((uint32_t)v & ~MCM_JLOCK_WAITERS))
+	if ((uint32_t)(v >> 32) != my_ns || !mcm_journal_task_gone((pid_t)((uint32_t)v & ~MCM_JLOCK_WAITERS)))
 		return 0;
 	return __atomic_compare_exchange_n(&j->h->append_lock, &v, me | MCM_JLOCK_WAITERS, 0, __ATOMIC_ACQUIRE,
 					   __ATOMIC_RELAXED);

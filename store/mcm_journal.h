@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 /** Default size of the ring (MCMIRROR_JOURNAL_SIZE overrides it at creation). */
@@ -113,6 +114,11 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
  * process has not written since the kernel wrote it back. The drainer calls it
  * between batches; only one thread of a process may. */
 void mcm_journal_prefault(struct mcm_journal *j, size_t ahead);
+
+/** Has the process or thread id (of this pid namespace) exited? A zombie (killed,
+ * not yet waited for) has, though kill(id, 0) still finds it. 0 for id <= 0, and when
+ * it cannot tell. */
+int mcm_journal_task_gone(pid_t id);
 
 /** Bytes of ring. */
 size_t mcm_journal_size(const struct mcm_journal *j);

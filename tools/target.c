@@ -229,17 +229,7 @@ uint32_t mcm_target_server_of(struct mcm_target *t, const struct mcm_item *item)
 
 void mcm_target_server_name(const struct mcm_target *t, uint32_t idx, char *buf, size_t size)
 {
-	const memcached_instance_st *in = memcached_server_instance_by_position(t->mc, idx);
-	const char *name = in ? memcached_server_name(in) : NULL, *type = in ? memcached_server_type(in) : NULL;
-	int v6;
-
-	if (!name)
-		name = "";
-	v6 = strchr(name, ':') && name[0] != '[';
-	if (type && strcmp(type, "SOCKET") == 0)
-		snprintf(buf, size, "%s", name);
-	else
-		snprintf(buf, size, "%s%s%s:%u", v6 ? "[" : "", name, v6 ? "]" : "", (unsigned)memcached_server_port(in));
+	mcm_servers_name(t->mc, idx, buf, size);
 }
 
 int mcm_target_find_server(const struct mcm_target *t, const char *name)
