@@ -514,7 +514,10 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 	}
 	if (rc == 0 && at_end && lost != d->lost_handled)
 		forget_all(d, lost);
-	if (rc == 0 && (n > 0 || d->lost_handled != lost_handled || d->orphan_pending != orphan_pending))
+	/* pad records count as progress too: a pad can end what the journal holds (the record it
+	 * made room for torn by a power loss), and the position must reach the tail */
+	if (rc == 0 && (n > 0 || pos != d->pos || d->lost_handled != lost_handled ||
+			d->orphan_pending != orphan_pending))
 		rc = commit(d, pos);
 	if (rc != 0) {
 		memcpy(d->open, saved_open, saved_nopen * sizeof *saved_open);

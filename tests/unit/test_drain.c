@@ -697,6 +697,57 @@ static void test_reap_reads_outcomes_first(void **state)
 	assert_int_equal(mcm_drain_dropped(e->d), 0);
 }
 
+/* A pad record at the very end of what the journal holds: after a restart of the
+ * machine the record it made room for (at the start of the ring) was torn, so the
+ * recovered journal ends with the pad. The drainer steps over it to the tail (it
+ * used to stay before it until the next record came: the journal's head short of
+ * its tail, "unapplied" bytes that nothing would ever apply; found by fuzz_journal). */
+static void test_pad_at_the_end(void **state)
+{
+	static const char *const keys[2] = {"a-key-of-twenty-byte", "short-key"}; /* intents of 80 and 64 bytes */
+	struct env *e = *state;
+	char path[PATH_MAX + 16];
+	uint64_t size, torn = 0, need = 0;
+
+	/* a small ring, so that it wraps */
+	mcm_drain_close(e->d);
+	mcm_journal_close(e->j);
+	snprintf(path, sizeof path, "%s/journal", e->dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mcm_journal_open(&e->j, e->dir, 4096, 1), 0);
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+	size = mcm_journal_size(e->j);
+	add_pool(e);
+	for (uint64_t id = 1; id < 1000 && !torn; id++) {
+		uint64_t t = mcm_journal_tail(e->j), room = size - t % size;
+		int wraps;
+
+		need = id % 3 == 0 ? 64 : 80;
+		wraps = room < need && room >= 24; /* a pad of room bytes at t, the intent at the ring's start */
+		if (id % 16 == 0 || wraps) { /* applied and on disk: the room reusable */
+			drain_all(e);
+			assert_int_equal(mcm_store_sync(e->st), 0);
+			mcm_drain_synced(e->d);
+		}
+		intent(e, id, keys[need == 64]);
+		if (wraps)
+			torn = t + room;
+	}
+	assert_true(torn != 0);
+	assert_int_equal(mcm_journal_tail(e->j), torn + need);
+	restart_machine(e, torn);
+	assert_int_equal(mcm_journal_tail(e->j), torn); /* the torn intent is gone, the pad is kept */
+	drain_all(e);
+	assert_int_equal(mcm_drain_position(e->d), torn);
+	assert_int_equal(mcm_journal_head(e->j), torn);
+	/* and the next record is applied from there */
+	add_pool(e);
+	write_key(e, 5000, MCM_OP_PUT, "after", "1");
+	drain_all(e);
+	expect(e, "after", "1", MCM_KIND_VALUE);
+	assert_int_equal(mcm_journal_head(e->j), mcm_journal_tail(e->j));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,6 +770,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invalid_records_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_outcome_forgets_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reap_reads_outcomes_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pad_at_the_end, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("drain", tests, NULL, NULL);
