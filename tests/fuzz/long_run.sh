@@ -78,7 +78,10 @@ for t in $targets; do
 	limit=(-runs="$runs")
 	[ -n "$seconds" ] && limit=(-max_total_time="$seconds")
 	start=$(date +%s)
-	"$ub/fuzz/fuzz_$t" "${limit[@]}" -timeout=30 -close_fd_mask=3 -print_final_stats=1 \
+	# glibc keeps LMDB's page lists in its heap instead of mapping and faulting them in for every
+	# environment (fuzz_load 1.9, fuzz_replies 1.5 times as many inputs a second)
+	GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824 \
+		"$ub/fuzz/fuzz_$t" "${limit[@]}" -timeout=30 -close_fd_mask=3 -print_final_stats=1 \
 		-artifact_prefix="$corpora/$t-" "$dir" "$ub/fuzz/seeds/$t" >"$log" 2>&1
 	rc=$?
 	took=$(($(date +%s) - start))
