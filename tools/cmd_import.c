@@ -259,17 +259,21 @@ static char *arena_take(struct import *im, size_t need)
 	return im->arena + im->used - need;
 }
 
-/* "VA <len> f<flags> t<ttl>": the value of key k. */
-static void add_record(struct import *im, const struct pending *k, const struct mcm_reply *r)
+/* "VA <len> f<flags> t<ttl>": the value of key k. @return 0, or -1 when the reply lacks
+ * the flags or the ttl asked for, or holds one no memcached sends (nothing is written:
+ * a value with the wrong flags would be a wrong value). */
+static int add_record(struct import *im, const struct pending *k, const struct mcm_reply *r)
 {
-	const char *f = memmem(r->line, r->len, " f", 2), *t = memmem(r->line, r->len, " t", 2);
-	long long ttl = t ? strtoll(t + 2, NULL, 10) : -1;
-	char *a = arena_take(im, k->len + r->data_len + 1);
+	long long flags, ttl;
 	struct mcm_mutation *m;
+	char *a;
 
-	if (!a) {
+	if (mcm_reply_flag(r, 'f', 0, MCM_REPLY_FLAGS_MAX, &flags) != 0 ||
+	    mcm_reply_flag(r, 't', -1, MCM_REPLY_TTL_MAX, &ttl) != 0)
+		return -1;
+	if (!(a = arena_take(im, k->len + r->data_len + 1))) {
 		im->failed++; /* not written (reported once) */
-		return;
+		return 0;
 	}
 	m = &im->m[im->nm++];
 	memset(m, 0, sizeof *m);
@@ -283,9 +287,10 @@ static void add_record(struct import *im, const struct pending *k, const struct 
 	if (r->data_len)
 		memcpy(a + k->len, r->data, r->data_len);
 	m->value_len = r->data_len;
-	m->flags = f ? (uint32_t)strtoul(f + 2, NULL, 10) : 0;
+	m->flags = (uint32_t)flags;
 	m->exptime = ttl < 0 ? 0 : (int64_t)time(NULL) + ttl;
 	m->wtime_us = k->sent_us;
+	return 0;
 }
 
 static void on_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
@@ -301,17 +306,18 @@ static void on_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ctx)
 	im->head = (im->head + 1) % WINDOW;
 	im->count--;
 	p->expect--;
-	if (r->data) {
-		add_record(im, k, r);
-	} else if (r->len == 2 && memcmp(r->line, "EN", 2) == 0) {
+	if (r->data && add_record(im, k, r) == 0)
+		return;
+	if (!r->data && r->len == 2 && memcmp(r->line, "EN", 2) == 0) {
 		im->gone++;
-	} else {
-		im->failed++;
-		if (im->errors_shown++ < ERRORS_SHOWN || im->g->verbose) {
-			mcm_progress_clear(&im->pg);
-			mcm_cli_error(CMD, "'%s' refused a get of '%s': %s", p->name, mcm_cli_shown(k->key, k->len, 200),
-				      mcm_cli_shown(r->line, r->len, 200));
-		}
+		return;
+	}
+	im->failed++;
+	if (im->errors_shown++ < ERRORS_SHOWN || im->g->verbose) {
+		mcm_progress_clear(&im->pg);
+		mcm_cli_error(CMD, "'%s' %s a get of '%s': %s", p->name,
+			      r->data ? "answered without valid flags and ttl" : "refused",
+			      mcm_cli_shown(k->key, k->len, 200), mcm_cli_shown(r->line, r->len, 200));
 	}
 }
 

@@ -196,25 +196,6 @@ static void print_diff(struct verify *v, enum diff d, const struct pending *pd, 
 	printf("%s %s%s%s\n", diff_names[d], esc, extra ? " " : "", extra ? extra : "");
 }
 
-/* The number after " <letter>" in a meta reply's flags, e.g. 't' in "VA 3 f0 t-1". */
-static int reply_flag(const struct mcm_reply *r, char letter, long long *out)
-{
-	for (size_t i = 0; i + 2 < r->len; i++) {
-		if (r->line[i] == ' ' && r->line[i + 1] == letter) {
-			char buf[32];
-			size_t n = 0;
-			char *end;
-
-			for (size_t j = i + 2; j < r->len && r->line[j] != ' ' && n < sizeof buf - 1; j++)
-				buf[n++] = r->line[j];
-			buf[n] = '\0';
-			*out = strtoll(buf, &end, 10);
-			return n > 0 && *end == '\0' ? 0 : -1;
-		}
-	}
-	return -1;
-}
-
 static void compare_ttl(struct verify *v, const struct pending *pd, long long server_ttl)
 {
 	long long mine = pd->exptime == 0 ? -1 : (long long)(pd->exptime - (int64_t)time(NULL));
@@ -239,8 +220,9 @@ static int compare_value(struct verify *v, const struct mcm_pipe *p, const struc
 	if (r->data_len != pd->value_len || value_hash(r->data, r->data_len) != pd->value_hash)
 		print_diff(v, DIFF_VALUE, pd, NULL);
 	/* the binary protocol (a SASL server) has no ttl to give */
-	if (reply_flag(r, 'f', &flags) != 0 || (p->proto != MCM_PIPE_BINARY && reply_flag(r, 't', &ttl) != 0)) {
-		print_diff(v, DIFF_ERROR, pd, "no flags or ttl in the reply");
+	if (mcm_reply_flag(r, 'f', 0, MCM_REPLY_FLAGS_MAX, &flags) != 0 ||
+	    (p->proto != MCM_PIPE_BINARY && mcm_reply_flag(r, 't', -1, MCM_REPLY_TTL_MAX, &ttl) != 0)) {
+		print_diff(v, DIFF_ERROR, pd, "no valid flags or ttl in the reply");
 		return 0;
 	}
 	if ((uint64_t)flags != pd->flags) {

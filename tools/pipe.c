@@ -790,3 +790,23 @@ int mcm_pipe_pending(const struct mcm_pipe *p)
 {
 	return mcm_tls_pending(p->tls);
 }
+
+int mcm_reply_flag(const struct mcm_reply *r, char letter, long long min, long long max, long long *out)
+{
+	for (size_t i = 0; i + 2 < r->len; i++) {
+		char buf[24], *end;
+		size_t n = 0, j;
+
+		if (r->line[i] != ' ' || r->line[i + 1] != letter)
+			continue;
+		for (j = i + 2; j < r->len && r->line[j] != ' ' && n < sizeof buf - 1; j++)
+			buf[n++] = r->line[j];
+		if (n == 0 || (j < r->len && r->line[j] != ' ') || !(buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9')))
+			return -1; /* empty, or longer than any number in range */
+		buf[n] = '\0';
+		errno = 0;
+		*out = strtoll(buf, &end, 10);
+		return *end == '\0' && errno == 0 && *out >= min && *out <= max ? 0 : -1;
+	}
+	return -1;
+}

@@ -185,6 +185,17 @@ void mcm_pipe_stat(struct mcm_pipe *p, const char *name, size_t name_len, const 
 /** Hand a reply to fn, unless it says the server wants authentication (p then fails). */
 void mcm_pipe_deliver(struct mcm_pipe *p, const struct mcm_reply *r, mcm_pipe_reply_fn *fn, void *ctx);
 
+/** The number after " <letter>" among a reply line's flags, e.g. 't' in "VA 3 f0 t-1":
+ * decimal digits with an optional '-', nothing else up to the next space.
+ * @return 0 with *out set, or -1 when the flag is absent, not such a number, or
+ *         outside [min, max] (a server's bytes: nothing is assumed of them). */
+int mcm_reply_flag(const struct mcm_reply *r, char letter, long long min, long long max, long long *out);
+
+/** The bounds of the f and t flags of a memcached answer: client flags are 32 bits,
+ * and a ttl is -1 (never expires) or the seconds left, at most 2^32 - 1. */
+#define MCM_REPLY_FLAGS_MAX 4294967295LL
+#define MCM_REPLY_TTL_MAX 4294967295LL
+
 /** Longest key token memcached's meta commands accept (a base64 one too). */
 #define MCM_PIPE_KEY_MAX 250
 

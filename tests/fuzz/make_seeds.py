@@ -160,6 +160,10 @@ def replies_seeds():
         # raw control bytes in a key field (found by a long run: import fetched and wrote such a key)
         "import_raw_key": seed(0, b"key=a\x00exp=-1\x01\r f9 t5\r\nkey=ok exp=-1 la=1 cas=1 fetch=no cls=1 size=63\n"
                                   b"END\r\n", b"VA 3 f1 t-1\r\nabc\r\nVA 1 f1 t-1\r\nx\r\n"),
+        # flags and ttls no memcached sends (found by a long run: now + t9223372036854775807 overflowed)
+        "import_bad_flags": seed(0, listing, b"VA 1 f0 t9223372036854775807\r\nx\r\nVA 2 f4294967296 t-1\r\nyz\r\n"),
+        "verify_bad_flags": seed(1, b"", b"VA 7 f7 t9223372036854775807\r\nvalue-7\r\nVA 7 f-1 t-9223372036854775808\r\n"
+                                         b"value-0\r\n"),
     }
 
 

@@ -1,5 +1,5 @@
 /* hostile_server.c - a fake memcached that sends what no real memcached can: reply lengths beyond any
- * item, listings with raw control bytes in a key.
+ * item, listings with raw control bytes in a key, flags and ttls out of any memcached's range.
  *
  * usage: hostile_server PORTFILE SETTINGS VALUE_REPLY [LISTING]
  *   Listens on a free 127.0.0.1 port (written to PORTFILE once it listens), serves every
@@ -9,7 +9,8 @@
  *     stats           "STAT evictions 0", END
  *     mg ...          VALUE_REPLY + "\r\n" (e.g. "VA 3000000000 f0 t-1"), then a few value
  *                     bytes, and nothing more: the length announced never arrives
- *                     (VALUE_REPLY "EN": a miss, "EN\r\n" alone)
+ *                     (VALUE_REPLY "EN": a miss, "EN\r\n" alone; "VA 8 ...": the whole value,
+ *                     "abcdefgh\r\n", for flags no memcached sends)
  *     lru_crawler metadump all   LISTING, or one key ("key=hostile:1 ..."), then END
  *     mn              MN; anything else: ERROR
  *   VALUE_REPLY "LONG" sends a 20,000-byte line without its end instead.
@@ -74,7 +75,8 @@ static void answer(int fd, const char *line)
 			free(long_line);
 			return;
 		}
-		snprintf(out, sizeof out, "%s\r\n%s", value_reply, strcmp(value_reply, "EN") == 0 ? "" : "abcdefgh");
+		snprintf(out, sizeof out, "%s\r\n%s", value_reply,
+			 strcmp(value_reply, "EN") == 0 ? "" : strncmp(value_reply, "VA 8 ", 5) == 0 ? "abcdefgh\r\n" : "abcdefgh");
 		put(fd, out);
 	} else if (strcmp(line, "lru_crawler metadump all") == 0) {
 		put(fd, listing);

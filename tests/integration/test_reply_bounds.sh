@@ -93,6 +93,33 @@ grep -qF "cannot read the metadump line 'key=raw\01ctl\0d exp=-1 " "$MCM_TMP/err
 grep -q '^mcmirror: import: imported 0, gone 1, misplaced 0, failed 1 of 1 keys listed' "$MCM_TMP/err" ||
 	fail "import of a listing with raw control bytes: $(cat "$MCM_TMP/err")"
 
+# A value whose flags or ttl no memcached sends (client flags are 32 bits; a ttl is -1 or the seconds left,
+# at most 2^32 - 1): import writes nothing for it (it took f4294967296 as flags 0, a wrong value, and
+# overflowed now + t9223372036854775807), verify says the reply is in error; a reply in range imports.
+for reply in 'VA 8 f0 t9223372036854775807' 'VA 8 f4294967296 t-1' 'VA 8 f0' 'VA 8 f1 t-2'; do
+	hostile H8 'STAT item_size_max 1048576' "$reply"
+	rc=0; "$MCM_TOOL" --mirror "$MCM_TMP/m8" import --servers "127.0.0.1:$H8_PORT" --timeout 3 2>"$MCM_TMP/err" || rc=$?
+	assert_eq "$rc" 1 "import of '$reply' ($(cat "$MCM_TMP/err"))"
+	grep -qF "answered without valid flags and ttl a get of 'hostile:1': $reply" "$MCM_TMP/err" &&
+		grep -q '^mcmirror: import: imported 0, gone 0, misplaced 0, failed 1 of 1 keys listed' "$MCM_TMP/err" ||
+		fail "import of '$reply': $(cat "$MCM_TMP/err")"
+	"$MCM_BIN/mkmirror" "$MCM_TMP/m8v" "127.0.0.1:$H8_PORT" 1 8 || fail mkmirror
+	rc=0; "$MCM_TOOL" -v --mirror "$MCM_TMP/m8v" verify --servers "127.0.0.1:$H8_PORT" --timeout 3 >"$MCM_TMP/out" 2>"$MCM_TMP/err" || rc=$?
+	assert_eq "$rc" 1 "verify against '$reply' ($(cat "$MCM_TMP/err"))"
+	grep -q '^error .* no valid flags or ttl in the reply$' "$MCM_TMP/out" &&
+		grep -q 'different flags 0, ttl off 0, errors 1,' "$MCM_TMP/err" ||
+		fail "verify against '$reply': $(cat "$MCM_TMP/out" "$MCM_TMP/err")"
+	rm -rf "$MCM_TMP/m8" "$MCM_TMP/m8v"
+	kill "${MCM_PIDS[-1]}"
+done
+hostile H9 'STAT item_size_max 1048576' 'VA 8 f4294967295 t100'
+rc=0; "$MCM_TOOL" --mirror "$MCM_TMP/m9" import --servers "127.0.0.1:$H9_PORT" --timeout 3 2>"$MCM_TMP/err" || rc=$?
+assert_eq "$rc" 0 "import of flags 2^32 - 1 and a ttl ($(cat "$MCM_TMP/err"))"
+"$MCM_TOOL" --mirror "$MCM_TMP/m9" dump >"$MCM_TMP/dump" || fail "dump of the imported mirror"
+# (a record line: status pool seq write-time flags expiry ns-length group key value)
+grep -q '^live [0-9a-f]* 1 [0-9]* 4294967295 [1-9][0-9]* 0 - hostile:1 abcdefgh$' "$MCM_TMP/dump" ||
+	fail "flags 2^32 - 1 and the ttl not kept: $(cat "$MCM_TMP/dump")"
+
 # A real memcached with items up to 2 MiB: a 1.5 MB value is no hostile reply.
 mc_start BIG -I 2m
 "$MCM_BIN/mkmirror" "$MCM_TMP/big" "127.0.0.1:$BIG_PORT" 2 1500000 || fail mkmirror
