@@ -45,7 +45,9 @@ if [ "$(id -u)" = 0 ]; then
 	as_root=-R
 fi
 
-MCMIRROR_LOG_FILE=$run/shim.log under_shim "$mirror" "$FPM" -F -y "$MCM_TMP/fpm.conf" ${as_root:-} \
+# exec: $! is php-fpm itself, which the test and the harness's cleanup stop (without it they killed the
+# subshell running under_shim, and php-fpm and its workers outlived every run)
+MCMIRROR_LOG_FILE=$run/shim.log under_shim "$mirror" exec "$FPM" -F -y "$MCM_TMP/fpm.conf" ${as_root:-} \
 	>"$MCM_TMP/fpm.out" 2>&1 &
 fpm=$!
 MCM_PIDS+=("$fpm")
@@ -92,4 +94,5 @@ cmp -s "$MCM_TMP/before" "$MCM_TMP/after" ||
 [ ! -s "$run/shim.log" ] || fail "the shim logged: $(cat "$run/shim.log")"
 kill "$fpm" 2>/dev/null || true
 wait "$fpm" 2>/dev/null || true
+! pgrep -f "php-fpm: master process \($MCM_TMP/fpm.conf\)" >/dev/null || fail "php-fpm outlived the test"
 echo "PASS"
