@@ -29,8 +29,8 @@ root=$(cd "$here/../.." && pwd)
 runs=10000000 seconds= corpora=fuzz-corpus
 all="dumpfmt load record journal pipe replies"
 
-usage() { # usage CODE: the text of lines 5-12, on stdout when asked for (-h), else on stderr
-	if [ "$1" = 0 ]; then sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//'; else sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2; fi
+usage() { # usage CODE: the text of lines 5-12, on stdout when asked for (-h, 0), else on stderr
+	sed -n '5,12s/^# \{0,1\}//p' "$0" >&"$(($1 == 0 ? 1 : 2))"
 	exit "$1"
 }
 while getopts "n:t:d:h" opt; do
