@@ -407,7 +407,10 @@ struct mcm_sweep_counts {
 	uint64_t bytes;      /**< the records' bytes now (keys and records) */
 };
 
-/** Sweep with policy p in the write transactions of st from now on (a copy is kept). */
+/** Sweep with policy p in the write transactions of st from now on (a copy is kept).
+ * With a byte cap, every write transaction that leaves the records over it
+ * evicts the oldest down to 95 % of it (at most 65,536 a transaction), with
+ * or without a budget: the cap holds at every commit. */
 void mcm_store_set_sweep(struct mcm_store *st, const struct mcm_sweep_policy *p);
 
 /** The next write transaction through st also sweeps up to budget seq entries. */

@@ -14,9 +14,10 @@
  *     once they are older than the tombstone TTL (raising the purge horizon
  *     when a follower had not passed them: it must resynchronise).
  * With a byte cap, the oldest records (the front of the index) go first
- * whenever the records' bytes exceed it, down to 95 % of it, live ones
- * included (the closest the mirror comes to memcached's LRU without seeing
- * reads); evicting one a follower has not passed raises the horizon too.
+ * whenever the records' bytes exceed it at the end of a write transaction
+ * (any, with or without a budget), down to 95 % of it, live ones included
+ * (the closest the mirror comes to memcached's LRU without seeing reads);
+ * evicting one a follower has not passed raises the horizon too.
  * Its position and counters live in meta "sweep", the records' bytes in meta
  * "bytes", both written in the transaction that changes them.
  */
@@ -32,6 +33,7 @@ static const char META_BYTES[] = "bytes";
 static const char META_PURGED[] = "purged";
 
 #define POOL_CACHE 16
+#define EVICT_MAX 65536 /* entries one transaction evicts at most (a cap lowered far: the next go on) */
 
 /* What meta "sweep" holds (native byte order). */
 struct sweep_meta {
@@ -327,7 +329,7 @@ int mcm_store_sweep_txn(struct mcm_store *st, MDB_txn *txn, size_t budget)
 	size_t visited = 0;
 	int rc;
 
-	if (!st->sweep.enabled || budget == 0)
+	if (!st->sweep.enabled || (budget == 0 && !st->sweep.max_bytes))
 		return 0;
 	memset(&s, 0, sizeof s);
 	s.st = st;
@@ -335,11 +337,16 @@ int mcm_store_sweep_txn(struct mcm_store *st, MDB_txn *txn, size_t budget)
 	s.policy = &st->sweep;
 	s.now = (int64_t)(mcm_now_us() / 1000000u);
 	if ((rc = meta_get(st, txn, META_SWEEP, &s.m, sizeof s.m)) != 0 ||
-	    (rc = meta_get(st, txn, META_BYTES, &s.m.c.bytes, sizeof s.m.c.bytes)) != 0 ||
-	    (rc = meta_get(st, txn, META_PURGED, &s.horizon, sizeof s.horizon)) != 0 ||
+	    (rc = meta_get(st, txn, META_BYTES, &s.m.c.bytes, sizeof s.m.c.bytes)) != 0)
+		return rc;
+	/* the cap holds at every commit, whatever the budget (0 after an idle
+	 * step, small after a short one): only the walk needs a budget */
+	if (budget == 0 && s.m.c.bytes <= st->sweep.max_bytes)
+		return 0;
+	if ((rc = meta_get(st, txn, META_PURGED, &s.horizon, sizeof s.horizon)) != 0 ||
 	    (rc = follower_floor(st, txn, &s.min_pos)) != 0)
 		return rc;
-	if ((rc = evict(&s, 4 * budget)) != 0 || (rc = walk(&s, budget, &visited)) != 0)
+	if ((rc = evict(&s, EVICT_MAX)) != 0 || (budget > 0 && (rc = walk(&s, budget, &visited)) != 0))
 		return rc;
 	if ((rc = meta_put(st, txn, META_SWEEP, &s.m, sizeof s.m)) == 0 &&
 	    (rc = meta_put(st, txn, META_BYTES, &s.m.c.bytes, sizeof s.m.c.bytes)) == 0 && s.horizon_dirty)

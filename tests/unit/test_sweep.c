@@ -251,6 +251,44 @@ static void test_sweep_with_writes(void **state)
 	assert_int_equal(c.bytes, check_index(e->st)); /* writes without a sweep keep the count too */
 }
 
+/* The cap holds at every commit of a write transaction, whatever budget the
+ * drainer gave it: a batch after an idle step (budget 0) or larger than the
+ * step before (a small budget) still leaves the records at or under the cap. */
+static void test_cap_holds_at_every_commit(void **state)
+{
+	struct unit_env *e = *state;
+	struct mcm_sweep_policy p = policy(4000);
+	struct mcm_sweep_counts c;
+	struct mcm_mutation m[40];
+	char keys[40][16], value[100];
+
+	memset(value, 'v', sizeof value - 1);
+	value[sizeof value - 1] = '\0';
+	mcm_store_set_sweep(e->st, &p);
+	for (int i = 0; i < 200; i++) { /* one write a transaction, no budget given */
+		snprintf(keys[0], sizeof keys[0], "one%03d", i);
+		write_at(e->st, MCM_OP_PUT, keys[0], value, 0, 0);
+		assert_int_equal(mcm_store_sweep_counts(e->st, &c), 0);
+		assert_true(c.bytes <= p.max_bytes);
+	}
+	for (int round = 0; round < 10; round++) { /* batches of 40 after a budget of 1 */
+		for (int i = 0; i < 40; i++) {
+			snprintf(keys[i], sizeof keys[i], "b%d-%02d", round, i);
+			m[i] = unit_mut(MCM_OP_PUT, &pool_a, keys[i]);
+			m[i].value = value;
+			m[i].value_len = strlen(value);
+			m[i].wtime_us = (uint64_t)now * 1000000u;
+		}
+		mcm_store_sweep_next(e->st, 1);
+		assert_int_equal(mcm_store_apply(e->st, m, 40), 0);
+		assert_int_equal(mcm_store_sweep_counts(e->st, &c), 0);
+		assert_true(c.bytes <= p.max_bytes);
+		assert_int_equal(c.bytes, check_index(e->st));
+	}
+	assert_true(present(e->st, "b9-39"));
+	assert_false(present(e->st, "one000"));
+}
+
 int main(void)
 {
 	now = (int64_t)time(NULL);
@@ -263,6 +301,7 @@ int main(void)
 		E(test_byte_cap_keeps_newest),
 		E(test_budget_and_position),
 		E(test_sweep_with_writes),
+		E(test_cap_holds_at_every_commit),
 	};
 #undef E
 
