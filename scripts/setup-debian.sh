@@ -14,6 +14,7 @@ packages=(
 	libmemcached-dev liblmdb-dev                        # the shim and the tool
 	libssl-dev                                          # the tool's TLS (--tls)
 	libcmocka-dev memcached libmemcached-tools lmdb-utils  # tests: a real server, real clients
+	valgrind                                            # tests: the unit tests under memcheck
 	php-cli php-memcached python3-pylibmc               # tests: unmodified applications
 	openssl sasl2-bin libsasl2-modules libsasl2-modules-db  # tests: certificates, SASL users (memcached -S)
 	php-fpm libfcgi-bin                                 # tests: php-fpm workers, FastCGI requests (cgi-fcgi)

@@ -545,7 +545,8 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 	key.mv_size = mcm_item_key(pool->id, m->key, m->key_len, kb);
 	if ((rc = find_item(st, txn, &key, &old, m->op == MCM_OP_PUT, &found)) != 0)
 		return rc;
-	live = found == FOUND && mcm_item_is_live(&old, pool, now);
+	/* (a set needs nothing of the old record: find_item read only its number and kind) */
+	live = found == FOUND && m->op != MCM_OP_PUT && mcm_item_is_live(&old, pool, now);
 
 	switch (m->op) {
 	case MCM_OP_PUT:

@@ -323,6 +323,8 @@ static void test_group_sync(void **state)
 				unsigned char buf[100];
 				struct iovec iov = {buf, sizeof buf};
 				uint64_t end;
+
+				memset(buf, c, sizeof buf);
 				if (mcm_journal_append(j, MCM_J_OUTCOME, (uint64_t)c, &iov, 1, 0, &end) != 0 ||
 				    mcm_journal_sync(j, end, 5000) != 0 || mcm_journal_synced(j) < end)
 					_exit(1);

@@ -159,19 +159,20 @@ static void test_item_version1(void **state)
 	assert_int_equal(mcm_item_decode(SAMPLE_DBKEY, sizeof SAMPLE_DBKEY, v1, sizeof v1, &out), MCM_EDAMAGED);
 }
 
-/* Encode it as given, decode it under dbkey (which names key_len bytes). */
+/* Encode it as given, decode it under dbkey (which names key_len bytes). The
+ * decoded item points into the encoding: it stays until the next call. */
 static int encode_decode(const struct mcm_item *it, struct mcm_item *out)
 {
-	unsigned char key[MCM_ITEM_KEY_MAX], *buf = malloc(mcm_item_size(it));
+	static unsigned char *buf;
+	unsigned char key[MCM_ITEM_KEY_MAX];
 	size_t klen = mcm_item_key(it->pool, it->key, it->key_len, key);
-	int rc;
 
+	free(buf);
+	buf = malloc(mcm_item_size(it));
 	assert_non_null(buf);
 	assert_true(klen > 0);
 	mcm_item_encode(key, klen, it, buf);
-	rc = mcm_item_decode(key, klen, buf, mcm_item_size(it), out);
-	free(buf);
-	return rc;
+	return mcm_item_decode(key, klen, buf, mcm_item_size(it), out);
 }
 
 /* Fields at the ends of their ranges survive a round trip. */
