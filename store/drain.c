@@ -45,8 +45,7 @@ struct mcm_drain {
 	int intents_dirty;
 	struct mcm_pool *pools; /* MAX_POOLS; mutations of a step point into it */
 	size_t npools;
-	/* the current step's batch */
-	struct mcm_mutation batch[STEP_MAX];
+	struct mcm_mutation *batch; /* STEP_MAX: the current step's (each filled whole before use) */
 	size_t nbatch;
 	uint64_t dropped;       /* keys dropped here: overlapping writes, writers gone */
 	uint64_t damaged;       /* damaged stretches of the journal skipped */
@@ -121,10 +120,11 @@ int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_jour
 	size_t len;
 
 	*out = NULL;
-	if (!d || !(d->open = calloc(MAX_OPEN, sizeof *d->open)) || !(d->pools = calloc(MAX_POOLS, sizeof *d->pools))) {
-		if (d)
-			free(d->open);
-		free(d);
+	/* (the pools and the batch are written before they are read: not zeroed;
+	 * the open intents are, since they are saved whole, key buffers included) */
+	if (!d || !(d->open = calloc(MAX_OPEN, sizeof *d->open)) || !(d->pools = malloc(MAX_POOLS * sizeof *d->pools)) ||
+	    !(d->batch = malloc(STEP_MAX * sizeof *d->batch))) {
+		mcm_drain_close(d);
 		return ENOMEM;
 	}
 	d->st = st;
@@ -160,6 +160,7 @@ void mcm_drain_close(struct mcm_drain *d)
 		return;
 	free(d->open);
 	free(d->pools);
+	free(d->batch);
 	free(d);
 }
 
@@ -388,7 +389,6 @@ static void add_outcome(struct mcm_drain *d, uint64_t id, const unsigned char *p
 	d->nbatch++;
 }
 
-/* A drop of an intent's key, for intents that will never see their outcome. */
 /* An intent that will never see its outcome: its key is dropped; a flush whose
  * writer died may have reached some servers, so the mirror forgets the pool. */
 static void add_drop(struct mcm_drain *d, const struct open_intent *in)
