@@ -15,6 +15,6 @@ add_executable(shim_every ${shim_dir}/shim_every.c ${shim_dir}/shim_raw.c)
 target_link_libraries(shim_every PRIVATE PkgConfig::LIBMEMCACHED Threads::Threads)
 set_target_properties(shim_drive mirror_check shim_title shim_every PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
-foreach(t ascii binary edge answers desync desync_random every threads forks disabled unusable once title)
+foreach(t ascii binary edge answers desync desync_random every threads forks disabled unusable once title memcheck)
   mcm_shell_test(shim_${t} ${shim_dir}/test_shim_${t}.sh integration)
 endforeach()
