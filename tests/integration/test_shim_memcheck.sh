@@ -2,9 +2,10 @@
 # test_shim_memcheck.sh - the shim inside a host, and the tool on the mirror it wrote, under valgrind's
 # memcheck: no read of uninitialised memory (a branch on it, bytes of it written to the journal, to
 # LMDB or to a socket), no invalid read or write, in every intercepted write over both protocols
-# (shim_drive ascii and binary), then in stats, dump, load, replay and verify. memcheck sees what
-# AddressSanitizer does not (uninitialised reads; reads inside libmemcached and LMDB, which are not
-# instrumented). Skipped without valgrind and in the sanitizer builds (one checker per process).
+# (shim_drive ascii and binary) and at random in threads and processes (shim_every), then in stats,
+# dump, load, replay and verify. memcheck sees what AddressSanitizer does not (uninitialised reads;
+# reads inside libmemcached and LMDB, which are not instrumented). Skipped without valgrind and in the
+# sanitizer builds (one checker per process).
 . "$MCM_HARNESS/lib.sh"
 command -v valgrind >/dev/null || skip "valgrind is not installed"
 mcm_preload_prefix
@@ -37,6 +38,14 @@ for proto in ascii binary; do
 	mc_stop B
 	mc_stop C
 done
+
+# every call at random in 3 processes x 3 threads (shim_every), checked against its model of the servers
+mc_start A
+mc_start B
+mc_start C
+LD_PRELOAD=$MCM_SHIM MCMIRROR_PATH=$MCM_TMP/mirror-every memcheck every "$MCM_BIN/shim_every" run "$MCM_TMP/keys-every" \
+	"127.0.0.1:$A_PORT" "127.0.0.1:$B_PORT,127.0.0.1:$C_PORT" 4242 200 >"$MCM_TMP/every.out" ||
+	fail "every: the replies differ from the model: $(cat "$MCM_TMP/every.out")"
 
 M=$MCM_TMP/mirror-ascii
 memcheck stats "$MCM_TOOL" --mirror "$M" stats >/dev/null || fail "stats"
