@@ -13,6 +13,7 @@ foreach(mode none everysec always)
 endforeach()
 add_executable(crash_procs ${CMAKE_CURRENT_LIST_DIR}/crash_procs.c ${CMAKE_CURRENT_LIST_DIR}/crash_procs_value.c)
 target_link_libraries(crash_procs PRIVATE PkgConfig::LIBMEMCACHED Threads::Threads)
+target_include_directories(crash_procs PRIVATE ${CMAKE_SOURCE_DIR}/store) # fork_quiet.h: the journal header
 add_executable(crash_verify ${CMAKE_CURRENT_LIST_DIR}/crash_verify.c ${CMAKE_CURRENT_LIST_DIR}/crash_procs_value.c)
 target_link_libraries(crash_verify PRIVATE mcm_store PkgConfig::LIBMEMCACHED)
 set_target_properties(crash_procs crash_verify PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)

@@ -22,6 +22,7 @@
 #include <libmemcached/memcached.h>
 
 #include "crash_procs.h"
+#include "fork_quiet.h"
 
 static const char *servers, *dir;
 static long ops;
@@ -145,6 +146,7 @@ int main(int argc, char **argv)
 	mc = connect_to();
 	if (set(mc, "conc:parent", "p", 1, 7) != 0) /* the shim starts here, before the fork */
 		return 1;
+	fork_quiet();
 	for (int p = 0; p < procs; p++) {
 		pid_t pid = fork();
 		if (pid == 0)

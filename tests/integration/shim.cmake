@@ -5,6 +5,7 @@ add_executable(shim_drive ${shim_dir}/drive.c ${shim_dir}/shim_cases.c ${shim_di
   ${shim_dir}/shim_expect.c ${shim_dir}/shim_raw.c ${shim_dir}/shim_answers.c
   ${shim_dir}/shim_desync.c)
 target_link_libraries(shim_drive PRIVATE PkgConfig::LIBMEMCACHED Threads::Threads)
+target_include_directories(shim_drive PRIVATE ${CMAKE_SOURCE_DIR}/store) # fork_quiet.h: the journal header
 add_executable(mirror_check ${shim_dir}/mirror_check.c ${shim_dir}/shim_raw.c)
 target_link_libraries(mirror_check PRIVATE mcm_store PkgConfig::LIBMEMCACHED)
 # shim_title: a host that overwrites its argv/environment block to set its process title

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fork_quiet.h"
 #include "shim_drive.h"
 
 #define THREADS 8
@@ -246,6 +247,7 @@ void concurrency_forks(struct drv *d, const char *out)
 	close(lock_fd);
 	parent_before(d);
 	fflush(stdout);
+	fork_quiet();
 	for (int i = 0; i < CHILDREN; i++) {
 		if ((pids[i] = fork()) < 0)
 			drv_fail("fork failed");
