@@ -14,8 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <libhashkit-1.0/hashkit.h>
-
 #include "mcm_expiry.h"
 #include "mcm_pool.h"
 #include "mcm_store.h"
@@ -24,14 +22,6 @@
 /* Depth of hooked calls on this thread: only the outermost one records
  * (delete, incr, decr and touch call their _by_key twins through the PLT). */
 static __thread int depth __attribute__((tls_model("initial-exec")));
-
-/* Is the client's AES encoding key set (memcached_set_encoding_key)? */
-static int encrypted(const memcached_st *mc)
-{
-	const hashkit_st *kit = memcached_get_hashkit(mc);
-
-	return kit && kit->_key != NULL;
-}
 
 static int route(struct mcm_call *c);
 
@@ -73,13 +63,9 @@ int mcm_mirror_begin(struct mcm_call *c)
 	if (depth > 0 || !mc || !mcm_config_get()->enabled)
 		return 0;
 	depth++;
-	c->binary = memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL) != 0;
-	c->noreply = memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_NOREPLY) != 0;
-	c->buffered = memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS) != 0;
-	c->udp = memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_USE_UDP) != 0;
-	c->encrypted = encrypted(mc);
 	if (route(c) != 0)
 		goto pass;
+	mcm_layout_modes(mc, c); /* (after route: a handle's first description checks the layout) */
 	if (mcm_step_any() && c->op != MCM_CALL_FLUSH) { /* a flush is recorded whatever the replies */
 		route_by = route_key(c, &route_len);
 		c->step = (uint8_t)mcm_step_check(mc, route_by, route_len);

@@ -6,9 +6,10 @@
  * the last CACHE_WAYS handles it used, with what they were built from: the
  * server count, each server's instance pointer, name, port and type, the
  * four behaviours a pool record holds, and whether it authenticates with
- * SASL (sasl.c). A call compares these with the
- * handle's (exported getters only, no string is built) and rebuilds the
- * description when anything differs. The address alone proves nothing: PHP
+ * SASL (sasl.c). A call compares these with the handle's (exported getters
+ * for the servers, the structure itself for the behaviours where layout.c
+ * allows it; no string is built) and rebuilds the description when anything
+ * differs. The address alone proves nothing: PHP
  * frees a handle and creates the next one at the same address, with servers
  * that may be others.
  *
@@ -37,6 +38,7 @@ struct entry {
 	in_port_t port[CACHE_SERVERS];
 	uint16_t name_at[CACHE_SERVERS];
 	char names[CACHE_NAMES];         /* the names, each ending with its NUL */
+	struct mcm_hashes hashes;        /* the hash functions the description was built with */
 	struct mcm_pool pool;
 };
 
@@ -60,15 +62,6 @@ __attribute__((constructor)) static void mcm_pools_init(void)
 	key_ok = pthread_key_create(&key, free_tls) == 0;
 }
 
-/* Do the behaviours kept in a pool record still hold for mc? */
-static int same_behaviours(memcached_st *mc, const struct mcm_pool *p)
-{
-	return (uint32_t)memcached_behavior_get_distribution(mc) == p->distribution &&
-	       (uint32_t)memcached_behavior_get_key_hash(mc) == p->key_hash &&
-	       (uint32_t)memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_KETAMA_HASH) == p->dist_hash &&
-	       (memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY) != 0) == p->hash_with_namespace;
-}
-
 /* Is e still the description of mc's servers? */
 static int still(const struct entry *e, memcached_st *mc)
 {
@@ -83,7 +76,7 @@ static int still(const struct entry *e, memcached_st *mc)
 		    strcmp(name, e->names + e->name_at[i]) != 0)
 			return 0;
 	}
-	return same_behaviours(mc, &e->pool) && mcm_sasl_of(mc) == e->pool.sasl;
+	return mcm_layout_same_behaviours(mc, &e->pool, &e->hashes) && mcm_sasl_of(mc) == e->pool.sasl;
 }
 
 /* Keep in e what its description of mc was built from; 0 when it does not fit. */
@@ -108,6 +101,7 @@ static int remember(struct entry *e, memcached_st *mc)
 		memcpy(e->names + used, name, len);
 		used += len;
 	}
+	mcm_layout_hashes(mc, &e->hashes);
 	e->mc = mc;
 	return 1;
 }
@@ -142,6 +136,7 @@ int mcm_pools_describe(memcached_st *mc, const struct mcm_pool **pool, char **wi
 		t->next = (t->next + 1) % CACHE_WAYS;
 	}
 	e->mc = NULL;
+	mcm_layout_check(mc); /* (a description is built: worth the getters' calls) */
 	if ((rc = mcm_pool_describe(mc, &e->pool)) != 0)
 		return rc;
 	e->pool.sasl = (uint8_t)mcm_sasl_of(mc); /* replay will need credentials (pool record byte 3) */

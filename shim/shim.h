@@ -138,6 +138,37 @@ int mcm_mirror_begin(struct mcm_call *c);
  * depth, and restore errno to what the real call left. */
 void mcm_mirror_end(struct mcm_call *c);
 
+/* ---- layout.c ---- */
+
+/** The hash functions of a handle's hashkit, as its pool description was built with. */
+struct mcm_hashes {
+	hashkit_hash_fn base, dist;
+};
+
+/** 1 when the shim reads the client's modes from its memcached_st (the
+ * libmemcached in the process is the version of the shim's headers, and no
+ * check has found a difference), 0 when it uses the getters. */
+int mcm_layout_direct(void);
+
+/** Is runtime (memcached_lib_version()) the version of the shim's headers? */
+int mcm_layout_same_version(const char *runtime);
+
+/** Set c's binary, noreply, buffered, udp and encrypted from mc. */
+void mcm_layout_modes(memcached_st *mc, struct mcm_call *c);
+
+/** Does mc still have the behaviours of pool description p, built when its
+ * hash functions were h (the distribution, the key and distribution hashes,
+ * whether the namespace is hashed)? */
+int mcm_layout_same_behaviours(memcached_st *mc, const struct mcm_pool *p, const struct mcm_hashes *h);
+
+/** The hash functions of mc, for mcm_layout_same_behaviours. */
+void mcm_layout_hashes(const memcached_st *mc, struct mcm_hashes *h);
+
+/** Compare what mc's structure says with its getters; on a difference stop
+ * reading structures for good (logged once). Called when a pool is described.
+ * @return 0, or -1 when it found a difference. */
+int mcm_layout_check(memcached_st *mc);
+
 /* ---- pools.c ---- */
 
 /** The pool mc writes to, as of now, and this thread's buffer for a wire key

@@ -117,13 +117,14 @@ static void start_drainer(void)
 /* The journal, mapped at the first write; NULL while the mirror is unusable. */
 static struct mcm_journal *journal_get(void)
 {
-	const struct mcm_config *cfg = mcm_config_get();
+	const struct mcm_config *cfg;
 	struct mcm_journal *j;
 	time_t now;
 	int rc;
 
 	if ((j = __atomic_load_n(&w.journal, __ATOMIC_ACQUIRE)) && __atomic_load_n(&w.drainer_started, __ATOMIC_ACQUIRE))
 		return j;
+	cfg = mcm_config_get();
 	pthread_mutex_lock(&w.lock);
 	if (!w.pid) {
 		w.pid = getpid();
@@ -191,13 +192,15 @@ static void register_pool(const struct mcm_pool *p)
 	uint64_t behaviour = (uint64_t)p->distribution << 40 ^ (uint64_t)p->key_hash << 20 ^ p->dist_hash ^
 			     (uint64_t)p->hash_with_namespace << 63;
 	unsigned char buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
-	struct iovec iov[2] = {{(void *)&p->id, 8}, {buf, mcm_pool_size(p)}};
+	struct iovec iov[2];
 	unsigned n = __atomic_load_n(&w.nknown, __ATOMIC_ACQUIRE);
 	uint64_t end;
 
 	for (unsigned i = 0; i < n && i < KNOWN_POOLS; i++)
 		if (w.known_pools[i] == p->id && w.known_behaviour[i] == behaviour)
 			return;
+	iov[0] = (struct iovec){(void *)&p->id, 8};
+	iov[1] = (struct iovec){buf, mcm_pool_size(p)};
 	mcm_pool_encode(p, buf);
 	if (append(MCM_J_POOL, 0, iov, 2, &end) != 0)
 		return;
@@ -214,6 +217,7 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 	struct mcm_jintent h;
 	struct iovec iov[2];
 	uint64_t end;
+	int always = mcm_config_get()->sync == MCM_SYNC_ALWAYS;
 
 	if (!journal_get()) {
 		mcm_counters_add(w.counters, MCM_CTR_SKIPPED, 1);
@@ -228,10 +232,10 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 	iov[1].iov_base = (void *)key;
 	iov[1].iov_len = key_len;
 	*id = (uint64_t)w.pid << 32 | __atomic_add_fetch(&w.next_intent, 1, __ATOMIC_RELAXED);
-	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS)
+	if (always)
 		mcm_journal_writing(w.journal, 1);
 	if (append(MCM_J_INTENT, *id, iov, 2, &end) != 0) {
-		if (mcm_config_get()->sync == MCM_SYNC_ALWAYS)
+		if (always)
 			mcm_journal_writing(w.journal, -1);
 		return -1;
 	}
@@ -258,7 +262,7 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	struct mcm_joutcome h;
 	struct iovec iov[4];
 	uint64_t end;
-	int rc;
+	int rc, always = mcm_config_get()->sync == MCM_SYNC_ALWAYS;
 
 	memset(&h, 0, sizeof h);
 	h.pool = m->pool ? m->pool->id : 0;
@@ -281,7 +285,7 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	iov[2] = (struct iovec){(void *)m->group, m->group_len};
 	iov[3] = (struct iovec){(void *)m->value, m->value_len};
 	rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, 4, append_wait(), &end);
-	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS)
+	if (always)
 		mcm_journal_writing(w.journal, -1);
 	if (rc == EMSGSIZE) { /* a value larger than a quarter of the journal: drop the key instead */
 		h.op = MCM_OP_DROP;
@@ -293,7 +297,7 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 		return;
 	}
 	count((enum mcm_op)h.op);
-	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS && h.op != MCM_OP_NONE &&
+	if (always && h.op != MCM_OP_NONE &&
 	    (rc = mcm_journal_sync(w.journal, end, DURABLE_WAIT_MS)) != 0) {
 		mcm_counters_add(w.counters, MCM_CTR_FAILED, 1);
 		mcm_log_once(MCM_CAUSE_WRITE, "a write to '%s' is not on disk (MCMIRROR_SYNC=always): %s",

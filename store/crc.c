@@ -58,14 +58,19 @@ __attribute__((target("sse4.2"))) static inline uint64_t sse42_run(uint64_t c, c
 		memcpy(w, b, 8);
 		c = __builtin_ia32_crc32di(c, w[0]);
 	}
-	if (len >= 4) {
+	if (len & 4) { /* at most seven bytes left: a word of each size, no loop */
 		uint32_t h;
 		memcpy(&h, b, 4);
 		c = __builtin_ia32_crc32si((uint32_t)c, h);
 		b += 4;
-		len -= 4;
 	}
-	for (; len > 0; b++, len--)
+	if (len & 2) {
+		uint16_t h;
+		memcpy(&h, b, 2);
+		c = __builtin_ia32_crc32hi((uint32_t)c, h);
+		b += 2;
+	}
+	if (len & 1)
 		c = __builtin_ia32_crc32qi((uint32_t)c, *b);
 	return c;
 }

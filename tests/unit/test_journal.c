@@ -518,10 +518,23 @@ static void test_crcs(void **state)
 	assert_int_equal(mcm_crc32c(mcm_crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
 	for (size_t i = 0; i < sizeof buf; i++)
 		buf[i] = (unsigned char)(i * 131 + 7);
-	for (size_t len = 0; len <= sizeof buf; len += 7) {
+	for (size_t len = 0; len <= sizeof buf - 8; len++) { /* every length and tail, at every alignment */
 		assert_int_equal(mcm_crc32c(0, buf, len), crc_reference(0x82f63b78u, buf, len));
 		assert_int_equal(mcm_crc32(0, buf, len), crc_reference(0xedb88320u, buf, len));
+		for (size_t at = 1; at < 8; at++)
+			assert_int_equal(mcm_crc32c(0, buf + at, len), crc_reference(0x82f63b78u, buf + at, len));
 	}
+	/* in parts: a, b and a word, as the journal's records are checksummed */
+	for (size_t len = 0; len <= 100; len++)
+		for (size_t a = 0; a <= len; a += 3) {
+			uint64_t word = 0x0123456789abcdefULL + len;
+			unsigned char whole[108];
+
+			memcpy(whole, buf, len);
+			memcpy(whole + len, &word, 8);
+			assert_int_equal(mcm_crc32c_parts(0, buf, a, buf + a, len - a, word),
+					 crc_reference(0x82f63b78u, whole, len + 8));
+		}
 }
 
 /* A reader waiting for the drainer to apply more wakes as soon as the head
