@@ -1,9 +1,10 @@
 /* layout.c - the client's modes read from its memcached_st, where the library's layout is known.
  *
  * Each hooked call needs the client's modes (binary, noreply, buffered, UDP,
- * encrypted) and, to trust its cached pool description, the pool's
- * behaviours (distribution, hash functions, namespace in the hash). Through
- * libmemcached's getters that is eight calls of about 35 instructions. The
+ * encrypted), its namespace, its server count and, to trust its cached pool
+ * description, the pool's behaviours (distribution, hash functions, namespace
+ * in the hash). Through libmemcached's getters that is eleven calls of 20 to
+ * 35 instructions. The
  * structures holding them, memcached_st and hashkit_st, are public: they are
  * in the headers the shim is built with, and applications that declare a
  * memcached_st on their stack depend on them. So when the libmemcached in
@@ -84,6 +85,20 @@ int mcm_layout_same_behaviours(memcached_st *mc, const struct mcm_pool *p, const
 	       (memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY) != 0) == p->hash_with_namespace;
 }
 
+const char *mcm_layout_namespace(memcached_st *mc)
+{
+	memcached_return_t rc;
+
+	if (use_direct() && mc->_namespace == NULL)
+		return NULL; /* (the getter returns the string of that array, NULL without one) */
+	return memcached_callback_get(mc, MEMCACHED_CALLBACK_NAMESPACE, &rc);
+}
+
+uint32_t mcm_layout_server_count(const memcached_st *mc)
+{
+	return use_direct() ? mc->number_of_hosts : memcached_server_count(mc);
+}
+
 void mcm_layout_hashes(const memcached_st *mc, struct mcm_hashes *h)
 {
 	h->base = mc->hashkit.base_hash.function;
@@ -93,11 +108,13 @@ void mcm_layout_hashes(const memcached_st *mc, struct mcm_hashes *h)
 int mcm_layout_check(memcached_st *mc)
 {
 	struct mcm_call byget = {0};
+	memcached_return_t rc;
 
 	if (!use_direct())
 		return 0;
 	modes_by_getters(mc, &byget);
 	if (memcached_get_hashkit(mc) == &mc->hashkit && memcached_server_count(mc) == mc->number_of_hosts &&
+	    (memcached_callback_get(mc, MEMCACHED_CALLBACK_NAMESPACE, &rc) == NULL) == (mc->_namespace == NULL) &&
 	    byget.binary == mc->flags.binary_protocol && byget.noreply == !mc->flags.reply &&
 	    byget.buffered == mc->flags.buffer_requests && byget.udp == mc->flags.use_udp &&
 	    byget.encrypted == (mc->hashkit._key != NULL) &&

@@ -92,8 +92,7 @@ pass:
 /* Work out the pool and the wire key (namespace + key) of the call. */
 static int route(struct mcm_call *c)
 {
-	memcached_return_t rc;
-	const char *ns = memcached_callback_get(c->mc, MEMCACHED_CALLBACK_NAMESPACE, &rc);
+	const char *ns = mcm_layout_namespace(c->mc);
 	size_t ns_len = ns ? strnlen(ns, MCM_NAMESPACE_MAX + 1) : 0;
 	int err = mcm_pools_describe(c->mc, &c->pool, &c->wire);
 

@@ -37,6 +37,7 @@ struct entry {
 	const char *type[CACHE_SERVERS]; /* memcached_server_type's constant strings */
 	in_port_t port[CACHE_SERVERS];
 	uint16_t name_at[CACHE_SERVERS];
+	uint16_t name_len[CACHE_SERVERS]; /* with its NUL */
 	char names[CACHE_NAMES];         /* the names, each ending with its NUL */
 	struct mcm_hashes hashes;        /* the hash functions the description was built with */
 	struct mcm_pool pool;
@@ -65,15 +66,17 @@ __attribute__((constructor)) static void mcm_pools_init(void)
 /* Is e still the description of mc's servers? */
 static int still(const struct entry *e, memcached_st *mc)
 {
-	if (e->mc != mc || memcached_server_count(mc) != e->count)
+	if (e->mc != mc || mcm_layout_server_count(mc) != e->count)
 		return 0;
 	for (uint32_t i = 0; i < e->count; i++) {
 		const memcached_instance_st *in = memcached_server_instance_by_position(mc, i);
 		const char *name;
 
+		/* (the name is an array of MEMCACHED_NI_MAXHOST bytes in the instance: comparing
+		 * as many bytes as the kept name and its NUL stays inside it) */
 		if (in != e->in[i] || memcached_server_type(in) != e->type[i] ||
 		    memcached_server_port(in) != e->port[i] || !(name = memcached_server_name(in)) ||
-		    strcmp(name, e->names + e->name_at[i]) != 0)
+		    memcmp(name, e->names + e->name_at[i], e->name_len[i]) != 0)
 			return 0;
 	}
 	return mcm_layout_same_behaviours(mc, &e->pool, &e->hashes) && mcm_sasl_of(mc) == e->pool.sasl;
@@ -98,6 +101,7 @@ static int remember(struct entry *e, memcached_st *mc)
 		e->type[i] = memcached_server_type(in);
 		e->port[i] = memcached_server_port(in);
 		e->name_at[i] = (uint16_t)used;
+		e->name_len[i] = (uint16_t)len;
 		memcpy(e->names + used, name, len);
 		used += len;
 	}

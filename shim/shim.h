@@ -161,6 +161,12 @@ void mcm_layout_modes(memcached_st *mc, struct mcm_call *c);
  * whether the namespace is hashed)? */
 int mcm_layout_same_behaviours(memcached_st *mc, const struct mcm_pool *p, const struct mcm_hashes *h);
 
+/** mc's namespace (memcached_callback_get(MEMCACHED_CALLBACK_NAMESPACE)), NULL when none. */
+const char *mcm_layout_namespace(memcached_st *mc);
+
+/** memcached_server_count(mc). */
+uint32_t mcm_layout_server_count(const memcached_st *mc);
+
 /** The hash functions of mc, for mcm_layout_same_behaviours. */
 void mcm_layout_hashes(const memcached_st *mc, struct mcm_hashes *h);
 
