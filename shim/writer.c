@@ -185,20 +185,34 @@ static int append(enum mcm_jtype type, uint64_t id, const struct iovec *iov, int
 	return rc;
 }
 
-/* Describe pool in the journal the first time this process writes to it
- * (and again when its distribution or hashes change). */
-static void register_pool(const struct mcm_pool *p)
+static uint64_t behaviour_of(const struct mcm_pool *p)
 {
-	uint64_t behaviour = (uint64_t)p->distribution << 40 ^ (uint64_t)p->key_hash << 20 ^ p->dist_hash ^
-			     (uint64_t)p->hash_with_namespace << 63;
-	unsigned char buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
-	struct iovec iov[2];
+	return (uint64_t)p->distribution << 40 ^ (uint64_t)p->key_hash << 20 ^ p->dist_hash ^
+	       (uint64_t)p->hash_with_namespace << 63;
+}
+
+/* Has this process described pool p in the journal, with its behaviours? */
+static inline int pool_known(const struct mcm_pool *p)
+{
+	uint64_t behaviour = behaviour_of(p);
 	unsigned n = __atomic_load_n(&w.nknown, __ATOMIC_ACQUIRE);
-	uint64_t end;
 
 	for (unsigned i = 0; i < n && i < KNOWN_POOLS; i++)
 		if (w.known_pools[i] == p->id && w.known_behaviour[i] == behaviour)
-			return;
+			return 1;
+	return 0;
+}
+
+/* Describe pool in the journal the first time this process writes to it
+ * (and again when its distribution or hashes change). */
+static __attribute__((noinline)) void register_pool(const struct mcm_pool *p)
+{
+	uint64_t behaviour = behaviour_of(p);
+	unsigned char buf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
+	struct iovec iov[2];
+	unsigned n;
+	uint64_t end;
+
 	iov[0] = (struct iovec){(void *)&p->id, 8};
 	iov[1] = (struct iovec){buf, mcm_pool_size(p)};
 	mcm_pool_encode(p, buf);
@@ -223,7 +237,8 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 		mcm_counters_add(w.counters, MCM_CTR_SKIPPED, 1);
 		return -1;
 	}
-	register_pool(pool);
+	if (!pool_known(pool))
+		register_pool(pool);
 	memset(&h, 0, sizeof h);
 	h.pool = pool->id;
 	h.key_len = (uint32_t)key_len;
@@ -262,7 +277,7 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	struct mcm_joutcome h;
 	struct iovec iov[4];
 	uint64_t end;
-	int rc, always = mcm_config_get()->sync == MCM_SYNC_ALWAYS;
+	int rc, n, always = mcm_config_get()->sync == MCM_SYNC_ALWAYS;
 
 	memset(&h, 0, sizeof h);
 	h.pool = m->pool ? m->pool->id : 0;
@@ -282,15 +297,17 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	h.with_initial = m->with_initial;
 	iov[0] = (struct iovec){&h, sizeof h};
 	iov[1] = (struct iovec){(void *)m->key, m->key_len};
-	iov[2] = (struct iovec){(void *)m->group, m->group_len};
-	iov[3] = (struct iovec){(void *)m->value, m->value_len};
-	rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, 4, append_wait(), &end);
+	n = 2;
+	if (m->group_len) /* (an empty piece is left out) */
+		iov[n++] = (struct iovec){(void *)m->group, m->group_len};
+	iov[n] = (struct iovec){(void *)m->value, m->value_len};
+	rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, n + 1, append_wait(), &end);
 	if (always)
 		mcm_journal_writing(w.journal, -1);
 	if (rc == EMSGSIZE) { /* a value larger than a quarter of the journal: drop the key instead */
 		h.op = MCM_OP_DROP;
 		h.value_len = 0;
-		rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, 3, append_wait(), &end);
+		rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, n, append_wait(), &end); /* no value */
 	}
 	if (rc != 0) {
 		report_lost(rc); /* its intent stays open: the drainer drops the key when it gives up on it */
