@@ -49,8 +49,7 @@ int mcm_layout_direct(void)
 	return use_direct();
 }
 
-/* The modes through the getters. */
-static void modes_by_getters(memcached_st *mc, struct mcm_call *c)
+void mcm_layout_modes_by_getters(memcached_st *mc, struct mcm_call *c)
 {
 	const hashkit_st *kit = memcached_get_hashkit(mc);
 
@@ -70,7 +69,7 @@ void mcm_layout_modes(memcached_st *mc, struct mcm_call *c)
 		c->udp = mc->flags.use_udp;
 		c->encrypted = mc->hashkit._key != NULL;
 	} else {
-		modes_by_getters(mc, c);
+		mcm_layout_modes_by_getters(mc, c);
 	}
 }
 
@@ -112,7 +111,7 @@ int mcm_layout_check(memcached_st *mc)
 
 	if (!use_direct())
 		return 0;
-	modes_by_getters(mc, &byget);
+	mcm_layout_modes_by_getters(mc, &byget);
 	if (memcached_get_hashkit(mc) == &mc->hashkit && memcached_server_count(mc) == mc->number_of_hosts &&
 	    (memcached_callback_get(mc, MEMCACHED_CALLBACK_NAMESPACE, &rc) == NULL) == (mc->_namespace == NULL) &&
 	    byget.binary == mc->flags.binary_protocol && byget.noreply == !mc->flags.reply &&

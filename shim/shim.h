@@ -156,6 +156,9 @@ int mcm_layout_same_version(const char *runtime);
 /** Set c's binary, noreply, buffered, udp and encrypted from mc. */
 void mcm_layout_modes(memcached_st *mc, struct mcm_call *c);
 
+/** The same through libmemcached's getters only (what the structure is checked against). */
+void mcm_layout_modes_by_getters(memcached_st *mc, struct mcm_call *c);
+
 /** Does mc still have the behaviours of pool description p, built when its
  * hash functions were h (the distribution, the key and distribution hashes,
  * whether the namespace is hashed)? */

@@ -15,24 +15,12 @@ void mcm_log_once(enum mcm_cause cause, const char *fmt, ...)
 	logged = fmt;
 }
 
-/* The modes as the getters give them. */
-static void modes_by_getters(memcached_st *mc, struct mcm_call *c)
-{
-	const hashkit_st *kit = memcached_get_hashkit(mc);
-
-	c->binary = memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL) != 0;
-	c->noreply = memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_NOREPLY) != 0;
-	c->buffered = memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS) != 0;
-	c->udp = memcached_behavior_get(mc, MEMCACHED_BEHAVIOR_USE_UDP) != 0;
-	c->encrypted = kit && kit->_key != NULL;
-}
-
 static void assert_modes_agree(memcached_st *mc)
 {
 	struct mcm_call a = {0}, b = {0};
 
 	mcm_layout_modes(mc, &a);
-	modes_by_getters(mc, &b);
+	mcm_layout_modes_by_getters(mc, &b);
 	assert_int_equal(a.binary, b.binary);
 	assert_int_equal(a.noreply, b.noreply);
 	assert_int_equal(a.buffered, b.buffered);
