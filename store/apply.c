@@ -591,3 +591,21 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
 	}
 	return MCM_EINVALID;
 }
+
+int mcm_apply_moot(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m, uint64_t *next_seq)
+{
+	uint64_t now_us = m->wtime_us ? m->wtime_us : mcm_now_us();
+	struct mcm_pool pool_buf, *pool;
+	int rc;
+
+	if (!mcm_mutation_valid(m) || m->op == MCM_OP_RESTORE || m->op == MCM_OP_FLUSH || m->op == MCM_OP_RESTORE_POOL ||
+	    m->op == MCM_OP_FORGET_ALL)
+		return MCM_EINVALID; /* (never marked: see coalesce.c) */
+	if ((rc = ensure_pool(st, txn, m, now_us, next_seq, &pool_buf, &pool)) != 0)
+		return rc;
+	if (m->op == MCM_OP_ENCRYPTED && !pool->encrypted) {
+		pool->encrypted = 1;
+		return save_pool(st, txn, pool);
+	}
+	return 0;
+}

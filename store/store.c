@@ -458,6 +458,8 @@ void mcm_store_close(struct mcm_store *st)
 	mdb_env_close(st->env);
 	pthread_rwlock_destroy(&st->resize);
 	free(st->dead);
+	free(st->co_table);
+	free(st->co_moot);
 	free(st);
 }
 
@@ -657,8 +659,10 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 			rc = mdb_cursor_open(txn, st->items, &st->items_cur);
 		if (rc == 0)
 			rc = mdb_cursor_open(txn, st->seq, &st->seq_cur);
+		const unsigned char *moot = rc == 0 ? mcm_coalesce(st, m, n) : NULL;
+
 		for (size_t i = 0; rc == 0 && i < n; i++)
-			rc = mcm_apply_one(st, txn, &m[i], &next);
+			rc = moot && moot[i] ? mcm_apply_moot(st, txn, &m[i], &next) : mcm_apply_one(st, txn, &m[i], &next);
 		if (st->items_cur)
 			mdb_cursor_close(st->items_cur);
 		if (st->seq_cur)

@@ -44,6 +44,9 @@ struct mcm_store {
 	struct mcm_dead *dead;   /* MCM_DEAD_MAX superseded seq entries of this transaction (and as
 				    many again for sorting them) */
 	size_t ndead;
+	uint32_t *co_table;      /* coalesce.c's workspace: a table of co_cap slots, */
+	unsigned char *co_moot;  /* and co_cap / 2 marks */
+	size_t co_cap, co_mask;
 	char path[PATH_MAX];
 	char unlocked[160];      /* read-only without the lock table: why (mcm_store_unlocked); "" otherwise */
 };
@@ -53,6 +56,19 @@ struct mcm_store {
  * @return 0 or an LMDB/errno code. */
 int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m,
 		  uint64_t *next_seq);
+
+/** Mutations one batch may have for mcm_coalesce to look at (larger batches are applied whole). */
+#define MCM_COALESCE_MAX 16384
+
+/** Which of the n mutations m a later set of the same key in the same batch
+ * makes moot (coalesce.c). @return n marks (1: moot), valid until the next
+ * call, or NULL when none is (or the batch is not looked at). */
+const unsigned char *mcm_coalesce(struct mcm_store *st, const struct mcm_mutation *m, size_t n);
+
+/** Apply a mutation mcm_coalesce marked moot: what it does beyond its key
+ * (the pool record; an encrypted pool's mark), no record, no number.
+ * @return 0 or an LMDB/errno code. */
+int mcm_apply_moot(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m, uint64_t *next_seq);
 
 /** Adopt a map size another process set (grow 0), or double the map (grow 1,
  * after MDB_MAP_FULL). @return 0 or an LMDB code. */

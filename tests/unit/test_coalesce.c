@@ -1,0 +1,243 @@
+/* test_coalesce.c - store/coalesce.c: a batch applied in one transaction, where a later set of a key
+ * makes its earlier mutations moot, leaves the mirror exactly as the same mutations applied one
+ * transaction each (every record's kind, value, flags, expiry and liveness; the pools' marks), with
+ * no superseded seq entry left; and the moot mutations cost no number. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcm_expiry.h"
+#include "unit.h"
+
+#define T0 1800000000LL
+#define US(s) ((uint64_t)(s) * 1000000u)
+#define NKEYS 5
+
+static const char *keys[NKEYS] = {"k0", "k1", "k2", "k3", "k4"};
+static struct mcm_pool pools[2];
+
+struct two {
+	struct unit_env *a; /* batches */
+	char dir[4096];     /* and one mutation per transaction */
+	struct mcm_store *b;
+};
+
+static int setup(void **state)
+{
+	struct two *t = calloc(1, sizeof *t);
+
+	unit_pool(&pools[0], "127.0.0.1:11211");
+	unit_pool(&pools[1], "127.0.0.1:11212");
+	if (!t || unit_env_setup((void **)&t->a) != 0)
+		return -1;
+	unit_tmpdir(t->dir);
+	if (mcm_store_open(&t->b, t->dir, MCM_STORE_CREATE, 0) != 0)
+		return -1;
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct two *t = *state;
+
+	mcm_store_close(t->b);
+	unit_rmtree(t->dir);
+	unit_env_teardown((void **)&t->a);
+	free(t);
+	return 0;
+}
+
+/* A random mutation at time at; text keeps its value's bytes. */
+static struct mcm_mutation random_mut(unsigned *seed, int64_t at, char *text)
+{
+	static const enum mcm_op ops[] = {MCM_OP_PUT,    MCM_OP_PUT,   MCM_OP_PUT,     MCM_OP_PUT,  MCM_OP_APPEND,
+					  MCM_OP_PREPEND, MCM_OP_DELTA, MCM_OP_TOUCH,   MCM_OP_DELETE, MCM_OP_DROP,
+					  MCM_OP_NONE,    MCM_OP_FLUSH, MCM_OP_ENCRYPTED};
+	enum mcm_op o = ops[rand_r(seed) % (sizeof ops / sizeof ops[0])];
+	const struct mcm_pool *p = &pools[rand_r(seed) % 2];
+	struct mcm_mutation m;
+
+	if (o == MCM_OP_ENCRYPTED && rand_r(seed) % 8 != 0)
+		o = MCM_OP_PUT; /* (rarely: it marks its pool for good) */
+	m = unit_mut(o, p, keys[rand_r(seed) % NKEYS]);
+	m.wtime_us = US(T0 + at);
+	switch (o) {
+	case MCM_OP_PUT:
+		snprintf(text, 32, rand_r(seed) % 2 ? "%u" : "v%u", rand_r(seed) % 1000);
+		m.value = text;
+		m.value_len = strlen(text);
+		m.flags = rand_r(seed) % 3;
+		m.exptime = rand_r(seed) % 3 ? 0 : T0 + at + 1 + rand_r(seed) % 20;
+		break;
+	case MCM_OP_APPEND:
+	case MCM_OP_PREPEND:
+		m.value = "+x";
+		m.value_len = 2;
+		break;
+	case MCM_OP_DELTA:
+		m.incr = 1;
+		m.delta = 1;
+		m.result = rand_r(seed) % 1000; /* (right or not: a wrong result drops the key) */
+		break;
+	case MCM_OP_TOUCH:
+		m.exptime = T0 + at + 1 + rand_r(seed) % 20;
+		break;
+	case MCM_OP_FLUSH:
+		m.key = NULL;
+		m.key_len = 0;
+		m.exptime = 0;
+		break;
+	default:
+		break;
+	}
+	return m;
+}
+
+/* Both stores hold the same thing for every key of every pool, as of time at. */
+static void assert_same(struct mcm_store *a, struct mcm_store *b, int64_t at)
+{
+	struct mcm_store_info ia, ib;
+
+	for (int p = 0; p < 2; p++) {
+		struct mcm_pool pa, pb;
+
+		assert_int_equal(mcm_store_pool(a, pools[p].id, &pa), mcm_store_pool(b, pools[p].id, &pb));
+		for (int k = 0; k < NKEYS; k++) {
+			struct mcm_item x, y;
+			char *xv;
+			int rx = unit_get(a, &pools[p], keys[k], &x), ry;
+
+			if (rx != 0) {
+				assert_int_equal(unit_get(b, &pools[p], keys[k], &y), rx);
+				continue;
+			}
+			xv = malloc(x.value_len + 1); /* (the next get replaces the first one's copy) */
+			memcpy(xv, x.value, x.value_len);
+			ry = unit_get(b, &pools[p], keys[k], &y);
+			assert_int_equal(ry, 0);
+			assert_int_equal(x.kind, y.kind);
+			assert_int_equal(x.value_len, y.value_len);
+			assert_memory_equal(xv, y.value, x.value_len);
+			assert_int_equal(x.flags, y.flags);
+			assert_int_equal(x.exptime, y.exptime);
+			assert_int_equal(x.wtime_us, y.wtime_us);
+			assert_int_equal(mcm_item_is_live(&x, &pa, T0 + at), mcm_item_is_live(&y, &pb, T0 + at));
+			free(xv);
+		}
+		if (mcm_store_pool(a, pools[p].id, &pa) == 0) {
+			assert_int_equal(pa.encrypted, pb.encrypted);
+			assert_int_equal(pa.flush_time, pb.flush_time);
+		}
+	}
+	assert_int_equal(mcm_store_info(a, &ia), 0);
+	assert_int_equal(mcm_store_info(b, &ib), 0);
+	assert_int_equal(ia.entries, ib.entries);
+	assert_int_equal(ia.seq_entries, ia.entries); /* no superseded entry left behind */
+	assert_int_equal(ib.seq_entries, ib.entries);
+	assert_true(ia.last_seq <= ib.last_seq);      /* (moot mutations take no number) */
+}
+
+/* Random batches of 1 to 40 mutations over five keys of two pools. */
+static void test_same_as_one_by_one(void **state)
+{
+	struct two *t = *state;
+	unsigned seed = 20261205;
+	int64_t at = 0;
+	struct mcm_store_info ia, ib;
+
+	for (int round = 0; round < 400; round++) {
+		struct mcm_mutation m[40];
+		char text[40][32];
+		size_t n = 1 + (size_t)(rand_r(&seed) % 40);
+
+		for (size_t i = 0; i < n; i++)
+			m[i] = random_mut(&seed, at++, text[i]);
+		assert_int_equal(mcm_store_apply(t->a->st, m, n), 0);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(mcm_store_apply(t->b, &m[i], 1), 0);
+		assert_same(t->a->st, t->b, at);
+	}
+	assert_int_equal(mcm_store_info(t->a->st, &ia), 0);
+	assert_int_equal(mcm_store_info(t->b, &ib), 0);
+	assert_true(ia.last_seq < ib.last_seq); /* some were moot */
+}
+
+/* Two sets of a key in one batch: one record, under the later number; one entry in the index. */
+static void test_set_twice(void **state)
+{
+	struct two *t = *state;
+	struct mcm_store *st = t->a->st;
+	struct mcm_mutation m[3] = {unit_mut(MCM_OP_PUT, &pools[0], "twice"), unit_mut(MCM_OP_PUT, &pools[0], "other"),
+				    unit_mut(MCM_OP_PUT, &pools[0], "twice")};
+	struct mcm_store_info before, after;
+	struct mcm_item it;
+
+	m[0].value = "first";
+	m[0].value_len = 5;
+	m[1].value = "o";
+	m[1].value_len = 1;
+	m[2].value = "second";
+	m[2].value_len = 6;
+	assert_int_equal(mcm_store_info(st, &before), 0);
+	assert_int_equal(mcm_store_apply(st, m, 3), 0);
+	assert_int_equal(mcm_store_info(st, &after), 0);
+	assert_int_equal(after.last_seq, before.last_seq + 2);
+	assert_int_equal(after.entries, before.entries + 2);
+	assert_int_equal(after.seq_entries, after.entries);
+	assert_int_equal(unit_get(st, &pools[0], "twice", &it), 0);
+	assert_int_equal(it.value_len, 6);
+	assert_memory_equal(it.value, "second", 6);
+	assert_int_equal(it.seq, after.last_seq);
+}
+
+/* A restore between two sets keeps the first one's effect on it (a barrier). */
+static void test_restore_barrier(void **state)
+{
+	struct two *t = *state;
+	struct mcm_store *st = t->a->st;
+	struct mcm_mutation m[3] = {unit_mut(MCM_OP_PUT, &pools[1], "r"), unit_mut(MCM_OP_RESTORE, &pools[1], "r"),
+				    unit_mut(MCM_OP_PUT, &pools[1], "r")};
+	struct mcm_item it;
+
+	m[0].value = "a";
+	m[0].value_len = 1;
+	m[1].kind = MCM_KIND_VALUE;
+	m[1].value = "b";
+	m[1].value_len = 1;
+	m[2].value = "c";
+	m[2].value_len = 1;
+	assert_int_equal(mcm_store_apply(st, m, 3), 0);
+	assert_int_equal(unit_get(st, &pools[1], "r", &it), 0);
+	assert_memory_equal(it.value, "c", 1);
+}
+
+/* An encrypted write made moot by a set still marks its pool encrypted (replay needs to know). */
+static void test_encrypted_moot(void **state)
+{
+	struct two *t = *state;
+	struct mcm_store *st = t->a->st;
+	struct mcm_pool p3, got;
+	struct mcm_mutation m[2];
+
+	unit_pool(&p3, "127.0.0.1:11213");
+	m[0] = unit_mut(MCM_OP_ENCRYPTED, &p3, "e");
+	m[1] = unit_mut(MCM_OP_PUT, &p3, "e");
+	m[1].value = "plain";
+	m[1].value_len = 5;
+	assert_int_equal(mcm_store_apply(st, m, 2), 0);
+	assert_int_equal(mcm_store_pool(st, p3.id, &got), 0);
+	assert_int_equal(got.encrypted, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_same_as_one_by_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_barrier, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_moot, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
