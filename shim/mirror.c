@@ -92,15 +92,17 @@ pass:
 /* Work out the pool and the wire key (namespace + key) of the call. */
 static int route(struct mcm_call *c)
 {
-	const char *ns = mcm_layout_namespace(c->mc);
-	size_t ns_len = ns ? strnlen(ns, MCM_NAMESPACE_MAX + 1) : 0;
-	int err = mcm_pools_describe(c->mc, &c->pool, &c->wire);
+	int err = mcm_pools_describe(c->mc, &c->pool, &c->wire); /* (first: it may check the layout) */
+	const char *ns;
+	size_t ns_len;
 
 	if (err != 0) {
 		if (err != ENOENT)
 			mcm_log_once(MCM_CAUSE_POOL, "cannot identify the server list: %s", strerror(err));
 		return -1;
 	}
+	ns = mcm_layout_namespace(c->mc);
+	ns_len = ns ? strnlen(ns, MCM_NAMESPACE_MAX + 1) : 0;
 	if (c->op == MCM_CALL_FLUSH) {
 		c->wire_len = 0;
 		return 0;
