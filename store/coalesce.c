@@ -17,8 +17,10 @@
  * A restore (MCM_OP_RESTORE, the tools' loads, with numbers of its own) is
  * never marked and is a barrier: a set after it does not make what came
  * before it moot. Mutations that are not valid are left to mcm_apply_one and
- * mcm_apply_moot to refuse (which fails the whole transaction). One backward pass with an open-addressing table of the later sets'
- * keys (pool and wire key), sized to the batch.
+ * mcm_apply_moot to refuse (which fails the whole transaction). One backward
+ * pass with an open-addressing table of the later sets' keys (pool and wire
+ * key), sized to the batch; a lookup that passes more than MAX_PROBES slots
+ * (keys chosen to collide) gives the pass up, and the batch is applied whole.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@
 #include "store_internal.h"
 
 #define BARRIER 0x80000000u /* a slot's key was restored: nothing before it is moot */
+#define MAX_PROBES 32       /* slots a lookup may pass (CRC-32C is no keyed hash: an application's
+			       keys can be chosen to collide; past this the pass gives up) */
 
 /* Does the mutation name a key of a pool (the ones this pass considers)? */
 static int on_key(const struct mcm_mutation *m)
@@ -94,8 +98,10 @@ const unsigned char *mcm_coalesce(struct mcm_store *st, const struct mcm_mutatio
 		if (!on_key(x))
 			continue;
 		h = mcm_crc32c((uint32_t)x->pool->id ^ (uint32_t)(x->pool->id >> 32), x->key, x->key_len) & st->co_mask;
-		while ((slot = st->co_table[h]) != 0 && !same_key(&m[(slot & ~BARRIER) - 1], x))
-			h = (h + 1) & st->co_mask;
+		for (unsigned probes = 0; (slot = st->co_table[h]) != 0 && !same_key(&m[(slot & ~BARRIER) - 1], x);
+		     h = (h + 1) & st->co_mask)
+			if (++probes > MAX_PROBES)
+				return NULL; /* keys made to collide: the batch is applied whole */
 		if (x->op == MCM_OP_RESTORE) {
 			st->co_table[h] = (uint32_t)(i + 1) | BARRIER;
 		} else if (slot != 0 && !(slot & BARRIER)) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mcm_crc.h"
 #include "mcm_expiry.h"
 #include "unit.h"
 
@@ -230,6 +231,52 @@ static void test_encrypted_moot(void **state)
 	assert_int_equal(got.encrypted, 1);
 }
 
+/* Keys chosen to fall in one slot of the table (CRC-32C is not keyed: an application's keys can
+ * be): the pass gives up and the batch is applied whole, right, and in bounded time. */
+static void test_colliding_keys(void **state)
+{
+	struct two *t = *state;
+	struct mcm_store *st = t->a->st;
+	enum { N = 40 };
+	static char keys_c[N][16];
+	struct mcm_mutation m[N + 1];
+	struct mcm_store_info before, after;
+	struct mcm_item it;
+	uint32_t seed = (uint32_t)pools[0].id ^ (uint32_t)(pools[0].id >> 32), want = 0;
+	size_t found = 0;
+
+	/* a batch of N + 1 has a table of 128 slots: keys whose hash agrees in 7 bits */
+	for (unsigned i = 0; found < N && i < 1000000; i++) {
+		char k[16];
+		int len = snprintf(k, sizeof k, "c%u", i);
+		uint32_t h = mcm_crc32c(seed, k, (size_t)len) & 127;
+
+		if (found == 0)
+			want = h;
+		if (h == want)
+			memcpy(keys_c[found++], k, (size_t)len + 1);
+	}
+	assert_int_equal(found, N);
+	for (size_t i = 0; i < N; i++) {
+		m[i] = unit_mut(MCM_OP_PUT, &pools[0], keys_c[i]);
+		m[i].value = "first";
+		m[i].value_len = 5;
+	}
+	m[N] = unit_mut(MCM_OP_PUT, &pools[0], keys_c[0]);
+	m[N].value = "again";
+	m[N].value_len = 5;
+	assert_int_equal(mcm_store_info(st, &before), 0);
+	assert_int_equal(mcm_store_apply(st, m, N + 1), 0);
+	assert_int_equal(mcm_store_info(st, &after), 0);
+	assert_int_equal(after.last_seq, before.last_seq + N + 1); /* nothing made moot: given up */
+	assert_int_equal(after.entries, before.entries + N);
+	assert_int_equal(after.seq_entries, after.entries);
+	assert_int_equal(unit_get(st, &pools[0], keys_c[0], &it), 0);
+	assert_memory_equal(it.value, "again", 5);
+	assert_int_equal(unit_get(st, &pools[0], keys_c[N - 1], &it), 0);
+	assert_memory_equal(it.value, "first", 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +284,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_set_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_barrier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encrypted_moot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_colliding_keys, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
