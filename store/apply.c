@@ -487,15 +487,9 @@ static int group_ok(const struct mcm_mutation *m)
 						   : m->group_len == 0;
 }
 
-int mcm_mutation_valid(const struct mcm_mutation *m)
+int mcm_op_on_key(enum mcm_op op)
 {
-	switch (m->op) {
-	case MCM_OP_FORGET_ALL:
-		return 1;
-	case MCM_OP_RESTORE_POOL:
-		return m->pool && mcm_pool_valid(m->pool);
-	case MCM_OP_FLUSH:
-		return m->pool && m->exptime >= 0;
+	switch (op) {
 	case MCM_OP_PUT:
 	case MCM_OP_APPEND:
 	case MCM_OP_PREPEND:
@@ -506,9 +500,24 @@ int mcm_mutation_valid(const struct mcm_mutation *m)
 	case MCM_OP_ENCRYPTED:
 	case MCM_OP_RESTORE:
 	case MCM_OP_NONE:
-		break;
+		return 1;
 	default:
 		return 0;
+	}
+}
+
+int mcm_mutation_valid(const struct mcm_mutation *m)
+{
+	switch (m->op) {
+	case MCM_OP_FORGET_ALL:
+		return 1;
+	case MCM_OP_RESTORE_POOL:
+		return m->pool && mcm_pool_valid(m->pool);
+	case MCM_OP_FLUSH:
+		return m->pool && m->exptime >= 0;
+	default:
+		if (!mcm_op_on_key(m->op))
+			return 0;
 	}
 	if (!m->pool || !m->key || m->key_len == 0 || m->key_len > MCM_ITEM_KEY_MAX - 8 || m->ns_len > m->key_len ||
 	    m->ns_len > MCM_NAMESPACE_MAX || !group_ok(m) || m->value_len > UINT32_MAX || (m->value_len && !m->value))

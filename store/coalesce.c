@@ -33,25 +33,12 @@
 #define MAX_PROBES 32       /* slots a lookup may pass (CRC-32C is no keyed hash: an application's
 			       keys can be chosen to collide; past this the pass gives up) */
 
-/* Does the mutation name a key of a pool (the ones this pass considers)? */
+/* Does the mutation name a key of a pool (the ones this pass considers)?
+ * (What is read here is there; the rest mcm_apply_one checks, and a mutation
+ * it refuses fails the whole transaction.) */
 static int on_key(const struct mcm_mutation *m)
 {
-	switch (m->op) {
-	case MCM_OP_PUT:
-	case MCM_OP_APPEND:
-	case MCM_OP_PREPEND:
-	case MCM_OP_DELTA:
-	case MCM_OP_TOUCH:
-	case MCM_OP_DELETE:
-	case MCM_OP_DROP:
-	case MCM_OP_ENCRYPTED:
-	case MCM_OP_NONE:
-	case MCM_OP_RESTORE: /* (what is read here is there; the rest mcm_apply_one checks, and a
-				 mutation it refuses fails the whole transaction) */
-		return m->pool && m->key && m->key_len && m->key_len <= MCM_ITEM_KEY_MAX;
-	default:
-		return 0;
-	}
+	return mcm_op_on_key(m->op) && m->pool && m->key && m->key_len && m->key_len <= MCM_ITEM_KEY_MAX;
 }
 
 static int same_key(const struct mcm_mutation *a, const struct mcm_mutation *b)

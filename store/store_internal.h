@@ -57,6 +57,10 @@ struct mcm_store {
 int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m,
 		  uint64_t *next_seq);
 
+/** Does op act on one key of a pool (PUT ... NONE, RESTORE), rather than on
+ * pools (FLUSH, RESTORE_POOL, FORGET_ALL)? (apply.c) */
+int mcm_op_on_key(enum mcm_op op);
+
 /** Mutations one batch may have for mcm_coalesce to look at (larger batches are applied whole). */
 #define MCM_COALESCE_MAX 16384
 
