@@ -607,8 +607,7 @@ int mcm_apply_moot(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation
 	struct mcm_pool pool_buf, *pool;
 	int rc;
 
-	if (!mcm_mutation_valid(m) || m->op == MCM_OP_RESTORE || m->op == MCM_OP_FLUSH || m->op == MCM_OP_RESTORE_POOL ||
-	    m->op == MCM_OP_FORGET_ALL)
+	if (!mcm_mutation_valid(m) || !mcm_op_on_key(m->op) || m->op == MCM_OP_RESTORE)
 		return MCM_EINVALID; /* (never marked: see coalesce.c) */
 	if ((rc = ensure_pool(st, txn, m, now_us, next_seq, &pool_buf, &pool)) != 0)
 		return rc;

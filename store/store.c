@@ -620,7 +620,7 @@ int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
 		if (on && k.mv_size == 8 && mcm_get_be64(k.mv_data) > want)
 			continue;
 		if (!on || k.mv_size != 8 || mcm_get_be64(k.mv_data) != want) {
-			mcm_put_be64(kb, st->dead[i].seq);
+			mcm_put_be64(kb, want);
 			k.mv_size = 8;
 			k.mv_data = kb;
 			if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY)) == MDB_NOTFOUND) {
