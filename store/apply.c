@@ -68,7 +68,8 @@ static int ensure_pool(struct mcm_store *st, MDB_txn *txn, const struct mcm_muta
 		 * flushed as of now (the flush markers it held cannot be trusted) */
 		*pool = *d;
 		pool->created_us = now_us;
-		pool->flush_seq = *next_seq - 1;
+		pool->flush_seq = (st->run_defer ? st->run_first : *next_seq) - 1; /* (a run's numbers
+			are not handed out in the order its mutations are applied: order.c) */
 		pool->flush_time = 0;
 		pool->encrypted = 0;
 	} else if (same_routing(pool, d)) {
@@ -130,6 +131,8 @@ static int bury(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const MDB_val 
 {
 	int rc = 0;
 
+	if (st->ndead == MCM_DEAD_MAX && st->run_defer)
+		return 0; /* (a run is never this long) left to the sweep: seq may hold entries not yet appended */
 	if (st->ndead == MCM_DEAD_MAX)
 		rc = mcm_store_drop_dead(st, txn);
 	if (rc == 0) {
@@ -145,7 +148,7 @@ static int bury(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const MDB_val 
 static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_item *item,
 		    const struct mcm_item *old, unsigned seq_flags)
 {
-	unsigned char sk[8], sv[MCM_SEQ_VALUE_MAX];
+	unsigned char sk[8], sv[MCM_SEQ_VALUE_MAX], same[1024];
 	MDB_val k = {8, sk}, ik = *key, v;
 	int rc;
 
@@ -155,17 +158,29 @@ static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, cons
 		return rc;
 	v.mv_size = mcm_item_size(item);
 	st->txn_bytes += (int64_t)(key->mv_size + v.mv_size) - (st->cur_on_key ? (int64_t)(key->mv_size + st->found_len) : 0);
-	/* the cursor that found the record replaces it where it is */
-	rc = st->cur_on_key ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_CURRENT | MDB_RESERVE)
-	     : st->items_cur ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_RESERVE)
-			     : mdb_put(txn, st->items, &ik, &v, MDB_RESERVE);
-	st->cur_on_key = 0;
+	/* the cursor that found the record replaces it where it is: a record of
+	 * the same size is copied over the old one (LMDB takes that path for
+	 * MDB_CURRENT alone; MDB_CURRENT | MDB_RESERVE searches the page again) */
+	if (st->cur_on_key && v.mv_size == st->found_len && v.mv_size <= sizeof same) {
+		mcm_item_encode(key->mv_data, key->mv_size, item, same);
+		v.mv_data = same;
+		rc = mdb_cursor_put(st->items_cur, &ik, &v, MDB_CURRENT);
+		st->cur_on_key = 0;
+	} else {
+		rc = st->cur_on_key ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_CURRENT | MDB_RESERVE)
+		     : st->items_cur ? mdb_cursor_put(st->items_cur, &ik, &v, MDB_RESERVE)
+				     : mdb_put(txn, st->items, &ik, &v, MDB_RESERVE);
+		st->cur_on_key = 0;
+		if (rc == 0)
+			mcm_item_encode(key->mv_data, key->mv_size, item, v.mv_data);
+	}
 	if (rc != 0)
 		return rc;
-	mcm_item_encode(key->mv_data, key->mv_size, item, v.mv_data);
 	mcm_put_be64(sk, item->seq);
 	v.mv_size = mcm_seq_entry_encode(item, key->mv_data, key->mv_size, sv);
 	v.mv_data = sv;
+	if (st->run_defer && seq_flags == MDB_APPEND)
+		return mcm_order_defer(st, item->seq, sv, v.mv_size); /* appended in number order (order.c) */
 	rc = st->seq_cur && seq_flags == MDB_APPEND ? mdb_cursor_put(st->seq_cur, &k, &v, MDB_APPEND)
 						    : mdb_put(txn, st->seq, &k, &v, seq_flags);
 	return rc == MDB_KEYEXIST ? EEXIST : rc;

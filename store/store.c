@@ -460,6 +460,10 @@ void mcm_store_close(struct mcm_store *st)
 	free(st->dead);
 	free(st->co_table);
 	free(st->co_moot);
+	free(st->ord);
+	free(st->ord_rank);
+	free(st->ord_pending);
+	free(st->arena);
 	free(st);
 }
 
@@ -677,8 +681,8 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 			rc = mdb_cursor_open(txn, st->seq, &st->seq_cur);
 		const unsigned char *moot = rc == 0 ? mcm_coalesce(st, m, n) : NULL;
 
-		for (size_t i = 0; rc == 0 && i < n; i++)
-			rc = moot && moot[i] ? mcm_apply_moot(st, txn, &m[i], &next) : mcm_apply_one(st, txn, &m[i], &next);
+		if (rc == 0)
+			rc = mcm_apply_batch(st, txn, m, n, moot, &next);
 		if (st->items_cur)
 			mdb_cursor_close(st->items_cur);
 		if (st->seq_cur)

@@ -20,6 +20,14 @@ struct mcm_dead {
 	uint32_t key_crc;
 };
 
+/* order.c's workspace: a mutation's rank and its index in the batch. */
+struct mcm_rank {
+	uint64_t rank;
+	uint32_t index;
+};
+
+struct mcm_pending;
+
 struct mcm_store {
 	MDB_env *env;
 	MDB_dbi meta, pools, items, seq, followers;
@@ -47,6 +55,15 @@ struct mcm_store {
 	uint32_t *co_table;      /* coalesce.c's workspace: a table of co_cap slots, */
 	unsigned char *co_moot;  /* and co_cap / 2 marks */
 	size_t co_cap, co_mask;
+	uint32_t *ord;           /* order.c's workspace for a batch of up to ord_cap: the order and
+				    the numbers (2 * ord_cap), */
+	struct mcm_rank *ord_rank; /* ranks (2 * ord_cap), */
+	struct mcm_pending *ord_pending; /* the seq entries a run keeps aside (ord_cap), */
+	unsigned char *arena;    /* and their bytes */
+	size_t ord_cap, arena_len, arena_cap;
+	int run_defer;           /* a run is being applied in key order (order.c): its seq entries */
+	uint64_t run_first;      /* are kept aside; its numbers start at run_first, */
+	size_t run_count;        /* and it has run_count of them */
 	char path[PATH_MAX];
 	char unlocked[160];      /* read-only without the lock table: why (mcm_store_unlocked); "" otherwise */
 };
@@ -68,6 +85,18 @@ int mcm_op_on_key(enum mcm_op op);
  * makes moot (coalesce.c). @return n marks (1: moot), valid until the next
  * call, or NULL when none is (or the batch is not looked at). */
 const unsigned char *mcm_coalesce(struct mcm_store *st, const struct mcm_mutation *m, size_t n);
+
+/** Apply the n mutations m (moot: mcm_coalesce's marks, or NULL) inside txn,
+ * in the order of their keys between barriers, numbered in the order of the
+ * batch from *next_seq, which is advanced (order.c).
+ * @return 0 or an LMDB/errno code. */
+int mcm_apply_batch(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m, size_t n,
+		    const unsigned char *moot, uint64_t *next_seq);
+
+/** While a run is applied in key order (st->run_defer): keep the seq entry
+ * (len bytes) of number seq aside, to be appended when the run ends (order.c).
+ * @return 0, ENOMEM, or EPROTO for a number not given to the run. */
+int mcm_order_defer(struct mcm_store *st, uint64_t seq, const void *entry, size_t len);
 
 /** Apply a mutation mcm_coalesce marked moot: what it does beyond its key
  * (the pool record; an encrypted pool's mark), no record, no number.
