@@ -598,6 +598,7 @@ int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
 	MDB_cursor *cur;
 	MDB_val k, v;
 	int rc, on = 0; /* the cursor is on an entry (k) */
+	unsigned tries = 8, shorts = 0; /* steppings tried, and those that fell short */
 
 	if (st->ndead == 0)
 		return 0;
@@ -613,14 +614,24 @@ int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
 		 * to delete is often that one or a few entries on: stepped to (a search
 		 * from the root costs about as much as DEAD_STEPS steps). Past it
 		 * without finding it: it is not there (the list is in order, and the
-		 * cursor was on the entry right after the one before it). */
-		for (int steps = 0; on && k.mv_size == 8 && mcm_get_be64(k.mv_data) < want && steps < DEAD_STEPS; steps++)
-			if ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) != 0) {
-				on = 0;
-				rc = rc == MDB_NOTFOUND ? 0 : rc;
-			}
-		if (rc != 0)
-			break;
+		 * cursor was on the entry right after the one before it). When most
+		 * tries fall short (a mirror with many more records than the batch
+		 * superseded), the rest are searched for. */
+		if (on && k.mv_size == 8 && mcm_get_be64(k.mv_data) < want) {
+			int steps = 0;
+
+			if (shorts > tries / 2)
+				on = 0; /* searched for */
+			for (; on && k.mv_size == 8 && mcm_get_be64(k.mv_data) < want && steps < DEAD_STEPS; steps++)
+				if ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) != 0) {
+					on = 0;
+					rc = rc == MDB_NOTFOUND ? 0 : rc;
+				}
+			if (rc != 0)
+				break;
+			tries += steps > 0;
+			shorts += steps == DEAD_STEPS && on && k.mv_size == 8 && mcm_get_be64(k.mv_data) < want;
+		}
 		if (on && k.mv_size == 8 && mcm_get_be64(k.mv_data) > want)
 			continue;
 		if (!on || k.mv_size != 8 || mcm_get_be64(k.mv_data) != want) {
