@@ -388,8 +388,9 @@ void mcm_journal_wake_drainer(struct mcm_journal *j)
 
 /* ---- the append lock (see mcm_journal.h) ---- */
 
-static __thread uint64_t my_id;   /* this thread's lock word: namespace << 32 | thread id (cleared
-				     in a child after fork) */
+/* this thread's lock word: namespace << 32 | thread id (cleared in a child after fork); initial-exec:
+ * one load from the thread pointer, not a call to __tls_get_addr per append (the shim is preloaded) */
+static __thread uint64_t my_id __attribute__((tls_model("initial-exec")));
 static uint32_t my_ns;            /* this process's pid namespace: the inode of /proc/self/ns/pid */
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the futex word is the lock's low half");
