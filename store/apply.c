@@ -176,11 +176,17 @@ static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, cons
 	}
 	if (rc != 0)
 		return rc;
+	if (st->run_defer && seq_flags == MDB_APPEND) { /* appended in number order (order.c) */
+		unsigned char *room = mcm_order_defer(st, item->seq, MCM_SEQ_HEADER + key->mv_size);
+
+		if (!room)
+			return errno;
+		mcm_seq_entry_encode(item, key->mv_data, key->mv_size, room);
+		return 0;
+	}
 	mcm_put_be64(sk, item->seq);
 	v.mv_size = mcm_seq_entry_encode(item, key->mv_data, key->mv_size, sv);
 	v.mv_data = sv;
-	if (st->run_defer && seq_flags == MDB_APPEND)
-		return mcm_order_defer(st, item->seq, sv, v.mv_size); /* appended in number order (order.c) */
 	rc = st->seq_cur && seq_flags == MDB_APPEND ? mdb_cursor_put(st->seq_cur, &k, &v, MDB_APPEND)
 						    : mdb_put(txn, st->seq, &k, &v, seq_flags);
 	return rc == MDB_KEYEXIST ? EEXIST : rc;

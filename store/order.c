@@ -50,7 +50,7 @@
 
 /* A seq entry kept aside until its run ends. */
 struct mcm_pending {
-	uint64_t seq; /* 0: none */
+	uint64_t seq; /* 0: none (a number left unused) */
 	size_t off, len;
 };
 
@@ -112,11 +112,17 @@ static size_t typical_prefix(const struct mcm_mutation *m, size_t a, size_t b)
 /* The eight bytes of key from offset at, big-endian (zeros past its end). */
 static uint64_t window(const char *key, size_t len, size_t at)
 {
-	uint64_t r = 0;
+	unsigned char b[8] = {0};
+	uint64_t r;
 
-	for (size_t j = 0; j < 8; j++)
-		r = r << 8 | (at + j < len ? (unsigned char)key[at + j] : 0);
-	return r;
+	if (at + 8 <= len) {
+		memcpy(&r, key + at, 8);
+	} else {
+		for (size_t j = 0; at + j < len; j++)
+			b[j] = (unsigned char)key[at + j];
+		memcpy(&r, b, 8);
+	}
+	return __builtin_bswap64(r); /* (little-endian host: docs/FORMAT.md) */
 }
 
 /* Put the indices of m[a..b) (a run: no barrier in it) in key order into st->ord[a..b). */
@@ -157,27 +163,32 @@ static void sort_run(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		st->ord[a + i] = v[i].index;
 }
 
-int mcm_order_defer(struct mcm_store *st, uint64_t seq, const void *entry, size_t len)
+unsigned char *mcm_order_defer(struct mcm_store *st, uint64_t seq, size_t len)
 {
 	size_t slot = (size_t)(seq - st->run_first);
+	unsigned char *room;
 
-	if (seq < st->run_first || slot >= st->run_count || st->ord_pending[slot].seq != 0)
-		return EPROTO; /* a number not given to this run, or given twice: never */
+	if (seq < st->run_first || slot >= st->run_count || st->ord_pending[slot].seq != 0) {
+		errno = EPROTO; /* a number not given to this run, or given twice: never */
+		return NULL;
+	}
 	if (st->arena_len + len > st->arena_cap) {
 		size_t cap = st->arena_cap ? st->arena_cap : 65536;
 		unsigned char *a;
 
 		while (cap < st->arena_len + len)
 			cap *= 2;
-		if (!(a = realloc(st->arena, cap)))
-			return ENOMEM;
+		if (!(a = realloc(st->arena, cap))) {
+			errno = ENOMEM;
+			return NULL;
+		}
 		st->arena = a;
 		st->arena_cap = cap;
 	}
-	memcpy(st->arena + st->arena_len, entry, len);
+	room = st->arena + st->arena_len;
 	st->ord_pending[slot] = (struct mcm_pending){seq, st->arena_len, len};
 	st->arena_len += len;
-	return 0;
+	return room;
 }
 
 /* Append the run's seq entries, in number order. */
@@ -191,7 +202,7 @@ static int append_pending(struct mcm_store *st, MDB_txn *txn)
 		const struct mcm_pending *p = &st->ord_pending[s];
 
 		if (p->seq == 0)
-			continue;
+			continue; /* a number left unused */
 		mcm_put_be64(kb, p->seq);
 		v.mv_size = p->len;
 		v.mv_data = st->arena + p->off;

@@ -93,10 +93,11 @@ const unsigned char *mcm_coalesce(struct mcm_store *st, const struct mcm_mutatio
 int mcm_apply_batch(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m, size_t n,
 		    const unsigned char *moot, uint64_t *next_seq);
 
-/** While a run is applied in key order (st->run_defer): keep the seq entry
- * (len bytes) of number seq aside, to be appended when the run ends (order.c).
- * @return 0, ENOMEM, or EPROTO for a number not given to the run. */
-int mcm_order_defer(struct mcm_store *st, uint64_t seq, const void *entry, size_t len);
+/** While a run is applied in key order (st->run_defer): room for the seq
+ * entry (len bytes) of number seq, kept aside to be appended when the run
+ * ends (order.c). @return the room, or NULL with errno ENOMEM, or EPROTO
+ * for a number not given to the run. */
+unsigned char *mcm_order_defer(struct mcm_store *st, uint64_t seq, size_t len);
 
 /** Apply a mutation mcm_coalesce marked moot: what it does beyond its key
  * (the pool record; an encrypted pool's mark), no record, no number.
