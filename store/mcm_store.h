@@ -288,7 +288,7 @@ int mcm_store_pool(struct mcm_store *st, mcm_pool_id id, struct mcm_pool *pool);
 struct mcm_store_info {
 	uint32_t format_version;
 	uint64_t created_us;
-	uint64_t last_seq;       /**< highest sequence number in use */
+	uint64_t last_seq;       /**< highest sequence number handed out (numbers may go unused) */
 	size_t map_size;         /**< current map size in bytes */
 	size_t used_bytes;       /**< pages in use * page size */
 	uint64_t entries;        /**< item records of every kind */

@@ -8,8 +8,8 @@
  * page, and LMDB then searches that page alone instead of descending from
  * the root (mdb_cursor_set: "already on the right page"). That pays when the
  * drainer is busy: the more a host writes between two commits, the larger
- * the batch and the more of its keys share a page. Batches of fewer than
- * ORDER_MIN, and of more than MCM_DEAD_MAX, are applied as they came.
+ * the batch and the more of its keys share a page. Runs of fewer than
+ * ORDER_MIN, and batches of more than MCM_DEAD_MAX, are applied as they came.
  *
  * What stays as it was:
  * - each key's mutations are applied in the batch's order (the sort is
@@ -33,7 +33,8 @@
  * bytes that follow the prefix the keys of the run typically share (the
  * median of the prefixes of a few pairs: a key unlike the others does not
  * spoil the rest; it is merely placed less well), by pool id first when the
- * run spans pools, and ranks are sorted by an LSD radix sort (11-bit digits)
+ * run spans pools, and ranks are sorted by an LSD radix sort (11-bit digits;
+ * 8-bit for short runs)
  * over the bits in which they differ.
  */
 #include <errno.h>
@@ -43,7 +44,7 @@
 #include "mcm_record.h"
 #include "store_internal.h"
 
-#define ORDER_MIN 16       /* smaller batches are applied as they came */
+#define ORDER_MIN 16       /* shorter runs are applied as they came */
 #define SAMPLES 9          /* keys whose neighbours' shared prefixes give the run's */
 #define DIGIT 11           /* bits per radix pass */
 #define NO_NUMBER UINT32_MAX
@@ -146,9 +147,13 @@ static void sort_run(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 	if (differ != 0) {
 		unsigned lo = (unsigned)__builtin_ctzll(differ), hi = 64 - (unsigned)__builtin_clzll(differ);
 
-		for (unsigned shift = lo; shift < hi; shift += DIGIT) {
-			uint32_t count[(1u << DIGIT) + 1] = {0};
-			const uint64_t mask = (1u << DIGIT) - 1;
+		const unsigned digit = n >= 1024 ? DIGIT : 8; /* (a short run: fewer counts to clear) */
+		const uint64_t mask = (1u << digit) - 1;
+
+		for (unsigned shift = lo; shift < hi; shift += digit) {
+			uint32_t count[(1u << DIGIT) + 1];
+
+			memset(count, 0, (mask + 2) * sizeof count[0]);
 
 			for (size_t i = 0; i < n; i++)
 				count[((v[i].rank >> shift) & mask) + 1]++;
@@ -243,27 +248,31 @@ static int apply_run(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutati
 	return rc;
 }
 
+/* Apply m[a..b) as they came. */
+static int apply_in_order(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m, const unsigned char *moot,
+			  size_t a, size_t b, uint64_t *next_seq)
+{
+	int rc = 0;
+
+	for (size_t i = a; rc == 0 && i < b; i++)
+		rc = moot && moot[i] ? mcm_apply_moot(st, txn, &m[i], next_seq) : mcm_apply_one(st, txn, &m[i], next_seq);
+	return rc;
+}
+
 int mcm_apply_batch(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation *m, size_t n,
 		    const unsigned char *moot, uint64_t *next_seq)
 {
 	int rc = 0;
 
-	if (n < ORDER_MIN || n > MCM_DEAD_MAX || !room(st, n)) {
-		for (size_t i = 0; rc == 0 && i < n; i++)
-			rc = moot && moot[i] ? mcm_apply_moot(st, txn, &m[i], next_seq) : mcm_apply_one(st, txn, &m[i], next_seq);
-		return rc;
-	}
-	for (size_t a = 0; rc == 0 && a < n;) {
-		size_t b = a;
-
-		while (b < n && !barrier(&m[b]))
+	if (n < ORDER_MIN || n > MCM_DEAD_MAX || !room(st, n))
+		return apply_in_order(st, txn, m, moot, 0, n, next_seq);
+	for (size_t a = 0, b; rc == 0 && a < n; a = b) {
+		for (b = a; b < n && !barrier(&m[b]);)
 			b++;
-		if (b > a) {
+		if (b - a >= ORDER_MIN)
 			rc = apply_run(st, txn, m, moot, a, b, next_seq);
-			a = b;
-		} else {
-			rc = mcm_apply_one(st, txn, &m[a++], next_seq);
-		}
+		else /* a short run, or a barrier (alone) */
+			rc = apply_in_order(st, txn, m, moot, a, b > a ? b : ++b, next_seq);
 	}
 	return rc;
 }
