@@ -17,36 +17,11 @@
 static const char *keys[NKEYS] = {"k0", "k1", "k2", "k3", "k4"};
 static struct mcm_pool pools[2];
 
-struct two {
-	struct unit_env *a; /* batches */
-	char dir[4096];     /* and one mutation per transaction */
-	struct mcm_store *b;
-};
-
 static int setup(void **state)
 {
-	struct two *t = calloc(1, sizeof *t);
-
 	unit_pool(&pools[0], "127.0.0.1:11211");
 	unit_pool(&pools[1], "127.0.0.1:11212");
-	if (!t || unit_env_setup((void **)&t->a) != 0)
-		return -1;
-	unit_tmpdir(t->dir);
-	if (mcm_store_open(&t->b, t->dir, MCM_STORE_CREATE, 0) != 0)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct two *t = *state;
-
-	mcm_store_close(t->b);
-	unit_rmtree(t->dir);
-	unit_env_teardown((void **)&t->a);
-	free(t);
-	return 0;
+	return unit_two_setup(state);
 }
 
 /* A random mutation at time at; text keeps its value's bytes. */
@@ -151,7 +126,7 @@ static void assert_same(struct mcm_store *a, struct mcm_store *b, int64_t at)
 /* Random batches of 1 to 40 mutations over five keys of two pools. */
 static void test_same_as_one_by_one(void **state)
 {
-	struct two *t = *state;
+	struct unit_two *t = *state;
 	unsigned seed = 20261205;
 	int64_t at = 0;
 	struct mcm_store_info ia, ib;
@@ -165,18 +140,18 @@ static void test_same_as_one_by_one(void **state)
 			m[i] = random_mut(&seed, at++, text[i]);
 		assert_int_equal(mcm_store_apply(t->a->st, m, n), 0);
 		for (size_t i = 0; i < n; i++)
-			assert_int_equal(mcm_store_apply(t->b, &m[i], 1), 0);
-		assert_same(t->a->st, t->b, at);
+			assert_int_equal(mcm_store_apply(t->b->st, &m[i], 1), 0);
+		assert_same(t->a->st, t->b->st, at);
 	}
 	assert_int_equal(mcm_store_info(t->a->st, &ia), 0);
-	assert_int_equal(mcm_store_info(t->b, &ib), 0);
+	assert_int_equal(mcm_store_info(t->b->st, &ib), 0);
 	assert_true(ia.last_seq < ib.last_seq); /* some were moot */
 }
 
 /* Two sets of a key in one batch: one record, under the later number; one entry in the index. */
 static void test_set_twice(void **state)
 {
-	struct two *t = *state;
+	struct unit_two *t = *state;
 	struct mcm_store *st = t->a->st;
 	struct mcm_mutation m[3] = {unit_mut(MCM_OP_PUT, &pools[0], "twice"), unit_mut(MCM_OP_PUT, &pools[0], "other"),
 				    unit_mut(MCM_OP_PUT, &pools[0], "twice")};
@@ -204,7 +179,7 @@ static void test_set_twice(void **state)
 /* A restore between two sets keeps the first one's effect on it (a barrier). */
 static void test_restore_barrier(void **state)
 {
-	struct two *t = *state;
+	struct unit_two *t = *state;
 	struct mcm_store *st = t->a->st;
 	struct mcm_mutation m[3] = {unit_mut(MCM_OP_PUT, &pools[1], "r"), unit_mut(MCM_OP_RESTORE, &pools[1], "r"),
 				    unit_mut(MCM_OP_PUT, &pools[1], "r")};
@@ -225,7 +200,7 @@ static void test_restore_barrier(void **state)
 /* An encrypted write made moot by a set still marks its pool encrypted (replay needs to know). */
 static void test_encrypted_moot(void **state)
 {
-	struct two *t = *state;
+	struct unit_two *t = *state;
 	struct mcm_store *st = t->a->st;
 	struct mcm_pool p3, got;
 	struct mcm_mutation m[2];
@@ -244,7 +219,7 @@ static void test_encrypted_moot(void **state)
  * be): the pass gives up and the batch is applied whole, right, and in bounded time. */
 static void test_colliding_keys(void **state)
 {
-	struct two *t = *state;
+	struct unit_two *t = *state;
 	struct mcm_store *st = t->a->st;
 	enum { N = 40 };
 	static char keys_c[N][16];
@@ -289,11 +264,11 @@ static void test_colliding_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_same_as_one_by_one, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_twice, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_barrier, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_encrypted_moot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_colliding_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_as_one_by_one, setup, unit_two_teardown),
+		cmocka_unit_test_setup_teardown(test_set_twice, setup, unit_two_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_barrier, setup, unit_two_teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_moot, setup, unit_two_teardown),
+		cmocka_unit_test_setup_teardown(test_colliding_keys, setup, unit_two_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,39 +18,14 @@
 static char keys[NKEYS][24];
 static struct mcm_pool pools[2];
 
-struct two {
-	struct unit_env *a; /* batches */
-	char dir[4096];     /* and one mutation per transaction */
-	struct mcm_store *b;
-};
-
 static int setup(void **state)
 {
-	struct two *t = calloc(1, sizeof *t);
-
 	unit_pool(&pools[0], "127.0.0.1:11211");
 	unit_pool(&pools[1], "127.0.0.1:11212");
 	for (int k = 0; k < NKEYS; k++) /* keys of several shapes: shared prefixes, lengths, one odd one */
 		snprintf(keys[k], sizeof keys[k], k % 3 == 0 ? "sess:%08x" : k % 3 == 1 ? "user:%d:cart" : "%d",
 			 k == 7 ? 0xffffffffu : (unsigned)k * 2654435761u % 100000u);
-	if (!t || unit_env_setup((void **)&t->a) != 0)
-		return -1;
-	unit_tmpdir(t->dir);
-	if (mcm_store_open(&t->b, t->dir, MCM_STORE_CREATE, 0) != 0)
-		return -1;
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct two *t = *state;
-
-	mcm_store_close(t->b);
-	unit_rmtree(t->dir);
-	unit_env_teardown((void **)&t->a);
-	free(t);
-	return 0;
+	return unit_two_setup(state);
 }
 
 /* A random mutation at time at; text keeps its value's bytes. */
@@ -141,7 +116,7 @@ static void test_same_as_in_order(void **state)
 {
 	static struct mcm_mutation m[MAXBATCH];
 	static char text[MAXBATCH][24];
-	struct two *t = *state;
+	struct unit_two *t = *state;
 	unsigned seed = 42;
 	int64_t at = 0;
 
@@ -155,9 +130,9 @@ static void test_same_as_in_order(void **state)
 			m[i] = random_mut(&seed, at++, text[i]);
 		assert_int_equal(mcm_store_apply(t->a->st, m, n), 0);
 		for (size_t i = 0; i < n; i++)
-			assert_int_equal(mcm_store_apply(t->b, &m[i], 1), 0);
+			assert_int_equal(mcm_store_apply(t->b->st, &m[i], 1), 0);
 		na = walk(t->a->st, &va);
-		nb = walk(t->b, &vb);
+		nb = walk(t->b->st, &vb);
 		assert_int_equal(na, nb);
 		for (size_t i = 0; i < na; i++) {
 			assert_true(va[i].pool == vb[i].pool);
@@ -175,7 +150,7 @@ static void test_same_as_in_order(void **state)
 /* Distinct keys written in descending key order: applied ascending, numbered as written. */
 static void test_numbers_follow_writes(void **state)
 {
-	struct two *t = *state;
+	struct unit_two *t = *state;
 	struct mcm_mutation m[100];
 	char k[100][16];
 	struct mcm_store_info before;
@@ -199,7 +174,7 @@ static void test_numbers_follow_writes(void **state)
  * live, whatever the keys' order (nothing moves across a barrier). */
 static void test_flush_barrier(void **state)
 {
-	struct two *t = *state;
+	struct unit_two *t = *state;
 	struct mcm_mutation m[61];
 	char k[61][16];
 	struct mcm_pool pool;
@@ -230,7 +205,7 @@ static void test_flush_barrier(void **state)
  * left unused, and the writes after it keep theirs. */
 static void test_gap(void **state)
 {
-	struct two *t = *state;
+	struct unit_two *t = *state;
 	struct mcm_mutation m[20];
 	char k[20][16];
 	struct mcm_store_info before, after;
@@ -260,7 +235,7 @@ static void test_gap(void **state)
  * the highest number (the smallest key here) is applied first. */
 static void test_damaged_pool(void **state)
 {
-	struct two *t = *state;
+	struct unit_two *t = *state;
 	struct mcm_mutation m[40], old = unit_mut(MCM_OP_PUT, &pools[0], "old");
 	char k[40][16];
 	struct mcm_pool pool;
@@ -292,11 +267,11 @@ static void test_damaged_pool(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_same_as_in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_numbers_follow_writes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flush_barrier, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damaged_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_as_in_order, setup, unit_two_teardown),
+		cmocka_unit_test_setup_teardown(test_numbers_follow_writes, setup, unit_two_teardown),
+		cmocka_unit_test_setup_teardown(test_flush_barrier, setup, unit_two_teardown),
+		cmocka_unit_test_setup_teardown(test_gap, setup, unit_two_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_pool, setup, unit_two_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

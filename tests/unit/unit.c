@@ -101,6 +101,27 @@ int unit_env_teardown(void **state)
 	return 0;
 }
 
+int unit_two_setup(void **state)
+{
+	struct unit_two *t = calloc(1, sizeof *t);
+
+	assert_non_null(t);
+	unit_env_setup((void **)&t->a);
+	unit_env_setup((void **)&t->b);
+	*state = t;
+	return 0;
+}
+
+int unit_two_teardown(void **state)
+{
+	struct unit_two *t = *state;
+
+	unit_env_teardown((void **)&t->a);
+	unit_env_teardown((void **)&t->b);
+	free(t);
+	return 0;
+}
+
 struct mcm_jheader *unit_jheader_map(const char *dir)
 {
 	char path[PATH_MAX + 16];

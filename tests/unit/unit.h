@@ -58,4 +58,12 @@ struct unit_env {
 int unit_env_setup(void **state);
 int unit_env_teardown(void **state);
 
+/** Fixture for differential tests: *state becomes a struct unit_two, two
+ * stores (a is given batches, b the same mutations one transaction each). */
+struct unit_two {
+	struct unit_env *a, *b;
+};
+int unit_two_setup(void **state);
+int unit_two_teardown(void **state);
+
 #endif
