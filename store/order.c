@@ -32,10 +32,10 @@
  * The order need not be exact, only stable: a key is ranked by the eight
  * bytes that follow the prefix the keys of the run typically share (the
  * median of the prefixes of a few pairs: a key unlike the others does not
- * spoil the rest; it is merely placed less well), by pool id first when the
- * run spans pools, and ranks are sorted by an LSD radix sort (11-bit digits;
- * 8-bit for short runs)
- * over the bits in which they differ.
+ * spoil the rest; it is merely placed less well), behind the top 16 bits of
+ * the pool id when the run spans pools (items keys begin with the id). The
+ * ranks are sorted by an LSD radix sort (11-bit digits, 8-bit for short
+ * runs) over the bits in which they differ.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -140,7 +140,7 @@ static void sort_run(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		const struct mcm_mutation *x = &m[a + i];
 		uint64_t w = window(x->key, x->key_len, cp);
 
-		v[i].rank = pools ? (uint64_t)x->pool->id << 48 | w >> 16 : w;
+		v[i].rank = pools ? (x->pool->id & 0xffff000000000000u) | w >> 16 : w;
 		v[i].index = (uint32_t)(a + i);
 		differ |= v[i].rank ^ v[0].rank;
 	}
