@@ -264,6 +264,44 @@ static void test_damaged_pool(void **state)
 	}
 }
 
+/* Overwrites of keys far apart in a large mirror: their superseded entries
+ * are rarely a few steps apart, so the removal gives up stepping and
+ * searches (store.c, mcm_store_drop_dead); every one is still removed. */
+static void test_sparse_overwrites(void **state)
+{
+	enum { KEYS = 20000, BATCH = 2000, OVER = 300 };
+	static struct mcm_mutation m[BATCH];
+	static char k[KEYS][16];
+	struct unit_two *t = *state;
+	struct mcm_store_info info;
+	struct mcm_item it;
+	unsigned seed = 7;
+
+	for (int i = 0; i < KEYS; i++)
+		snprintf(k[i], sizeof k[i], "s%05d", i);
+	for (int b = 0; b < KEYS / BATCH; b++) {
+		for (int i = 0; i < BATCH; i++) {
+			m[i] = unit_mut(MCM_OP_PUT, &pools[0], k[b * BATCH + i]);
+			m[i].value = "old";
+			m[i].value_len = 3;
+		}
+		assert_int_equal(mcm_store_apply(t->a->st, m, BATCH), 0);
+	}
+	for (int i = 0; i < OVER; i++) {
+		m[i] = unit_mut(MCM_OP_PUT, &pools[0], k[(size_t)rand_r(&seed) % KEYS]);
+		m[i].value = "new";
+		m[i].value_len = 3;
+	}
+	assert_int_equal(mcm_store_apply(t->a->st, m, OVER), 0);
+	assert_int_equal(mcm_store_info(t->a->st, &info), 0);
+	assert_int_equal(info.entries, KEYS);
+	assert_int_equal(info.seq_entries, KEYS); /* no superseded entry left behind */
+	for (int i = 0; i < OVER; i++) {
+		assert_int_equal(unit_get(t->a->st, &pools[0], m[i].key, &it), 0);
+		assert_memory_equal(it.value, "new", 3);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +310,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_barrier, setup, unit_two_teardown),
 		cmocka_unit_test_setup_teardown(test_gap, setup, unit_two_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_pool, setup, unit_two_teardown),
+		cmocka_unit_test_setup_teardown(test_sparse_overwrites, setup, unit_two_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
