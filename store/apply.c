@@ -527,6 +527,11 @@ int mcm_op_on_key(enum mcm_op op)
 	}
 }
 
+int mcm_mutation_on_key(const struct mcm_mutation *m)
+{
+	return mcm_op_on_key(m->op) && m->pool && m->key && m->key_len && m->key_len <= MCM_ITEM_KEY_MAX;
+}
+
 int mcm_mutation_valid(const struct mcm_mutation *m)
 {
 	switch (m->op) {

@@ -33,14 +33,6 @@
 #define MAX_PROBES 32       /* slots a lookup may pass (CRC-32C is no keyed hash: an application's
 			       keys can be chosen to collide; past this the pass gives up) */
 
-/* Does the mutation name a key of a pool (the ones this pass considers)?
- * (What is read here is there; the rest mcm_apply_one checks, and a mutation
- * it refuses fails the whole transaction.) */
-static int on_key(const struct mcm_mutation *m)
-{
-	return mcm_op_on_key(m->op) && m->pool && m->key && m->key_len && m->key_len <= MCM_ITEM_KEY_MAX;
-}
-
 static int same_key(const struct mcm_mutation *a, const struct mcm_mutation *b)
 {
 	return a->pool->id == b->pool->id && a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
@@ -82,7 +74,7 @@ const unsigned char *mcm_coalesce(struct mcm_store *st, const struct mcm_mutatio
 		uint32_t slot;
 
 		st->co_moot[i] = 0;
-		if (!on_key(x))
+		if (!mcm_mutation_on_key(x))
 			continue;
 		h = mcm_crc32c((uint32_t)x->pool->id ^ (uint32_t)(x->pool->id >> 32), x->key, x->key_len) & st->co_mask;
 		for (unsigned probes = 0; (slot = st->co_table[h]) != 0 && !same_key(&m[(slot & ~BARRIER) - 1], x);

@@ -58,8 +58,7 @@ struct mcm_pending {
 /* Does m stay where it is (a barrier), rather than move with its key? */
 static int barrier(const struct mcm_mutation *m)
 {
-	return !mcm_op_on_key(m->op) || m->op == MCM_OP_RESTORE || !m->pool || !m->key || m->key_len == 0 ||
-	       m->key_len > MCM_ITEM_KEY_MAX;
+	return !mcm_mutation_on_key(m) || m->op == MCM_OP_RESTORE;
 }
 
 /* Room for a batch of n (the order, the numbers, twice n ranks, n pending entries). */

@@ -78,6 +78,11 @@ int mcm_apply_one(struct mcm_store *st, MDB_txn *txn, const struct mcm_mutation 
  * pools (FLUSH, RESTORE_POOL, FORGET_ALL)? (apply.c) */
 int mcm_op_on_key(enum mcm_op op);
 
+/** Does m act on one key of a pool, with the pool and key to name it? (The
+ * rest mcm_apply_one checks; a mutation it refuses fails the transaction.)
+ * Batches are only reordered or coalesced around such mutations. (apply.c) */
+int mcm_mutation_on_key(const struct mcm_mutation *m);
+
 /** Mutations one batch may have for mcm_coalesce to look at (larger batches are applied whole). */
 #define MCM_COALESCE_MAX 16384
 
