@@ -459,7 +459,8 @@ static int take_drain_lock(const char *dir)
 static void *drainer_main(void *arg)
 {
 	const struct mcm_config *cfg = mcm_config_get();
-	unsigned flags = MCM_STORE_CREATE | (cfg->sync == MCM_SYNC_NONE ? MCM_STORE_NOSYNC : MCM_STORE_NOMETASYNC);
+	unsigned flags = MCM_STORE_CREATE | MCM_STORE_BULKSEQ |
+			(cfg->sync == MCM_SYNC_NONE ? MCM_STORE_NOSYNC : MCM_STORE_NOMETASYNC);
 	(void)arg;
 
 	for (;;) {

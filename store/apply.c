@@ -131,6 +131,8 @@ static int bury(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const MDB_val 
 {
 	int rc = 0;
 
+	if (mcm_store_bulk_seq(st))
+		return 0; /* left in place: the index is rebuilt in bulk (reindex.c) */
 	if (st->ndead == MCM_DEAD_MAX && st->run_defer)
 		return 0; /* (a run is never this long) left to the sweep: seq may hold entries not yet appended */
 	if (st->ndead == MCM_DEAD_MAX)

@@ -453,6 +453,7 @@ static int commit(struct mcm_drain *d, uint64_t pos)
 	} else if (!(mcm_store_flags(d->st) & MCM_STORE_NOSYNC)) {
 		mcm_journal_set_reclaim(d->j, pos);
 	}
+	mcm_store_tidy(d->st); /* the writes are published: nobody waits for it (its failure is in mcm_store_info) */
 	return 0;
 }
 
@@ -676,7 +677,7 @@ int mcm_drain_catch_up(const char *dir, unsigned timeout_ms)
 		mcm_journal_close(j);
 		return rc == EALREADY ? 0 : rc;
 	}
-	if ((rc = mcm_store_open(&st, dir, MCM_STORE_CREATE, 0)) == 0) {
+	if ((rc = mcm_store_open(&st, dir, MCM_STORE_CREATE | MCM_STORE_BULKSEQ, 0)) == 0) {
 		if ((rc = mcm_drain_open(&d, st, j)) == 0) {
 			size_t n;
 			do

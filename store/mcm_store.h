@@ -177,6 +177,9 @@ struct mcm_store;
 #define MCM_STORE_NOMETASYNC 0x8 /**< a commit fsyncs its data; its meta page reaches the disk with
 				      the next commit or sync (LMDB's MDB_NOMETASYNC: a power loss
 				      may undo the last commit, never damages the file) */
+#define MCM_STORE_BULKSEQ 0x10 /**< (the drainer) a write leaves the seq entry it supersedes in
+				    place; the index is rebuilt in bulk once those outnumber the
+				    live ones (store/reindex.c, docs/FORMAT.md §1.5) */
 
 /** The MCM_STORE_* flags st was opened with. */
 unsigned mcm_store_flags(const struct mcm_store *st);
@@ -294,6 +297,10 @@ struct mcm_store_info {
 	uint64_t entries;        /**< item records of every kind */
 	uint64_t seq_entries;    /**< entries of the seq index (superseded ones included until removed) */
 	uint64_t damaged_pools;  /**< pool records the last mcm_store_pools() left out as damaged */
+	uint64_t reindexes;      /**< bulk rebuilds of the seq index by this handle (MCM_STORE_BULKSEQ) */
+	int reindex_off;         /**< why this handle removes superseded entries one by one despite
+				      MCM_STORE_BULKSEQ: 0, E2BIG (too many records), or the error
+				      of its last rebuild (MCM_EDAMAGED: a record's number) */
 };
 int mcm_store_info(struct mcm_store *st, struct mcm_store_info *info);
 
@@ -411,6 +418,15 @@ struct mcm_sweep_counts {
  * With a byte cap, every write transaction that leaves the records over it
  * evicts the oldest down to 95 % of it (at most 65,536 a transaction), with
  * or without a budget: the cap holds at every commit. */
+/** Do what the last write transaction left for after its commit: with
+ * MCM_STORE_BULKSEQ, rebuild the seq index when due (store/reindex.c), in a
+ * transaction of its own. The drainer calls it once a batch's writes are
+ * published, so that no writer waits for it. A rebuild that fails leaves the
+ * index as it was (readers skip stale entries) and the handle removes
+ * superseded entries one by one from then on (mcm_store_info's reindex_off).
+ * @return 0, or the error that turned the rebuilds off. */
+int mcm_store_tidy(struct mcm_store *st);
+
 void mcm_store_set_sweep(struct mcm_store *st, const struct mcm_sweep_policy *p);
 
 /** The next write transaction through st also sweeps up to budget seq entries. */

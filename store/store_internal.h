@@ -64,6 +64,10 @@ struct mcm_store {
 	int run_defer;           /* a run is being applied in key order (order.c): its seq entries */
 	uint64_t run_first;      /* are kept aside; its numbers start at run_first, */
 	size_t run_count;        /* and it has run_count of them */
+	int reindex_due;         /* the last write transaction found the seq index due for a rebuild */
+	int reindex_off;         /* why superseded entries are removed one by one despite
+				    MCM_STORE_BULKSEQ (reindex.c): 0, E2BIG or the rebuild's error */
+	uint64_t reindexes;      /* rebuilds of the seq index by this handle */
 	char path[PATH_MAX];
 	char unlocked[160];      /* read-only without the lock table: why (mcm_store_unlocked); "" otherwise */
 };
@@ -132,6 +136,21 @@ int mcm_store_account(struct mcm_store *st, MDB_txn *txn);
 /** Sweep up to budget seq entries inside the write transaction txn
  * (sweep.c). @return 0 or an LMDB code. */
 int mcm_store_sweep_txn(struct mcm_store *st, MDB_txn *txn, size_t budget);
+
+/** Are superseded seq entries left in place for a bulk rebuild (MCM_STORE_BULKSEQ,
+ * not turned off)? (reindex.c) */
+int mcm_store_bulk_seq(const struct mcm_store *st);
+
+/** Inside txn: is the seq index due for a rebuild (stale entries outnumber
+ * the live ones by enough)? (reindex.c) @return 0 or an LMDB code. */
+int mcm_store_reindex_due(struct mcm_store *st, MDB_txn *txn, int *due);
+
+/** Rebuild the seq index inside txn from the records, whose numbers must all
+ * be distinct and at most last (the highest handed out): one entry each,
+ * stale ones gone, numbers unchanged (reindex.c).
+ * @return 0, MCM_EDAMAGED (a number out of range or taken twice: txn must be
+ * aborted), or an LMDB/errno code. */
+int mcm_store_reindex(struct mcm_store *st, MDB_txn *txn, uint64_t last);
 
 /** Remove the superseded seq entries collected in st->dead (ascending, one
  * cursor). @return 0 or an LMDB code. */

@@ -7,6 +7,7 @@ mcm_shell_test(replay_pool ${CMAKE_CURRENT_LIST_DIR}/test_replay_pool.sh integra
 mcm_shell_test(replay_failures ${CMAKE_CURRENT_LIST_DIR}/test_replay_failures.sh integration)
 mcm_shell_test(replay_usage ${CMAKE_CURRENT_LIST_DIR}/test_replay_usage.sh integration)
 mcm_shell_test(replay_shim ${CMAKE_CURRENT_LIST_DIR}/test_replay_shim.sh integration)
+mcm_shell_test(replay_rebuilt ${CMAKE_CURRENT_LIST_DIR}/test_replay_rebuilt.sh integration)
 mcm_shell_test(replay_oversize ${CMAKE_CURRENT_LIST_DIR}/test_replay_oversize.sh integration)
 mcm_shell_test(verify ${CMAKE_CURRENT_LIST_DIR}/test_verify.sh integration)
 mcm_shell_test(replay_concurrent ${CMAKE_CURRENT_LIST_DIR}/test_replay_concurrent.sh integration)
