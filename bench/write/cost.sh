@@ -3,10 +3,14 @@
 #
 # usage: bench/write/cost.sh [BUILD_DIR]    (default: build; a RelWithDebInfo or Release build)
 # Environment: CLIENTS ("set bufnr": blocking sets; binary + BUFFER_REQUESTS + NOREPLY sets),
-# MODES ("base none everysec always": base is no shim), MIRRORS ("fresh reused"), N1 (2000),
-# N2 (4000), KEYS (10000: the keys a reused mirror holds), VALUE (100 bytes), WARMUP (4096 writes
+# MODES ("base none everysec always": base is no shim), MIRRORS ("fresh reused"), N1 (8000),
+# N2 (24000), KEYS (10000: the keys a reused mirror holds), VALUE (100 bytes), WARMUP (4096 writes
 # before the counted ones, in every run: one full drain batch), MEMCACHED_BINARY, TMPDIR.
 #
+# The window starts at N1 = 8000 writes, not earlier: in a shorter one (2000 to 4000, the default
+# until 2026-12-05) the drainer's sweep had not yet reached its steady pace and batches were
+# larger, and the drainer counted about 1,300 fewer instructions a write than from 6,000 writes on
+# (4,117 against 5,387 for the build of 8780779: docs/PERFORMANCE.md).
 # Each case runs bench/write/mcm-load (one worker process) under
 #   valgrind --tool=callgrind --separate-threads=yes
 # twice, with N1 and N2 writes, and prints (I(N2) - I(N1)) / (N2 - N1) for each thread of the
@@ -30,8 +34,8 @@ shim=$build/shim/libmcmirror.so
 clients=${CLIENTS:-set bufnr}
 modes=${MODES:-base none everysec always}
 mirrors=${MIRRORS:-fresh reused}
-n1=${N1:-2000}
-n2=${N2:-4000}
+n1=${N1:-8000}
+n2=${N2:-24000}
 keys=${KEYS:-10000}
 value=${VALUE:-100}
 warmup=${WARMUP:-4096}
@@ -71,6 +75,15 @@ total() {
 	awk '/^(summary|totals):/ { print $2; exit }' "$1"
 }
 
+# rebuild FILE: "INSTRUCTIONS CALLS" of the drainer's bulk rebuilds of the seq index (store.c's
+# reindex_txn, inclusive: collecting, sorting, rewriting and committing), "0 0" without one.
+rebuild() {
+	callgrind_annotate --auto=no --inclusive=yes --tree=caller "$1" 2>/dev/null | awk '
+		/< .*:mcm_store_tidy \(/ { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c) }
+		/\* .*:reindex_txn \[/ { gsub(",", "", $1); r = $1; n = c }
+		END { print (r ? r : 0), (n ? n : 0) }'
+}
+
 # hooks FILE: instructions inside the shim's memcached_set hook but outside libmemcached's
 # memcached_set (the shim's own work, free of the noise of the network path; 0 without the shim).
 hooks() {
@@ -99,27 +112,34 @@ count() {
 	out=$(ls "$tmp"/cg.*-01 | grep -v "cg\.$pid-" | sed -E "s/-01$//")
 	[ "$(echo "$out" | wc -l)" = 1 ] || { echo "cost: cannot tell the worker's files" >&2; exit 1; }
 	app=$(total "$out-01")
-	drn=0
-	[ -f "$out-02" ] && drn=$(total "$out-02")
-	echo "$app $drn $(hooks "$out-01")"
+	drn=0 rb="0 0"
+	[ -f "$out-02" ] && drn=$(total "$out-02") && rb=$(rebuild "$out-02")
+	echo "$app $drn $(hooks "$out-01") $rb"
 }
 
 # per CLIENT MODE MIRROR: "APP DRAINER HOOKS" per write, the difference of the two lengths. The
 # application thread's count without the shim moves by a few hundred instructions from run to
 # run (libmemcached waits for the reply in poll() more or less often): base is the median of
 # three differences.
+# The drainer's count leaves out its bulk rebuilds of the seq index (they fall in one run or the
+# other); REBUILD is their cost spread over the writes that make one due: the instructions of a
+# rebuild divided by KEYS + 4096 (store/reindex.c rebuilds once the superseded entries outnumber
+# the KEYS live ones by 4096, and each write supersedes at most one: an upper bound). "-" when
+# neither run rebuilt (a fresh mirror never does; a reused one of more keys than N2 writes).
 per() {
-	local tries=1 i a1 d1 h1 a2 d2 h2
+	local tries=1 i a1 d1 h1 r1 c1 a2 d2 h2 r2 c2 k=$keys
 	[ "$2" = base ] && tries=3
 	for i in $(seq 1 "$tries"); do
-		read -r a1 d1 h1 < <(count "$@" "$n1")
-		read -r a2 d2 h2 < <(count "$@" "$n2")
-		echo "$(((a2 - a1) / (n2 - n1))) $(((d2 - d1) / (n2 - n1))) $(((h2 - h1) / (n2 - n1)))"
+		read -r a1 d1 h1 r1 c1 < <(count "$@" "$n1")
+		read -r a2 d2 h2 r2 c2 < <(count "$@" "$n2")
+		echo "$(((a2 - a1) / (n2 - n1))) $(((d2 - r2 - d1 + r1) / (n2 - n1))) $(((h2 - h1) / (n2 - n1)))" \
+			"$([ $((c1 + c2)) -gt 0 ] && echo $(((r1 + r2) / (c1 + c2) / (k + 4096))) || echo -)"
 	done | sort -n | sed -n "$(((tries + 1) / 2))p"
 }
 
 echo "cost: N1=$n1 N2=$n2 KEYS=$keys VALUE=$value; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-printf '%-6s %-9s %-7s %8s %8s %8s %8s %10s %11s\n' client mode mirror app drainer total hooks app_added total_added
+printf '%-6s %-9s %-7s %8s %8s %8s %8s %8s %10s %11s\n' client mode mirror app drainer rebuild total hooks app_added \
+	total_added
 for client in $clients; do
 	base_app=
 	for mode in $modes; do
@@ -130,14 +150,16 @@ for client in $clients; do
 				LD_PRELOAD=$shim MCMIRROR_PATH=$tmp/filled.$client.$mode MCMIRROR_SYNC=$mode \
 					"$load" "$server" 1 1 fill "$value" "$keys" >/dev/null
 			fi
-			read -r app drn hk < <(per "$client" "$mode" "$mirror")
+			read -r app drn hk rb < <(per "$client" "$mode" "$mirror")
 			[ "$mode" = base ] && base_app=$app
+			rbn=${rb/-/0}
 			if [ -n "$base_app" ] && [ "$mode" != base ]; then
-				printf '%-6s %-9s %-7s %8d %8d %8d %8d %10d %11d\n' "$client" "$mode" "$mirror" "$app" "$drn" \
-					$((app + drn)) "$hk" $((app - base_app)) $((app + drn - base_app))
+				printf '%-6s %-9s %-7s %8d %8d %8s %8d %8d %10d %11d\n' "$client" "$mode" "$mirror" "$app" \
+					"$drn" "$rb" $((app + drn + rbn)) "$hk" $((app - base_app)) $((app + drn + rbn - base_app))
 			else
-				printf '%-6s %-9s %-7s %8d %8d %8d %8s %10s %11s\n' "$client" "$mode" \
-					"$([ "$mode" = base ] && echo - || echo "$mirror")" "$app" "$drn" $((app + drn)) - - -
+				printf '%-6s %-9s %-7s %8d %8d %8s %8d %8s %10s %11s\n' "$client" "$mode" \
+					"$([ "$mode" = base ] && echo - || echo "$mirror")" "$app" "$drn" "$rb" \
+					$((app + drn + rbn)) - - -
 			fi
 		done
 	done
