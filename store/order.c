@@ -125,10 +125,35 @@ static uint64_t window(const char *key, size_t len, size_t at)
 	return __builtin_bswap64(r); /* (little-endian host: docs/FORMAT.md) */
 }
 
+struct mcm_rank *mcm_rank_sort(struct mcm_rank *v, struct mcm_rank *tmp, size_t n, uint64_t differ)
+{
+	struct mcm_rank *swap;
+
+	if (differ != 0) {
+		unsigned lo = (unsigned)__builtin_ctzll(differ), hi = 64 - (unsigned)__builtin_clzll(differ);
+		const unsigned digit = n >= 1024 ? DIGIT : 8; /* (a short run: fewer counts to clear) */
+		const uint64_t mask = (1u << digit) - 1;
+
+		for (unsigned shift = lo; shift < hi; shift += digit) {
+			uint32_t count[(1u << DIGIT) + 1];
+
+			memset(count, 0, (mask + 2) * sizeof count[0]);
+			for (size_t i = 0; i < n; i++)
+				count[((v[i].rank >> shift) & mask) + 1]++;
+			for (size_t c = 0; c < mask + 1; c++)
+				count[c + 1] += count[c];
+			for (size_t i = 0; i < n; i++)
+				tmp[count[(v[i].rank >> shift) & mask]++] = v[i];
+			swap = v, v = tmp, tmp = swap;
+		}
+	}
+	return v;
+}
+
 /* Put the indices of m[a..b) (a run: no barrier in it) in key order into st->ord[a..b). */
 static void sort_run(struct mcm_store *st, const struct mcm_mutation *m, size_t a, size_t b)
 {
-	struct mcm_rank *v = st->ord_rank, *tmp = st->ord_rank + st->ord_cap, *swap;
+	struct mcm_rank *v = st->ord_rank, *tmp = st->ord_rank + st->ord_cap;
 	size_t n = b - a, cp = n > SAMPLES ? typical_prefix(m, a, b) : 0;
 	int pools = 0;
 	uint64_t differ = 0;
@@ -143,26 +168,7 @@ static void sort_run(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		v[i].index = (uint32_t)(a + i);
 		differ |= v[i].rank ^ v[0].rank;
 	}
-	if (differ != 0) {
-		unsigned lo = (unsigned)__builtin_ctzll(differ), hi = 64 - (unsigned)__builtin_clzll(differ);
-
-		const unsigned digit = n >= 1024 ? DIGIT : 8; /* (a short run: fewer counts to clear) */
-		const uint64_t mask = (1u << digit) - 1;
-
-		for (unsigned shift = lo; shift < hi; shift += digit) {
-			uint32_t count[(1u << DIGIT) + 1];
-
-			memset(count, 0, (mask + 2) * sizeof count[0]);
-
-			for (size_t i = 0; i < n; i++)
-				count[((v[i].rank >> shift) & mask) + 1]++;
-			for (size_t c = 0; c < mask + 1; c++)
-				count[c + 1] += count[c];
-			for (size_t i = 0; i < n; i++)
-				tmp[count[(v[i].rank >> shift) & mask]++] = v[i];
-			swap = v, v = tmp, tmp = swap;
-		}
-	}
+	v = mcm_rank_sort(v, tmp, n, differ);
 	for (size_t i = 0; i < n; i++)
 		st->ord[a + i] = v[i].index;
 }

@@ -16,7 +16,7 @@
  * The index then holds at most twice the live entries plus REINDEX_SLACK.
  * The rebuild costs about as much per live entry as one removal, so each
  * overwrite pays about half a removal for it. A mirror of more than
- * REINDEX_MAX records (the rebuild's memory, 64 bytes a record, and its pause
+ * REINDEX_MAX records (the rebuild's memory, 56 bytes a record, and its pause
  * grow with it) is rebuilt once more and then falls back to removing entries one by one, as does a handle
  * whose rebuild failed: a record whose number is out of range or taken twice
  * (damaged) is never given an entry by guesswork.
@@ -30,14 +30,13 @@
 
 #define REINDEX_SLACK 4096      /* stale entries beyond the live ones that start a rebuild */
 #define REINDEX_MAX (1u << 18)  /* records above which entries are removed one by one (the rebuild
-				   then takes 16 MiB for a while, inside the host's process) */
+				   takes up to 14 MiB for a while, inside the host's process) */
 
-/* A record as the rebuild collects it: its number and where it lies. */
+/* A record as the rebuild collects it: where it lies (its number is in the rank). */
 struct slot {
-	uint64_t seq;
 	const unsigned char *rec; /* the record's header, in the map (the transaction changes no record) */
 	const unsigned char *ikey;
-	uint32_t ikey_len;
+	size_t ikey_len;
 };
 
 int mcm_store_bulk_seq(const struct mcm_store *st)
@@ -62,41 +61,17 @@ int mcm_store_reindex_due(struct mcm_store *st, MDB_txn *txn, int *due)
 	return 0;
 }
 
-/* Sort v[0..n) by number (LSD radix, 11-bit digits over the bits in which
- * the numbers differ), through tmp (n slots). @return v or tmp: the sorted one. */
-static struct slot *sort_slots(struct slot *v, struct slot *tmp, size_t n)
-{
-	uint64_t lo = UINT64_MAX, hi = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		lo = v[i].seq < lo ? v[i].seq : lo;
-		hi = v[i].seq > hi ? v[i].seq : hi;
-	}
-	for (unsigned shift = 0; n > 1 && shift < 64 && ((hi - lo) >> shift) != 0; shift += 11) {
-		size_t count[2049] = {0};
-		struct slot *t;
-
-		for (size_t i = 0; i < n; i++)
-			count[(((v[i].seq - lo) >> shift) & 2047) + 1]++;
-		for (int b = 0; b < 2048; b++)
-			count[b + 1] += count[b];
-		for (size_t i = 0; i < n; i++)
-			tmp[count[((v[i].seq - lo) >> shift) & 2047]++] = v[i];
-		t = v; /* the copy sorted so far is the next digit's input */
-		v = tmp;
-		tmp = t;
-	}
-	return v;
-}
-
-/* Collect every record's number, checked against the numbers handed out. */
-static int collect(struct mcm_store *st, MDB_txn *txn, uint64_t last, struct slot *v, size_t cap, size_t *n)
+/* Collect every record (v) and its number (r, v's index), checked against
+ * the numbers handed out; differ: the bits in which the numbers differ. */
+static int collect(struct mcm_store *st, MDB_txn *txn, uint64_t last, struct slot *v, struct mcm_rank *r, size_t cap,
+		   size_t *n, uint64_t *differ)
 {
 	MDB_cursor *cur;
 	MDB_val k, d;
 	int rc;
 
 	*n = 0;
+	*differ = 0;
 	if ((rc = mdb_cursor_open(txn, st->items, &cur)) != 0)
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
@@ -111,36 +86,39 @@ static int collect(struct mcm_store *st, MDB_txn *txn, uint64_t last, struct slo
 			rc = MCM_EDAMAGED;
 			break;
 		}
-		v[*n].seq = seq;
+		r[*n].rank = seq;
+		r[*n].index = (uint32_t)*n;
+		*differ |= seq ^ r[0].rank;
 		v[*n].rec = d.mv_data;
 		v[*n].ikey = k.mv_data;
-		v[(*n)++].ikey_len = (uint32_t)k.mv_size;
+		v[(*n)++].ikey_len = k.mv_size;
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Empty the index and append one entry for each of the n records v, in number order. */
-static int rewrite(struct mcm_store *st, MDB_txn *txn, const struct slot *v, size_t n)
+/* Empty the index and append one entry for each of the n records v, in the number order r. */
+static int rewrite(struct mcm_store *st, MDB_txn *txn, const struct slot *v, const struct mcm_rank *r, size_t n)
 {
 	unsigned char kb[8], eb[MCM_SEQ_VALUE_MAX];
 	MDB_cursor *cur;
 	int rc;
 
 	for (size_t i = 1; i < n; i++)
-		if (v[i].seq == v[i - 1].seq)
+		if (r[i].rank == r[i - 1].rank)
 			return MCM_EDAMAGED; /* a number taken twice: some record's is wrong */
 	if ((rc = mdb_drop(txn, st->seq, 0)) != 0 || (rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct slot *s = &v[r[i].index];
 		struct mcm_item it;
 		MDB_val k = {8, kb}, e;
 
-		it.kind = v[i].rec[1];
-		memcpy(&it.exptime, v[i].rec + 8, 8);
-		memcpy(&it.wtime_us, v[i].rec + 16, 8);
-		mcm_put_be64(kb, v[i].seq);
-		e.mv_size = mcm_seq_entry_encode(&it, v[i].ikey, v[i].ikey_len, eb);
+		it.kind = s->rec[1];
+		memcpy(&it.exptime, s->rec + 8, 8);
+		memcpy(&it.wtime_us, s->rec + 16, 8);
+		mcm_put_be64(kb, r[i].rank);
+		e.mv_size = mcm_seq_entry_encode(&it, s->ikey, s->ikey_len, eb);
 		e.mv_data = eb;
 		rc = mdb_cursor_put(cur, &k, &e, MDB_APPEND);
 	}
@@ -152,18 +130,23 @@ int mcm_store_reindex(struct mcm_store *st, MDB_txn *txn, uint64_t last)
 {
 	MDB_stat is;
 	struct slot *v;
-	size_t n;
+	struct mcm_rank *r;
+	uint64_t differ;
+	size_t n, cap;
 	int rc;
 
 	if ((rc = mdb_stat(txn, st->items, &is)) != 0)
 		return rc;
-	if (!(v = malloc(2 * (is.ms_entries + 1) * sizeof *v)))
-		return ENOMEM;
-	rc = collect(st, txn, last, v, is.ms_entries + 1, &n);
-	if (rc == 0) {
-		rc = rewrite(st, txn, sort_slots(v, v + is.ms_entries + 1, n), n);
-	}
+	if (is.ms_entries > UINT32_MAX)
+		return E2BIG;
+	cap = is.ms_entries + 1;
+	v = malloc(cap * sizeof *v);
+	r = malloc(2 * cap * sizeof *r);
+	rc = v && r ? collect(st, txn, last, v, r, cap, &n, &differ) : ENOMEM;
+	if (rc == 0)
+		rc = rewrite(st, txn, v, mcm_rank_sort(r, r + cap, n, differ), n);
 	free(v);
+	free(r);
 	if (rc == 0 && n > REINDEX_MAX)
 		st->reindex_off = E2BIG; /* from now on removed one by one */
 	if (rc == 0)

@@ -20,11 +20,17 @@ struct mcm_dead {
 	uint32_t key_crc;
 };
 
-/* order.c's workspace: a mutation's rank and its index in the batch. */
+/* A rank and what it ranks: order.c's mutations (the index in the batch),
+ * reindex.c's records (the index in its list). */
 struct mcm_rank {
 	uint64_t rank;
 	uint32_t index;
 };
+
+/** Sort the n ranks v by rank, stably (an LSD radix sort over the bits set in
+ * differ: those in which the ranks differ), through tmp (n entries).
+ * @return v or tmp: the one sorted (order.c). */
+struct mcm_rank *mcm_rank_sort(struct mcm_rank *v, struct mcm_rank *tmp, size_t n, uint64_t differ);
 
 struct mcm_pending;
 
