@@ -459,8 +459,11 @@ static int take_drain_lock(const char *dir)
 static void *drainer_main(void *arg)
 {
 	const struct mcm_config *cfg = mcm_config_get();
-	unsigned flags = MCM_STORE_CREATE | MCM_STORE_BULKSEQ |
-			(cfg->sync == MCM_SYNC_NONE ? MCM_STORE_NOSYNC : MCM_STORE_NOMETASYNC);
+	/* superseded seq entries go in bulk rebuilds (store/reindex.c) unless the
+	 * application's calls wait for commits (always): a rebuild delays the next
+	 * commit by up to a few hundred milliseconds in a large mirror */
+	unsigned flags = MCM_STORE_CREATE | (cfg->sync == MCM_SYNC_ALWAYS ? 0 : MCM_STORE_BULKSEQ) |
+			 (cfg->sync == MCM_SYNC_NONE ? MCM_STORE_NOSYNC : MCM_STORE_NOMETASYNC);
 	(void)arg;
 
 	for (;;) {

@@ -177,9 +177,9 @@ struct mcm_store;
 #define MCM_STORE_NOMETASYNC 0x8 /**< a commit fsyncs its data; its meta page reaches the disk with
 				      the next commit or sync (LMDB's MDB_NOMETASYNC: a power loss
 				      may undo the last commit, never damages the file) */
-#define MCM_STORE_BULKSEQ 0x10 /**< (the drainer) a write leaves the seq entry it supersedes in
-				    place; the index is rebuilt in bulk once those outnumber the
-				    live ones (store/reindex.c, docs/FORMAT.md §1.5) */
+#define MCM_STORE_BULKSEQ 0x10 /**< (the drainer, except in always mode) a write leaves the seq
+				    entry it supersedes in place; the index is rebuilt in bulk once
+				    those outnumber the live ones (store/reindex.c, FORMAT.md §1.5) */
 
 /** The MCM_STORE_* flags st was opened with. */
 unsigned mcm_store_flags(const struct mcm_store *st);
