@@ -7,7 +7,9 @@
  * appends WRITES intent/outcome pairs (sets of VALUE_SIZE bytes over KEYS
  * keys) to the journal as the shim does, then times applying them in the
  * drainer's batches (up to 8,192 records). Prints one line per mode:
- *   mode=M writes=N secs=S writes_per_s=R reindexes=K (bulk rebuilds of the seq index)
+ *   mode=M writes=N secs=S writes_per_s=R reindexes=K longest_step_ms=L
+ * (K: bulk rebuilds of the seq index; L: the longest drain step, a batch's
+ * transaction and the rebuild that may follow it: the drainer's longest pause)
  */
 #include <limits.h>
 #include <stdio.h>
@@ -83,7 +85,7 @@ static int run(const char *mode, unsigned flags, size_t step, long writes, size_
 	struct mcm_pool pool;
 	struct mcm_store_info info;
 	size_t n, total = 0;
-	double t0, secs;
+	double t0, secs, longest = 0;
 
 	snprintf(dir, sizeof dir, "%s/mcm-drain-bench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir) || mcm_journal_open(&j, dir, (size_t)writes * (2 * vsize + 256) + (1 << 20), 1) != 0 ||
@@ -97,10 +99,13 @@ static int run(const char *mode, unsigned flags, size_t step, long writes, size_
 	fill(j, &pool, writes, vsize, keys);
 	t0 = now();
 	do {
+		double s0 = now();
+
 		if (mcm_drain_step(d, step, &n) != 0) {
 			fprintf(stderr, "mcm-drain-bench: drain step failed\n");
 			return 1;
 		}
+		longest = now() - s0 > longest ? now() - s0 : longest;
 		total += n;
 	} while (n > 0);
 	mcm_store_sync(st);
@@ -110,8 +115,8 @@ static int run(const char *mode, unsigned flags, size_t step, long writes, size_
 		return 1;
 	}
 	mcm_store_info(st, &info);
-	printf("mode=%s writes=%ld secs=%.3f writes_per_s=%.0f reindexes=%llu\n", mode, writes, secs,
-	       (double)writes / secs, (unsigned long long)info.reindexes);
+	printf("mode=%s writes=%ld secs=%.3f writes_per_s=%.0f reindexes=%llu longest_step_ms=%.1f\n", mode, writes,
+	       secs, (double)writes / secs, (unsigned long long)info.reindexes, longest * 1000);
 	mcm_drain_close(d);
 	mcm_store_close(st);
 	mcm_journal_close(j);
