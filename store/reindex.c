@@ -1,25 +1,27 @@
 /* reindex.c - rebuild the seq index in bulk from the records, once superseded entries outnumber live ones.
  *
- * With MCM_STORE_BULKSEQ (the drainer), a write that supersedes a record's
- * seq entry leaves the entry where it is: a stale entry, which every reader
- * already skips (docs/FORMAT.md §1.5). Removing entries one by one costs
- * LMDB a search and a node deletion each, which walks every pointer of the
- * page, about 1,900 instructions an overwrite; LMDB frees pages in bulk only
- * when a whole database is emptied. So once the stale entries outnumber the
- * live ones by REINDEX_SLACK, the index is rebuilt in one write transaction
- * of its own: the records are walked in key order, each one's number and the
- * fields its entry copies are collected, sorted by number, the index is
- * emptied (mdb_drop, which frees its pages whole) and the entries are
- * appended in order. Numbers do not change, so nothing that holds a number
- * (a follower's position, the sweep's, a pool's flush_seq, last_seq) moves.
+ * With MCM_STORE_BULKSEQ (the drainer, except in always mode), a write that
+ * supersedes a record's seq entry leaves the entry where it is: a stale
+ * entry, which every reader already skips (docs/FORMAT.md §1.5). Removing
+ * entries one by one costs LMDB a search and a node deletion each, which
+ * walks every pointer of the page: about 1,900 instructions an overwrite.
+ * LMDB frees pages in bulk only when a whole database is emptied. So once
+ * the stale entries outnumber the live ones by REINDEX_SLACK, the index is
+ * rebuilt in one write transaction of its own: the records are walked in key
+ * order, each one's number and the fields its entry copies are collected and
+ * sorted by number, the index is emptied (mdb_drop, which frees its pages
+ * whole) and the entries are appended in order. Numbers do not change, so
+ * nothing that holds a number (a follower's position, the sweep's, a pool's
+ * flush_seq, last_seq) moves.
  *
- * The index then holds at most twice the live entries plus REINDEX_SLACK.
- * The rebuild costs about as much per live entry as one removal, so each
- * overwrite pays about half a removal for it. A mirror of more than
- * REINDEX_MAX records (the rebuild's memory, 56 bytes a record, and its pause
- * grow with it) is rebuilt once more and then falls back to removing entries one by one, as does a handle
- * whose rebuild failed: a record whose number is out of range or taken twice
- * (damaged) is never given an entry by guesswork.
+ * The index then holds at most twice the records plus REINDEX_SLACK entries.
+ * A rebuild costs about 1,000 instructions a record, and at least as many
+ * overwrites as records lie between two: each pays about 720 for it
+ * (bench/write/cost.sh, 10,000 keys). A mirror of more than REINDEX_MAX
+ * records (the rebuild's memory, 56 bytes a record, and its pause grow with
+ * it) is rebuilt once more, then its entries are removed one by one; so are
+ * those of a handle whose rebuild failed: a record whose number is out of
+ * range or taken twice (damaged) is never given an entry by guesswork.
  */
 #include <errno.h>
 #include <stdlib.h>
