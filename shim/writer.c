@@ -401,6 +401,10 @@ static void drain_session(struct mcm_store *st)
 			mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' holds records that make no sense (another "
 				     "program wrote into it?): skipped them and dropped their keys", mcm_config_get()->path);
 		}
+		if (mcm_drain_tidy_error(d) != 0)
+			mcm_log_once(MCM_CAUSE_REINDEX, "cannot rebuild the index of '%s' by change number: %s; "
+				     "removing its superseded entries one by one from now on", mcm_config_get()->path,
+				     mcm_strerror(mcm_drain_tidy_error(d)));
 		if (mcm_drain_dropped(d) != dropped) {
 			mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, mcm_drain_dropped(d) - dropped);
 			dropped = mcm_drain_dropped(d);

@@ -50,6 +50,7 @@ struct mcm_drain {
 	uint64_t dropped;       /* keys dropped here: overlapping writes, writers gone */
 	uint64_t damaged;       /* damaged stretches of the journal skipped */
 	uint64_t invalid;       /* whole records that made no sense (their keys were dropped) */
+	int tidy_error;         /* what turned the store's bulk rebuilds of its index off (mcm_store_tidy) */
 };
 
 int mcm_drain_lock_open(const char *dir, int *fd)
@@ -182,6 +183,11 @@ uint64_t mcm_drain_damaged(const struct mcm_drain *d)
 uint64_t mcm_drain_invalid(const struct mcm_drain *d)
 {
 	return d->invalid;
+}
+
+int mcm_drain_tidy_error(const struct mcm_drain *d)
+{
+	return d->tidy_error;
 }
 
 size_t mcm_drain_open_intents(const struct mcm_drain *d)
@@ -445,6 +451,11 @@ static int commit(struct mcm_drain *d, uint64_t pos)
 		return rc;
 	d->intents_dirty = 0;
 	d->pos = pos;
+	/* before the writes are published: a process that exits waits for that
+	 * (up to shim/writer.c's EXIT_WAIT_MS), so its rebuild is not cut short
+	 * (nothing else waits for it: the store has no bulk rebuilds in always mode) */
+	if ((rc = mcm_store_tidy(d->st)) != 0)
+		d->tidy_error = rc;
 	mcm_journal_set_head(d->j, pos);
 	/* the journal's room may be reused once LMDB has the records on disk */
 	if (mcm_store_flags(d->st) & MCM_STORE_NOMETASYNC) {
@@ -453,7 +464,6 @@ static int commit(struct mcm_drain *d, uint64_t pos)
 	} else if (!(mcm_store_flags(d->st) & MCM_STORE_NOSYNC)) {
 		mcm_journal_set_reclaim(d->j, pos);
 	}
-	mcm_store_tidy(d->st); /* the writes are published: nobody waits for it (its failure is in mcm_store_info) */
 	return 0;
 }
 

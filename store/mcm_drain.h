@@ -59,6 +59,11 @@ uint64_t mcm_drain_damaged(const struct mcm_drain *d);
  * whole pool is forgotten when not even the key can be named). */
 uint64_t mcm_drain_invalid(const struct mcm_drain *d);
 
+/** The error of the store's last bulk rebuild of its seq index (mcm_store_tidy),
+ * which turned them off: superseded entries are then removed one by one, the
+ * writes go on. 0: none. */
+int mcm_drain_tidy_error(const struct mcm_drain *d);
+
 /** The store was just synced (mcm_store_sync): everything applied is on disk,
  * so the journal may reuse its room. (Commits to a store opened without
  * MCM_STORE_NOSYNC free the room by themselves: at once when fully synced, one

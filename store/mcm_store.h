@@ -420,10 +420,13 @@ struct mcm_sweep_counts {
  * or without a budget: the cap holds at every commit. */
 /** Do what the last write transaction left for after its commit: with
  * MCM_STORE_BULKSEQ, rebuild the seq index when due (store/reindex.c), in a
- * transaction of its own. The drainer calls it once a batch's writes are
- * published, so that no writer waits for it. A rebuild that fails leaves the
- * index as it was (readers skip stale entries) and the handle removes
- * superseded entries one by one from then on (mcm_store_info's reindex_off).
+ * transaction of its own. The drainer calls it after each batch's commit,
+ * before it publishes the batch's writes (a process that exits waits for
+ * that; no writer waits for commits in the modes that set the flag). A
+ * rebuild that fails leaves the index as it was (readers skip stale entries)
+ * and the handle removes superseded entries one by one from then on
+ * (mcm_store_info's reindex_off); when a record that checks out has a number
+ * no record can have, the stale entries are removed once too.
  * @return 0, or the error that turned the rebuilds off. */
 int mcm_store_tidy(struct mcm_store *st);
 

@@ -19,9 +19,16 @@
  * overwrites as records lie between two: each pays about 720 for it
  * (bench/write/cost.sh, 10,000 keys). A mirror of more than REINDEX_MAX
  * records (the rebuild's memory, 56 bytes a record, and its pause grow with
- * it) is rebuilt once more, then its entries are removed one by one; so are
- * those of a handle whose rebuild failed: a record whose number is out of
- * range or taken twice (damaged) is never given an entry by guesswork.
+ * it) is rebuilt once more, then its entries are removed one by one.
+ *
+ * Numbers are read from the records without checking their CRC (that would
+ * cost a pass over every value). A number that cannot be right (0, above
+ * last_seq, or claimed by two records) is checked: a damaged record gets no
+ * entry (readers walking by number already skipped it, as its number was not
+ * its entry's; walks by key still report it), the one record that checks out
+ * keeps the number. Any other case (a record that checks out with such a
+ * number) stops the rebuild: nothing is guessed, the handle removes entries
+ * one by one from then on, and store.c clears the stale ones once.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,14 +38,18 @@
 #include "store_internal.h"
 
 #define REINDEX_SLACK 4096      /* stale entries beyond the live ones that start a rebuild */
-#define REINDEX_MAX (1u << 18)  /* records above which entries are removed one by one (the rebuild
-				   takes up to 14 MiB for a while, inside the host's process) */
+#define REINDEX_MAX (1u << 16)  /* records above which entries are removed one by one: a rebuild
+				   then takes up to 3.5 MiB for a while, inside the host's process,
+				   and fits (about 60 ms) in the time a process that exits waits for
+				   the drainer (shim/writer.c EXIT_WAIT_MS, 200 ms): cut short, it
+				   would be done again by the next process */
 
 /* A record as the rebuild collects it: where it lies (its number is in the rank). */
 struct slot {
-	const unsigned char *rec; /* the record's header, in the map (the transaction changes no record) */
+	const unsigned char *rec; /* the record, in the map (the transaction changes no record); NULL:
+				     damaged and claiming another's number, it gets no entry */
 	const unsigned char *ikey;
-	size_t ikey_len;
+	size_t ikey_len, rec_len;
 };
 
 int mcm_store_bulk_seq(const struct mcm_store *st)
@@ -63,6 +74,33 @@ int mcm_store_reindex_due(struct mcm_store *st, MDB_txn *txn, int *due)
 	return 0;
 }
 
+/* Does the record d under key k fail its checks (its CRC)? */
+static int damaged(const MDB_val *k, const MDB_val *d)
+{
+	struct mcm_item it;
+
+	return mcm_item_decode(k->mv_data, k->mv_size, d->mv_data, d->mv_size, &it) != 0;
+}
+
+/* Records that claim one number (r[a..b), b > a + 1): the one that checks
+ * out keeps it, the damaged ones get no entry (their rec set to NULL).
+ * @return 0, or MCM_EDAMAGED when not exactly one checks out. */
+static int settle(struct slot *v, const struct mcm_rank *r, size_t a, size_t b)
+{
+	size_t good = 0;
+
+	for (size_t i = a; i < b; i++) {
+		struct slot *s = &v[r[i].index];
+		MDB_val k = {s->ikey_len, (void *)s->ikey}, d = {s->rec_len, (void *)s->rec};
+
+		if (damaged(&k, &d))
+			s->rec = NULL;
+		else
+			good++;
+	}
+	return good == 1 ? 0 : MCM_EDAMAGED;
+}
+
 /* Collect every record (v) and its number (r, v's index), checked against
  * the numbers handed out; differ: the bits in which the numbers differ. */
 static int collect(struct mcm_store *st, MDB_txn *txn, uint64_t last, struct slot *v, struct mcm_rank *r, size_t cap,
@@ -85,13 +123,17 @@ static int collect(struct mcm_store *st, MDB_txn *txn, uint64_t last, struct slo
 		}
 		memcpy(&seq, (const unsigned char *)d.mv_data + 24, 8); /* little-endian host (docs/FORMAT.md) */
 		if (seq == 0 || seq > last) {
-			rc = MCM_EDAMAGED;
-			break;
+			if (!damaged(&k, &d)) {
+				rc = MCM_EDAMAGED; /* a number no record can have */
+				break;
+			}
+			continue; /* damaged: no entry (see the top of the file) */
 		}
 		r[*n].rank = seq;
 		r[*n].index = (uint32_t)*n;
 		*differ |= seq ^ r[0].rank;
 		v[*n].rec = d.mv_data;
+		v[*n].rec_len = d.mv_size;
 		v[*n].ikey = k.mv_data;
 		v[(*n)++].ikey_len = k.mv_size;
 	}
@@ -100,21 +142,27 @@ static int collect(struct mcm_store *st, MDB_txn *txn, uint64_t last, struct slo
 }
 
 /* Empty the index and append one entry for each of the n records v, in the number order r. */
-static int rewrite(struct mcm_store *st, MDB_txn *txn, const struct slot *v, const struct mcm_rank *r, size_t n)
+static int rewrite(struct mcm_store *st, MDB_txn *txn, struct slot *v, const struct mcm_rank *r, size_t n)
 {
 	unsigned char kb[8], eb[MCM_SEQ_VALUE_MAX];
 	MDB_cursor *cur;
 	int rc;
 
-	for (size_t i = 1; i < n; i++)
-		if (r[i].rank == r[i - 1].rank)
-			return MCM_EDAMAGED; /* a number taken twice: some record's is wrong */
+	for (size_t a = 0, b; a < n; a = b) { /* a number taken twice: some record's is wrong */
+		for (b = a + 1; b < n && r[b].rank == r[a].rank; b++)
+			;
+		if (b > a + 1 && (rc = settle(v, r, a, b)) != 0)
+			return rc;
+	}
 	if ((rc = mdb_drop(txn, st->seq, 0)) != 0 || (rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct slot *s = &v[r[i].index];
 		struct mcm_item it;
 		MDB_val k = {8, kb}, e;
+
+		if (!s->rec)
+			continue;
 
 		it.kind = s->rec[1];
 		memcpy(&it.exptime, s->rec + 8, 8);
@@ -154,4 +202,42 @@ int mcm_store_reindex(struct mcm_store *st, MDB_txn *txn, uint64_t last)
 	if (rc == 0)
 		st->reindexes++;
 	return rc;
+}
+
+int mcm_store_drop_stale(struct mcm_store *st, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		struct mcm_seq_entry e;
+		MDB_val ik, d;
+		uint64_t seq = 0;
+		int get;
+
+		if (k.mv_size != 8 || mcm_seq_entry_decode(v.mv_data, v.mv_size, st->format, &e) != 0) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* not the store's: the sweep's */
+			continue;
+		}
+		ik.mv_size = e.ikey_len;
+		ik.mv_data = (void *)e.ikey;
+		if ((get = mdb_get(txn, st->items, &ik, &d)) == 0 && d.mv_size >= MCM_ITEM_HEADER_V1)
+			memcpy(&seq, (const unsigned char *)d.mv_data + 24, 8); /* little-endian host */
+		if (get != 0 && get != MDB_NOTFOUND) {
+			rc = get;
+			break;
+		}
+		if (seq == mcm_get_be64(k.mv_data)) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		} else if ((rc = mdb_cursor_del(cur, 0)) == 0) { /* stale: the cursor is on the next one */
+			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+			rc = rc == EINVAL ? MDB_NOTFOUND : rc; /* (the last one went) */
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }

@@ -724,9 +724,10 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 	return rc;
 }
 
-/* One attempt: a write transaction that rebuilds the seq index (reindex.c).
+/* One attempt: a write transaction that rebuilds the seq index (reindex.c),
+ * or (clean) removes its stale entries one by one.
  * (Not inlined: bench/write/cost.sh counts it apart.) */
-__attribute__((noinline)) static int reindex_txn(struct mcm_store *st)
+__attribute__((noinline)) static int reindex_txn(struct mcm_store *st, int clean)
 {
 	MDB_txn *txn;
 	uint64_t last;
@@ -734,7 +735,9 @@ __attribute__((noinline)) static int reindex_txn(struct mcm_store *st)
 
 	pthread_rwlock_rdlock(&st->resize);
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) == 0) {
-		if ((rc = last_seq(st, txn, &last)) == 0)
+		if (clean)
+			rc = mcm_store_drop_stale(st, txn);
+		else if ((rc = last_seq(st, txn, &last)) == 0)
 			rc = mcm_store_reindex(st, txn, last);
 		if (rc == 0)
 			rc = mdb_txn_commit(txn);
@@ -745,27 +748,38 @@ __attribute__((noinline)) static int reindex_txn(struct mcm_store *st)
 	return rc;
 }
 
-int mcm_store_tidy(struct mcm_store *st)
+/* reindex_txn, again after the map grew. */
+static int reindex_retry(struct mcm_store *st, int clean)
 {
-	int rc = 0;
+	int rc = MDB_MAP_FULL;
 
-	if (!st->reindex_due)
-		return 0;
-	st->reindex_due = 0;
 	for (int tries = 0; tries < MAX_GROW_RETRIES; tries++) {
-		rc = reindex_txn(st);
+		rc = reindex_txn(st, clean);
 		if (rc == MDB_MAP_RESIZED)
 			rc = mcm_store_resize(st, 0);
 		else if (rc == MDB_MAP_FULL)
 			rc = mcm_store_resize(st, 1);
 		else
-			break;
+			return rc;
 		if (rc != 0)
-			break;
+			return rc;
 		rc = MDB_MAP_FULL;
 	}
-	if (rc != 0)
-		st->reindex_off = rc;
+	return rc;
+}
+
+int mcm_store_tidy(struct mcm_store *st)
+{
+	int rc;
+
+	if (!st->reindex_due)
+		return 0;
+	st->reindex_due = 0;
+	if ((rc = reindex_retry(st, 0)) == 0)
+		return 0;
+	st->reindex_off = rc;
+	if (rc == MCM_EDAMAGED) /* refused: the stale entries go one by one, once (else readers skip them) */
+		reindex_retry(st, 1);
 	return rc;
 }
 

@@ -158,6 +158,11 @@ int mcm_store_reindex_due(struct mcm_store *st, MDB_txn *txn, int *due);
  * aborted), or an LMDB/errno code. */
 int mcm_store_reindex(struct mcm_store *st, MDB_txn *txn, uint64_t last);
 
+/** Remove every stale seq entry (its record gone, or its number not the
+ * record's), one by one, walking the whole index inside txn: after a
+ * rebuild was refused (reindex.c). @return 0 or an LMDB code. */
+int mcm_store_drop_stale(struct mcm_store *st, MDB_txn *txn);
+
 /** Remove the superseded seq entries collected in st->dead (ascending, one
  * cursor). @return 0 or an LMDB code. */
 int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn);

@@ -44,7 +44,9 @@ static void usage(FILE *out, const struct mcm_global *g)
 		"text output: one 'name: value' line each, in this order (blank lines between\n"
 		"groups); times are ISO 8601 UTC, sizes are bytes, pool ids 16 lower-case hex:\n"
 		"  mirror.path, mirror.format_version, mirror.created, mirror.map_size,\n"
-		"  mirror.used_bytes, mirror.entries (records of every kind), mirror.last_seq,\n"
+		"  mirror.used_bytes, mirror.entries (records of every kind),\n"
+		"  mirror.index_entries (of the index by change number: one per record, and those\n"
+		"    superseded that the drainer's next rebuild of it removes), mirror.last_seq,\n"
 		"  mirror.pools, mirror.lock_table (yes, or no and why)\n"
 		"  mirror.record_bytes (keys and values of every record: what MCMIRROR_MAX_BYTES\n"
 		"    caps), mirror.file_bytes (data.mdb), mirror.purge_horizon (followers below\n"
@@ -386,6 +388,7 @@ static void print_environment(const struct stats *s)
 	printf("mirror.map_size: %zu\n", s->info.map_size);
 	printf("mirror.used_bytes: %zu\n", s->info.used_bytes);
 	printf("mirror.entries: %" PRIu64 "\n", s->info.entries);
+	printf("mirror.index_entries: %" PRIu64 "\n", s->info.seq_entries);
 	printf("mirror.last_seq: %" PRIu64 "\n", s->info.last_seq);
 	printf("mirror.pools: %zu\n", s->all_pools);
 	printf("mirror.lock_table: %s%s%s\n", s->unlocked ? "no (" : "yes", s->unlocked ? s->unlocked : "",

@@ -78,6 +78,7 @@ void mcm_stats_json(const struct stats *s, FILE *out)
 	mcm_json_u64(&j, "map_size", s->info.map_size);
 	mcm_json_u64(&j, "used_bytes", s->info.used_bytes);
 	mcm_json_u64(&j, "entries", s->info.entries);
+	mcm_json_u64(&j, "index_entries", s->info.seq_entries);
 	mcm_json_u64(&j, "last_seq", s->info.last_seq);
 	mcm_json_u64(&j, "pools", s->all_pools);
 	mcm_json_bool(&j, "lock_table", !s->unlocked);
@@ -183,6 +184,9 @@ static void prom_mirror(FILE *out, const struct stats *s)
 	prom_sample(out, s, "mcmirror_lmdb_used_bytes", NULL, NULL, NULL, (double)s->info.used_bytes);
 	prom_family(out, "mcmirror_records", "gauge", "Item records of every kind in the mirror.");
 	prom_sample(out, s, "mcmirror_records", NULL, NULL, NULL, (double)s->info.entries);
+	prom_family(out, "mcmirror_index_entries", "gauge",
+		    "Entries of the index by change number: one per record, and superseded ones not yet removed.");
+	prom_sample(out, s, "mcmirror_index_entries", NULL, NULL, NULL, (double)s->info.seq_entries);
 	prom_family(out, "mcmirror_last_seq", "gauge", "Highest change sequence number handed out.");
 	prom_sample(out, s, "mcmirror_last_seq", NULL, NULL, NULL, (double)s->info.last_seq);
 	prom_family(out, "mcmirror_lock_table", "gauge",

@@ -79,7 +79,7 @@ total() {
 # reindex_txn, inclusive: collecting, sorting, rewriting and committing), "0 0" without one.
 rebuild() {
 	callgrind_annotate --auto=no --inclusive=yes --tree=caller "$1" 2>/dev/null | awk '
-		/< .*:mcm_store_tidy \(/ { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c) }
+		/< .*:(mcm_store_tidy|reindex_retry)[^ ]* \(/ { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c) }
 		/\* .*:reindex_txn \[/ { gsub(",", "", $1); r = $1; n = c }
 		END { print (r ? r : 0), (n ? n : 0) }'
 }

@@ -6,6 +6,9 @@
  *                                   entry whose key is its seq field, and every other entry of "seq"
  *                                   is stale (its record is gone or carries another number).
  *                                   Prints "items N seq M stale S"; exit 0 when consistent.
+ *   backup_check clash DIR          give the second record of "items" the number of the first, behind
+ *                                   the store's back (a damaged record: its CRC no longer matches).
+ *   backup_check beyond DIR         give it 2^62, above any number handed out, and a CRC that matches.
  *   backup_check fill PORT N        write items 0..N-1 into memcached on 127.0.0.1:PORT with
  *                                   pipelined meta sets; prints the Unix time of the fill.
  *   backup_check server PORT N T    read items 0..N-1 back (pipelined mg) and compare value bytes,
@@ -93,6 +96,49 @@ static int check_seq(const char *dir)
 	mdb_env_close(env);
 	printf("items %zu seq %zu stale %zu\n", n_items, n_seq, n_stale);
 	return n_items == n_seq - n_stale && bad == 0 ? 0 : 1;
+}
+
+/* --- clash: a damaged number ---------------------------------------------- */
+
+/* Give the second record of "items" the first one's number, behind the
+ * store's back; or (beyond) a number above any handed out, encoded again so
+ * that the record checks out. */
+static int clash(const char *dir, int beyond)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi items;
+	MDB_cursor *c;
+	MDB_val k, v;
+	unsigned char rec[4096];
+	uint64_t seq;
+
+	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 8) || mdb_env_open(env, dir, 0, 0600) ||
+	    mdb_txn_begin(env, NULL, 0, &txn) || mdb_dbi_open(txn, "items", 0, &items) ||
+	    mdb_cursor_open(txn, items, &c))
+		die("cannot open the environment");
+	if (mdb_cursor_get(c, &k, &v, MDB_FIRST) != 0 || v.mv_size < 32)
+		die("no first record");
+	memcpy(&seq, (const unsigned char *)v.mv_data + 24, 8);
+	if (mdb_cursor_get(c, &k, &v, MDB_NEXT) != 0 || v.mv_size < 32 || v.mv_size > sizeof rec)
+		die("no second record");
+	memcpy(rec, v.mv_data, v.mv_size);
+	memcpy(rec + 24, &seq, 8);
+	if (beyond) {
+		struct mcm_item it;
+
+		if (mcm_item_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &it) != 0 ||
+		    mcm_item_size(&it) != v.mv_size)
+			die("the second record does not decode");
+		it.seq = seq = (uint64_t)1 << 62;
+		mcm_item_encode(k.mv_data, k.mv_size, &it, rec);
+	}
+	v.mv_data = rec;
+	if (mdb_cursor_put(c, &k, &v, MDB_CURRENT) != 0 || mdb_txn_commit(txn) != 0)
+		die("cannot write the record");
+	mdb_env_close(env);
+	printf("seq %llu\n", (unsigned long long)seq);
+	return 0;
 }
 
 /* --- fill and server: the generated data set ---------------------------- */
@@ -296,10 +342,12 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "seq") == 0)
 		return check_seq(argv[2]);
+	if (argc == 3 && (strcmp(argv[1], "clash") == 0 || strcmp(argv[1], "beyond") == 0))
+		return clash(argv[2], strcmp(argv[1], "beyond") == 0);
 	if (argc == 4 && strcmp(argv[1], "fill") == 0)
 		return fill(atoi(argv[2]), (unsigned)strtoul(argv[3], NULL, 10));
 	if (argc == 5 && strcmp(argv[1], "server") == 0)
 		return server(atoi(argv[2]), (unsigned)strtoul(argv[3], NULL, 10), strtoll(argv[4], NULL, 10));
-	fprintf(stderr, "usage: backup_check seq DIR | fill PORT N | server PORT N FILL_TIME\n");
+	fprintf(stderr, "usage: backup_check seq DIR | clash DIR | beyond DIR | fill PORT N | server PORT N FILL_TIME\n");
 	return 2;
 }

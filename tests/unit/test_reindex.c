@@ -1,10 +1,10 @@
 /* test_reindex.c - store/reindex.c: with MCM_STORE_BULKSEQ superseded seq entries stay until the
  * index is rebuilt in bulk. The mirror reads the same as one that removes them one by one: the
  * same records under the same numbers, in the same order by number; the index stays bounded;
- * right after a rebuild it holds exactly one entry per record; a record whose number is out of
- * range or taken twice stops the rebuild (the index is left as it was, the handle goes back to
- * removing entries one by one) instead of giving it an entry by guesswork; so does a mirror too
- * large to rebuild, after one last rebuild. */
+ * right after a rebuild it holds exactly one entry per record. A damaged record whose number is out
+ * of range or another's gets no entry, the good one keeps its number; a record that checks out with
+ * such a number stops the rebuild (nothing guessed: the stale entries are removed once, then one by
+ * one), and so does a mirror too large to rebuild, after one last rebuild. */
 #include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
@@ -121,8 +121,9 @@ static void test_same_as_one_by_one(void **state)
 	assert_int_equal(exact, rebuilt);
 }
 
-/* Give key k's record number seq, behind the store's back (its CRC then no longer matches). */
-static void renumber(struct unit_env *e, const char *k, uint64_t seq)
+/* Give key k's record number seq, behind the store's back: its CRC then no
+ * longer matches, unless valid (then it is encoded again, checking out). */
+static void renumber(struct unit_env *e, const char *k, uint64_t seq, int valid)
 {
 	unsigned char kb[MCM_ITEM_KEY_MAX], rec[512];
 	MDB_env *env;
@@ -140,6 +141,16 @@ static void renumber(struct unit_env *e, const char *k, uint64_t seq)
 	assert_true(v.mv_size <= sizeof rec);
 	memcpy(rec, v.mv_data, v.mv_size);
 	memcpy(rec + 24, &seq, 8); /* little-endian host (docs/FORMAT.md) */
+	if (valid) {
+		struct mcm_item it;
+		unsigned char again[512];
+
+		assert_int_equal(mcm_item_decode(kb, key.mv_size, v.mv_data, v.mv_size, &it), 0);
+		it.seq = seq;
+		assert_int_equal(mcm_item_size(&it), v.mv_size);
+		mcm_item_encode(kb, key.mv_size, &it, again);
+		memcpy(rec, again, v.mv_size);
+	}
 	v.mv_data = rec;
 	assert_int_equal(mdb_put(txn, dbi, &key, &v, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
@@ -168,26 +179,29 @@ static void until_due(struct unit_env *e)
 	fail_msg("never due");
 }
 
-/* Two records claim one number: no rebuild guesses which is right. The index keeps its
- * entries (the good record stays readable by number), the handle removes superseded entries
- * one by one from then on, and the writes go on. */
-static void check_refused(struct unit_env *e)
+/* After a damaged record got a number it cannot have: the rebuild goes
+ * through, the damaged record gets no entry (walks by number skipped it
+ * already), the good ones keep theirs. */
+static void check_settled(struct unit_env *e)
 {
-	struct mcm_store_info before, info;
+	struct mcm_store_info info;
 	struct mcm_item it;
+	size_t n = 0;
+	struct mcm_iter *iter;
 
 	until_due(e);
 	assert_int_equal(mcm_store_info(e->st, &info), 0);
-	assert_int_equal(info.reindexes, 0);
-	assert_int_equal(info.reindex_off, MCM_EDAMAGED);
-	assert_true(info.seq_entries > info.entries); /* left as it was */
+	assert_int_equal(info.reindexes, 1);
+	assert_int_equal(info.reindex_off, 0);
+	assert_int_equal(info.seq_entries, info.entries - 1); /* all but the damaged one */
 	assert_int_equal(unit_get(e->st, &pool, keys[0], &it), 0);
 	assert_memory_equal(it.value, "first", 5);
 	assert_int_equal(unit_get(e->st, &pool, keys[1], &it), MCM_EDAMAGED);
-	before = info;
-	until_due(e); /* returns at once: turned off */
-	assert_int_equal(mcm_store_info(e->st, &info), 0);
-	assert_int_equal(info.seq_entries, before.seq_entries); /* superseded ones removed again */
+	assert_int_equal(mcm_iter_open(e->st, MCM_ORDER_SEQ, 0, &iter), 0);
+	while (mcm_iter_next(iter, &it) == 0)
+		n++;
+	mcm_iter_close(iter);
+	assert_int_equal(n, NKEYS - 1);
 }
 
 static void put_first_two(struct unit_env *e)
@@ -202,6 +216,7 @@ static void put_first_two(struct unit_env *e)
 	assert_int_equal(mcm_store_apply(e->st, m, NKEYS), 0);
 }
 
+/* A damaged record claims the number of a good one: the good one keeps it. */
 static void test_number_taken_twice(void **state)
 {
 	struct unit_two *t = *state;
@@ -209,10 +224,11 @@ static void test_number_taken_twice(void **state)
 
 	put_first_two(t->a);
 	assert_int_equal(unit_get(t->a->st, &pool, keys[0], &it), 0);
-	renumber(t->a, keys[1], it.seq);
-	check_refused(t->a);
+	renumber(t->a, keys[1], it.seq, 0);
+	check_settled(t->a);
 }
 
+/* A damaged record has a number above any handed out. */
 static void test_number_out_of_range(void **state)
 {
 	struct unit_two *t = *state;
@@ -220,15 +236,41 @@ static void test_number_out_of_range(void **state)
 
 	put_first_two(t->a);
 	assert_int_equal(mcm_store_info(t->a->st, &info), 0);
-	renumber(t->a, keys[1], info.last_seq + 1000000);
-	check_refused(t->a);
+	renumber(t->a, keys[1], info.last_seq + 1000000, 0);
+	check_settled(t->a);
 }
 
-/* A mirror of more than 2^18 records (store/reindex.c REINDEX_MAX) is rebuilt once more, then
+/* A record that checks out with a number above any handed out: nothing is
+ * guessed. The rebuild is refused, the index keeps every record's entry, its
+ * stale entries are removed once, and from then on one by one. */
+static void test_refused(void **state)
+{
+	struct unit_two *t = *state;
+	struct mcm_store_info info;
+	struct mcm_item it;
+
+	put_first_two(t->a);
+	assert_int_equal(mcm_store_info(t->a->st, &info), 0);
+	renumber(t->a, keys[1], info.last_seq + 1000000, 1);
+	assert_int_equal(unit_get(t->a->st, &pool, keys[1], &it), 0); /* it checks out */
+	until_due(t->a);
+	assert_int_equal(mcm_store_info(t->a->st, &info), 0);
+	assert_int_equal(info.reindexes, 0);
+	assert_int_equal(info.reindex_off, MCM_EDAMAGED);
+	/* the stale entries are gone; keys[1]'s entry (under its old number) is stale now too */
+	assert_int_equal(info.seq_entries, info.entries - 1);
+	assert_int_equal(unit_get(t->a->st, &pool, keys[0], &it), 0);
+	assert_memory_equal(it.value, "first", 5);
+	until_due(t->a); /* returns at once: turned off */
+	assert_int_equal(mcm_store_info(t->a->st, &info), 0);
+	assert_int_equal(info.seq_entries, info.entries - 1); /* superseded ones removed one by one */
+}
+
+/* A mirror of more than 2^16 records (store/reindex.c REINDEX_MAX) is rebuilt once more, then
  * its superseded entries are removed one by one. */
 static void test_large_mirror(void **state)
 {
-	enum { MAX = 1 << 18, BATCH = 8192 };
+	enum { MAX = 1 << 16, BATCH = 8192 };
 	static struct mcm_mutation m[BATCH];
 	static char k[BATCH][16];
 	struct unit_two *t = *state;
@@ -274,6 +316,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_same_as_one_by_one, setup, unit_two_teardown),
 		cmocka_unit_test_setup_teardown(test_number_taken_twice, setup, unit_two_teardown),
 		cmocka_unit_test_setup_teardown(test_number_out_of_range, setup, unit_two_teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, unit_two_teardown),
 		cmocka_unit_test_setup_teardown(test_large_mirror, setup, unit_two_teardown),
 	};
 
