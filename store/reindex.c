@@ -18,7 +18,7 @@
  * A rebuild costs about 1,000 instructions a record, and at least as many
  * overwrites as records lie between two: each pays about 720 for it
  * (bench/write/cost.sh, 10,000 keys). A mirror of more than REINDEX_MAX
- * records (the rebuild's memory, 56 bytes a record, and its pause grow with
+ * records (the rebuild's memory, 64 bytes a record, and its pause grow with
  * it) is rebuilt once more, then its entries are removed one by one.
  *
  * Numbers are read from the records without checking their CRC (that would
@@ -39,7 +39,7 @@
 
 #define REINDEX_SLACK 4096      /* stale entries beyond the live ones that start a rebuild */
 #define REINDEX_MAX (1u << 16)  /* records above which entries are removed one by one: a rebuild
-				   then takes up to 3.5 MiB for a while, inside the host's process,
+				   then takes up to 4 MiB for a while, inside the host's process,
 				   and fits (about 60 ms) in the time a process that exits waits for
 				   the drainer (shim/writer.c EXIT_WAIT_MS, 200 ms): cut short, it
 				   would be done again by the next process */
