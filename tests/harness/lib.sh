@@ -66,7 +66,9 @@ mc_start() {
 		"$MEMCACHED_BINARY" -l 127.0.0.1 -p "$port" -U 0 -u "$user" -m 64 "$@" \
 			>"$MCM_TMP/memcached-$name.log" 2>&1 &
 		pid=$!
-		if wait_port "$port" "$pid" && kill -0 "$pid" 2>/dev/null; then
+		# (a server already on that port answers too: ours then fails to bind and exits within
+		# a few milliseconds, so look again a little later before calling the port ours)
+		if wait_port "$port" "$pid" && sleep 0.1 && kill -0 "$pid" 2>/dev/null; then
 			MCM_PIDS+=("$pid")
 			eval "${name}_PORT=$port; ${name}_PID=$pid"
 			return 0
