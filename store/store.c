@@ -748,24 +748,27 @@ __attribute__((noinline)) static int reindex_txn(struct mcm_store *st, int clean
 	return rc;
 }
 
+/* Is a write transaction that ended with *rc to be tried again? Yes once the
+ * map was adopted (MDB_MAP_RESIZED: another process grew it) or doubled
+ * (MDB_MAP_FULL); else no, *rc being the result (the resize's error, if any). */
+static int try_again(struct mcm_store *st, int *rc)
+{
+	if (*rc != MDB_MAP_RESIZED && *rc != MDB_MAP_FULL)
+		return 0;
+	*rc = mcm_store_resize(st, *rc == MDB_MAP_FULL);
+	return *rc == 0;
+}
+
 /* reindex_txn, again after the map grew. */
 static int reindex_retry(struct mcm_store *st, int clean)
 {
-	int rc = MDB_MAP_FULL;
-
 	for (int tries = 0; tries < MAX_GROW_RETRIES; tries++) {
-		rc = reindex_txn(st, clean);
-		if (rc == MDB_MAP_RESIZED)
-			rc = mcm_store_resize(st, 0);
-		else if (rc == MDB_MAP_FULL)
-			rc = mcm_store_resize(st, 1);
-		else
+		int rc = reindex_txn(st, clean);
+
+		if (!try_again(st, &rc))
 			return rc;
-		if (rc != 0)
-			return rc;
-		rc = MDB_MAP_FULL;
 	}
-	return rc;
+	return MDB_MAP_FULL;
 }
 
 int mcm_store_tidy(struct mcm_store *st)
@@ -813,16 +816,10 @@ int mcm_store_apply_meta(struct mcm_store *st, const struct mcm_mutation *m, siz
 		return EROFS;
 	for (int tries = 0; tries < MAX_GROW_RETRIES; tries++) {
 		rc = apply_txn(st, m, n, meta, nmeta);
-		if (rc == MDB_MAP_RESIZED)
-			rc = mcm_store_resize(st, 0);
-		else if (rc == MDB_MAP_FULL)
-			rc = mcm_store_resize(st, 1);
-		else
-			return rc;
-		if (rc != 0)
+		if (!try_again(st, &rc))
 			return rc;
 	}
-	return rc == 0 ? MDB_MAP_FULL : rc;
+	return MDB_MAP_FULL;
 }
 
 int mcm_store_begin_read(struct mcm_store *st, MDB_txn **txn)
