@@ -385,6 +385,18 @@ int mcm_follower_delete(struct mcm_store *st, const char *name);
 int mcm_store_purge_horizon(struct mcm_store *st, uint64_t *horizon);
 /** @} */
 
+/** Do what the last write transaction left for after its commit: with
+ * MCM_STORE_BULKSEQ, rebuild the seq index when due (store/reindex.c), in a
+ * transaction of its own. The drainer calls it after each batch's commit,
+ * before it publishes the batch's writes (a process that exits waits for
+ * that; no writer waits for commits in the modes that set the flag). A
+ * rebuild that fails leaves the index as it was (readers skip stale entries)
+ * and the handle removes superseded entries one by one from then on
+ * (mcm_store_info's reindex_off); when a record that checks out has a number
+ * no record can have, the stale entries are removed once too.
+ * @return 0, or the error that turned the rebuilds off. */
+int mcm_store_tidy(struct mcm_store *st);
+
 /** @defgroup sweep The sweep: a mirror that stays bounded (store/sweep.c)
  * What memcached no longer holds and no follower needs is removed from the
  * front of the seq index onwards, a bounded number of entries per write
@@ -418,18 +430,6 @@ struct mcm_sweep_counts {
  * With a byte cap, every write transaction that leaves the records over it
  * evicts the oldest down to 95 % of it (at most 65,536 a transaction), with
  * or without a budget: the cap holds at every commit. */
-/** Do what the last write transaction left for after its commit: with
- * MCM_STORE_BULKSEQ, rebuild the seq index when due (store/reindex.c), in a
- * transaction of its own. The drainer calls it after each batch's commit,
- * before it publishes the batch's writes (a process that exits waits for
- * that; no writer waits for commits in the modes that set the flag). A
- * rebuild that fails leaves the index as it was (readers skip stale entries)
- * and the handle removes superseded entries one by one from then on
- * (mcm_store_info's reindex_off); when a record that checks out has a number
- * no record can have, the stale entries are removed once too.
- * @return 0, or the error that turned the rebuilds off. */
-int mcm_store_tidy(struct mcm_store *st);
-
 void mcm_store_set_sweep(struct mcm_store *st, const struct mcm_sweep_policy *p);
 
 /** The next write transaction through st also sweeps up to budget seq entries. */

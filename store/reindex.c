@@ -57,21 +57,31 @@ int mcm_store_bulk_seq(const struct mcm_store *st)
 	return (st->flags & MCM_STORE_BULKSEQ) && !st->reindex_off && st->format == MCM_FORMAT_VERSION;
 }
 
-int mcm_store_reindex_due(struct mcm_store *st, MDB_txn *txn, int *due)
+int mcm_store_index_load(struct mcm_store *st, MDB_txn *txn, uint64_t *records, uint64_t *entries)
 {
 	MDB_stat is, ss;
 	int rc;
 
-	*due = 0;
+	*records = *entries = 0;
 	if (!mcm_store_bulk_seq(st))
 		return 0;
 	if ((rc = mdb_stat(txn, st->items, &is)) != 0 || (rc = mdb_stat(txn, st->seq, &ss)) != 0)
 		return rc;
-	if (is.ms_entries > REINDEX_MAX) /* one last rebuild removes those left so far (mcm_store_reindex) */
-		*due = ss.ms_entries > is.ms_entries;
-	else
-		*due = ss.ms_entries >= 2 * is.ms_entries + REINDEX_SLACK;
+	*records = is.ms_entries;
+	*entries = ss.ms_entries;
 	return 0;
+}
+
+int mcm_store_reindex_due(struct mcm_store *st, MDB_txn *txn, int *due)
+{
+	uint64_t records, entries;
+	int rc = mcm_store_index_load(st, txn, &records, &entries);
+
+	if (records > REINDEX_MAX) /* one last rebuild removes those left so far (mcm_store_reindex) */
+		*due = entries > records;
+	else
+		*due = entries >= 2 * records + REINDEX_SLACK;
+	return rc;
 }
 
 /* Does the record d under key k fail its checks (its CRC)? */

@@ -147,6 +147,11 @@ int mcm_store_sweep_txn(struct mcm_store *st, MDB_txn *txn, size_t budget);
  * not turned off)? (reindex.c) */
 int mcm_store_bulk_seq(const struct mcm_store *st);
 
+/** Inside txn, while superseded entries are left for a bulk rebuild
+ * (mcm_store_bulk_seq): the records (items) and the seq index's entries;
+ * both 0 otherwise. (reindex.c) @return 0 or an LMDB code. */
+int mcm_store_index_load(struct mcm_store *st, MDB_txn *txn, uint64_t *records, uint64_t *entries);
+
 /** Inside txn: is the seq index due for a rebuild (stale entries outnumber
  * the live ones by enough)? (reindex.c) @return 0 or an LMDB code. */
 int mcm_store_reindex_due(struct mcm_store *st, MDB_txn *txn, int *due);

@@ -316,17 +316,15 @@ static int evict(struct step *s, size_t budget)
  * extra entries are mostly skipped by their copies alone). */
 static int scale_budget(struct mcm_store *st, MDB_txn *txn, size_t *budget)
 {
-	MDB_stat is, ss;
-	int rc;
+	uint64_t records, entries;
+	int rc = mcm_store_index_load(st, txn, &records, &entries);
 
-	if (!mcm_store_bulk_seq(st))
-		return 0;
-	if ((rc = mdb_stat(txn, st->items, &is)) != 0 || (rc = mdb_stat(txn, st->seq, &ss)) != 0)
+	if (rc != 0 || entries <= records) /* (both 0 without bulk rebuilds) */
 		return rc;
-	if (ss.ms_entries >= 2 * is.ms_entries)
+	if (entries >= 2 * records)
 		*budget *= 2;
-	else if (ss.ms_entries > is.ms_entries)
-		*budget = (size_t)((double)*budget * (double)ss.ms_entries / (double)is.ms_entries);
+	else
+		*budget = (size_t)((double)*budget * (double)entries / (double)records);
 	return 0;
 }
 
