@@ -179,7 +179,7 @@ struct mcm_store;
 				      may undo the last commit, never damages the file) */
 #define MCM_STORE_BULKSEQ 0x10 /**< (the drainer, except in always mode) a write leaves the seq
 				    entry it supersedes in place; the index is rebuilt in bulk once
-				    those outnumber the live ones (store/reindex.c, FORMAT.md §1.5) */
+				    there are two a record (store/reindex.c, FORMAT.md §1.5) */
 
 /** The MCM_STORE_* flags st was opened with. */
 unsigned mcm_store_flags(const struct mcm_store *st);

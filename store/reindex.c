@@ -6,7 +6,8 @@
  * entries one by one costs LMDB a search and a node deletion each, which
  * walks every pointer of the page: about 1,900 instructions an overwrite.
  * LMDB frees pages in bulk only when a whole database is emptied. So once
- * the stale entries outnumber the live ones by REINDEX_SLACK, the index is
+ * there are MCM_REINDEX_RATIO (2) stale entries a record and REINDEX_SLACK
+ * more, the index is
  * rebuilt in one write transaction of its own: the records are walked in key
  * order, each one's number and the fields its entry copies are collected and
  * sorted by number, the index is emptied (mdb_drop, which frees its pages
@@ -14,10 +15,12 @@
  * nothing that holds a number (a follower's position, the sweep's, a pool's
  * flush_seq, last_seq) moves.
  *
- * The index then holds at most twice the records plus REINDEX_SLACK entries.
- * A rebuild costs about 1,000 instructions a record, and at least as many
- * overwrites as records lie between two: each pays about 720 for it
- * (bench/write/cost.sh, 10,000 keys). A mirror of more than REINDEX_MAX
+ * The index then holds at most three times the records plus REINDEX_SLACK
+ * entries. A rebuild costs about 1,000 instructions a record, and at least
+ * twice as many overwrites as records (plus REINDEX_SLACK) lie between two:
+ * each pays about 430 for it (bench/write/cost.sh, 10,000 keys; about 720
+ * when it came after one stale entry a record, and the sweep's larger budget
+ * costs less than the difference). A mirror of more than REINDEX_MAX
  * records (the rebuild's memory, 64 bytes a record, and its pause grow with
  * it) is rebuilt once more, then its entries are removed one by one.
  *
@@ -37,7 +40,7 @@
 #include "mcm_record.h"
 #include "store_internal.h"
 
-#define REINDEX_SLACK 4096      /* stale entries beyond the live ones that start a rebuild */
+#define REINDEX_SLACK 4096      /* stale entries beyond MCM_REINDEX_RATIO a record that start a rebuild */
 #define REINDEX_MAX (1u << 16)  /* records above which entries are removed one by one: a rebuild
 				   then takes up to 4 MiB for a while, inside the host's process,
 				   and fits (about 60 ms) in the time a process that exits waits for
@@ -80,7 +83,7 @@ int mcm_store_reindex_due(struct mcm_store *st, MDB_txn *txn, int *due)
 	if (records > REINDEX_MAX) /* one last rebuild removes those left so far (mcm_store_reindex) */
 		*due = entries > records;
 	else
-		*due = entries >= 2 * records + REINDEX_SLACK;
+		*due = entries >= (MCM_REINDEX_RATIO + 1) * records + REINDEX_SLACK;
 	return rc;
 }
 

@@ -147,6 +147,11 @@ int mcm_store_sweep_txn(struct mcm_store *st, MDB_txn *txn, size_t budget);
  * not turned off)? (reindex.c) */
 int mcm_store_bulk_seq(const struct mcm_store *st);
 
+/** Superseded seq entries a bulk rebuild lets stand per record (and 4,096
+ * more) before it rebuilds the index: it then holds at most MCM_REINDEX_RATIO
+ * + 1 entries a record, plus 4,096. (reindex.c, sweep.c) */
+#define MCM_REINDEX_RATIO 2
+
 /** Inside txn, while superseded entries are left for a bulk rebuild
  * (mcm_store_bulk_seq): the records (items) and the seq index's entries;
  * both 0 otherwise. (reindex.c) @return 0 or an LMDB code. */

@@ -310,8 +310,8 @@ static int evict(struct step *s, size_t budget)
 }
 
 /* With superseded entries left for a bulk rebuild (reindex.c), the index holds
- * up to twice the records (and 4,096 more): visit as many more entries, up to
- * twice as many, so that a pass over it takes about as many writes as over an
+ * up to MCM_REINDEX_RATIO + 1 entries a record (and 4,096 more): visit as many
+ * more entries, so that a pass over it takes about as many writes as over an
  * index of one entry per record (expired records wait no longer for it; the
  * extra entries are mostly skipped by their copies alone). */
 static int scale_budget(struct mcm_store *st, MDB_txn *txn, size_t *budget)
@@ -321,8 +321,8 @@ static int scale_budget(struct mcm_store *st, MDB_txn *txn, size_t *budget)
 
 	if (rc != 0 || entries <= records) /* (both 0 without bulk rebuilds) */
 		return rc;
-	if (entries >= 2 * records)
-		*budget *= 2;
+	if (entries >= (MCM_REINDEX_RATIO + 1) * records)
+		*budget *= MCM_REINDEX_RATIO + 1;
 	else
 		*budget = (size_t)((double)*budget * (double)entries / (double)records);
 	return 0;

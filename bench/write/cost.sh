@@ -4,13 +4,15 @@
 # usage: bench/write/cost.sh [BUILD_DIR]    (default: build; a RelWithDebInfo or Release build)
 # Environment: CLIENTS ("set bufnr": blocking sets; binary + BUFFER_REQUESTS + NOREPLY sets),
 # MODES ("base none everysec always": base is no shim), MIRRORS ("fresh reused"), N1 (8000),
-# N2 (24000), KEYS (10000: the keys a reused mirror holds), VALUE (100 bytes), WARMUP (4096 writes
+# N2 (40000), KEYS (10000: the keys a reused mirror holds), VALUE (100 bytes), WARMUP (4096 writes
 # before the counted ones, in every run: one full drain batch), MEMCACHED_BINARY, TMPDIR.
 #
 # The window starts at N1 = 8000 writes, not earlier: in a shorter one (2000 to 4000, the default
 # until 2026-12-05) the drainer's sweep had not yet reached its steady pace and batches were
 # larger, and the drainer counted about 1,300 fewer instructions a write than from 6,000 writes on
-# (4,117 against 5,387 for the build of 8780779: docs/PERFORMANCE.md).
+# (4,117 against 5,387 for the build of 8780779: docs/PERFORMANCE.md). It ends at N2 = 40000
+# (24000 until the rebuild of the seq index waited for two stale entries a record): a reused
+# mirror's first rebuild comes after about 2 * KEYS + 4096 overwrites, and must fall in a run.
 # Each case runs bench/write/mcm-load (one worker process) under
 #   valgrind --tool=callgrind --separate-threads=yes
 # twice, with N1 and N2 writes, and prints (I(N2) - I(N1)) / (N2 - N1) for each thread of the
@@ -35,7 +37,7 @@ clients=${CLIENTS:-set bufnr}
 modes=${MODES:-base none everysec always}
 mirrors=${MIRRORS:-fresh reused}
 n1=${N1:-8000}
-n2=${N2:-24000}
+n2=${N2:-40000}
 keys=${KEYS:-10000}
 value=${VALUE:-100}
 warmup=${WARMUP:-4096}
@@ -123,8 +125,9 @@ count() {
 # three differences.
 # The drainer's count leaves out its bulk rebuilds of the seq index (they fall in one run or the
 # other); REBUILD is their cost spread over the writes that make one due: the instructions of a
-# rebuild divided by KEYS + 4096 (store/reindex.c rebuilds once the superseded entries outnumber
-# the KEYS live ones by 4096, and each write supersedes at most one: an upper bound). "-" when
+# rebuild divided by 2 * KEYS + 4096 (store/reindex.c rebuilds once there are MCM_REINDEX_RATIO, 2,
+# superseded entries a record and 4096 more, and each write supersedes at most one: an upper
+# bound). "-" when
 # neither run rebuilt (a fresh mirror never does; a reused one of more keys than N2 writes).
 per() {
 	local tries=1 i a1 d1 h1 r1 c1 a2 d2 h2 r2 c2 k=$keys
@@ -133,7 +136,7 @@ per() {
 		read -r a1 d1 h1 r1 c1 < <(count "$@" "$n1")
 		read -r a2 d2 h2 r2 c2 < <(count "$@" "$n2")
 		echo "$(((a2 - a1) / (n2 - n1))) $(((d2 - r2 - d1 + r1) / (n2 - n1))) $(((h2 - h1) / (n2 - n1)))" \
-			"$([ $((c1 + c2)) -gt 0 ] && echo $(((r1 + r2) / (c1 + c2) / (k + 4096))) || echo -)"
+			"$([ $((c1 + c2)) -gt 0 ] && echo $(((r1 + r2) / (c1 + c2) / (2 * k + 4096))) || echo -)"
 	done | sort -n | sed -n "$(((tries + 1) / 2))p"
 }
 
@@ -153,6 +156,12 @@ for client in $clients; do
 			read -r app drn hk rb < <(per "$client" "$mode" "$mirror")
 			[ "$mode" = base ] && base_app=$app
 			rbn=${rb/-/0}
+			if [ "$rb" = - ] && [ "$mirror" = reused ] && [ "$mode" != base ] && [ "$mode" != always ]; then
+				# the rebuild's share would be left out of the total: say so rather than print less
+				echo "cost: $client $mode: no rebuild of the seq index in either run (N2 $n2 is too" \
+					"short for KEYS $keys: the first one comes after about 2 * KEYS + 4096 writes)" >&2
+				rb='?'
+			fi
 			if [ -n "$base_app" ] && [ "$mode" != base ]; then
 				printf '%-6s %-9s %-7s %8d %8d %8s %8d %8d %10d %11d\n' "$client" "$mode" "$mirror" "$app" \
 					"$drn" "$rb" $((app + drn + rbn)) "$hk" $((app - base_app)) $((app + drn + rbn - base_app))

@@ -22,7 +22,7 @@ done
 out=$("$C" seq "$M") || fail "seq index and items disagree: $out"
 read -r _ items _ entries _ stale <<<"$out"
 assert_eq "$items" 600 "records"
-[ "$entries" -le $((2 * items + 4096)) ] || fail "index not bounded: $out"
+[ "$entries" -le $((3 * items + 4096)) ] || fail "index not bounded: $out"
 [ "$entries" -lt 7200 ] || fail "index never rebuilt: $out"
 assert_eq "$((entries - stale))" "$items" "live entries"
 "$MCM_TOOL" --mirror "$M" stats >"$MCM_TMP/stats" || fail "stats"
@@ -55,7 +55,7 @@ rounds() {
 			>/dev/null || fail "$1: writer, round $round"
 		index[round]=$({ "$MCM_TOOL" --mirror "$1" stats 2>/dev/null || true; } |
 			sed -n 's/^mirror.index_entries: //p')
-		[ "${index[round]}" -le $((2 * 1200 + 4096 + 600)) ] || fail "$1: index not bounded: ${index[*]}"
+		[ "${index[round]}" -le $((3 * 1200 + 4096 + 600)) ] || fail "$1: index not bounded: ${index[*]}"
 		[ "$(cat "$1.$round.log" 2>/dev/null | grep -c "cannot rebuild" || true)" -le 1 ] ||
 			fail "$1: round $round: logged more than once"
 	done
