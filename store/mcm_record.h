@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "mcm_store.h"
 
@@ -85,9 +86,35 @@ struct mcm_seq_entry {
 size_t mcm_seq_entry_encode(const struct mcm_item *item, const unsigned char *ikey, size_t ikey_len,
 			    unsigned char *buf);
 
+/** A little-endian 64-bit field of an entry (inline: the sweep reads one for
+ * every entry it passes). */
+static inline uint64_t mcm_seq_get64(const unsigned char *b)
+{
+	uint64_t v;
+
+	memcpy(&v, b, 8);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
 /** Decode an entry of a mirror of record format version (1 or 2).
  * @return 0, or MCM_EDAMAGED when it cannot be one. */
-int mcm_seq_entry_decode(const unsigned char *buf, size_t len, unsigned version, struct mcm_seq_entry *e);
+static inline int mcm_seq_entry_decode(const unsigned char *buf, size_t len, unsigned version,
+				       struct mcm_seq_entry *e)
+{
+	size_t head = version == 1 ? 0 : MCM_SEQ_HEADER;
+
+	if (len <= head + 8 || len > head + MCM_ITEM_KEY_MAX)
+		return MCM_EDAMAGED;
+	e->kind = version != 1 ? buf[0] : 0;
+	e->exptime = version != 1 ? (int64_t)mcm_seq_get64(buf + 8) : 0;
+	e->wtime_us = version != 1 ? mcm_seq_get64(buf + 16) : 0;
+	e->ikey = buf + head;
+	e->ikey_len = len - head;
+	return 0;
+}
 
 /** Bytes needed for a pool record. */
 size_t mcm_pool_size(const struct mcm_pool *p);
@@ -105,8 +132,25 @@ void mcm_pool_encode(const struct mcm_pool *p, unsigned char *buf);
  * MCM_EDAMAGED (unknown version, bad length, CRC, or mcm_pool_valid). */
 int mcm_pool_decode(mcm_pool_id id, const unsigned char *buf, size_t len, struct mcm_pool *p);
 
-/** Big-endian 64-bit helpers for database keys. */
-void mcm_put_be64(unsigned char *buf, uint64_t v);
-uint64_t mcm_get_be64(const unsigned char *buf);
+/** Big-endian 64-bit helpers for database keys (inline: they run for every
+ * key of every walk). */
+static inline void mcm_put_be64(unsigned char *buf, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(buf, &v, 8);
+}
+
+static inline uint64_t mcm_get_be64(const unsigned char *buf)
+{
+	uint64_t v;
+
+	memcpy(&v, buf, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
 
 #endif

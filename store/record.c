@@ -12,12 +12,10 @@
 #define LE16(v) (v)
 #define LE32(v) (v)
 #define LE64(v) (v)
-#define BE64(v) __builtin_bswap64(v)
 #else
 #define LE16(v) __builtin_bswap16(v)
 #define LE32(v) __builtin_bswap32(v)
 #define LE64(v) __builtin_bswap64(v)
-#define BE64(v) (v)
 #endif
 
 static void put16(unsigned char *b, uint16_t v)
@@ -59,18 +57,6 @@ static uint64_t get64(const unsigned char *b)
 	return LE64(v);
 }
 
-void mcm_put_be64(unsigned char *buf, uint64_t v)
-{
-	v = BE64(v);
-	memcpy(buf, &v, 8);
-}
-
-uint64_t mcm_get_be64(const unsigned char *buf)
-{
-	uint64_t v;
-	memcpy(&v, buf, 8);
-	return BE64(v);
-}
 
 /* The CRC of a version 2 record of len bytes under the database key (its own
  * CRC field, bytes 40-43, left out). */
@@ -200,19 +186,6 @@ size_t mcm_seq_entry_encode(const struct mcm_item *item, const unsigned char *ik
 	return MCM_SEQ_HEADER + ikey_len;
 }
 
-int mcm_seq_entry_decode(const unsigned char *buf, size_t len, unsigned version, struct mcm_seq_entry *e)
-{
-	size_t head = version == 1 ? 0 : MCM_SEQ_HEADER;
-
-	if (len <= head + 8 || len > head + MCM_ITEM_KEY_MAX)
-		return MCM_EDAMAGED;
-	e->kind = version != 1 ? buf[0] : 0;
-	e->exptime = version != 1 ? (int64_t)get64(buf + 8) : 0;
-	e->wtime_us = version != 1 ? get64(buf + 16) : 0;
-	e->ikey = buf + head;
-	e->ikey_len = len - head;
-	return 0;
-}
 
 size_t mcm_pool_size(const struct mcm_pool *p)
 {

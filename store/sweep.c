@@ -177,34 +177,34 @@ static void raise_horizon(struct step *s, uint64_t seq)
 	}
 }
 
-/* Visit the entry under cur (key k, value v); with evict, remove its record
- * whatever it is. *removed: the cursor already stands on the next entry. */
-static int visit(struct step *s, MDB_cursor *cur, const MDB_val *k, const MDB_val *v, int evict, int *removed)
+/* Remove the stale entry under cur. */
+static int drop_stale(struct step *s, MDB_cursor *cur, int *removed)
 {
-	struct mcm_seq_entry e;
+	s->m.c.stale++;
+	*removed = 1;
+	return mdb_cursor_del(cur, 0);
+}
+
+/* The record of entry e (number seq, pool p) read and judged: see visit.
+ * (Not inlined: most entries are live by their copies, and visit need not
+ * set up this one's frame for them.) */
+static __attribute__((noinline)) int visit_record(struct step *s, MDB_cursor *cur, const struct mcm_seq_entry *e,
+						   uint64_t seq, const struct mcm_pool *p, int evict, int *removed)
+{
 	struct mcm_item it;
 	MDB_val ikey, rec;
-	uint64_t seq, is_flush;
-	const struct mcm_pool *p;
+	uint64_t is_flush;
 	int rc, drc;
 
-	*removed = 0;
-	if (k->mv_size != 8 || mcm_seq_entry_decode(v->mv_data, v->mv_size, s->st->format, &e) != 0)
-		goto stale;
-	seq = mcm_get_be64(k->mv_data);
-	p = pool_of(s, mcm_get_be64(e.ikey));
-	if (!evict && e.kind == MCM_KIND_VALUE && (e.exptime == 0 || e.exptime > s->now) &&
-	    !flushed(p, seq, e.wtime_us, s->now))
-		return 0; /* live, by its entry: the record need not be read */
-	ikey.mv_size = e.ikey_len;
-	ikey.mv_data = (void *)e.ikey;
+	ikey.mv_size = e->ikey_len;
+	ikey.mv_data = (void *)e->ikey;
 	if ((rc = mdb_get(s->txn, s->st->items, &ikey, &rec)) == MDB_NOTFOUND)
-		goto stale;
+		return drop_stale(s, cur, removed);
 	if (rc != 0)
 		return rc;
 	drc = mcm_item_decode(ikey.mv_data, ikey.mv_size, rec.mv_data, rec.mv_size, &it);
 	if (it.seq != seq)
-		goto stale; /* its record is another one now */
+		return drop_stale(s, cur, removed); /* its record is another one now */
 	if (evict) {
 		if (seq > s->min_pos)
 			raise_horizon(s, seq);
@@ -231,10 +231,25 @@ static int visit(struct step *s, MDB_cursor *cur, const MDB_val *k, const MDB_va
 		return remove_record(s, cur, &ikey, rec.mv_size);
 	}
 	return 0;
-stale:
-	s->m.c.stale++;
-	*removed = 1;
-	return mdb_cursor_del(cur, 0);
+}
+
+/* Visit the entry under cur (key k, value v); with evict, remove its record
+ * whatever it is. *removed: the cursor already stands on the next entry. */
+static int visit(struct step *s, MDB_cursor *cur, const MDB_val *k, const MDB_val *v, int evict, int *removed)
+{
+	struct mcm_seq_entry e;
+	uint64_t seq;
+	const struct mcm_pool *p;
+
+	*removed = 0;
+	if (k->mv_size != 8 || mcm_seq_entry_decode(v->mv_data, v->mv_size, s->st->format, &e) != 0)
+		return drop_stale(s, cur, removed);
+	seq = mcm_get_be64(k->mv_data);
+	p = pool_of(s, mcm_get_be64(e.ikey));
+	if (!evict && e.kind == MCM_KIND_VALUE && (e.exptime == 0 || e.exptime > s->now) &&
+	    !flushed(p, seq, e.wtime_us, s->now))
+		return 0; /* live, by its entry: the record need not be read */
+	return visit_record(s, cur, &e, seq, p, evict, removed);
 }
 
 /* Move cur on: to the next entry, or (after a delete) to the one that took
