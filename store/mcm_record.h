@@ -86,9 +86,9 @@ struct mcm_seq_entry {
 size_t mcm_seq_entry_encode(const struct mcm_item *item, const unsigned char *ikey, size_t ikey_len,
 			    unsigned char *buf);
 
-/** A little-endian 64-bit field of an entry (inline: the sweep reads one for
- * every entry it passes). */
-static inline uint64_t mcm_seq_get64(const unsigned char *b)
+/** A little-endian 64-bit field of a record or entry (inline: the sweep
+ * reads some for every entry it passes). */
+static inline uint64_t mcm_get_le64(const unsigned char *b)
 {
 	uint64_t v;
 
@@ -109,8 +109,8 @@ static inline int mcm_seq_entry_decode(const unsigned char *buf, size_t len, uns
 	if (len <= head + 8 || len > head + MCM_ITEM_KEY_MAX)
 		return MCM_EDAMAGED;
 	e->kind = version != 1 ? buf[0] : 0;
-	e->exptime = version != 1 ? (int64_t)mcm_seq_get64(buf + 8) : 0;
-	e->wtime_us = version != 1 ? mcm_seq_get64(buf + 16) : 0;
+	e->exptime = version != 1 ? (int64_t)mcm_get_le64(buf + 8) : 0;
+	e->wtime_us = version != 1 ? mcm_get_le64(buf + 16) : 0;
 	e->ikey = buf + head;
 	e->ikey_len = len - head;
 	return 0;

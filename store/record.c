@@ -50,14 +50,6 @@ static uint32_t get32(const unsigned char *b)
 	return LE32(v);
 }
 
-static uint64_t get64(const unsigned char *b)
-{
-	uint64_t v;
-	memcpy(&v, b, 8);
-	return LE64(v);
-}
-
-
 /* The CRC of a version 2 record of len bytes under the database key (its own
  * CRC field, bytes 40-43, left out). */
 static uint32_t record_crc(const unsigned char *dbkey, size_t dbkey_len, const unsigned char *buf, size_t len)
@@ -128,7 +120,7 @@ int mcm_item_decode(const unsigned char *dbkey, size_t dbkey_len, const unsigned
 {
 	size_t header, group, value;
 
-	item->seq = len >= 32 ? get64(buf + 24) : 0;
+	item->seq = len >= 32 ? mcm_get_le64(buf + 24) : 0;
 	if (mcm_item_key_split(dbkey, dbkey_len, &item->pool, &item->key, &item->key_len) != 0)
 		return MCM_EDAMAGED;
 	if (len < MCM_ITEM_HEADER_V1 || (buf[0] != 1 && buf[0] != MCM_FORMAT_VERSION))
@@ -143,8 +135,8 @@ int mcm_item_decode(const unsigned char *dbkey, size_t dbkey_len, const unsigned
 	item->kind = buf[1];
 	item->group_mode = buf[2];
 	item->flags = get32(buf + 4);
-	item->exptime = (int64_t)get64(buf + 8);
-	item->wtime_us = get64(buf + 16);
+	item->exptime = (int64_t)mcm_get_le64(buf + 8);
+	item->wtime_us = mcm_get_le64(buf + 16);
 	item->ns_len = get16(buf + 32);
 	item->group_len = group;
 	item->group = group ? (const char *)buf + header : "";
@@ -249,9 +241,9 @@ int mcm_pool_decode(mcm_pool_id id, const unsigned char *buf, size_t len, struct
 	p->distribution = get32(buf + 4);
 	p->key_hash = get32(buf + 8);
 	p->dist_hash = get32(buf + 12);
-	p->created_us = get64(buf + 16);
-	p->flush_seq = get64(buf + 24);
-	p->flush_time = (int64_t)get64(buf + 32);
+	p->created_us = mcm_get_le64(buf + 16);
+	p->flush_seq = mcm_get_le64(buf + 24);
+	p->flush_time = (int64_t)mcm_get_le64(buf + 32);
 	memcpy(p->servers, buf + MCM_POOL_HEADER, n);
 	p->servers[n] = '\0';
 	return mcm_pool_valid(p) ? 0 : MCM_EDAMAGED;
