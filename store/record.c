@@ -178,7 +178,6 @@ size_t mcm_seq_entry_encode(const struct mcm_item *item, const unsigned char *ik
 	return MCM_SEQ_HEADER + ikey_len;
 }
 
-
 size_t mcm_pool_size(const struct mcm_pool *p)
 {
 	return MCM_POOL_HEADER + strnlen(p->servers, MCM_SERVERS_MAX - 1);

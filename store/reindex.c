@@ -7,11 +7,11 @@
  * walks every pointer of the page: about 1,900 instructions an overwrite.
  * LMDB frees pages in bulk only when a whole database is emptied. So once
  * there are MCM_REINDEX_RATIO (2) stale entries a record and REINDEX_SLACK
- * more, the index is
- * rebuilt in one write transaction of its own: the records are walked in key
- * order, each one's number and the fields its entry copies are collected and
- * sorted by number, the index is emptied (mdb_drop, which frees its pages
- * whole) and the entries are appended in order. Numbers do not change, so
+ * more, the index is rebuilt in one write transaction of its own: the
+ * records are walked in key order, each one's number and the fields its
+ * entry copies are collected and sorted by number, the index is emptied
+ * (mdb_drop, which frees its pages whole) and the entries are appended in
+ * order. Numbers do not change, so
  * nothing that holds a number (a follower's position, the sweep's, a pool's
  * flush_seq, last_seq) moves.
  *
