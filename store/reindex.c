@@ -1,4 +1,4 @@
-/* reindex.c - rebuild the seq index in bulk from the records, once superseded entries outnumber live ones.
+/* reindex.c - rebuild the seq index in bulk from the records, once superseded entries are two a record.
  *
  * With MCM_STORE_BULKSEQ (the drainer, except in always mode), a write that
  * supersedes a record's seq entry leaves the entry where it is: a stale
@@ -11,9 +11,8 @@
  * records are walked in key order, each one's number and the fields its
  * entry copies are collected and sorted by number, the index is emptied
  * (mdb_drop, which frees its pages whole) and the entries are appended in
- * order. Numbers do not change, so
- * nothing that holds a number (a follower's position, the sweep's, a pool's
- * flush_seq, last_seq) moves.
+ * order. Numbers do not change, so nothing that holds a number (a follower's
+ * position, the sweep's, a pool's flush_seq, last_seq) moves.
  *
  * The index then holds at most three times the records plus REINDEX_SLACK
  * entries. A rebuild costs about 1,000 instructions a record, and at least
