@@ -355,6 +355,14 @@ static int sync_due(time_t synced, time_t now)
 	return mcm_config_get()->sync != MCM_SYNC_NONE && now != synced;
 }
 
+/* A bulk rebuild of the mirror's seq index failed (told by the drainer before
+ * it publishes the step's writes: see mcm_drain_on_tidy_error). */
+static void report_tidy(int rc)
+{
+	mcm_log_once(MCM_CAUSE_REINDEX, "cannot rebuild the index of '%s' by change number: %s; removing its "
+		     "superseded entries one by one from now on", mcm_config_get()->path, mcm_strerror(rc));
+}
+
 /* Drain with the lock held, until an error needs a pause. */
 static void drain_session(struct mcm_store *st)
 {
@@ -374,6 +382,7 @@ static void drain_session(struct mcm_store *st)
 
 	if ((rc = mcm_drain_open(&d, st, w.journal)) != 0)
 		return;
+	mcm_drain_on_tidy_error(d, report_tidy);
 	mcm_store_set_sweep(st, &sweep);
 	for (;;) {
 		time_t now;
@@ -401,10 +410,6 @@ static void drain_session(struct mcm_store *st)
 			mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' holds records that make no sense (another "
 				     "program wrote into it?): skipped them and dropped their keys", mcm_config_get()->path);
 		}
-		if (mcm_drain_tidy_error(d) != 0)
-			mcm_log_once(MCM_CAUSE_REINDEX, "cannot rebuild the index of '%s' by change number: %s; "
-				     "removing its superseded entries one by one from now on", mcm_config_get()->path,
-				     mcm_strerror(mcm_drain_tidy_error(d)));
 		if (mcm_drain_dropped(d) != dropped) {
 			mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, mcm_drain_dropped(d) - dropped);
 			dropped = mcm_drain_dropped(d);

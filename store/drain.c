@@ -50,7 +50,7 @@ struct mcm_drain {
 	uint64_t dropped;       /* keys dropped here: overlapping writes, writers gone */
 	uint64_t damaged;       /* damaged stretches of the journal skipped */
 	uint64_t invalid;       /* whole records that made no sense (their keys were dropped) */
-	int tidy_error;         /* what turned the store's bulk rebuilds of its index off (mcm_store_tidy) */
+	void (*tidy_report)(int rc); /* told when the store's bulk rebuilds of its index fail (mcm_store_tidy) */
 };
 
 int mcm_drain_lock_open(const char *dir, int *fd)
@@ -185,9 +185,9 @@ uint64_t mcm_drain_invalid(const struct mcm_drain *d)
 	return d->invalid;
 }
 
-int mcm_drain_tidy_error(const struct mcm_drain *d)
+void mcm_drain_on_tidy_error(struct mcm_drain *d, void (*report)(int rc))
 {
-	return d->tidy_error;
+	d->tidy_report = report;
 }
 
 size_t mcm_drain_open_intents(const struct mcm_drain *d)
@@ -454,10 +454,11 @@ static int commit(struct mcm_drain *d, uint64_t pos)
 	d->intents_dirty = 0;
 	d->pos = pos;
 	/* before the writes are published: a process that exits waits for that
-	 * (up to shim/writer.c's EXIT_WAIT_MS), so its rebuild is not cut short
-	 * (nothing else waits for it: the store has no bulk rebuilds in always mode) */
-	if ((rc = mcm_store_tidy(d->st)) != 0)
-		d->tidy_error = rc;
+	 * (up to shim/writer.c's EXIT_WAIT_MS), so neither its rebuild nor the
+	 * report of its failure is cut short (nothing else waits for it: the
+	 * store has no bulk rebuilds in always mode) */
+	if ((rc = mcm_store_tidy(d->st)) != 0 && d->tidy_report)
+		d->tidy_report(rc);
 	mcm_journal_set_head(d->j, pos);
 	/* the journal's room may be reused once LMDB has the records on disk */
 	if (mcm_store_flags(d->st) & MCM_STORE_NOMETASYNC) {

@@ -59,10 +59,13 @@ uint64_t mcm_drain_damaged(const struct mcm_drain *d);
  * whole pool is forgotten when not even the key can be named). */
 uint64_t mcm_drain_invalid(const struct mcm_drain *d);
 
-/** The error of the store's last bulk rebuild of its seq index (mcm_store_tidy),
- * which turned them off: superseded entries are then removed one by one, the
- * writes go on. 0: none. */
-int mcm_drain_tidy_error(const struct mcm_drain *d);
+/** Have report(rc) called when a bulk rebuild of the store's seq index fails
+ * (mcm_store_tidy; rc its error), which turns them off: superseded entries
+ * are then removed one by one, the writes go on. It is called inside
+ * mcm_drain_step, before the step's writes are published: a process that
+ * waits at exit for its writes to be applied (shim/writer.c) does not exit
+ * before the report is made. */
+void mcm_drain_on_tidy_error(struct mcm_drain *d, void (*report)(int rc));
 
 /** The store was just synced (mcm_store_sync): everything applied is on disk,
  * so the journal may reuse its room. (Commits to a store opened without
