@@ -1,4 +1,4 @@
-/* test_drain.c - applying the journal: order, overlapping writes, dead writers, a drainer that dies. */
+/* test_drain.c - applying the journal: order, overlapping writes, dead writers, a drainer that dies, a refused rebuild of the index reported in time. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -702,6 +702,68 @@ static void test_reap_reads_outcomes_first(void **state)
  * recovered journal ends with the pad. The drainer steps over it to the tail (it
  * used to stay before it until the next record came: the journal's head short of
  * its tail, "unapplied" bytes that nothing would ever apply; found by fuzz_journal). */
+/* What the tidy report saw: calls, the error, and whether the step's records
+ * were published (the journal's head at the step's end) when it was called. */
+static struct {
+	struct mcm_journal *j;
+	struct mcm_drain *d;
+	int calls, rc, published;
+} tidy;
+
+static void tidy_report(int rc)
+{
+	tidy.calls++;
+	tidy.rc = rc;
+	tidy.published = mcm_journal_head(tidy.j) >= mcm_drain_position(tidy.d);
+}
+
+/* A bulk rebuild of the seq index refused (a record that checks out with a
+ * number above any handed out) is reported once, before the step that made it
+ * due publishes its writes: a process that exits waits only for that
+ * publication (shim/writer.c), so the shim's message is never cut short. */
+static void test_tidy_error_reported_before_publishing(void **state)
+{
+	struct env *e = *state;
+	char key[16];
+	uint64_t id = 1;
+
+	add_pool(e);
+	for (int k = 0; k < 600; k++) {
+		snprintf(key, sizeof key, "k%d", k);
+		write_key(e, id++, MCM_OP_PUT, key, "v");
+	}
+	drain_all(e);
+	mcm_drain_close(e->d);
+	mcm_store_close(e->st);
+	unit_renumber(e->dir, &e->pool, "k0", 1000000, 1);
+	assert_int_equal(mcm_store_open(&e->st, e->dir, MCM_STORE_NOSYNC | MCM_STORE_BULKSEQ, 0), 0);
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+	memset(&tidy, 0, sizeof tidy);
+	tidy.j = e->j;
+	tidy.d = e->d;
+	mcm_drain_on_tidy_error(e->d, tidy_report);
+	/* (2 + 1) * 600 + 4,096 entries make a rebuild due: rounds of overwrites
+	 * of k1..k599 (a batch applies one write of a key), drained and synced so
+	 * that the journal's room is reused */
+	for (int round = 0; round < 20 && tidy.calls == 0; round++) {
+		for (int k = 1; k < 600; k++) {
+			snprintf(key, sizeof key, "k%d", k);
+			write_key(e, id++, MCM_OP_PUT, key, "again");
+		}
+		drain_all(e);
+		assert_int_equal(mcm_store_sync(e->st), 0);
+		mcm_drain_synced(e->d);
+	}
+	assert_int_equal(tidy.calls, 1);
+	assert_int_equal(tidy.rc, MCM_EDAMAGED);
+	assert_false(tidy.published);
+	assert_int_equal(mcm_journal_head(e->j), mcm_journal_tail(e->j));
+	write_key(e, id++, MCM_OP_PUT, "k1", "later"); /* the writes go on, and it is not said again */
+	drain_all(e);
+	assert_int_equal(tidy.calls, 1);
+	expect(e, "k1", "later", MCM_KIND_VALUE);
+}
+
 static void test_pad_at_the_end(void **state)
 {
 	static const char *const keys[2] = {"a-key-of-twenty-byte", "short-key"}; /* intents of 80 and 64 bytes */
@@ -771,6 +833,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_short_outcome_forgets_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reap_reads_outcomes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pad_at_the_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tidy_error_reported_before_publishing, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("drain", tests, NULL, NULL);

@@ -6,7 +6,6 @@
  * such a number stops the rebuild (nothing guessed: the stale entries are removed once, then one by
  * one), and so does a mirror too large to rebuild, after one last rebuild. */
 #include <errno.h>
-#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,36 +125,8 @@ static void test_same_as_one_by_one(void **state)
  * longer matches, unless valid (then it is encoded again, checking out). */
 static void renumber(struct unit_env *e, const char *k, uint64_t seq, int valid)
 {
-	unsigned char kb[MCM_ITEM_KEY_MAX], rec[512];
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val key = {mcm_item_key(pool.id, k, strlen(k), kb), kb}, v;
-
 	mcm_store_close(e->st);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-	assert_int_equal(mdb_env_open(env, e->dir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "items", 0, &dbi), 0);
-	assert_int_equal(mdb_get(txn, dbi, &key, &v), 0);
-	assert_true(v.mv_size <= sizeof rec);
-	memcpy(rec, v.mv_data, v.mv_size);
-	memcpy(rec + 24, &seq, 8); /* little-endian host (docs/FORMAT.md) */
-	if (valid) {
-		struct mcm_item it;
-		unsigned char again[512];
-
-		assert_int_equal(mcm_item_decode(kb, key.mv_size, v.mv_data, v.mv_size, &it), 0);
-		it.seq = seq;
-		assert_int_equal(mcm_item_size(&it), v.mv_size);
-		mcm_item_encode(kb, key.mv_size, &it, again);
-		memcpy(rec, again, v.mv_size);
-	}
-	v.mv_data = rec;
-	assert_int_equal(mdb_put(txn, dbi, &key, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
+	unit_renumber(e->dir, &pool, k, seq, valid);
 	assert_int_equal(mcm_store_open(&e->st, e->dir, MCM_STORE_CREATE | MCM_STORE_NOSYNC | MCM_STORE_BULKSEQ, 0), 0);
 }
 

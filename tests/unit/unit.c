@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "mcm_pool.h"
+#include "mcm_record.h"
 #include "mcm_journal.h"
 #include "unit.h"
 
@@ -156,6 +159,39 @@ void unit_journal_tear(const char *dir, uint64_t pos)
 	crc ^= 0x5a5a5a5a;
 	assert_int_equal(pwrite(fd, &crc, sizeof crc, at), sizeof crc);
 	close(fd);
+}
+
+void unit_renumber(const char *dir, const struct mcm_pool *p, const char *k, uint64_t seq, int valid)
+{
+	unsigned char kb[MCM_ITEM_KEY_MAX], rec[512];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val key = {mcm_item_key(p->id, k, strlen(k), kb), kb}, v;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "items", 0, &dbi), 0);
+	assert_int_equal(mdb_get(txn, dbi, &key, &v), 0);
+	assert_true(v.mv_size <= sizeof rec);
+	memcpy(rec, v.mv_data, v.mv_size);
+	memcpy(rec + 24, &seq, 8); /* little-endian host (docs/FORMAT.md) */
+	if (valid) {
+		struct mcm_item it;
+		unsigned char again[512];
+
+		assert_int_equal(mcm_item_decode(kb, key.mv_size, v.mv_data, v.mv_size, &it), 0);
+		it.seq = seq;
+		assert_int_equal(mcm_item_size(&it), v.mv_size);
+		mcm_item_encode(kb, key.mv_size, &it, again);
+		memcpy(rec, again, v.mv_size);
+	}
+	v.mv_data = rec;
+	assert_int_equal(mdb_put(txn, dbi, &key, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
 }
 
 void unit_flip_in_file(const char *dir, const char *needle)

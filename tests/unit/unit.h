@@ -50,6 +50,11 @@ void unit_journal_tear(const char *dir, uint64_t pos);
  * fails the test when needle is not there. */
 void unit_flip_in_file(const char *dir, const char *needle);
 
+/** Give key's record (pool p) in the closed store of dir the number seq,
+ * behind the store's back: its CRC then no longer matches, unless valid
+ * (then it is encoded again and checks out). */
+void unit_renumber(const char *dir, const struct mcm_pool *p, const char *key, uint64_t seq, int valid);
+
 /** Fixture for tests that need a store: *state becomes a struct unit_env. */
 struct unit_env {
 	char dir[4096];
