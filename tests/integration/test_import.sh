@@ -55,9 +55,20 @@ mc_start S2
 mc_cmd "$SRC_PORT" 'flush_all\r\nquit\r\n' >/dev/null
 "$C" fill "$SRC_PORT" 2000 >/dev/null
 "$C" fill "$S2_PORT" 2000 >/dev/null
-"$MCM_TOOL" --mirror "$MCM_TMP/two" import --servers "127.0.0.1:$SRC_PORT,127.0.0.1:$S2_PORT" 2>"$MCM_TMP/err" ||
-	fail "two servers: $(cat "$MCM_TMP/err")"
-grep -q "imported 2000, gone 0, misplaced 2000, failed 0 of 4000 keys listed" "$MCM_TMP/err" || fail "two servers: $(cat "$MCM_TMP/err")"
+# (The crawler may skip an item here too, as above: the passes go on until one lists every key of
+# both servers; each pass imports what it listed on the right server and nothing from the other.)
+for pass in 1 2 3; do
+	"$MCM_TOOL" --mirror "$MCM_TMP/two" import --servers "127.0.0.1:$SRC_PORT,127.0.0.1:$S2_PORT" \
+		2>"$MCM_TMP/err" || fail "two servers: $(cat "$MCM_TMP/err")"
+	read -r imported misplaced listed < <(sed -En \
+		's/.*imported ([0-9]+), gone 0, misplaced ([0-9]+), failed 0 of ([0-9]+) keys listed.*/\1 \2 \3/p' "$MCM_TMP/err")
+	[ -n "$listed" ] && [ "$((imported + misplaced))" = "$listed" ] && [ "$imported" -le 2000 ] &&
+		[ "$misplaced" -le 2000 ] || fail "two servers, pass $pass: $(cat "$MCM_TMP/err")"
+	[ "$listed" = 4000 ] && break
+	echo "two servers, pass $pass: $listed of 4000 keys listed" >&2
+done
+grep -q "imported 2000, gone 0, misplaced 2000, failed 0 of 4000 keys listed" "$MCM_TMP/err" ||
+	fail "two servers, $pass passes: $(cat "$MCM_TMP/err")"
 
 # Values larger than import's first buffer (64 KiB) and than what it has grown to, between
 # small ones: each imported whole.
