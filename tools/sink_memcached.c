@@ -7,8 +7,7 @@
  * returns once each answered: everything before is applied. A control
  * connection per server carries what must be ordered against the whole
  * stream: `flush_all` (after every earlier write is confirmed), and a marker
- * key, mcmirror.follow.<name>, written after each commit (once a second) and
- * right behind an immediate flush_all, in the same send. A standby that
+ * key, mcmirror.follow.<name>, written after each commit. A standby that
  * lost its data (restarted empty, or flushed by someone) has lost the marker
  * too: lost() says so, and follow resynchronises it, even when the follower
  * itself was restarted in between.
