@@ -47,12 +47,9 @@ struct mcm_sink {
 	char refusal[160];        /* the first refusal's answer */
 	int must_resync;          /* a refusal: the standby may hold an older value somewhere */
 	char last_reply[160];     /* the control connection's last answer */
-	char flush_reply[160];    /* the first answer since flush_all queued its two commands */
-	int flush_replies;        /* answers since then */
 	char desc[2100];
 	uint64_t too_large, unsendable;
 	double marked;            /* when the marker was last written (0: it must be, at the next commit) */
-	uint64_t committed;       /* the position of the last commit (the marker's value) */
 };
 
 static int claims(const char *target)
@@ -75,8 +72,6 @@ static void on_ctl_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ct
 	struct mcm_sink *s = ctx;
 
 	snprintf(s->last_reply, sizeof s->last_reply, "%s", mcm_cli_shown(r->line, r->len, 120));
-	if (s->flush_replies++ == 0)
-		snprintf(s->flush_reply, sizeof s->flush_reply, "%s", s->last_reply);
 	if (p->expect)
 		p->expect--;
 }
@@ -209,49 +204,19 @@ static int confirm(struct mcm_sink *s, char *why, size_t why_size)
 	return 0;
 }
 
-/* Queue the marker on server i's control connection (its value: the last
- * position committed, for a human who reads it). */
-static int queue_marker(struct mcm_sink *s, uint32_t i)
-{
-	char value[24];
-	int len = snprintf(value, sizeof value, "%llu", (unsigned long long)s->committed);
-
-	return mcm_meta_set(&s->ctl[i], s->marker, s->marker_len, 0, value, (size_t)len, 0, 0, 0);
-}
-
-/* Did server i answer the marker, in last_reply, as it should? */
-static int marker_answered(struct mcm_sink *s, uint32_t i, char *why, size_t why_size)
-{
-	if (strcmp(s->last_reply, "HD") != 0) {
-		snprintf(why, why_size, "'%s' answered '%s' to the follower's marker", s->ctl[i].name, s->last_reply);
-		return -1;
-	}
-	return 0;
-}
-
 static int flush_all(struct mcm_sink *s, int64_t when, char *why, size_t why_size)
 {
 	if (confirm(s, why, why_size) != 0)
 		return -1;
-	/* The flush removes the marker too. After an immediate one it is written
-	 * again in the same send: a follower killed between the two would leave a
-	 * standby without it, which the next one would take for a standby that lost
-	 * its data. After a delayed one, at the next commit (it must outlive it). */
-	s->marked = 0;
+	s->marked = 0; /* the flush removes the marker too: write it again at the commit */
 	for (uint32_t i = 0; i < s->t.count; i++) {
-		s->flush_replies = 0;
-		if (mcm_meta_flush(&s->ctl[i], when) != 0 || (when == 0 && queue_marker(s, i) != 0) ||
-		    ctl_wait(s, i, when == 0 ? 2 : 1, why, why_size) != 0)
+		if (mcm_meta_flush(&s->ctl[i], when) != 0 || ctl_wait(s, i, 1, why, why_size) != 0)
 			return -1;
-		if (strcmp(s->flush_reply, "OK") != 0) {
-			snprintf(why, why_size, "'%s' answered '%s' to flush_all", s->ctl[i].name, s->flush_reply);
+		if (strcmp(s->last_reply, "OK") != 0) {
+			snprintf(why, why_size, "'%s' answered '%s' to flush_all", s->ctl[i].name, s->last_reply);
 			return -1;
 		}
-		if (when == 0 && marker_answered(s, i, why, why_size) != 0)
-			return -1;
 	}
-	if (when == 0)
-		s->marked = mcm_cli_now();
 	return 0;
 }
 
@@ -285,19 +250,26 @@ static int change(struct mcm_sink *s, const struct mcm_change *c, char *why, siz
 
 static int commit(struct mcm_sink *s, uint64_t position, char *why, size_t why_size)
 {
+	char value[24];
+	int len = snprintf(value, sizeof value, "%llu", (unsigned long long)position);
+
 	if (confirm(s, why, why_size) != 0)
 		return -1;
-	s->committed = position;
 	/* the marker: this standby has what the follower gave it (gone if it restarts or is flushed).
 	 * Written at the first commit after connecting or flushing, then once a second: lost() looks
 	 * for it at each connection and once a second, and a restart breaks the connections anyway. */
 	if (s->marked && mcm_cli_now() - s->marked < MARK_EVERY_S)
 		return 0;
 	s->marked = mcm_cli_now();
-	for (uint32_t i = 0; i < s->t.count; i++)
-		if (queue_marker(s, i) != 0 || ctl_wait(s, i, 1, why, why_size) != 0 ||
-		    marker_answered(s, i, why, why_size) != 0)
+	for (uint32_t i = 0; i < s->t.count; i++) {
+		if (mcm_meta_set(&s->ctl[i], s->marker, s->marker_len, 0, value, (size_t)len, 0, 0, 0) != 0 ||
+		    ctl_wait(s, i, 1, why, why_size) != 0)
 			return -1;
+		if (strcmp(s->last_reply, "HD") != 0) {
+			snprintf(why, why_size, "'%s' answered '%s' to the follower's marker", s->ctl[i].name, s->last_reply);
+			return -1;
+		}
+	}
 	return 0;
 }
 
