@@ -19,8 +19,10 @@
  *
  * Resynchronising (a new copy, one that came back empty, or one below the
  * store's purge horizon): open with MCM_STREAM_RESYNC. The stream first gives
- * a FLUSH (empty the copy), then every live record (the rest is skipped up to
- * the newest number at the time of opening), then goes on as usual.
+ * a FLUSH (empty the copy), then the pool's delayed flush when one is set (the
+ * copy's own went with the emptying: memcached's flush_all cancels a pending
+ * one), then every live record (the rest is skipped up to the newest number at
+ * the time of opening), then goes on as usual.
  */
 #ifndef MCM_STREAM_H
 #define MCM_STREAM_H
@@ -45,7 +47,7 @@ struct mcm_stream;
 #define MCM_STREAM_RESYNC 0x1 /**< start over: FLUSH, then the live records */
 
 /** Open the stream of pool's changes after position from.
- * @param[in] flush_time the last delayed flush the copy was given (0: none)
+ * @param[in] flush_time the last delayed flush the copy was given (0: none; not used with MCM_STREAM_RESYNC)
  * @return 0, ENOMEM or an error of the store. */
 int mcm_stream_open(struct mcm_store *st, mcm_pool_id pool, uint64_t from, int64_t flush_time, unsigned flags,
 		    struct mcm_stream **out);

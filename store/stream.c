@@ -63,6 +63,7 @@ int mcm_stream_open(struct mcm_store *st, mcm_pool_id pool, uint64_t from, int64
 			return rc;
 		}
 		s->pos = s->flushed_through = 0;
+		s->flush_time = 0; /* the copy's own delayed flush goes with the emptying: give the pool's again */
 		s->fresh_through = info.last_seq;
 		s->need_flush = 1;
 	}

@@ -357,6 +357,13 @@ static int open_stream(struct follow *fo, const char *reason)
 		fo->resyncs++;
 		fo->is_new = 0;
 		mcm_store_purge_horizon(fo->st, &fo->horizon_seen); /* what is gone now is in the resync */
+		/* Saved before the resync's flush reaches the target: a follower killed during the resync
+		 * resumes from 0 (every key's state, into a copy that may hold a part of them), never from
+		 * the old position into an emptied copy (the sink may mark the copy right after a flush). */
+		fo->f.position = 0;
+		fo->f.flush_time = 0;
+		if (save(fo) != 0)
+			return -2;
 	}
 	rc = mcm_stream_open(fo->st, fo->pool.id, fo->f.position, fo->f.flush_time, *reason ? MCM_STREAM_RESYNC : 0,
 			     &fo->stream);

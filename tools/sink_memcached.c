@@ -7,10 +7,15 @@
  * returns once each answered: everything before is applied. A control
  * connection per server carries what must be ordered against the whole
  * stream: `flush_all` (after every earlier write is confirmed), and a marker
- * key, mcmirror.follow.<name>, written after each commit. A standby that
- * lost its data (restarted empty, or flushed by someone) has lost the marker
- * too: lost() says so, and follow resynchronises it, even when the follower
- * itself was restarted in between.
+ * key, mcmirror.follow.<name>, written at the first commit and once a second
+ * after, and in the same send as every immediate flush (the flush removes
+ * it: a follower killed right after a flush it was given still leaves its
+ * marker, so the follower that resumes does not resynchronise a standby it
+ * can bring up to date by sending the flush again; follow saves position 0
+ * before a resynchronisation's own flush, so that one too is safe to mark).
+ * A standby that lost its data (restarted empty, or flushed by someone) has
+ * lost the marker too: lost() says so, and follow resynchronises it, even
+ * when the follower itself was restarted in between.
  *
  * Never a value the mirror cannot vouch for: a value larger than the
  * server's item_size_max is deleted there instead of set; a write the server
@@ -46,7 +51,8 @@ struct mcm_sink {
 	uint64_t refused_seen;    /* refusals counted up to the last commit */
 	char refusal[160];        /* the first refusal's answer */
 	int must_resync;          /* a refusal: the standby may hold an older value somewhere */
-	char last_reply[160];     /* the control connection's last answer */
+	char reply[2][160];       /* the control connection's answers to the last ctl_wait (the first two) */
+	unsigned replies;
 	char desc[2100];
 	uint64_t too_large, unsendable;
 	double marked;            /* when the marker was last written (0: it must be, at the next commit) */
@@ -71,7 +77,7 @@ static void on_ctl_reply(struct mcm_pipe *p, const struct mcm_reply *r, void *ct
 {
 	struct mcm_sink *s = ctx;
 
-	snprintf(s->last_reply, sizeof s->last_reply, "%s", mcm_cli_shown(r->line, r->len, 120));
+	snprintf(s->reply[s->replies < 2 ? s->replies++ : 1], sizeof s->reply[0], "%s", mcm_cli_shown(r->line, r->len, 120));
 	if (p->expect)
 		p->expect--;
 }
@@ -83,6 +89,7 @@ static int ctl_wait(struct mcm_sink *s, uint32_t idx, unsigned n, char *why, siz
 	struct mcm_pipe *p = &s->ctl[idx];
 
 	p->expect += n;
+	s->replies = 0;
 	while (!p->err && mcm_pipe_busy(p))
 		if (mcm_pipe_pump(p, 1, 100, s->timeout_ms, on_ctl_reply, s) != 0)
 			break;
@@ -204,18 +211,41 @@ static int confirm(struct mcm_sink *s, char *why, size_t why_size)
 	return 0;
 }
 
-static int flush_all(struct mcm_sink *s, int64_t when, char *why, size_t why_size)
+/* Queue the marker on control connection idx, its value the position (for people reading it). */
+static int queue_marker(struct mcm_sink *s, uint32_t idx, uint64_t position)
+{
+	char value[24];
+	int len = snprintf(value, sizeof value, "%llu", (unsigned long long)position);
+
+	s->marked = mcm_cli_now();
+	return mcm_meta_set(&s->ctl[idx], s->marker, s->marker_len, 0, value, (size_t)len, 0, 0, 0);
+}
+
+/* Is the answer to the nth command of the last ctl_wait on idx the one expected? @return 0, or -1 with why set. */
+static int answered(struct mcm_sink *s, uint32_t idx, unsigned nth, const char *want, const char *what, char *why,
+		    size_t why_size)
+{
+	if (strcmp(s->reply[nth], want) == 0)
+		return 0;
+	snprintf(why, why_size, "'%s' answered '%s' to %s", s->ctl[idx].name, s->reply[nth], what);
+	return -1;
+}
+
+/* flush_all (at when, 0: now) on every server, once every write before it is confirmed; an immediate
+ * one with the marker in the same send (position: the flush's). */
+static int flush_all(struct mcm_sink *s, int64_t when, uint64_t position, char *why, size_t why_size)
 {
 	if (confirm(s, why, why_size) != 0)
 		return -1;
-	s->marked = 0; /* the flush removes the marker too: write it again at the commit */
 	for (uint32_t i = 0; i < s->t.count; i++) {
-		if (mcm_meta_flush(&s->ctl[i], when) != 0 || ctl_wait(s, i, 1, why, why_size) != 0)
+		unsigned n = when ? 1 : 2;
+
+		if (mcm_meta_flush(&s->ctl[i], when) != 0 || (n == 2 && queue_marker(s, i, position) != 0) ||
+		    ctl_wait(s, i, n, why, why_size) != 0)
 			return -1;
-		if (strcmp(s->last_reply, "OK") != 0) {
-			snprintf(why, why_size, "'%s' answered '%s' to flush_all", s->ctl[i].name, s->last_reply);
+		if (answered(s, i, 0, "OK", "flush_all", why, why_size) != 0 ||
+		    (n == 2 && answered(s, i, 1, "HD", "the follower's marker", why, why_size) != 0))
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -227,9 +257,9 @@ static int change(struct mcm_sink *s, const struct mcm_change *c, char *why, siz
 	int b64;
 
 	if (c->kind == MCM_CHANGE_FLUSH)
-		return flush_all(s, 0, why, why_size);
-	if (c->kind == MCM_CHANGE_FLUSH_AT)
-		return flush_all(s, c->flush_time, why, why_size);
+		return flush_all(s, 0, c->seq, why, why_size);
+	if (c->kind == MCM_CHANGE_FLUSH_AT) /* (the marker stays until that time: it is written again before) */
+		return flush_all(s, c->flush_time, c->seq, why, why_size);
 	if (mcm_pipe_key_size(c->item.key, c->item.key_len, &b64) == 0) {
 		s->unsendable++; /* no meta command can name it: the standby never had it from us either */
 		return 0;
@@ -250,26 +280,18 @@ static int change(struct mcm_sink *s, const struct mcm_change *c, char *why, siz
 
 static int commit(struct mcm_sink *s, uint64_t position, char *why, size_t why_size)
 {
-	char value[24];
-	int len = snprintf(value, sizeof value, "%llu", (unsigned long long)position);
-
 	if (confirm(s, why, why_size) != 0)
 		return -1;
 	/* the marker: this standby has what the follower gave it (gone if it restarts or is flushed).
-	 * Written at the first commit after connecting or flushing, then once a second: lost() looks
-	 * for it at each connection and once a second, and a restart breaks the connections anyway. */
+	 * Written at the first commit after connecting, with each immediate flush, and once a second:
+	 * lost() looks for it at each connection and once a second, and a restart breaks the
+	 * connections anyway. */
 	if (s->marked && mcm_cli_now() - s->marked < MARK_EVERY_S)
 		return 0;
-	s->marked = mcm_cli_now();
-	for (uint32_t i = 0; i < s->t.count; i++) {
-		if (mcm_meta_set(&s->ctl[i], s->marker, s->marker_len, 0, value, (size_t)len, 0, 0, 0) != 0 ||
-		    ctl_wait(s, i, 1, why, why_size) != 0)
+	for (uint32_t i = 0; i < s->t.count; i++)
+		if (queue_marker(s, i, position) != 0 || ctl_wait(s, i, 1, why, why_size) != 0 ||
+		    answered(s, i, 0, "HD", "the follower's marker", why, why_size) != 0)
 			return -1;
-		if (strcmp(s->last_reply, "HD") != 0) {
-			snprintf(why, why_size, "'%s' answered '%s' to the follower's marker", s->ctl[i].name, s->last_reply);
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -284,7 +306,7 @@ static int lost(struct mcm_sink *s)
 	for (uint32_t i = 0; i < s->t.count; i++) {
 		if (mcm_meta_get(&s->ctl[i], s->marker, s->marker_len, 0, "v") != 0 || ctl_wait(s, i, 1, why, sizeof why) != 0)
 			return -1; /* unreachable: follow reconnects */
-		if (strncmp(s->last_reply, "EN", 2) == 0)
+		if (strncmp(s->reply[0], "EN", 2) == 0)
 			return 1;
 	}
 	return 0;

@@ -8,3 +8,8 @@ set_target_properties(follow_check PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_B
 mcm_shell_test(follow ${CMAKE_CURRENT_LIST_DIR}/test_follow.sh integration)
 mcm_shell_test(follow_faults ${CMAKE_CURRENT_LIST_DIR}/test_follow_faults.sh integration)
 mcm_shell_test(follow_pools ${CMAKE_CURRENT_LIST_DIR}/test_follow_pools.sh integration)
+# follow killed -9 right after a flush_all (a preloaded library: follow_die.c)
+add_library(follow_die SHARED ${CMAKE_CURRENT_LIST_DIR}/follow_die.c)
+target_link_libraries(follow_die PRIVATE ${CMAKE_DL_LIBS})
+set_target_properties(follow_die PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+mcm_shell_test(follow_kill ${CMAKE_CURRENT_LIST_DIR}/test_follow_kill.sh integration)

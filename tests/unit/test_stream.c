@@ -206,6 +206,19 @@ static void test_flush(void **state)
 	assert_int_equal(mcm_stream_open(e->st, pool_a.id, 4, 4000000000LL, 0, &s), 0);
 	assert_int_equal(mcm_stream_next(s, &ch), MCM_END);
 	mcm_stream_close(s);
+	/* a resync does: its FLUSH cancels the copy's pending delayed flush, which must come again before
+	 * the records it will kill */
+	assert_int_equal(mcm_stream_open(e->st, pool_a.id, 4, 4000000000LL, MCM_STREAM_RESYNC, &s), 0);
+	assert_int_equal(mcm_stream_next(s, &ch), 0);
+	assert_int_equal(ch.kind, MCM_CHANGE_FLUSH);
+	assert_int_equal(mcm_stream_next(s, &ch), 0);
+	assert_int_equal(ch.kind, MCM_CHANGE_FLUSH_AT);
+	assert_int_equal(ch.flush_time, 4000000000LL);
+	assert_int_equal(mcm_stream_next(s, &ch), 0);
+	assert_int_equal(ch.kind, MCM_CHANGE_SET);
+	assert_memory_equal(ch.item.key, "c", 1);
+	assert_int_equal(mcm_stream_next(s, &ch), MCM_END);
+	mcm_stream_close(s);
 }
 
 /* A copy that came back empty (or fell behind a purge) starts over: FLUSH, the
