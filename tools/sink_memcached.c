@@ -258,8 +258,8 @@ static int change(struct mcm_sink *s, const struct mcm_change *c, char *why, siz
 
 	if (c->kind == MCM_CHANGE_FLUSH)
 		return flush_all(s, 0, c->seq, why, why_size);
-	if (c->kind == MCM_CHANGE_FLUSH_AT) /* (the marker stays until that time: it is written again before) */
-		return flush_all(s, c->flush_time, c->seq, why, why_size);
+	if (c->kind == MCM_CHANGE_FLUSH_AT) /* (the marker goes at that time, with everything written before it: */
+		return flush_all(s, c->flush_time, c->seq, why, why_size); /* lost() then resends what came after) */
 	if (mcm_pipe_key_size(c->item.key, c->item.key_len, &b64) == 0) {
 		s->unsendable++; /* no meta command can name it: the standby never had it from us either */
 		return 0;
