@@ -25,7 +25,12 @@
 # "added" is the count minus the application thread's count without the shim (base) for the same
 # client; "hooks" is the part of the application thread's count spent in the shim's hook around
 # libmemcached's memcached_set (exact; the whole thread's difference also holds the noise of
-# libmemcached's network path, a few hundred instructions either way). Nothing is timed: the counts are the same on a busy machine (within a few instructions;
+# libmemcached's network path, a few hundred instructions either way). "batch" is the writes the
+# drainer applied per transaction in the window: its count per write falls as batches grow (more of
+# a batch's keys share a page LMDB already found and copied), and under callgrind its thread runs in
+# long slices, so its batches fill the cap (STEP, 8,192 records: about 4,000 writes), as a host's do
+# only above about 80,000 writes a second; slower hosts apply smaller batches, at a higher cost a
+# write (docs/PERFORMANCE.md). Nothing is timed: the counts are the same on a busy machine (within a few instructions;
 # the drainer's batches follow the clock, so its count moves by a few percent from run to run).
 set -euo pipefail
 
@@ -86,6 +91,15 @@ rebuild() {
 		END { print (r ? r : 0), (n ? n : 0) }'
 }
 
+# steps FILE: the drainer's transactions that applied journal records (the calls of drain.c's commit
+# from mcm_drain_step), 0 without any.
+steps() {
+	callgrind_annotate --auto=no --inclusive=yes --tree=caller "$1" 2>/dev/null | awk '
+		/< .*[ :]mcm_drain_step[^ ]* \(/ { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c) }
+		/\* .*[ :]commit \[/ { n = c }
+		END { print (n ? n : 0) }'
+}
+
 # hooks FILE: instructions inside the shim's memcached_set hook but outside libmemcached's
 # memcached_set (the shim's own work, free of the noise of the network path; 0 without the shim).
 hooks() {
@@ -114,9 +128,9 @@ count() {
 	out=$(ls "$tmp"/cg.*-01 | grep -v "cg\.$pid-" | sed -E "s/-01$//")
 	[ "$(echo "$out" | wc -l)" = 1 ] || { echo "cost: cannot tell the worker's files" >&2; exit 1; }
 	app=$(total "$out-01")
-	drn=0 rb="0 0"
-	[ -f "$out-02" ] && drn=$(total "$out-02") && rb=$(rebuild "$out-02")
-	echo "$app $drn $(hooks "$out-01") $rb"
+	drn=0 rb="0 0" st=0
+	[ -f "$out-02" ] && drn=$(total "$out-02") && rb=$(rebuild "$out-02") && st=$(steps "$out-02")
+	echo "$app $drn $(hooks "$out-01") $rb $st"
 }
 
 # per CLIENT MODE MIRROR: "APP DRAINER HOOKS" per write, the difference of the two lengths. The
@@ -130,19 +144,20 @@ count() {
 # bound). "-" when
 # neither run rebuilt (a fresh mirror never does; a reused one of more keys than N2 writes).
 per() {
-	local tries=1 i a1 d1 h1 r1 c1 a2 d2 h2 r2 c2 k=$keys
+	local tries=1 i a1 d1 h1 r1 c1 s1 a2 d2 h2 r2 c2 s2 k=$keys
 	[ "$2" = base ] && tries=3
 	for i in $(seq 1 "$tries"); do
-		read -r a1 d1 h1 r1 c1 < <(count "$@" "$n1")
-		read -r a2 d2 h2 r2 c2 < <(count "$@" "$n2")
+		read -r a1 d1 h1 r1 c1 s1 < <(count "$@" "$n1")
+		read -r a2 d2 h2 r2 c2 s2 < <(count "$@" "$n2")
 		echo "$(((a2 - a1) / (n2 - n1))) $(((d2 - r2 - d1 + r1) / (n2 - n1))) $(((h2 - h1) / (n2 - n1)))" \
-			"$([ $((c1 + c2)) -gt 0 ] && echo $(((r1 + r2) / (c1 + c2) / (2 * k + 4096))) || echo -)"
+			"$([ $((c1 + c2)) -gt 0 ] && echo $(((r1 + r2) / (c1 + c2) / (2 * k + 4096))) || echo -)" \
+			"$([ "$s2" -gt "$s1" ] && echo $(((n2 - n1) / (s2 - s1))) || echo -)"
 	done | sort -n | sed -n "$(((tries + 1) / 2))p"
 }
 
 echo "cost: N1=$n1 N2=$n2 KEYS=$keys VALUE=$value; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-printf '%-6s %-9s %-7s %8s %8s %8s %8s %8s %10s %11s\n' client mode mirror app drainer rebuild total hooks app_added \
-	total_added
+printf '%-6s %-9s %-7s %8s %8s %8s %8s %8s %10s %11s %6s\n' client mode mirror app drainer rebuild total hooks app_added \
+	total_added batch
 for client in $clients; do
 	base_app=
 	for mode in $modes; do
@@ -153,7 +168,7 @@ for client in $clients; do
 				LD_PRELOAD=$shim MCMIRROR_PATH=$tmp/filled.$client.$mode MCMIRROR_SYNC=$mode \
 					"$load" "$server" 1 1 fill "$value" "$keys" >/dev/null
 			fi
-			read -r app drn hk rb < <(per "$client" "$mode" "$mirror")
+			read -r app drn hk rb bt < <(per "$client" "$mode" "$mirror")
 			[ "$mode" = base ] && base_app=$app
 			rbn=${rb/-/0}
 			if [ "$rb" = - ] && [ "$mirror" = reused ] && [ "$mode" != base ] && [ "$mode" != always ]; then
@@ -163,12 +178,13 @@ for client in $clients; do
 				rb='?'
 			fi
 			if [ -n "$base_app" ] && [ "$mode" != base ]; then
-				printf '%-6s %-9s %-7s %8d %8d %8s %8d %8d %10d %11d\n' "$client" "$mode" "$mirror" "$app" \
-					"$drn" "$rb" $((app + drn + rbn)) "$hk" $((app - base_app)) $((app + drn + rbn - base_app))
+				printf '%-6s %-9s %-7s %8d %8d %8s %8d %8d %10d %11d %6s\n' "$client" "$mode" "$mirror" "$app" \
+					"$drn" "$rb" $((app + drn + rbn)) "$hk" $((app - base_app)) $((app + drn + rbn - base_app)) \
+					"$bt"
 			else
-				printf '%-6s %-9s %-7s %8d %8d %8s %8d %8s %10s %11s\n' "$client" "$mode" \
+				printf '%-6s %-9s %-7s %8d %8d %8s %8d %8s %10s %11s %6s\n' "$client" "$mode" \
 					"$([ "$mode" = base ] && echo - || echo "$mirror")" "$app" "$drn" "$rb" \
-					$((app + drn + rbn)) - - -
+					$((app + drn + rbn)) - - - "${bt:--}"
 			fi
 		done
 	done
