@@ -176,6 +176,8 @@ static void read_config(void)
 		else
 			config.tombstone_ttl = (unsigned)v;
 	}
+	if ((s = getenv("MCMIRROR_TEST_DRAIN_STEP")) && *s) /* (a test knob: no message) */
+		config.drain_step = (unsigned)strtoul(s, NULL, 10);
 	read_sync();
 	read_enabled();
 	if (config.path_refused)

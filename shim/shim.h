@@ -47,6 +47,8 @@ struct mcm_config {
 	size_t journal_size;  /**< MCMIRROR_JOURNAL_SIZE, used when the journal is created */
 	size_t max_bytes;     /**< MCMIRROR_MAX_BYTES: cap on the mirror's records (0 = none) */
 	unsigned tombstone_ttl; /**< MCMIRROR_TOMBSTONE_TTL, seconds (default MCM_TOMBSTONE_TTL_DEFAULT) */
+	unsigned drain_step;  /**< MCMIRROR_TEST_DRAIN_STEP: records per drain transaction, for
+				   benchmarks (0: the drainer's own cap) */
 };
 
 /** The configuration, read from the environment once, by the library's

@@ -38,8 +38,10 @@
 #define DURABLE_WAIT_MS 5000    /* MCMIRROR_SYNC=always: the longest a call waits for its sync */
 #define REAP_AGE 60             /* seconds after which an intent without outcome is given up */
 #define KNOWN_POOLS 16          /* pools this process has described in the journal */
-#define NAP_MS 1                /* a busy drainer looks for new records this often */
-#define IDLE_NAPS 200           /* after this many empty naps it waits to be woken */
+#define NAP_MS 10               /* a busy drainer looks for new records this often (none): a write
+				   costs it about 10,500 instructions in batches of 20 (1 ms at 20,000
+				   writes/s), 7,000 in batches of 200 (bench/write/cost.sh STEP_RECORDS) */
+#define IDLE_NAPS 20            /* after this many empty naps (200 ms) it waits to be woken */
 #define STEP 8192               /* records per LMDB transaction, at most (mcm-drain-bench: 1,024 applied
 				   500k writes/s, 8,192 830k) */
 #define DURABLE_NAP_MS 50       /* when each commit costs an fsync (everysec, always): fewer, larger ones */
@@ -363,6 +365,16 @@ static void report_tidy(int rc)
 		     "superseded entries one by one from now on", mcm_config_get()->path, mcm_strerror(rc));
 }
 
+/* Records per drain transaction: STEP, or fewer for benchmarks (MCMIRROR_TEST_DRAIN_STEP, at
+ * least 16): bench/write/cost.sh measures the drainer at the batches of a host that writes
+ * less than it can apply (callgrind's scheduling otherwise fills every batch). */
+static size_t drain_step_records(void)
+{
+	unsigned n = mcm_config_get()->drain_step;
+
+	return n >= 16 && n < STEP ? n : STEP;
+}
+
 /* Drain with the lock held, until an error needs a pause. */
 static void drain_session(struct mcm_store *st)
 {
@@ -372,7 +384,7 @@ static void drain_session(struct mcm_store *st)
 	time_t synced = time(NULL), reaped = 0;
 	uint64_t dropped = 0, damaged = 0, invalid = 0;
 	int dirty = 0, idle = 0, rc;
-	size_t n = 0;
+	size_t n = 0, step = drain_step_records();
 
 	struct mcm_sweep_policy sweep = {.enabled = 1,
 					 .max_bytes = mcm_config_get()->max_bytes,
@@ -389,7 +401,7 @@ static void drain_session(struct mcm_store *st)
 
 		/* (used by the next transaction that commits) */
 		mcm_store_sweep_next(st, n < SWEEP_PER_STEP ? n : SWEEP_PER_STEP);
-		if ((rc = mcm_drain_step(d, STEP, &n)) != 0) {
+		if ((rc = mcm_drain_step(d, step, &n)) != 0) {
 			mcm_counters_add(w.counters, MCM_CTR_FAILED, 1);
 			mcm_log_once(MCM_CAUSE_WRITE, "cannot write to mirror '%s': %s; keeping writes in the journal "
 				     "until it works again", mcm_config_get()->path, mcm_strerror(rc));
@@ -419,7 +431,7 @@ static void drain_session(struct mcm_store *st)
 			synced = now;
 			dirty = 0;
 		}
-		if (n == STEP)
+		if (n == step)
 			continue; /* more is waiting */
 		if (now != reaped) {
 			mcm_drain_reap(d, REAP_AGE);

@@ -5,7 +5,9 @@
 # Environment: CLIENTS ("set bufnr": blocking sets; binary + BUFFER_REQUESTS + NOREPLY sets),
 # MODES ("base none everysec always": base is no shim), MIRRORS ("fresh reused"), N1 (8000),
 # N2 (40000), KEYS (10000: the keys a reused mirror holds), VALUE (100 bytes), WARMUP (4096 writes
-# before the counted ones, in every run: one full drain batch), MEMCACHED_BINARY, TMPDIR.
+# before the counted ones, in every run: one full drain batch), STEP_RECORDS (the journal records
+# the drainer applies per transaction at most; default its own cap, 8,192: see "batch" below),
+# MEMCACHED_BINARY, TMPDIR.
 #
 # The window starts at N1 = 8000 writes, not earlier: in a shorter one (2000 to 4000, the default
 # until 2026-12-05) the drainer's sweep had not yet reached its steady pace and batches were
@@ -30,7 +32,8 @@
 # a batch's keys share a page LMDB already found and copied), and under callgrind its thread runs in
 # long slices, so its batches fill the cap (STEP, 8,192 records: about 4,000 writes), as a host's do
 # only above about 80,000 writes a second; slower hosts apply smaller batches, at a higher cost a
-# write (docs/PERFORMANCE.md). Nothing is timed: the counts are the same on a busy machine (within a few instructions;
+# write (docs/PERFORMANCE.md). STEP_RECORDS=2000 measures the batches of a host writing about
+# 20,000 a second (1,000 writes in each of the drainer's 50-ms naps in everysec). Nothing is timed: the counts are the same on a busy machine (within a few instructions;
 # the drainer's batches follow the clock, so its count moves by a few percent from run to run).
 set -euo pipefail
 
@@ -46,6 +49,7 @@ n2=${N2:-40000}
 keys=${KEYS:-10000}
 value=${VALUE:-100}
 warmup=${WARMUP:-4096}
+step=${STEP_RECORDS:-}
 memcached=${MEMCACHED_BINARY:-$(command -v memcached || true)}
 
 [ -x "$load" ] || { echo "cost: no '$load': build first (cmake --build $build)" >&2; exit 1; }
@@ -86,7 +90,7 @@ total() {
 # reindex_txn, inclusive: collecting, sorting, rewriting and committing), "0 0" without one.
 rebuild() {
 	callgrind_annotate --auto=no --inclusive=yes --tree=caller "$1" 2>/dev/null | awk '
-		/< .*:(mcm_store_tidy|reindex_retry)[^ ]* \(/ { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c) }
+		/< .*:(mcm_store_tidy|reindex_retry)[^ ]* \(/ { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c); gsub(",", "", c) }
 		/\* .*:reindex_txn \[/ { gsub(",", "", $1); r = $1; n = c }
 		END { print (r ? r : 0), (n ? n : 0) }'
 }
@@ -95,7 +99,7 @@ rebuild() {
 # from mcm_drain_step), 0 without any.
 steps() {
 	callgrind_annotate --auto=no --inclusive=yes --tree=caller "$1" 2>/dev/null | awk '
-		/< .*[ :]mcm_drain_step[^ ]* \(/ { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c) }
+		/< .*[ :]mcm_drain_step[^ ]* \(/ { c = $0; sub(/.*\(/, "", c); sub(/x\).*/, "", c); gsub(",", "", c) }
 		/\* .*[ :]commit \[/ { n = c }
 		END { print (n ? n : 0) }'
 }
@@ -116,7 +120,8 @@ count() {
 	[ "$mirror" = fresh ] && k=99999999
 	if [ "$mode" != base ]; then
 		if [ "$mirror" = reused ]; then cp -a "$tmp/filled.$client.$mode" "$dir"; fi
-		env=(LD_PRELOAD="$shim" MCMIRROR_PATH="$dir" MCMIRROR_SYNC="$mode" MCM_LOAD_HOLD=1 MCM_LOAD_WARMUP="$warmup")
+		env=(LD_PRELOAD="$shim" MCMIRROR_PATH="$dir" MCMIRROR_SYNC="$mode" MCM_LOAD_HOLD=1 MCM_LOAD_WARMUP="$warmup"
+			${step:+MCMIRROR_TEST_DRAIN_STEP="$step"})
 	else
 		env=(MCM_LOAD_WARMUP="$warmup")
 	fi
@@ -155,7 +160,7 @@ per() {
 	done | sort -n | sed -n "$(((tries + 1) / 2))p"
 }
 
-echo "cost: N1=$n1 N2=$n2 KEYS=$keys VALUE=$value; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "cost: N1=$n1 N2=$n2 KEYS=$keys VALUE=$value${step:+ STEP_RECORDS=$step}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 printf '%-6s %-9s %-7s %8s %8s %8s %8s %8s %10s %11s %6s\n' client mode mirror app drainer rebuild total hooks app_added \
 	total_added batch
 for client in $clients; do
