@@ -33,8 +33,9 @@
 # long slices, so its batches fill the cap (STEP, 8,192 records: about 4,000 writes), as a host's do
 # only above about 80,000 writes a second; slower hosts apply smaller batches, at a higher cost a
 # write (docs/PERFORMANCE.md). STEP_RECORDS=2000 measures the batches of a host writing about
-# 20,000 a second (1,000 writes in each of the drainer's 50-ms naps in everysec). Nothing is timed: the counts are the same on a busy machine (within a few instructions;
-# the drainer's batches follow the clock, so its count moves by a few percent from run to run).
+# 20,000 a second (1,000 writes in each of the drainer's 50-ms naps in everysec).
+# Nothing is timed: the counts are the same on a busy machine (within a few instructions; the
+# drainer's batches follow the clock, so its count moves by a few percent from run to run).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
