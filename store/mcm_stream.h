@@ -44,7 +44,7 @@ struct mcm_change {
 
 struct mcm_stream;
 
-#define MCM_STREAM_RESYNC 0x1 /**< start over: FLUSH, then the live records */
+#define MCM_STREAM_RESYNC 0x1 /**< start over: FLUSH, the pool's delayed flush, then the live records */
 
 /** Open the stream of pool's changes after position from.
  * @param[in] flush_time the last delayed flush the copy was given (0: none; not used with MCM_STREAM_RESYNC)

@@ -1,4 +1,5 @@
-/* test_drain.c - applying the journal: order, overlapping writes, dead writers, a drainer that dies, a refused rebuild of the index reported in time. */
+/* test_drain.c - applying the journal: order, overlapping writes, dead writers, a drainer that dies,
+ * a refused rebuild of the index reported in time. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -697,11 +698,6 @@ static void test_reap_reads_outcomes_first(void **state)
 	assert_int_equal(mcm_drain_dropped(e->d), 0);
 }
 
-/* A pad record at the very end of what the journal holds: after a restart of the
- * machine the record it made room for (at the start of the ring) was torn, so the
- * recovered journal ends with the pad. The drainer steps over it to the tail (it
- * used to stay before it until the next record came: the journal's head short of
- * its tail, "unapplied" bytes that nothing would ever apply; found by fuzz_journal). */
 /* What the tidy report saw: calls, the error, and whether the step's records
  * were published (the journal's head at the step's end) when it was called. */
 static struct {
@@ -764,6 +760,11 @@ static void test_tidy_error_reported_before_publishing(void **state)
 	expect(e, "k1", "later", MCM_KIND_VALUE);
 }
 
+/* A pad record at the very end of what the journal holds: after a restart of the
+ * machine the record it made room for (at the start of the ring) was torn, so the
+ * recovered journal ends with the pad. The drainer steps over it to the tail (it
+ * used to stay before it until the next record came: the journal's head short of
+ * its tail, "unapplied" bytes that nothing would ever apply; found by fuzz_journal). */
 static void test_pad_at_the_end(void **state)
 {
 	static const char *const keys[2] = {"a-key-of-twenty-byte", "short-key"}; /* intents of 80 and 64 bytes */
