@@ -150,8 +150,8 @@ static int bury(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const MDB_val 
 static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, const struct mcm_item *item,
 		    const struct mcm_item *old, unsigned seq_flags)
 {
-	unsigned char sk[8], sv[MCM_SEQ_VALUE_MAX], same[1024];
-	MDB_val k = {8, sk}, ik = *key, v;
+	unsigned char sv[MCM_SEQ_VALUE_MAX], same[1024];
+	MDB_val ik = *key, v;
 	int rc;
 
 	if (old && old->seq == item->seq)
@@ -186,12 +186,10 @@ static int put_item(struct mcm_store *st, MDB_txn *txn, const MDB_val *key, cons
 		mcm_seq_entry_encode(item, key->mv_data, key->mv_size, room);
 		return 0;
 	}
-	mcm_put_be64(sk, item->seq);
 	v.mv_size = mcm_seq_entry_encode(item, key->mv_data, key->mv_size, sv);
-	v.mv_data = sv;
-	rc = st->seq_cur && seq_flags == MDB_APPEND ? mdb_cursor_put(st->seq_cur, &k, &v, MDB_APPEND)
-						    : mdb_put(txn, st->seq, &k, &v, seq_flags);
-	return rc == MDB_KEYEXIST ? EEXIST : rc;
+	if (st->seq_app_on && seq_flags == MDB_APPEND)
+		return mcm_seqapp_add(&st->seq_app, txn, item->seq, sv, v.mv_size);
+	return mcm_seqidx_put(st, txn, item->seq, sv, v.mv_size, seq_flags == 0);
 }
 
 /* Write item under key with the next sequence number, replacing old (a

@@ -2,7 +2,7 @@
  *
  * Pure functions, no LMDB: encode, check and decode item records, pool
  * records and database keys. The layout is documented in docs/FORMAT.md;
- * change both together and bump MCM_FORMAT_VERSION.
+ * change both together and bump MCM_RECORD_VERSION (and MCM_FORMAT_VERSION).
  *
  * Version 2 records carry a CRC-32C over the database key and the record, so
  * a flipped bit anywhere (in the value, a header field, or the key the record

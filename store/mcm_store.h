@@ -28,10 +28,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** The record format version written by this build (docs/FORMAT.md). Version 1
- * mirrors are read too; the first writer marks them version 2 and the drainer's
- * sweep rewrites their records with checksums. */
-#define MCM_FORMAT_VERSION 2
+/** The mirror's format version written by this build (docs/FORMAT.md §1.9):
+ * 3 packs the seq index's entries in bundles. Versions 1 and 2 are read too;
+ * the first writable open upgrades them. */
+#define MCM_FORMAT_VERSION 3
+/** The layout version of item and pool records (their first byte): 2 since
+ * format 2 (version 1 records are read too). */
+#define MCM_RECORD_VERSION 2
 /** Where the mirror lives when MCMIRROR_PATH is not set. */
 #define MCM_DEFAULT_PATH "/var/lib/mcmirror"
 /** Longest wire key (namespace + key) memcached accepts. */

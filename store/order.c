@@ -204,8 +204,6 @@ unsigned char *mcm_order_defer(struct mcm_store *st, uint64_t seq, size_t len)
 /* Append the run's seq entries, in number order. */
 static int append_pending(struct mcm_store *st, MDB_txn *txn)
 {
-	unsigned char kb[8];
-	MDB_val k = {8, kb}, v;
 	int rc = 0;
 
 	for (size_t s = 0; rc == 0 && s < st->run_count; s++) {
@@ -213,11 +211,8 @@ static int append_pending(struct mcm_store *st, MDB_txn *txn)
 
 		if (p->seq == 0)
 			continue; /* a number left unused */
-		mcm_put_be64(kb, p->seq);
-		v.mv_size = p->len;
-		v.mv_data = st->arena + p->off;
-		rc = st->seq_cur ? mdb_cursor_put(st->seq_cur, &k, &v, MDB_APPEND)
-				 : mdb_put(txn, st->seq, &k, &v, MDB_APPEND);
+		rc = st->seq_app_on ? mcm_seqapp_add(&st->seq_app, txn, p->seq, st->arena + p->off, p->len)
+				    : mcm_seqidx_put(st, txn, p->seq, st->arena + p->off, p->len, 0);
 	}
 	return rc;
 }

@@ -96,7 +96,7 @@ void mcm_item_encode(const unsigned char *dbkey, size_t dbkey_len, const struct 
 {
 	size_t group = item->group_mode == MCM_GROUP_EXPLICIT ? item->group_len : 0;
 
-	buf[0] = MCM_FORMAT_VERSION;
+	buf[0] = MCM_RECORD_VERSION;
 	buf[1] = item->kind;
 	buf[2] = item->group_mode;
 	buf[3] = 0;
@@ -123,7 +123,7 @@ int mcm_item_decode(const unsigned char *dbkey, size_t dbkey_len, const unsigned
 	item->seq = len >= 32 ? mcm_get_le64(buf + 24) : 0;
 	if (mcm_item_key_split(dbkey, dbkey_len, &item->pool, &item->key, &item->key_len) != 0)
 		return MCM_EDAMAGED;
-	if (len < MCM_ITEM_HEADER_V1 || (buf[0] != 1 && buf[0] != MCM_FORMAT_VERSION))
+	if (len < MCM_ITEM_HEADER_V1 || (buf[0] != 1 && buf[0] != MCM_RECORD_VERSION))
 		return MCM_EDAMAGED;
 	header = buf[0] == 1 ? MCM_ITEM_HEADER_V1 : MCM_ITEM_HEADER;
 	group = get16(buf + 34);
@@ -204,7 +204,7 @@ void mcm_pool_encode(const struct mcm_pool *p, unsigned char *buf)
 	unsigned char id[8];
 
 	memset(buf, 0, MCM_POOL_HEADER);
-	buf[0] = MCM_FORMAT_VERSION;
+	buf[0] = MCM_RECORD_VERSION;
 	buf[1] = p->hash_with_namespace;
 	buf[2] = p->encrypted;
 	buf[3] = p->sasl;
@@ -225,7 +225,7 @@ int mcm_pool_decode(mcm_pool_id id, const unsigned char *buf, size_t len, struct
 	unsigned char idb[8];
 	size_t n;
 
-	if (len < MCM_POOL_HEADER || (buf[0] != 1 && buf[0] != MCM_FORMAT_VERSION) || (buf[0] == 1 && buf[3] != 0))
+	if (len < MCM_POOL_HEADER || (buf[0] != 1 && buf[0] != MCM_RECORD_VERSION) || (buf[0] == 1 && buf[3] != 0))
 		return MCM_EDAMAGED;
 	n = get32(buf + (buf[0] == 1 ? 40 : 44));
 	if (n != len - MCM_POOL_HEADER || n >= MCM_SERVERS_MAX || memchr(buf + MCM_POOL_HEADER, 0, n))

@@ -61,16 +61,15 @@ int mcm_store_bulk_seq(const struct mcm_store *st)
 
 int mcm_store_index_load(struct mcm_store *st, MDB_txn *txn, uint64_t *records, uint64_t *entries)
 {
-	MDB_stat is, ss;
+	MDB_stat is;
 	int rc;
 
 	*records = *entries = 0;
 	if (!mcm_store_bulk_seq(st))
 		return 0;
-	if ((rc = mdb_stat(txn, st->items, &is)) != 0 || (rc = mdb_stat(txn, st->seq, &ss)) != 0)
+	if ((rc = mdb_stat(txn, st->items, &is)) != 0 || (rc = mcm_seqidx_entries(st, txn, entries)) != 0)
 		return rc;
 	*records = is.ms_entries;
-	*entries = ss.ms_entries;
 	return 0;
 }
 
@@ -156,22 +155,23 @@ static int collect(struct mcm_store *st, MDB_txn *txn, uint64_t last, struct slo
 /* Empty the index and append one entry for each of the n records v, in the number order r. */
 static int rewrite(struct mcm_store *st, MDB_txn *txn, struct slot *v, const struct mcm_rank *r, size_t n)
 {
-	unsigned char kb[8], eb[MCM_SEQ_VALUE_MAX];
+	unsigned char eb[MCM_SEQ_VALUE_MAX];
+	struct mcm_seqapp a;
 	MDB_cursor *cur;
 	int rc;
 
-	for (size_t a = 0, b; a < n; a = b) { /* a number taken twice: some record's is wrong */
-		for (b = a + 1; b < n && r[b].rank == r[a].rank; b++)
+	for (size_t a0 = 0, b; a0 < n; a0 = b) { /* a number taken twice: some record's is wrong */
+		for (b = a0 + 1; b < n && r[b].rank == r[a0].rank; b++)
 			;
-		if (b > a + 1 && (rc = settle(v, r, a, b)) != 0)
+		if (b > a0 + 1 && (rc = settle(v, r, a0, b)) != 0)
 			return rc;
 	}
-	if ((rc = mdb_drop(txn, st->seq, 0)) != 0 || (rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
+	if ((rc = mcm_seqidx_clear(st, txn)) != 0 || (rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
 		return rc;
+	mcm_seqapp_begin(&a, st, cur);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct slot *s = &v[r[i].index];
 		struct mcm_item it;
-		MDB_val k = {8, kb}, e;
 
 		if (!s->rec)
 			continue;
@@ -179,11 +179,10 @@ static int rewrite(struct mcm_store *st, MDB_txn *txn, struct slot *v, const str
 		it.kind = s->rec[1];
 		memcpy(&it.exptime, s->rec + 8, 8);
 		memcpy(&it.wtime_us, s->rec + 16, 8);
-		mcm_put_be64(kb, r[i].rank);
-		e.mv_size = mcm_seq_entry_encode(&it, s->ikey, s->ikey_len, eb);
-		e.mv_data = eb;
-		rc = mdb_cursor_put(cur, &k, &e, MDB_APPEND);
+		rc = mcm_seqapp_add(&a, txn, r[i].rank, eb, mcm_seq_entry_encode(&it, s->ikey, s->ikey_len, eb));
 	}
+	if (rc == 0)
+		rc = mcm_seqapp_end(&a, txn);
 	mdb_cursor_close(cur);
 	return rc;
 }
@@ -218,23 +217,20 @@ int mcm_store_reindex(struct mcm_store *st, MDB_txn *txn, uint64_t last)
 
 int mcm_store_drop_stale(struct mcm_store *st, MDB_txn *txn)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
+	struct mcm_seqcur c;
+	struct mcm_seq_entry e;
+	uint64_t at;
+	int rc, crc;
 
-	if ((rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
+	if ((rc = mcm_seqcur_open(st, txn, &c)) != 0)
 		return rc;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0) {
-		struct mcm_seq_entry e;
+	while ((rc = mcm_seqcur_next(&c, &at, &e)) == 0 || rc == MCM_EDAMAGED) {
 		MDB_val ik, d;
 		uint64_t seq = 0;
 		int get;
 
-		if (k.mv_size != 8 || mcm_seq_entry_decode(v.mv_data, v.mv_size, st->format, &e) != 0) {
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT); /* not the store's: the sweep's */
-			continue;
-		}
+		if (rc == MCM_EDAMAGED)
+			continue; /* not the store's: the sweep's */
 		ik.mv_size = e.ikey_len;
 		ik.mv_data = (void *)e.ikey;
 		if ((get = mdb_get(txn, st->items, &ik, &d)) == 0 && d.mv_size >= MCM_ITEM_HEADER_V1)
@@ -243,13 +239,9 @@ int mcm_store_drop_stale(struct mcm_store *st, MDB_txn *txn)
 			rc = get;
 			break;
 		}
-		if (seq == mcm_get_be64(k.mv_data)) {
-			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-		} else if ((rc = mdb_cursor_del(cur, 0)) == 0) { /* stale: the cursor is on the next one */
-			rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-			rc = rc == EINVAL ? MDB_NOTFOUND : rc; /* (the last one went) */
-		}
+		if (seq != at && (rc = mcm_seqcur_remove(&c)) != 0) /* stale */
+			break;
 	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	crc = mcm_seqcur_close(&c);
+	return rc == MDB_NOTFOUND ? crc : rc;
 }

@@ -102,13 +102,17 @@ static int check_meta(struct mcm_store *st, MDB_txn *txn)
 	if (v.mv_size != 4)
 		return MCM_EFORMAT;
 	st->format = *(const unsigned char *)v.mv_data;
-	if (st->format != 1 && st->format != MCM_FORMAT_VERSION)
+	if (st->format < 1 || st->format > MCM_FORMAT_VERSION)
 		return MCM_EFORMAT;
-	if (st->format == 1 && !(st->flags & MCM_STORE_RDONLY)) {
-		/* a version 1 mirror: rewritten as version 2 in this transaction */
+	if (st->format < MCM_FORMAT_VERSION && !(st->flags & MCM_STORE_RDONLY)) {
+		/* an older mirror: rewritten as the current version in this transaction
+		 * (version 1: its records with checksums, then 2: the index in bundles) */
 		uint32_t version = MCM_FORMAT_VERSION;
 
-		if ((rc = mcm_store_upgrade_v1(st, txn)) != 0)
+		if (st->format == 1 && (rc = mcm_store_upgrade_v1(st, txn)) != 0)
+			return rc;
+		st->format = 2;
+		if ((rc = mcm_seqidx_convert(st, txn)) != 0)
 			return rc;
 		v.mv_size = sizeof version;
 		v.mv_data = &version;
@@ -581,79 +585,34 @@ static void sort_dead(struct mcm_dead *v, struct mcm_dead *tmp, size_t n)
 	}
 }
 
-/* Is the seq entry value ev the entry of the "items" key whose CRC is key_crc? */
-static int names_key(struct mcm_store *st, const MDB_val *ev, uint32_t key_crc)
-{
-	struct mcm_seq_entry e;
-
-	return mcm_seq_entry_decode(ev->mv_data, ev->mv_size, st->format, &e) == 0 &&
-	       mcm_crc32c(0, e.ikey, e.ikey_len) == key_crc;
-}
-
-#define DEAD_STEPS 8 /* MDB_NEXT steps tried before a search for the next entry to delete */
-
 int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
 {
-	unsigned char kb[8];
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc, on = 0; /* the cursor is on an entry (k) */
-	unsigned tries = 8, shorts = 0; /* steppings tried, and those that fell short */
+	struct mcm_seqcur c;
+	struct mcm_seq_entry e;
+	uint64_t at = 0;
+	int rc, prc = MDB_NOTFOUND; /* where the cursor stands: the entry numbered at (prc 0) */
 
 	if (st->ndead == 0)
 		return 0;
 	sort_dead(st->dead, st->dead + MCM_DEAD_MAX, st->ndead);
-	if ((rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
+	if ((rc = mcm_seqcur_open(st, txn, &c)) != 0)
 		return rc;
+	/* ascending: each seek goes on from the last one, inside its bundle when it can */
 	for (size_t i = 0; rc == 0 && i < st->ndead; i++) {
 		uint64_t want = st->dead[i].seq;
 
 		if (i > 0 && want == st->dead[i - 1].seq)
 			continue;
-		/* after a delete the cursor stands on the next entry, and the next one
-		 * to delete is often that one or a few entries on: stepped to (a search
-		 * from the root costs about as much as DEAD_STEPS steps). Past it
-		 * without finding it: it is not there (the list is in order, and the
-		 * cursor was on the entry right after the one before it). When most
-		 * tries fall short (a mirror with many more records than the batch
-		 * superseded), the rest are searched for. */
-		if (on && k.mv_size == 8 && mcm_get_be64(k.mv_data) < want) {
-			int steps = 0;
-
-			if (shorts > tries / 2)
-				on = 0; /* searched for */
-			for (; on && k.mv_size == 8 && mcm_get_be64(k.mv_data) < want && steps < DEAD_STEPS; steps++)
-				if ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) != 0) {
-					on = 0;
-					rc = rc == MDB_NOTFOUND ? 0 : rc;
-				}
-			if (rc != 0)
-				break;
-			tries += steps > 0;
-			shorts += steps == DEAD_STEPS && on && k.mv_size == 8 && mcm_get_be64(k.mv_data) < want;
-		}
-		if (on && k.mv_size == 8 && mcm_get_be64(k.mv_data) > want)
-			continue;
-		if (!on || k.mv_size != 8 || mcm_get_be64(k.mv_data) != want) {
-			mcm_put_be64(kb, want);
-			k.mv_size = 8;
-			k.mv_data = kb;
-			if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY)) == MDB_NOTFOUND) {
-				on = 0;
-				rc = 0;
-				continue;
-			}
-			if (rc != 0)
-				break;
-		}
-		if (!names_key(st, &v, st->dead[i].key_crc)) {
-			on = 1; /* another record's entry (an unchecked number was wrong): kept */
-			continue;
-		}
-		if ((rc = mdb_cursor_del(cur, 0)) == 0)
-			on = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT) == 0;
+		if ((prc = mcm_seqcur_seek(&c, want, &at, &e)) == MDB_NOTFOUND)
+			break;
+		if (prc != 0 && prc != MCM_EDAMAGED)
+			rc = prc;
+		else if (prc == 0 && at == want && mcm_crc32c(0, e.ikey, e.ikey_len) == st->dead[i].key_crc)
+			rc = mcm_seqcur_remove(&c);
+		/* (else gone already, or another record's entry: an unchecked number was wrong: kept) */
 	}
-	mdb_cursor_close(cur);
+	if ((prc = mcm_seqcur_close(&c)) != 0 && rc == 0)
+		rc = prc;
 	st->ndead = 0;
 	return rc;
 }
@@ -688,12 +647,18 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		st->txn_tombstones = have_followers(st, txn);
 		if (rc == 0)
 			rc = mdb_cursor_open(txn, st->items, &st->items_cur);
-		if (rc == 0)
-			rc = mdb_cursor_open(txn, st->seq, &st->seq_cur);
+		st->seq_delta = 0;
+		if (rc == 0 && (rc = mdb_cursor_open(txn, st->seq, &st->seq_cur)) == 0) {
+			mcm_seqapp_begin(&st->seq_app, st, st->seq_cur);
+			st->seq_app_on = 1;
+		}
 		const unsigned char *moot = rc == 0 ? mcm_coalesce(st, m, n) : NULL;
 
 		if (rc == 0)
 			rc = mcm_apply_batch(st, txn, m, n, moot, &next);
+		if (rc == 0 && st->seq_app_on)
+			rc = mcm_seqapp_end(&st->seq_app, txn);
+		st->seq_app_on = 0;
 		if (st->items_cur)
 			mdb_cursor_close(st->items_cur);
 		if (st->seq_cur)
@@ -712,9 +677,12 @@ static int apply_txn(struct mcm_store *st, const struct mcm_mutation *m, size_t 
 		if (rc == 0 && n > 0)
 			rc = mcm_store_reindex_due(st, txn, &due);
 		if (rc == 0)
+			rc = mcm_seqidx_save_count(st, txn);
+		if (rc == 0)
 			rc = mdb_txn_commit(txn);
 		else
 			mdb_txn_abort(txn);
+		st->seq_delta = 0;
 		if (rc == 0) {
 			st->sweep_budget = 0;
 			st->reindex_due = due;
@@ -735,14 +703,18 @@ __attribute__((noinline)) static int reindex_txn(struct mcm_store *st, int clean
 
 	pthread_rwlock_rdlock(&st->resize);
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) == 0) {
+		st->seq_delta = 0;
 		if (clean)
 			rc = mcm_store_drop_stale(st, txn);
 		else if ((rc = last_seq(st, txn, &last)) == 0)
 			rc = mcm_store_reindex(st, txn, last);
 		if (rc == 0)
+			rc = mcm_seqidx_save_count(st, txn);
+		if (rc == 0)
 			rc = mdb_txn_commit(txn);
 		else
 			mdb_txn_abort(txn);
+		st->seq_delta = 0;
 	}
 	pthread_rwlock_unlock(&st->resize);
 	return rc;
@@ -964,8 +936,7 @@ int mcm_store_info(struct mcm_store *st, struct mcm_store_info *info)
 	info->used_bytes = (ei.me_last_pgno + 1) * (size_t)es.ms_psize;
 	if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 8)
 		memcpy(&info->created_us, v.mv_data, 8);
-	if ((rc = mdb_stat(txn, st->seq, &is)) == 0)
-		info->seq_entries = is.ms_entries;
+	rc = mcm_seqidx_entries(st, txn, &info->seq_entries);
 	if (rc == 0 && (rc = mdb_stat(txn, st->items, &is)) == 0) {
 		info->entries = is.ms_entries;
 		rc = last_seq(st, txn, &info->last_seq);
@@ -999,8 +970,9 @@ struct mcm_iter {
 	struct mcm_store *st;
 	enum mcm_order order;
 	MDB_txn *txn;
-	MDB_cursor *cur;
-	unsigned char last[512]; /* last position read (LMDB's longest key) */
+	MDB_cursor *cur;        /* (order by key) */
+	struct mcm_seqcur seq;  /* (order by number) */
+	unsigned char last[512]; /* last position read (LMDB's longest key; by number: 8 bytes, the number) */
 	size_t last_len;
 	unsigned batch;
 	int positioned;
@@ -1023,7 +995,8 @@ int mcm_iter_open(struct mcm_store *st, enum mcm_order order, uint64_t from_seq,
 		it->last_len = 8;
 	}
 	if ((rc = mcm_store_begin_read(st, &it->txn)) != 0 ||
-	    (rc = mdb_cursor_open(it->txn, order == MCM_ORDER_SEQ ? st->seq : st->items, &it->cur)) != 0) {
+	    (rc = order == MCM_ORDER_SEQ ? mcm_seqcur_open(st, it->txn, &it->seq)
+					 : mdb_cursor_open(it->txn, st->items, &it->cur)) != 0) {
 		if (it->txn)
 			mdb_txn_abort(it->txn);
 		free(it);
@@ -1037,31 +1010,49 @@ void mcm_iter_close(struct mcm_iter *it)
 {
 	if (!it)
 		return;
-	mdb_cursor_close(it->cur);
+	if (it->order == MCM_ORDER_SEQ)
+		mcm_seqcur_close(&it->seq);
+	else
+		mdb_cursor_close(it->cur);
 	mdb_txn_abort(it->txn);
 	free(it);
 }
 
-/* Move the cursor to the record after the last one read (or the start). */
-static int iter_step(struct mcm_iter *it, MDB_val *k, MDB_val *v)
+/* Is the iterator's snapshot to be renewed before the next step? Then do it
+ * (*renewed: the cursor must find its place again). */
+static int renew(struct mcm_iter *it, int *renewed)
 {
 	int rc;
 
+	*renewed = 0;
 	/* A resize (a write through this store between two calls may grow the
 	 * map) can move the map under the cursor: then re-position as well. */
 	if (it->positioned && it->batch < ITER_BATCH &&
 	    it->map_gen == __atomic_load_n(&it->st->map_gen, __ATOMIC_ACQUIRE))
-		return mdb_cursor_get(it->cur, k, v, MDB_NEXT);
+		return 0;
 	if (it->positioned) { /* let writers reuse pages: take a fresh snapshot */
 		mdb_txn_reset(it->txn);
 		if ((rc = mdb_txn_renew(it->txn)) == MDB_MAP_RESIZED && (rc = mcm_store_resize(it->st, 0)) == 0)
 			rc = mdb_txn_renew(it->txn);
-		if (rc != 0 || (rc = mdb_cursor_renew(it->txn, it->cur)) != 0)
+		if (rc != 0 || (rc = mdb_cursor_renew(it->txn, it->order == MCM_ORDER_SEQ ? it->seq.cur : it->cur)) != 0)
 			return rc;
 		it->snapshot++;
 	}
 	it->map_gen = __atomic_load_n(&it->st->map_gen, __ATOMIC_ACQUIRE);
 	it->batch = 0;
+	*renewed = 1;
+	return 0;
+}
+
+/* Move the cursor to the record after the last one read (or the start). */
+static int iter_step(struct mcm_iter *it, MDB_val *k, MDB_val *v)
+{
+	int rc, renewed;
+
+	if ((rc = renew(it, &renewed)) != 0)
+		return rc;
+	if (!renewed)
+		return mdb_cursor_get(it->cur, k, v, MDB_NEXT);
 	if (it->last_len == 0) {
 		rc = mdb_cursor_get(it->cur, k, v, MDB_FIRST);
 	} else {
@@ -1076,21 +1067,31 @@ static int iter_step(struct mcm_iter *it, MDB_val *k, MDB_val *v)
 	return rc;
 }
 
-/* In seq order: the record the entry k -> ik names. 0 with *item set, MCM_END
+/* The same by number: the next entry (*seq, *e), or MCM_EDAMAGED on a value that does not decode. */
+static int seq_step(struct mcm_iter *it, uint64_t *seq, struct mcm_seq_entry *e)
+{
+	int rc, renewed;
+
+	if ((rc = renew(it, &renewed)) != 0)
+		return rc;
+	if (!renewed)
+		return mcm_seqcur_next(&it->seq, seq, e);
+	it->seq.on = 0; /* (renewed: its place in the old snapshot means nothing) */
+	rc = mcm_seqcur_seek(&it->seq, it->positioned ? mcm_get_be64(it->last) + 1 : mcm_get_be64(it->last), seq, e);
+	it->positioned = 1;
+	return rc;
+}
+
+/* In seq order: the record the entry (seq, e) names. 0 with *item set, MCM_END
  * for a stale entry (its record is gone or carries another number: skip it),
  * MCM_EDAMAGED, or an error. */
-static int seq_record(struct mcm_iter *it, const MDB_val *k, const MDB_val *ev, struct mcm_item *item)
+static int seq_record(struct mcm_iter *it, uint64_t seq, const struct mcm_seq_entry *e, struct mcm_item *item)
 {
-	struct mcm_seq_entry e;
 	MDB_val key, v;
-	uint64_t seq;
 	int rc;
 
-	if (k->mv_size != 8 || mcm_seq_entry_decode(ev->mv_data, ev->mv_size, it->st->format, &e) != 0)
-		return MCM_END; /* not an entry the store writes: the sweep removes it */
-	seq = mcm_get_be64(k->mv_data);
-	key.mv_size = e.ikey_len;
-	key.mv_data = (void *)e.ikey;
+	key.mv_size = e->ikey_len;
+	key.mv_data = (void *)e->ikey;
 	if ((rc = mdb_get(it->txn, it->st->items, &key, &v)) == MDB_NOTFOUND)
 		return MCM_END;
 	if (rc != 0)
@@ -1106,6 +1107,25 @@ int mcm_iter_next(struct mcm_iter *it, struct mcm_item *item)
 	MDB_val k, v;
 	int rc;
 
+	if (it->order == MCM_ORDER_SEQ)
+		for (;;) {
+			struct mcm_seq_entry e;
+			uint64_t seq;
+
+			rc = seq_step(it, &seq, &e);
+			if (rc != 0 && rc != MCM_EDAMAGED)
+				return rc == MDB_NOTFOUND ? MCM_END : rc;
+			it->batch++;
+			if (rc == 0 || seq != 0) { /* (a key of another size: not a place to come back to) */
+				mcm_put_be64(it->last, seq);
+				it->last_len = 8;
+			}
+			if (rc == MCM_EDAMAGED)
+				continue; /* not an entry the store writes: the sweep removes it */
+			if ((rc = seq_record(it, seq, &e, item)) == MCM_END)
+				continue; /* a stale entry: the record comes again at its own number */
+			return rc;
+		}
 	for (;;) {
 		if ((rc = iter_step(it, &k, &v)) != 0)
 			return rc == MDB_NOTFOUND ? MCM_END : rc;
@@ -1114,11 +1134,6 @@ int mcm_iter_next(struct mcm_iter *it, struct mcm_item *item)
 			return MCM_EFORMAT;
 		memcpy(it->last, k.mv_data, k.mv_size);
 		it->last_len = k.mv_size;
-		if (it->order == MCM_ORDER_SEQ) {
-			if ((rc = seq_record(it, &k, &v, item)) == MCM_END)
-				continue; /* a stale entry: the record comes again at its own number */
-			return rc;
-		}
 		return mcm_item_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, item);
 	}
 }

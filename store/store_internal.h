@@ -6,6 +6,7 @@
 #include <lmdb.h>
 #include <pthread.h>
 
+#include "mcm_seqidx.h"
 #include "mcm_store.h"
 
 /* Superseded "seq" entries a write transaction collects, to remove them in
@@ -48,6 +49,9 @@ struct mcm_store {
 	MDB_cursor *items_cur;   /* on items, during a write transaction: a put after a get of the
 				    same key then finds it on the cursor's page, without a second descent */
 	MDB_cursor *seq_cur;     /* on seq, during a write transaction: appends at its last page */
+	struct mcm_seqapp seq_app; /* during a write transaction: new entries, packed into bundles */
+	int seq_app_on;          /* seq_app is in use (mcm_seqidx_put writes its bundle first) */
+	int64_t seq_delta;       /* entries this transaction added to the index (or removed) */
 	int cur_on_key;          /* items_cur stands on the record find_item found */
 	size_t found_len;        /* that record's length */
 	int txn_tombstones;      /* during a write transaction: followers exist, so a delete or drop of

@@ -158,12 +158,12 @@ static enum verdict judge(struct step *s, const struct mcm_item *it, const struc
 }
 
 /* Remove the record ikey (record size rec_len) and the entry under cur. */
-static int remove_record(struct step *s, MDB_cursor *cur, MDB_val *ikey, size_t rec_len)
+static int remove_record(struct step *s, struct mcm_seqcur *cur, MDB_val *ikey, size_t rec_len)
 {
 	int rc = mdb_del(s->txn, s->st->items, ikey, NULL);
 
 	if (rc == 0 || rc == MDB_NOTFOUND)
-		rc = mdb_cursor_del(cur, 0);
+		rc = mcm_seqcur_remove(cur);
 	if (rc == 0)
 		s->m.c.bytes -= s->m.c.bytes >= ikey->mv_size + rec_len ? ikey->mv_size + rec_len : s->m.c.bytes;
 	return rc;
@@ -178,18 +178,17 @@ static void raise_horizon(struct step *s, uint64_t seq)
 }
 
 /* Remove the stale entry under cur. */
-static int drop_stale(struct step *s, MDB_cursor *cur, int *removed)
+static int drop_stale(struct step *s, struct mcm_seqcur *cur)
 {
 	s->m.c.stale++;
-	*removed = 1;
-	return mdb_cursor_del(cur, 0);
+	return mcm_seqcur_remove(cur);
 }
 
 /* The record of entry e (number seq, pool p) read and judged: see visit.
  * (Not inlined: most entries are live by their copies, and visit need not
  * set up this one's frame for them.) */
-static __attribute__((noinline)) int visit_record(struct step *s, MDB_cursor *cur, const struct mcm_seq_entry *e,
-						   uint64_t seq, const struct mcm_pool *p, int evict, int *removed)
+static __attribute__((noinline)) int visit_record(struct step *s, struct mcm_seqcur *cur, const struct mcm_seq_entry *e,
+						   uint64_t seq, const struct mcm_pool *p, int evict)
 {
 	struct mcm_item it;
 	MDB_val ikey, rec;
@@ -199,17 +198,16 @@ static __attribute__((noinline)) int visit_record(struct step *s, MDB_cursor *cu
 	ikey.mv_size = e->ikey_len;
 	ikey.mv_data = (void *)e->ikey;
 	if ((rc = mdb_get(s->txn, s->st->items, &ikey, &rec)) == MDB_NOTFOUND)
-		return drop_stale(s, cur, removed);
+		return drop_stale(s, cur);
 	if (rc != 0)
 		return rc;
 	drc = mcm_item_decode(ikey.mv_data, ikey.mv_size, rec.mv_data, rec.mv_size, &it);
 	if (it.seq != seq)
-		return drop_stale(s, cur, removed); /* its record is another one now */
+		return drop_stale(s, cur); /* its record is another one now */
 	if (evict) {
 		if (seq > s->min_pos)
 			raise_horizon(s, seq);
 		s->m.c.evicted++;
-		*removed = 1;
 		return remove_record(s, cur, &ikey, rec.mv_size);
 	}
 	if (drc != 0)
@@ -227,69 +225,53 @@ static __attribute__((noinline)) int visit_record(struct step *s, MDB_cursor *cu
 			s->m.c.expired++;
 		else
 			s->m.c.tombstones++;
-		*removed = 1;
 		return remove_record(s, cur, &ikey, rec.mv_size);
 	}
 	return 0;
 }
 
-/* Visit the entry under cur (key k, value v); with evict, remove its record
- * whatever it is. *removed: the cursor already stands on the next entry. */
-static int visit(struct step *s, MDB_cursor *cur, const MDB_val *k, const MDB_val *v, int evict, int *removed)
+/* Visit the entry under cur (rc: MCM_EDAMAGED for a value that does not
+ * decode); with evict, remove its record whatever it is. */
+static int visit(struct step *s, struct mcm_seqcur *cur, int rc, uint64_t seq, const struct mcm_seq_entry *e, int evict)
 {
-	struct mcm_seq_entry e;
-	uint64_t seq;
 	const struct mcm_pool *p;
 
-	*removed = 0;
-	if (k->mv_size != 8 || mcm_seq_entry_decode(v->mv_data, v->mv_size, s->st->format, &e) != 0)
-		return drop_stale(s, cur, removed);
-	seq = mcm_get_be64(k->mv_data);
-	p = pool_of(s, mcm_get_be64(e.ikey));
-	if (!evict && e.kind == MCM_KIND_VALUE && (e.exptime == 0 || e.exptime > s->now) &&
-	    !flushed(p, seq, e.wtime_us, s->now))
+	if (rc == MCM_EDAMAGED)
+		return drop_stale(s, cur);
+	p = pool_of(s, mcm_get_be64(e->ikey));
+	if (!evict && e->kind == MCM_KIND_VALUE && (e->exptime == 0 || e->exptime > s->now) &&
+	    !flushed(p, seq, e->wtime_us, s->now))
 		return 0; /* live, by its entry: the record need not be read */
-	return visit_record(s, cur, &e, seq, p, evict, removed);
-}
-
-/* Move cur on: to the next entry, or (after a delete) to the one that took
- * the deleted one's place. MDB_NOTFOUND at the end (LMDB leaves a cursor
- * uninitialised, EINVAL, when the delete emptied the database). */
-static int step_on(MDB_cursor *cur, MDB_val *k, MDB_val *v, int removed)
-{
-	int rc = mdb_cursor_get(cur, k, v, removed ? MDB_GET_CURRENT : MDB_NEXT);
-
-	return removed && rc == EINVAL ? MDB_NOTFOUND : rc;
+	return visit_record(s, cur, e, seq, p, evict);
 }
 
 /* Walk up to budget entries from the saved position (wrapping once). */
 static int walk(struct step *s, size_t budget, size_t *visited)
 {
-	unsigned char kb[8];
-	MDB_cursor *cur;
-	MDB_val k = {8, kb}, v;
-	int rc, wrapped = 0, removed = 0;
+	struct mcm_seqcur cur;
+	struct mcm_seq_entry e;
+	uint64_t seq;
+	int rc, crc, wrapped = 0;
 
-	if ((rc = mdb_cursor_open(s->txn, s->st->seq, &cur)) != 0)
+	if ((rc = mcm_seqcur_open(s->st, s->txn, &cur)) != 0)
 		return rc;
-	mcm_put_be64(kb, s->m.pos);
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	rc = mcm_seqcur_seek(&cur, s->m.pos, &seq, &e);
 	while (*visited < budget) {
 		if (rc == MDB_NOTFOUND) {
 			if (wrapped || s->m.pos == 0)
 				break;
 			wrapped = 1;
 			s->m.c.cycles++;
-			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+			rc = mcm_seqcur_seek(&cur, 0, &seq, &e);
 			continue;
 		}
-		if (rc != 0)
+		if (rc != 0 && rc != MCM_EDAMAGED)
 			break;
 		(*visited)++;
-		s->m.pos = mcm_get_be64(k.mv_data) + 1;
-		if ((rc = visit(s, cur, &k, &v, 0, &removed)) != 0)
+		s->m.pos = seq + 1;
+		if ((rc = visit(s, &cur, rc, seq, &e, 0)) != 0)
 			break;
-		rc = step_on(cur, &k, &v, removed);
+		rc = mcm_seqcur_next(&cur, &seq, &e);
 	}
 	if (rc == MDB_NOTFOUND) {
 		rc = 0;
@@ -298,30 +280,32 @@ static int walk(struct step *s, size_t budget, size_t *visited)
 			s->m.c.cycles += !wrapped;
 		}
 	}
-	mdb_cursor_close(cur);
-	return rc;
+	crc = mcm_seqcur_close(&cur);
+	return rc != 0 ? rc : crc;
 }
 
 /* Over the byte cap: remove from the front until at 95 % of it. */
 static int evict(struct step *s, size_t budget)
 {
-	uint64_t target = s->policy->max_bytes / 20 * 19;
-	MDB_cursor *cur;
-	MDB_val k, v;
+	uint64_t target = s->policy->max_bytes / 20 * 19, seq;
+	struct mcm_seqcur cur;
+	struct mcm_seq_entry e;
 	size_t n = 0;
-	int rc, removed;
+	int rc, crc;
 
 	if (!s->policy->max_bytes || s->m.c.bytes <= s->policy->max_bytes)
 		return 0;
-	if ((rc = mdb_cursor_open(s->txn, s->st->seq, &cur)) != 0)
+	if ((rc = mcm_seqcur_open(s->st, s->txn, &cur)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < budget && s->m.c.bytes > target; n++) {
-		if ((rc = visit(s, cur, &k, &v, 1, &removed)) != 0)
+	for (rc = mcm_seqcur_next(&cur, &seq, &e); (rc == 0 || rc == MCM_EDAMAGED) && n < budget && s->m.c.bytes > target;
+	     n++) {
+		if ((rc = visit(s, &cur, rc, seq, &e, 1)) != 0)
 			break;
-		rc = step_on(cur, &k, &v, removed);
+		rc = mcm_seqcur_next(&cur, &seq, &e);
 	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	crc = mcm_seqcur_close(&cur);
+	rc = rc == MDB_NOTFOUND || rc == MCM_EDAMAGED ? 0 : rc;
+	return rc != 0 ? rc : crc;
 }
 
 /* With superseded entries left for a bulk rebuild (reindex.c), the index holds

@@ -80,7 +80,7 @@ static int parse_global(int argc, char **argv, struct mcm_global *g)
 			help(stdout);
 			return mcm_cli_check_stdout(NULL);
 		case 'V':
-			printf("mcmirror %s (record format %d)\n", MCM_VERSION, MCM_FORMAT_VERSION);
+			printf("mcmirror %s (mirror format %d)\n", MCM_VERSION, MCM_FORMAT_VERSION);
 			return mcm_cli_check_stdout(NULL);
 		case ':':
 			return mcm_cli_usage_error(NULL, "option '%s' needs a value", argv[optind - 1]);

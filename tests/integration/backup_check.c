@@ -1,9 +1,10 @@
 /* backup_check.c - test helper for `mcmirror snapshot`, `load` and `import`.
  *
  * usage:
- *   backup_check seq DIR            read the environment in DIR directly with LMDB (read-only):
+ *   backup_check seq DIR            read the environment in DIR directly with LMDB (read-only),
+ *                                   its "seq" bundles decoded as FORMAT.md 1.5 lays them out:
  *                                   every "items" record decodes, every one has exactly one "seq"
- *                                   entry whose key is its seq field, and every other entry of "seq"
+ *                                   entry numbered as its seq field, and every other entry of "seq"
  *                                   is stale (its record is gone or carries another number).
  *                                   Prints "items N seq M stale S"; exit 0 when consistent.
  *   backup_check clash DIR          give the second record of "items" the number of the first, behind
@@ -41,6 +42,92 @@ static _Noreturn void die(const char *what)
 
 /* --- seq: the index invariants of docs/FORMAT.md 1.5 ---------------------- */
 
+/* An entry of the index, decoded here from the documented layout (not with store/seqidx.c). */
+struct sentry {
+	uint64_t seq;
+	const unsigned char *ikey;
+	size_t ikey_len;
+	unsigned kind;
+};
+
+static uint64_t le64(const unsigned char *b)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* Every entry of every bundle, in order, checked against the bundle layout:
+ * keys ascend, a bundle's numbers ascend above the previous key up to its
+ * own. @return the count (*out malloc'd), or 0 with *bad counted. */
+static size_t read_bundles(MDB_txn *txn, MDB_dbi seq, struct sentry **out, size_t *bad)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t n = 0, cap = 1024;
+	uint64_t prev_key = 0;
+	int op = MDB_FIRST;
+	struct sentry *e = malloc(cap * sizeof *e);
+
+	if (!e)
+		die("out of memory");
+	mdb_cursor_open(txn, seq, &c);
+	for (; mdb_cursor_get(c, &k, &v, op) == 0; op = MDB_NEXT) {
+		const unsigned char *b = v.mv_data;
+		size_t off = 4, count;
+		uint64_t key, last;
+
+		if (k.mv_size != 8 || v.mv_size < 4 || b[0] != 1 || b[1] == 0 || b[1] > 64) {
+			(*bad)++;
+			continue;
+		}
+		key = mcm_get_be64(k.mv_data);
+		last = prev_key;
+		count = b[1];
+		for (size_t i = 0; i < count; i++) {
+			size_t len;
+
+			if (v.mv_size - off < 10 || (len = (size_t)(b[off + 8] | b[off + 9] << 8)) > v.mv_size - off - 10 ||
+			    len <= 24 + 8 || le64(b + off) <= last || le64(b + off) > key) {
+				(*bad)++;
+				break;
+			}
+			if (n == cap && !(e = realloc(e, (cap *= 2) * sizeof *e)))
+				die("out of memory");
+			e[n].seq = last = le64(b + off);
+			e[n].kind = b[off + 10];
+			e[n].ikey = b + off + 10 + 24;
+			e[n++].ikey_len = len - 24;
+			off += 10 + len;
+		}
+		if (off != v.mv_size)
+			(*bad)++;
+		prev_key = key;
+	}
+	mdb_cursor_close(c);
+	*out = e;
+	return n;
+}
+
+static const struct sentry *find_entry(const struct sentry *e, size_t n, uint64_t seq)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e[mid].seq == seq)
+			return &e[mid];
+		if (e[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 static int check_seq(const char *dir)
 {
 	MDB_env *env;
@@ -48,50 +135,41 @@ static int check_seq(const char *dir)
 	MDB_dbi items, seq;
 	MDB_cursor *c;
 	MDB_val k, v, ik;
-	size_t n_items = 0, n_seq = 0, n_stale = 0, bad = 0;
+	struct sentry *all;
+	size_t n_items = 0, n_seq, n_stale = 0, bad = 0;
 
 	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) || mdb_env_open(env, dir, MDB_RDONLY, 0600) ||
 	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, "items", 0, &items) ||
 	    mdb_dbi_open(txn, "seq", 0, &seq))
 		die("cannot open the environment");
+	n_seq = read_bundles(txn, seq, &all, &bad);
 	mdb_cursor_open(txn, items, &c);
 	while (mdb_cursor_get(c, &k, &v, n_items ? MDB_NEXT : MDB_FIRST) == 0) {
 		struct mcm_item it;
-		struct mcm_seq_entry e;
-		unsigned char sk[8];
-		MDB_val skv = {8, sk}, sv;
+		const struct sentry *e;
 
 		n_items++;
 		if (mcm_item_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &it) != 0) {
 			bad++;
 			continue;
 		}
-		mcm_put_be64(sk, it.seq);
-		if (mdb_get(txn, seq, &skv, &sv) != 0 || mcm_seq_entry_decode(sv.mv_data, sv.mv_size, 2, &e) != 0 ||
-		    e.ikey_len != k.mv_size || memcmp(e.ikey, k.mv_data, k.mv_size) != 0 || e.kind != it.kind)
+		if (!(e = find_entry(all, n_seq, it.seq)) || e->ikey_len != k.mv_size ||
+		    memcmp(e->ikey, k.mv_data, k.mv_size) != 0 || e->kind != it.kind)
 			bad++;
 	}
 	mdb_cursor_close(c);
-	mdb_cursor_open(txn, seq, &c);
-	while (mdb_cursor_get(c, &k, &ik, n_seq ? MDB_NEXT : MDB_FIRST) == 0) {
-		struct mcm_seq_entry e;
+	for (size_t i = 0; i < n_seq; i++) {
 		struct mcm_item it;
 
-		n_seq++;
-		if (k.mv_size != 8 || mcm_seq_entry_decode(ik.mv_data, ik.mv_size, 2, &e) != 0) {
-			bad++;
-			continue;
-		}
-		ik.mv_data = (void *)e.ikey;
-		ik.mv_size = e.ikey_len;
+		ik.mv_data = (void *)all[i].ikey;
+		ik.mv_size = all[i].ikey_len;
 		/* stale: its record is gone or carries another number (the drainer leaves them for a
 		 * bulk rebuild, store/reindex.c) */
 		if (mdb_get(txn, items, &ik, &v) != 0 ||
-		    mcm_item_decode(ik.mv_data, ik.mv_size, v.mv_data, v.mv_size, &it) != 0 ||
-		    it.seq != mcm_get_be64(k.mv_data))
+		    mcm_item_decode(ik.mv_data, ik.mv_size, v.mv_data, v.mv_size, &it) != 0 || it.seq != all[i].seq)
 			n_stale++;
 	}
-	mdb_cursor_close(c);
+	free(all);
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
 	printf("items %zu seq %zu stale %zu\n", n_items, n_seq, n_stale);

@@ -278,7 +278,7 @@ static unsigned raw_version(const char *dir, const char *key)
 }
 
 /* Version 1 mirrors are read as they are; the first writable open rewrites
- * them as version 2 (records with their CRC, the new seq entries) in its
+ * them as the current version (records with their CRC, the seq entries in bundles) in its
  * own transaction. */
 static void test_version1_mirror(void **state)
 {
@@ -306,7 +306,7 @@ static void test_version1_mirror(void **state)
 	assert_int_equal(mcm_store_open(&st, dir, 0, 0), 0);
 	assert_int_equal(mcm_store_info(st, &info), 0);
 	assert_int_equal(info.format_version, MCM_FORMAT_VERSION);
-	assert_int_equal(raw_version(dir, "v1key"), MCM_FORMAT_VERSION);
+	assert_int_equal(raw_version(dir, "v1key"), MCM_RECORD_VERSION);
 	assert_int_equal(mcm_store_pool(st, pool_a.id, &p), 0);
 	assert_string_equal(p.servers, "127.0.0.1:11211");
 	put(st, "v2key", "world");
