@@ -58,13 +58,23 @@ struct mcm_seqcur {
 	int on;                    /* stands on an entry (or a damaged value) */
 	int bad;                   /* the value under the cursor does not decode */
 	int removed;               /* format 1-2 or a damaged value: removed, the cursor is on the next */
+	int started;               /* positioned once: past the end, next stays there */
 	int plain;                 /* on a bundle that decoded, none of its entries removed: next may
 				      step inside it inline */
 	unsigned char work[MCM_BUNDLE_BYTES];
 };
 
+/** Is the bundle val (len bytes) under key whole: a known layout, a count in
+ * range, entries that end exactly at len, numbers ascending from 1 up to key,
+ * each entry one mcm_seq_entry_decode accepts? @return its count, or 0. */
+unsigned mcm_seqidx_check(const unsigned char *val, size_t len, uint64_t key);
+
 /** Open a position on the index inside txn (read or write). @return 0 or an LMDB code. */
 int mcm_seqcur_open(struct mcm_store *st, MDB_txn *txn, struct mcm_seqcur *c);
+
+/** The cursor was renewed in a new read transaction (mdb_cursor_renew): its
+ * place means nothing; the next call must be a seek. */
+void mcm_seqcur_renewed(struct mcm_seqcur *c);
 
 /** Write back the removals from the bundle under the cursor, and close it.
  * @return 0 or an LMDB code (the transaction must then be aborted). */
@@ -96,7 +106,8 @@ static inline void mcm_bundle_entry(const unsigned char *p, uint64_t *seq, struc
 
 int mcm_seqcur_next_slow(struct mcm_seqcur *c, uint64_t *seq, struct mcm_seq_entry *e);
 
-/** Stand on the next entry (the first one when not yet positioned). Returns as seek.
+/** Stand on the next entry (the first one when not yet positioned; past the
+ * end, MDB_NOTFOUND again). Returns as seek.
  * (Inline: the sweep steps through a bundle's entries for the cost of a decode each.) */
 static inline int mcm_seqcur_next(struct mcm_seqcur *c, uint64_t *seq, struct mcm_seq_entry *e)
 {

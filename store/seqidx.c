@@ -30,10 +30,7 @@ static int bundled(const struct mcm_store *st)
 	return st->format >= 3;
 }
 
-/* Is the bundle val (len bytes) under key whole: a known layout, a count in
- * range, entries that add up to len, numbers ascending and at most key,
- * each entry one mcm_seq_entry_decode accepts? @return its count, or 0. */
-static unsigned check_bundle(const unsigned char *val, size_t len, uint64_t key)
+unsigned mcm_seqidx_check(const unsigned char *val, size_t len, uint64_t key)
 {
 	unsigned count;
 	size_t off = MCM_BUNDLE_HEADER;
@@ -64,6 +61,7 @@ static unsigned check_bundle(const unsigned char *val, size_t len, uint64_t key)
 /* The cursor's LMDB position moved (rc, k, v): take the value under it. */
 static int land(struct mcm_seqcur *c, int rc, const MDB_val *k, const MDB_val *v)
 {
+	c->started = 1;
 	c->on = 0;
 	c->plain = 0;
 	c->removed = 0;
@@ -79,7 +77,7 @@ static int land(struct mcm_seqcur *c, int rc, const MDB_val *k, const MDB_val *v
 	c->off = MCM_BUNDLE_HEADER;
 	c->count = 0;
 	if (bundled(c->st) && !c->bad)
-		c->bad = (c->count = check_bundle(c->val, c->len, c->key)) == 0;
+		c->bad = (c->count = mcm_seqidx_check(c->val, c->len, c->key)) == 0;
 	c->plain = bundled(c->st) && !c->bad;
 	return 0;
 }
@@ -95,7 +93,7 @@ static int current(const struct mcm_seqcur *c, uint64_t *seq, struct mcm_seq_ent
 		*seq = c->key;
 		return mcm_seq_entry_decode(c->val, c->len, c->st->format, e);
 	}
-	mcm_bundle_entry(c->val + c->off, seq, e); /* (check_bundle checked it) */
+	mcm_bundle_entry(c->val + c->off, seq, e); /* (mcm_seqidx_check checked it) */
 	return 0;
 }
 
@@ -162,9 +160,15 @@ static int flush(struct mcm_seqcur *c, int *moved)
 int mcm_seqcur_open(struct mcm_store *st, MDB_txn *txn, struct mcm_seqcur *c)
 {
 	c->st = st;
-	c->on = c->bad = c->removed = c->plain = 0;
-	c->gone = 0;
+	c->cur = NULL;
+	mcm_seqcur_renewed(c);
 	return mdb_cursor_open(txn, st->seq, &c->cur);
+}
+
+void mcm_seqcur_renewed(struct mcm_seqcur *c)
+{
+	c->on = c->bad = c->removed = c->plain = c->started = 0;
+	c->gone = 0;
 }
 
 int mcm_seqcur_close(struct mcm_seqcur *c)
@@ -234,7 +238,9 @@ int mcm_seqcur_next_slow(struct mcm_seqcur *c, uint64_t *seq, struct mcm_seq_ent
 	if (c->on && c->removed) { /* a whole value went: LMDB's cursor is on the next one */
 		rc = mdb_cursor_get(c->cur, &k, &v, MDB_GET_CURRENT);
 		rc = land(c, rc == EINVAL ? MDB_NOTFOUND : rc, &k, &v);
-	} else if (!c->on) {
+	} else if (!c->on) { /* the first step, or one past the end (which stays there) */
+		if (c->started)
+			return MDB_NOTFOUND;
 		rc = land(c, mdb_cursor_get(c->cur, &k, &v, MDB_FIRST), &k, &v);
 	} else if (!c->bad && bundled(c->st) && step_in(c)) {
 		return current(c, seq, e);
@@ -421,7 +427,7 @@ int mcm_seqidx_put(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const unsig
 		mdb_cursor_close(cur);
 		return rc != 0 ? rc : MCM_EDAMAGED;
 	}
-	if ((count = check_bundle(v.mv_data, v.mv_size, mcm_get_be64(k.mv_data))) == 0) {
+	if ((count = mcm_seqidx_check(v.mv_data, v.mv_size, mcm_get_be64(k.mv_data))) == 0) {
 		/* damaged (its entries unreadable anyway): a bundle of this entry alone
 		 * takes its place, under its key (at or above seq) */
 		const unsigned char *d = v.mv_data;

@@ -1076,7 +1076,7 @@ static int seq_step(struct mcm_iter *it, uint64_t *seq, struct mcm_seq_entry *e)
 		return rc;
 	if (!renewed)
 		return mcm_seqcur_next(&it->seq, seq, e);
-	it->seq.on = 0; /* (renewed: its place in the old snapshot means nothing) */
+	mcm_seqcur_renewed(&it->seq);
 	rc = mcm_seqcur_seek(&it->seq, it->positioned ? mcm_get_be64(it->last) + 1 : mcm_get_be64(it->last), seq, e);
 	it->positioned = 1;
 	return rc;

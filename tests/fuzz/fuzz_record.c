@@ -1,12 +1,14 @@
 /* fuzz_record.c - libFuzzer target: the decoders of the mirror's LMDB records (store/record.c):
- * mcm_item_key_split, mcm_item_decode, mcm_pool_decode, for both record versions.
+ * mcm_item_key_split, mcm_item_decode, mcm_pool_decode, for both record versions; and the check
+ * of a seq index bundle (store/seqidx.c, mcm_seqidx_check).
  *
  * Input: a 16-bit length L (little-endian, taken modulo MCM_ITEM_KEY_MAX + 2), then L bytes of an
  * "items" database key (pool id + wire key), then a mode byte, then the bytes of a record, given to
  * the item decoder (under that key) and to the pool decoder (as the record of the key's pool id, or
  * of pool 0 when the key is shorter than 8 bytes). Mode bit 0: before decoding, write the right
  * CRC-32C into a version 2 record (bytes 40-43), so that the fuzzer reaches the field checks
- * behind the checksum; without it the CRC must match by itself.
+ * behind the checksum; without it the CRC must match by itself. The record's bytes are also
+ * checked as a bundle of the seq index, under the key's first 8 bytes (big-endian) as its key.
  *
  * Invariants beyond "no crash":
  *  - a key that splits rebuilds to the same bytes (mcm_item_key), with 1..377 key bytes;
@@ -17,7 +19,9 @@
  *    to a version 2 record that decodes to the same fields;
  *  - a damaged record (a CRC that does not match) never decodes;
  *  - a pool record that decodes is valid (mcm_pool_valid: flush_time >= 0, flags 0/1, a server
- *    list without NUL bytes) and a version 2 one re-encodes to exactly the same bytes.
+ *    list without NUL bytes) and a version 2 one re-encodes to exactly the same bytes;
+ *  - a bundle that checks out holds as many entries as it says, each inside it, numbered above
+ *    the one before, from 1 up to its key, each an entry mcm_seq_entry_decode accepts.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,7 @@
 #include "fuzz.h"
 #include "mcm_crc.h"
 #include "mcm_record.h"
+#include "mcm_seqidx.h"
 
 #define CRC_AT 40 /* where a version 2 item or pool record keeps its CRC (docs/FORMAT.md) */
 
@@ -123,6 +128,31 @@ static void check_pool(mcm_pool_id id, unsigned char *rec, size_t len, int fix)
 	free(again);
 }
 
+static void check_bundle(uint64_t key, const unsigned char *val, size_t len)
+{
+	unsigned count = mcm_seqidx_check(val, len, key);
+	size_t off = MCM_BUNDLE_HEADER;
+	uint64_t prev = 0;
+
+	if (count == 0)
+		return;
+	FUZZ_CHECK(count == val[1] && count <= MCM_BUNDLE_ENTRIES, "a bundle of %u entries checked out", count);
+	for (unsigned i = 0; i < count; i++) {
+		struct mcm_seq_entry e, d;
+		uint64_t seq;
+
+		FUZZ_CHECK(off + MCM_BUNDLE_ENTRY_HEADER <= len, "entry %u starts past the bundle", i);
+		mcm_bundle_entry(val + off, &seq, &e);
+		FUZZ_CHECK(seq > prev && seq <= key, "entry %u numbered %llu", i, (unsigned long long)seq);
+		FUZZ_CHECK(e.ikey >= val && e.ikey + e.ikey_len <= val + len, "entry %u's key lies outside", i);
+		FUZZ_CHECK(mcm_seq_entry_decode(val + off + MCM_BUNDLE_ENTRY_HEADER, MCM_SEQ_HEADER + e.ikey_len, 2,
+						&d) == 0, "entry %u does not decode", i);
+		prev = seq;
+		off += MCM_BUNDLE_ENTRY_HEADER + mcm_bundle_get16(val + off + 8);
+	}
+	FUZZ_CHECK(off == len, "a bundle's entries end at %zu of %zu bytes", off, len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = {data, size};
@@ -136,6 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_item(key, key_len, rec, in.n, fix);
 	memcpy(rec, in.p, in.n);
 	check_pool(key_len >= 8 ? mcm_get_be64(key) : 0, rec, in.n, fix);
+	memcpy(rec, in.p, in.n);
+	check_bundle(key_len >= 8 ? mcm_get_be64(key) : UINT64_MAX, rec, in.n);
 	free(rec);
 	return 0;
 }

@@ -68,6 +68,15 @@ def pool_record(servers=b"127.0.0.1:11211", dist=0, khash=0, dhash=0, hwn=0, enc
                         flush_time, 0, len(servers)) + servers)
 
 
+def bundle(entries):
+    """A bundle of the seq index (format 3): (number, kind, exptime, wtime, items key) entries."""
+    out = bytes([1, len(entries)]) + b"\0\0"
+    for seq, kind, exptime, wtime, ikey in entries:
+        entry = bytes([kind]) + bytes(7) + struct.pack("<qQ", exptime, wtime) + ikey
+        out += struct.pack("<QH", seq, len(entry)) + entry
+    return out
+
+
 def record_seed(key, rec, fix=0):
     """fuzz_record's input: the key's length and bytes, the mode byte (1: fix the CRC), the record."""
     return struct.pack("<H", len(key)) + key + bytes([fix]) + rec
@@ -191,6 +200,9 @@ def main():
                    "group": record_seed(bytes.fromhex(POOL_A) + b"a:grouped", item_record(group_mode=1, group=b"grp",
                                                                                          value=b"x")),
                    "tombstone": record_seed(bytes.fromhex(POOL_A) + b"a:gone", item_record(kind=2)),
+                   "bundle": record_seed(struct.pack(">Q", 40),
+                                         bundle([(7, 1, 0, 1795465101076155, bytes.fromhex(POOL_A) + b"app1:user"),
+                                                 (39, 2, 1795468701, 1795465101076165, bytes.fromhex(POOL_A) + b"a:gone")])),
                    "pool": record_seed(b"", pool_record(b"127.0.0.1:11211,/run/mc.sock", dist=2, flush_seq=9)),
                    "value2": record_seed(bytes.fromhex(POOL_A) + b"app1:user",
                                          item_record(ns_len=5, value=b"ns value", version=2), fix=1),

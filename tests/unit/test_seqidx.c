@@ -80,6 +80,7 @@ static void check(struct mcm_store *st)
 		count++;
 	}
 	assert_int_equal(mcm_seqcur_next(&c, &seq, &e), MDB_NOTFOUND);
+	assert_int_equal(mcm_seqcur_next(&c, &seq, &e), MDB_NOTFOUND); /* past the end it stays there */
 	for (uint64_t from = 0; from < N + 64; from++) {
 		uint64_t first = 0;
 
