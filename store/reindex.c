@@ -11,15 +11,17 @@
  * records are walked in key order, each one's number and the fields its
  * entry copies are collected and sorted by number, the index is emptied
  * (mdb_drop, which frees its pages whole) and the entries are appended in
- * order. Numbers do not change, so nothing that holds a number (a follower's
- * position, the sweep's, a pool's flush_seq, last_seq) moves.
+ * order, packed in bundles (store/seqidx.c). Numbers do not change, so
+ * nothing that holds a number (a follower's position, the sweep's, a pool's
+ * flush_seq, last_seq) moves.
  *
  * The index then holds at most three times the records plus REINDEX_SLACK
- * entries. A rebuild costs about 1,000 instructions a record, and at least
- * twice as many overwrites as records (plus REINDEX_SLACK) lie between two:
- * each pays about 430 for it (bench/write/cost.sh, 10,000 keys; about 720
- * when it came after one stale entry a record, and the sweep's larger budget
- * costs less than the difference). A mirror of more than REINDEX_MAX
+ * entries. A rebuild costs about 400 instructions a record (1,000 when each
+ * entry was an LMDB value of its own), and at least twice as many overwrites
+ * as records (plus REINDEX_SLACK) lie between two: each pays about 165 for it
+ * (bench/write/cost.sh, 10,000 keys; 720 when it came after one stale entry
+ * a record and entries were not bundled, and the sweep's larger budget costs
+ * less than the difference). A mirror of more than REINDEX_MAX
  * records (the rebuild's memory, 64 bytes a record, and its pause grow with
  * it) is rebuilt once more, then its entries are removed one by one.
  *
