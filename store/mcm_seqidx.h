@@ -91,6 +91,12 @@ static inline uint16_t mcm_bundle_get16(const unsigned char *b)
 	return (uint16_t)(b[0] | b[1] << 8);
 }
 
+/** The bytes of the bundle entry at p, its header included. */
+static inline size_t mcm_bundle_entry_size(const unsigned char *p)
+{
+	return MCM_BUNDLE_ENTRY_HEADER + mcm_bundle_get16(p + 8);
+}
+
 /** The entry at p in a bundle that decoded (its fields checked then). */
 static inline void mcm_bundle_entry(const unsigned char *p, uint64_t *seq, struct mcm_seq_entry *e)
 {
@@ -112,7 +118,7 @@ int mcm_seqcur_next_slow(struct mcm_seqcur *c, uint64_t *seq, struct mcm_seq_ent
 static inline int mcm_seqcur_next(struct mcm_seqcur *c, uint64_t *seq, struct mcm_seq_entry *e)
 {
 	if (c->plain && c->idx + 1 < c->count) {
-		c->off += MCM_BUNDLE_ENTRY_HEADER + mcm_bundle_get16(c->val + c->off + 8);
+		c->off += mcm_bundle_entry_size(c->val + c->off);
 		c->idx++;
 		mcm_bundle_entry(c->val + c->off, seq, e);
 		return 0;

@@ -25,6 +25,14 @@ static void put64(unsigned char *b, uint64_t v)
 	memcpy(b, &v, 8);
 }
 
+/* The header of a bundle of count entries. */
+static void put_head(unsigned char *b, unsigned count)
+{
+	b[0] = BUNDLE_LAYOUT;
+	b[1] = (unsigned char)count;
+	put16(b + 2, 0);
+}
+
 static int bundled(const struct mcm_store *st)
 {
 	return st->format >= 3;
@@ -102,7 +110,7 @@ static int step_raw(struct mcm_seqcur *c)
 {
 	if (c->idx + 1 >= c->count)
 		return 0;
-	c->off += MCM_BUNDLE_ENTRY_HEADER + get16(c->val + c->off + 8);
+	c->off += mcm_bundle_entry_size(c->val + c->off);
 	c->idx++;
 	return 1;
 }
@@ -130,7 +138,7 @@ static int flush(struct mcm_seqcur *c, int *moved)
 	if (!c->on || c->bad || !c->gone)
 		return 0;
 	for (unsigned i = 0; i < c->count; i++) {
-		size_t n = MCM_BUNDLE_ENTRY_HEADER + get16(c->val + off + 8);
+		size_t n = mcm_bundle_entry_size(c->val + off);
 
 		if (!(c->gone >> i & 1)) {
 			memcpy(c->work + out, c->val + off, n);
@@ -146,9 +154,7 @@ static int flush(struct mcm_seqcur *c, int *moved)
 		c->on = 0;
 		return mdb_cursor_del(c->cur, 0);
 	}
-	c->work[0] = BUNDLE_LAYOUT;
-	c->work[1] = (unsigned char)left;
-	put16(c->work + 2, 0);
+	put_head(c->work, left);
 	mcm_put_be64(kb, c->key);
 	v.mv_size = out;
 	v.mv_data = c->work;
@@ -290,9 +296,7 @@ int mcm_seqapp_end(struct mcm_seqapp *a, MDB_txn *txn)
 
 	if (a->count == 0)
 		return 0;
-	a->buf[0] = BUNDLE_LAYOUT;
-	a->buf[1] = (unsigned char)a->count;
-	put16(a->buf + 2, 0);
+	put_head(a->buf, a->count);
 	mcm_put_be64(kb, a->last);
 	rc = a->cur ? mdb_cursor_put(a->cur, &k, &v, a->flags) : mdb_put(txn, a->st->seq, &k, &v, a->flags);
 	if (rc == 0)
@@ -341,18 +345,18 @@ static int rewrite_with(struct mcm_store *st, MDB_cursor *cur, uint64_t key, con
 			break;
 		if (!(replace && i == at))
 			off[n++] = o;
-		o += MCM_BUNDLE_ENTRY_HEADER + get16(val + o + 8);
+		o += mcm_bundle_entry_size(val + o);
 	}
 	total = (unsigned)n;
 	/* one bundle when it fits, else the first half apart */
 	size_t bytes = MCM_BUNDLE_HEADER;
 	for (size_t i = 0; i < n; i++)
-		bytes += off[i] == SIZE_MAX ? MCM_BUNDLE_ENTRY_HEADER + len : MCM_BUNDLE_ENTRY_HEADER + get16(val + off[i] + 8);
+		bytes += off[i] == SIZE_MAX ? MCM_BUNDLE_ENTRY_HEADER + len : mcm_bundle_entry_size(val + off[i]);
 	split = 0;
 	if (total > MCM_BUNDLE_ENTRIES || bytes > MCM_BUNDLE_BYTES) /* two, of about half the bytes each */
 		for (size_t i = 0, half = MCM_BUNDLE_HEADER; i + 1 < n && half < bytes / 2; i++) {
 			half += off[i] == SIZE_MAX ? MCM_BUNDLE_ENTRY_HEADER + len
-						   : MCM_BUNDLE_ENTRY_HEADER + get16(val + off[i] + 8);
+						   : mcm_bundle_entry_size(val + off[i]);
 			split = (unsigned)i + 1;
 		}
 	for (size_t i = 0; i < n; i++) {
@@ -365,18 +369,15 @@ static int rewrite_with(struct mcm_store *st, MDB_cursor *cur, uint64_t key, con
 			memcpy(p + MCM_BUNDLE_ENTRY_HEADER, entry, len);
 			fill[b] += MCM_BUNDLE_ENTRY_HEADER + len;
 		} else {
-			size_t l = MCM_BUNDLE_ENTRY_HEADER + get16(val + off[i] + 8);
+			size_t l = mcm_bundle_entry_size(val + off[i]);
 
 			memcpy(p, val + off[i], l);
 			fill[b] += l;
 		}
 		cnt[b]++;
 	}
-	for (int b = 0; b < 2; b++) {
-		buf[b][0] = BUNDLE_LAYOUT;
-		buf[b][1] = (unsigned char)cnt[b];
-		put16(buf[b] + 2, 0);
-	}
+	put_head(buf[0], cnt[0]);
+	put_head(buf[1], cnt[1]);
 	/* the second (or only) one replaces the bundle under key; the first goes before it */
 	mcm_put_be64(kb, key);
 	v.mv_size = fill[1];
@@ -387,7 +388,7 @@ static int rewrite_with(struct mcm_store *st, MDB_cursor *cur, uint64_t key, con
 	uint64_t last = 0;
 	for (size_t p = MCM_BUNDLE_HEADER, i = 0; i < cnt[0]; i++) {
 		last = mcm_get_le64(buf[0] + p);
-		p += MCM_BUNDLE_ENTRY_HEADER + get16(buf[0] + p + 8);
+		p += mcm_bundle_entry_size(buf[0] + p);
 	}
 	mcm_put_be64(kb, last);
 	v.mv_size = fill[0];
@@ -446,7 +447,7 @@ int mcm_seqidx_put(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const unsig
 
 		if (s >= seq)
 			break;
-		off += MCM_BUNDLE_ENTRY_HEADER + get16((const unsigned char *)v.mv_data + off + 8);
+		off += mcm_bundle_entry_size((const unsigned char *)v.mv_data + off);
 	}
 	int exists = at < count && mcm_get_le64((const unsigned char *)v.mv_data + off) == seq;
 
