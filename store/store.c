@@ -1018,6 +1018,16 @@ void mcm_iter_close(struct mcm_iter *it)
 	free(it);
 }
 
+/* Does the mirror still have the format this handle opened it with? (An
+ * upgrade by a writable open elsewhere changes the seq index's layout.) */
+static int same_format(struct mcm_store *st, MDB_txn *txn)
+{
+	MDB_val k = {sizeof META_FORMAT - 1, (void *)META_FORMAT}, v;
+
+	return mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 4 &&
+	       *(const unsigned char *)v.mv_data == st->format;
+}
+
 /* Is the iterator's snapshot to be renewed before the next step? Then do it
  * (*renewed: the cursor must find its place again). */
 static int renew(struct mcm_iter *it, int *renewed)
@@ -1036,6 +1046,8 @@ static int renew(struct mcm_iter *it, int *renewed)
 			rc = mdb_txn_renew(it->txn);
 		if (rc != 0 || (rc = mdb_cursor_renew(it->txn, it->order == MCM_ORDER_SEQ ? it->seq.cur : it->cur)) != 0)
 			return rc;
+		if (!same_format(it->st, it->txn))
+			return MCM_EFORMAT; /* upgraded since it was opened: this handle reads the old layout */
 		it->snapshot++;
 	}
 	it->map_gen = __atomic_load_n(&it->st->map_gen, __ATOMIC_ACQUIRE);

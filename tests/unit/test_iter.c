@@ -1,11 +1,13 @@
 /* test_iter.c - the store's iterators over more records than one read batch
  * (the iterator renews its read txn every 4096 records): key order, seq
- * order, from_seq, and rewrites from the same thread between calls. */
+ * order, from_seq, and rewrites from the same thread between calls; an
+ * upgrade of the mirror's format under a walk stops it at the next renewal. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "store_internal.h"
 #include "unit.h"
 
 #define N 15000     /* > 3 batches of 4096 */
@@ -280,6 +282,40 @@ static void test_write_each_step(void **state)
 	assert_true(count == N + 10 || count == N + 11);
 }
 
+/* meta/format changed under a walk (another process's writable open upgraded
+ * the mirror): the walk stops with MCM_EFORMAT when it renews its snapshot,
+ * rather than read the new layout as the old one. */
+static void test_format_changed(void **state)
+{
+	struct unit_env *e = *state;
+	uint32_t other;
+	MDB_val k = {6, (void *)"format"}, v = {4, &other};
+	struct mcm_iter *it;
+	struct mcm_item item;
+	MDB_txn *txn;
+	size_t count = 0;
+	int rc;
+
+	for (int order = 0; order < 2; order++) {
+		assert_int_equal(mcm_iter_open(e->st, order ? MCM_ORDER_SEQ : MCM_ORDER_KEY, 0, &it), 0);
+		assert_int_equal(mcm_iter_next(it, &item), 0);
+		other = e->st->format - 1;
+		assert_int_equal(mdb_txn_begin(e->st->env, NULL, 0, &txn), 0);
+		assert_int_equal(mdb_put(txn, e->st->meta, &k, &v, 0), 0);
+		assert_int_equal(mdb_txn_commit(txn), 0);
+		for (count = 1; (rc = mcm_iter_next(it, &item)) == 0; count++)
+			;
+		assert_int_equal(rc, MCM_EFORMAT);
+		assert_int_equal(count, BATCH);
+		mcm_iter_close(it);
+		/* back as it was */
+		other = e->st->format;
+		assert_int_equal(mdb_txn_begin(e->st->env, NULL, 0, &txn), 0);
+		assert_int_equal(mdb_put(txn, e->st->meta, &k, &v, 0), 0);
+		assert_int_equal(mdb_txn_commit(txn), 0);
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -289,6 +325,7 @@ int main(void)
 		T(test_from_seq),
 		T(test_rewrite_during_walk),
 		T(test_write_each_step),
+		T(test_format_changed),
 	};
 #undef T
 
