@@ -18,9 +18,11 @@
  * rewrites it once, when it leaves it). Bundle layout, little-endian:
  *   0 u8 1 (the bundle layout)  1 u8 count (1..MCM_BUNDLE_ENTRIES)  2 u16 0
  *   then count times: 0 u64 number  8 u16 len  10 the entry (len bytes)
- * Formats 1 and 2 (read-only opens of older mirrors) have one entry a
- * value, under its own number; the first writable open converts them
- * (mcm_seqidx_convert).
+ * Formats 1 and 2 have one entry a value, under its own number. Such a
+ * value may stay in a format 3 index (the first writable open of an older
+ * mirror rewrites nothing: mcm_seqidx_convert): a reader tells it from a
+ * bundle by its second byte, 0 in an entry, a count in a bundle, and takes it
+ * as a bundle of one; the next bulk rebuild packs it with the others.
  *
  * The number of entries is kept in meta "entries" (LMDB counts bundles):
  * every change through this module adds to st->seq_delta, which
@@ -57,6 +59,7 @@ struct mcm_seqcur {
 	uint64_t gone;             /* format 3: entries removed from the bundle (bit idx) */
 	int on;                    /* stands on an entry (or a damaged value) */
 	int bad;                   /* the value under the cursor does not decode */
+	int single;                /* it is one entry under its own number (formats 1-2) */
 	int removed;               /* format 1-2 or a damaged value: removed, the cursor is on the next */
 	int started;               /* positioned once: past the end, next stays there */
 	int plain;                 /* on a bundle that decoded, none of its entries removed: next may
@@ -174,8 +177,9 @@ int mcm_seqidx_entries(struct mcm_store *st, MDB_txn *txn, uint64_t *n);
  * @return 0 or an LMDB code. */
 int mcm_seqidx_save_count(struct mcm_store *st, MDB_txn *txn);
 
-/** Rewrite a format 1 or 2 index (one entry a value) as bundles, in place,
- * front to back, and save its count. @return 0 or an LMDB code. */
+/** Make a format 2 index (one entry a value) a format 3 one: its values stay
+ * (readers take each as a bundle of one), its count is saved, st->format
+ * becomes 3. @return 0 or an LMDB code. */
 int mcm_seqidx_convert(struct mcm_store *st, MDB_txn *txn);
 
 #endif

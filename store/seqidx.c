@@ -84,9 +84,12 @@ static int land(struct mcm_seqcur *c, int rc, const MDB_val *k, const MDB_val *v
 	c->idx = 0;
 	c->off = MCM_BUNDLE_HEADER;
 	c->count = 0;
-	if (bundled(c->st) && !c->bad)
+	/* one entry under its own number: formats 1 and 2, or a format 2 entry
+	 * still in a format 3 index (its second byte is 0, a bundle's count not) */
+	c->single = !bundled(c->st) || (c->len >= 2 && c->val[1] == 0);
+	if (!c->single && !c->bad)
 		c->bad = (c->count = mcm_seqidx_check(c->val, c->len, c->key)) == 0;
-	c->plain = bundled(c->st) && !c->bad;
+	c->plain = !c->single && !c->bad;
 	return 0;
 }
 
@@ -97,9 +100,9 @@ static int current(const struct mcm_seqcur *c, uint64_t *seq, struct mcm_seq_ent
 		*seq = c->key;
 		return MCM_EDAMAGED;
 	}
-	if (!bundled(c->st)) {
+	if (c->single) {
 		*seq = c->key;
-		return mcm_seq_entry_decode(c->val, c->len, c->st->format, e);
+		return mcm_seq_entry_decode(c->val, c->len, c->st->format == 1 ? 1 : 2, e);
 	}
 	mcm_bundle_entry(c->val + c->off, seq, e); /* (mcm_seqidx_check checked it) */
 	return 0;
@@ -173,7 +176,7 @@ int mcm_seqcur_open(struct mcm_store *st, MDB_txn *txn, struct mcm_seqcur *c)
 
 void mcm_seqcur_renewed(struct mcm_seqcur *c)
 {
-	c->on = c->bad = c->removed = c->plain = c->started = 0;
+	c->on = c->bad = c->removed = c->plain = c->started = c->single = 0;
 	c->gone = 0;
 }
 
@@ -206,7 +209,7 @@ static int settle(struct mcm_seqcur *c, uint64_t from, uint64_t *seq, struct mcm
 	int rc;
 
 	for (;;) {
-		if (c->bad || !bundled(c->st))
+		if (c->bad || c->single)
 			return current(c, seq, e);
 		do {
 			if (!(c->gone >> c->idx & 1) && mcm_get_le64(c->val + c->off) >= from)
@@ -224,7 +227,7 @@ int mcm_seqcur_seek(struct mcm_seqcur *c, uint64_t from, uint64_t *seq, struct m
 	int moved, rc;
 
 	/* forward inside the bundle the cursor stands on (drop_dead's ascending seeks) */
-	if (c->on && !c->removed && !c->bad && bundled(c->st) && from <= c->key &&
+	if (c->on && !c->removed && !c->bad && !c->single && from <= c->key &&
 	    mcm_get_le64(c->val + c->off) <= from)
 		return settle(c, from, seq, e);
 	if ((rc = flush(c, &moved)) != 0)
@@ -248,7 +251,7 @@ int mcm_seqcur_next_slow(struct mcm_seqcur *c, uint64_t *seq, struct mcm_seq_ent
 		if (c->started)
 			return MDB_NOTFOUND;
 		rc = land(c, mdb_cursor_get(c->cur, &k, &v, MDB_FIRST), &k, &v);
-	} else if (!c->bad && bundled(c->st) && step_in(c)) {
+	} else if (!c->bad && !c->single && step_in(c)) {
 		return current(c, seq, e);
 	} else {
 		rc = move_on(c);
@@ -260,8 +263,8 @@ int mcm_seqcur_remove(struct mcm_seqcur *c)
 {
 	if (!c->on || c->removed)
 		return EINVAL;
-	if (c->bad || !bundled(c->st)) {
-		unsigned n = c->bad && bundled(c->st) && c->len > 1 && c->val[1] >= 1 && c->val[1] <= MCM_BUNDLE_ENTRIES
+	if (c->bad || c->single) {
+		unsigned n = c->bad && !c->single && c->len > 1 && c->val[1] <= MCM_BUNDLE_ENTRIES
 				     ? c->val[1] : 1; /* (a damaged bundle: what it claimed to hold) */
 		int rc = mdb_cursor_del(c->cur, 0);
 
@@ -400,7 +403,8 @@ static int rewrite_with(struct mcm_store *st, MDB_cursor *cur, uint64_t key, con
 int mcm_seqidx_put(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const unsigned char *entry, size_t len,
 		   int replace)
 {
-	unsigned char kb[8];
+	unsigned char kb[8], one[MCM_BUNDLE_HEADER + MCM_BUNDLE_ENTRY_HEADER + MCM_SEQ_VALUE_MAX];
+	struct mcm_seq_entry one_e;
 	MDB_val k = {8, kb}, v;
 	MDB_cursor *cur;
 	unsigned count, at;
@@ -427,6 +431,16 @@ int mcm_seqidx_put(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const unsig
 	if (rc != 0 || k.mv_size != 8) {
 		mdb_cursor_close(cur);
 		return rc != 0 ? rc : MCM_EDAMAGED;
+	}
+	if (v.mv_size >= 2 && ((const unsigned char *)v.mv_data)[1] == 0 &&
+	    mcm_seq_entry_decode(v.mv_data, v.mv_size, 2, &one_e) == 0) {
+		/* a format 2 entry under its own number: taken as a bundle of it alone */
+		put64(one + MCM_BUNDLE_HEADER, mcm_get_be64(k.mv_data));
+		put16(one + MCM_BUNDLE_HEADER + 8, (uint16_t)v.mv_size);
+		memcpy(one + MCM_BUNDLE_HEADER + MCM_BUNDLE_ENTRY_HEADER, v.mv_data, v.mv_size);
+		put_head(one, 1);
+		v.mv_data = one;
+		v.mv_size = MCM_BUNDLE_HEADER + MCM_BUNDLE_ENTRY_HEADER + v.mv_size;
 	}
 	if ((count = mcm_seqidx_check(v.mv_data, v.mv_size, mcm_get_be64(k.mv_data))) == 0) {
 		/* damaged (its entries unreadable anyway): a bundle of this entry alone
@@ -519,71 +533,23 @@ int mcm_seqidx_save_count(struct mcm_store *st, MDB_txn *txn)
 
 int mcm_seqidx_convert(struct mcm_store *st, MDB_txn *txn)
 {
-	MDB_val mk = {sizeof META_ENTRIES - 1, (void *)META_ENTRIES}, mv;
-	unsigned char kb[8];
-	MDB_cursor *cur;
-	MDB_val k = {8, kb}, v;
-	struct mcm_seqapp a;
-	uint64_t pos = 0, total = 0;
-	unsigned format = st->format;
+	MDB_val k = {sizeof META_ENTRIES - 1, (void *)META_ENTRIES}, v;
+	MDB_stat ms;
+	uint64_t n;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
+	/* the old entries stay as they are (a reader tells them from bundles by
+	 * their second byte): new ones go into bundles, and the next bulk rebuild
+	 * (store/reindex.c) packs the old ones too. Nothing to rewrite, so an
+	 * upgrade costs no time and no memory, whatever the mirror's size. */
+	if ((rc = mdb_stat(txn, st->seq, &ms)) != 0)
 		return rc;
-	mcm_seqapp_begin(&a, st, NULL);
-	a.flags = MDB_NOOVERWRITE; /* (old entries with larger numbers are still there) */
-	/* front to back: the old entries from pos go into a bundle until it is
-	 * full, then come out, and the bundle goes in under the number of the
-	 * last of them, below every old entry left */
-	for (;;) {
-		size_t taken = 0;
-
-		mcm_put_be64(kb, pos);
-		k.mv_size = 8;
-		k.mv_data = kb;
-		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-			struct mcm_seq_entry e;
-			uint64_t seq = k.mv_size == 8 ? mcm_get_be64(k.mv_data) : 0;
-
-			if (seq != 0 && v.mv_size > MCM_SEQ_HEADER + 8 && v.mv_size <= MCM_SEQ_VALUE_MAX &&
-			    mcm_seq_entry_decode(v.mv_data, v.mv_size, 2, &e) == 0) {
-				if (a.count == MCM_BUNDLE_ENTRIES ||
-				    a.len + MCM_BUNDLE_ENTRY_HEADER + v.mv_size > MCM_BUNDLE_BYTES)
-					break;
-				if ((rc = mcm_seqapp_add(&a, txn, seq, v.mv_data, v.mv_size)) != 0)
-					break;
-			} /* (else a value the store did not write: dropped, as the sweep would) */
-			taken++;
-		}
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			break;
-		if (taken == 0)
-			break;
-		/* take the old values out: they follow pos, one after another */
-		mcm_put_be64(kb, pos);
-		k.mv_size = 8;
-		k.mv_data = kb;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		for (size_t i = 0; rc == 0 && i < taken; i++)
-			if ((rc = mdb_cursor_del(cur, 0)) == 0 && i + 1 < taken)
-				rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-		if (rc != 0)
-			break;
-		total += a.count;
-		pos = a.last + 1;
-		if (a.count == 0) /* only values dropped */
-			continue;
-		if ((rc = mcm_seqapp_end(&a, txn)) != 0)
-			break;
+	n = ms.ms_entries;
+	v.mv_size = 8;
+	v.mv_data = &n;
+	if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) == 0) {
+		st->format = 3;
+		st->seq_delta = 0;
 	}
-	mdb_cursor_close(cur);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return rc;
-	st->format = 3;
-	st->seq_delta = 0;
-	mv.mv_size = 8;
-	mv.mv_data = &total;
-	if ((rc = mdb_put(txn, st->meta, &mk, &mv, 0)) != 0)
-		st->format = format;
 	return rc;
 }

@@ -438,9 +438,12 @@ int mcm_store_open(struct mcm_store **out, const char *path, unsigned flags, siz
 	pthread_rwlock_init(&st->resize, NULL);
 	if ((rc = env_open(st, envflags, mapsize)) != 0 || (rc = check_length(st)) != 0)
 		goto fail;
-	/* another process may grow the file between mdb_env_open and our first txn */
-	for (int tries = 0; (rc = open_dbs(st)) == MDB_MAP_RESIZED && tries < MAX_GROW_RETRIES; tries++)
-		if ((rc = mdb_env_set_mapsize(st->env, 0)) != 0)
+	/* another process may grow the file between mdb_env_open and our first
+	 * txn (adopt its size); an upgrade may need more room than the map has
+	 * (the old index stays until the commit): double it */
+	for (int tries = 0; ((rc = open_dbs(st)) == MDB_MAP_RESIZED || rc == MDB_MAP_FULL) && tries < MAX_GROW_RETRIES;
+	     tries++)
+		if ((rc = mcm_store_resize(st, rc == MDB_MAP_FULL)) != 0)
 			break;
 	if (rc != 0)
 		goto fail;

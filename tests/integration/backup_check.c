@@ -2,7 +2,8 @@
  *
  * usage:
  *   backup_check seq DIR            read the environment in DIR directly with LMDB (read-only),
- *                                   its "seq" bundles decoded as FORMAT.md 1.5 lays them out:
+ *                                   its "seq" bundles (and entries left from format 2) decoded as
+ *                                   FORMAT.md 1.5 lays them out:
  *                                   every "items" record decodes, every one has exactly one "seq"
  *                                   entry numbered as its seq field, and every other entry of "seq"
  *                                   is stale (its record is gone or carries another number).
@@ -79,6 +80,17 @@ static size_t read_bundles(MDB_txn *txn, MDB_dbi seq, struct sentry **out, size_
 		size_t off = 4, count;
 		uint64_t key, last;
 
+		if (k.mv_size == 8 && v.mv_size > 24 + 8 && b[1] == 0) { /* a format 2 entry: one under its number */
+			if ((key = mcm_get_be64(k.mv_data)) <= prev_key)
+				(*bad)++;
+			if (n == cap && !(e = realloc(e, (cap *= 2) * sizeof *e)))
+				die("out of memory");
+			e[n].seq = prev_key = key;
+			e[n].kind = b[0];
+			e[n].ikey = b + 24;
+			e[n++].ikey_len = v.mv_size - 24;
+			continue;
+		}
 		if (k.mv_size != 8 || v.mv_size < 4 || b[0] != 1 || b[1] == 0 || b[1] > 64) {
 			(*bad)++;
 			continue;

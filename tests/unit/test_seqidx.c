@@ -56,43 +56,53 @@ static void commit(struct mcm_store *st, MDB_txn *txn)
 	assert_int_equal(mdb_txn_commit(txn), 0);
 }
 
-/* Walk the index and seek to every number: both agree with the model. */
+/* Walk the index and seek to every number: both agree with the model (present:
+ * entries; damaged: values that are not entries, under their own numbers here). */
+static unsigned char damaged[N + 64];
+
 static void check(struct mcm_store *st)
 {
 	unsigned char want[MCM_SEQ_VALUE_MAX];
 	struct mcm_seqcur c;
 	struct mcm_seq_entry e;
-	uint64_t seq, count = 0, n;
+	uint64_t seq, last = 0, count = 0, entries = 0, n;
 	MDB_txn *txn;
 	int rc;
 
 	assert_int_equal(mcm_store_begin_read(st, &txn), 0);
 	assert_int_equal(mcm_seqcur_open(st, txn, &c), 0);
-	for (uint64_t s = 1; s < N + 64; s++) {
-		if (!present[s])
+	while ((rc = mcm_seqcur_next(&c, &seq, &e)) == 0 || rc == MCM_EDAMAGED) {
+		assert_true(seq > last && seq < N + 64);
+		last = seq;
+		count++;
+		if (rc == MCM_EDAMAGED) {
+			assert_true(damaged[seq]);
 			continue;
-		assert_int_equal(mcm_seqcur_next(&c, &seq, &e), 0);
-		assert_int_equal(seq, s);
-		size_t len = entry_of(s, keylen[s], want);
+		}
+		assert_true(present[seq]);
+		size_t len = entry_of(seq, keylen[seq], want);
 		assert_int_equal(MCM_SEQ_HEADER + e.ikey_len, len);
 		assert_memory_equal(e.ikey, want + MCM_SEQ_HEADER, e.ikey_len);
-		assert_int_equal(e.exptime, (int64_t)s * 3);
-		count++;
+		assert_int_equal(e.exptime, (int64_t)seq * 3);
+		entries++;
 	}
-	assert_int_equal(mcm_seqcur_next(&c, &seq, &e), MDB_NOTFOUND);
+	assert_int_equal(rc, MDB_NOTFOUND);
 	assert_int_equal(mcm_seqcur_next(&c, &seq, &e), MDB_NOTFOUND); /* past the end it stays there */
+	for (uint64_t s = 1; s < N + 64; s++)
+		entries -= present[s];
+	assert_int_equal(entries, 0); /* every entry of the model was met */
 	for (uint64_t from = 0; from < N + 64; from++) {
 		uint64_t first = 0;
 
 		for (uint64_t s = from ? from : 1; s < N + 64 && !first; s++)
-			if (present[s])
+			if (present[s] || damaged[s])
 				first = s;
 		rc = mcm_seqcur_seek(&c, from, &seq, &e);
 		if (!first) {
 			assert_int_equal(rc, MDB_NOTFOUND);
 			continue;
 		}
-		assert_int_equal(rc, 0);
+		assert_int_equal(rc, damaged[first] ? MCM_EDAMAGED : 0);
 		assert_int_equal(seq, first);
 	}
 	assert_int_equal(mcm_seqcur_close(&c), 0);
@@ -109,6 +119,7 @@ static void fill(struct mcm_store *st)
 	MDB_txn *txn = begin(st);
 
 	memset(present, 0, sizeof present);
+	memset(damaged, 0, sizeof damaged);
 	mcm_seqapp_begin(&a, st, NULL);
 	for (uint64_t s = 1; s <= N; s++) {
 		if (s % 5 == 0)
@@ -223,6 +234,8 @@ static void test_damaged(void **state)
 
 	fill(e->st);
 	put_raw(e->st, N + 30, "not a bundle");
+	damaged[N + 30] = 1;
+	check(e->st);
 	/* a walk reports it, and goes on */
 	assert_int_equal(mcm_store_begin_read(e->st, &txn), 0);
 	assert_int_equal(mcm_seqcur_open(e->st, txn, &c), 0);
@@ -242,6 +255,7 @@ static void test_damaged(void **state)
 	present[N + 25] = 1;
 	assert_int_equal(mcm_seqidx_put(e->st, txn, N + 25, buf, entry_of(N + 25, 15, buf), 0), 0);
 	commit(e->st, txn);
+	damaged[N + 30] = 0;
 	check(e->st);
 	/* another one, removed by a walk */
 	put_raw(e->st, N + 40, "junk");
@@ -256,6 +270,11 @@ static void test_damaged(void **state)
 	check(e->st);
 }
 
+/* A version 2 index (one entry a value under its number, a few values that are
+ * not entries) made version 3: nothing is rewritten, every entry reads as it
+ * did, the count is right; new entries go into bundles after them, entries put
+ * at numbers among them (a value that is not an entry replaced), entries
+ * removed; a rebuild's clear and appends leave bundles only. */
 static void test_convert(void **state)
 {
 	struct unit_env *e = *state;
@@ -264,13 +283,21 @@ static void test_convert(void **state)
 	MDB_val k = {8, kb}, v;
 	MDB_txn *txn = begin(st);
 
-	/* a version 2 index: one entry a value under its number, a few values that are not entries */
+	struct mcm_seqapp a;
+	struct mcm_seqcur c;
+	struct mcm_seq_entry en;
+	uint64_t seq;
+	MDB_stat ms;
+	int rc;
+
 	memset(present, 0, sizeof present);
+	memset(damaged, 0, sizeof damaged);
 	for (uint64_t s = 1; s <= N; s++) {
 		mcm_put_be64(kb, s);
 		if (s % 97 == 0) {
 			v.mv_size = 3;
 			v.mv_data = "bad";
+			damaged[s] = 1;
 		} else {
 			keylen[s] = klen_of(s);
 			present[s] = 1;
@@ -284,6 +311,50 @@ static void test_convert(void **state)
 	assert_int_equal(st->format, 3);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	check(st);
+
+	txn = begin(st);
+	mcm_seqapp_begin(&a, st, NULL);
+	for (uint64_t s = N + 1; s < N + 50; s++) {
+		keylen[s] = klen_of(s);
+		present[s] = 1;
+		assert_int_equal(mcm_seqapp_add(&a, txn, s, buf, entry_of(s, keylen[s], buf)), 0);
+	}
+	assert_int_equal(mcm_seqapp_end(&a, txn), 0);
+	keylen[97] = 20; /* over a value that was not an entry */
+	present[97] = 1;
+	damaged[97] = 0;
+	assert_int_equal(mcm_seqidx_put(st, txn, 97, buf, entry_of(97, 20, buf), 0), 0);
+	keylen[5] = 33; /* an old entry replaced */
+	assert_int_equal(mcm_seqidx_put(st, txn, 5, buf, entry_of(5, 33, buf), 1), 0);
+	assert_int_equal(mcm_seqidx_put(st, txn, 6, buf, entry_of(6, keylen[6], buf), 0), EEXIST);
+	commit(st, txn);
+	check(st);
+	/* old entries removed by a walk: every seventh */
+	txn = begin(st);
+	assert_int_equal(mcm_seqcur_open(st, txn, &c), 0);
+	while ((rc = mcm_seqcur_next(&c, &seq, &en)) == 0 || rc == MCM_EDAMAGED)
+		if (rc == 0 && seq % 7 == 0 && seq <= N) {
+			assert_int_equal(mcm_seqcur_remove(&c), 0);
+			present[seq] = 0;
+		}
+	assert_int_equal(mcm_seqcur_close(&c), 0);
+	commit(st, txn);
+	check(st);
+	/* emptied and filled again (a rebuild): bundles only */
+	txn = begin(st);
+	assert_int_equal(mcm_seqidx_clear(st, txn), 0);
+	memset(damaged, 0, sizeof damaged);
+	mcm_seqapp_begin(&a, st, NULL);
+	for (uint64_t s = 1; s < N + 50; s++)
+		if (present[s])
+			assert_int_equal(mcm_seqapp_add(&a, txn, s, buf, entry_of(s, keylen[s], buf)), 0);
+	assert_int_equal(mcm_seqapp_end(&a, txn), 0);
+	commit(st, txn);
+	check(st);
+	assert_int_equal(mcm_store_begin_read(st, &txn), 0);
+	assert_int_equal(mdb_stat(txn, st->seq, &ms), 0);
+	assert_true(ms.ms_entries < N / 8);
+	mdb_txn_abort(txn);
 }
 
 int main(void)
