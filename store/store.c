@@ -1131,10 +1131,12 @@ int mcm_iter_next(struct mcm_iter *it, struct mcm_item *item)
 			if (rc != 0 && rc != MCM_EDAMAGED)
 				return rc == MDB_NOTFOUND ? MCM_END : rc;
 			it->batch++;
-			if (rc == 0 || seq != 0) { /* (a key of another size: not a place to come back to) */
+			/* the place to come back to after a renewal only moves on: a damaged
+			 * bundle may hold a number below its neighbours' (skipped, as stale,
+			 * below), and a walk renewed right after it would go back there and
+			 * return records a second time (a key of another size, 0: none) */
+			if ((rc == 0 || seq != 0) && seq >= mcm_get_be64(it->last))
 				mcm_put_be64(it->last, seq);
-				it->last_len = 8;
-			}
 			if (rc == MCM_EDAMAGED)
 				continue; /* not an entry the store writes: the sweep removes it */
 			if ((rc = seq_record(it, seq, &e, item)) == MCM_END)

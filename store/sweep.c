@@ -262,13 +262,15 @@ static int walk(struct step *s, size_t budget, size_t *visited)
 				break;
 			wrapped = 1;
 			s->m.c.cycles++;
+			s->m.pos = 0;
 			rc = mcm_seqcur_seek(&cur, 0, &seq, &e);
 			continue;
 		}
 		if (rc != 0 && rc != MCM_EDAMAGED)
 			break;
 		(*visited)++;
-		s->m.pos = seq + 1;
+		if (seq >= s->m.pos) /* (only on: a damaged bundle may hold a number below its neighbours') */
+			s->m.pos = seq + 1;
 		if ((rc = visit(s, &cur, rc, seq, &e, 0)) != 0)
 			break;
 		rc = mcm_seqcur_next(&cur, &seq, &e);
