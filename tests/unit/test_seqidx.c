@@ -3,7 +3,8 @@
  * bytes, short ones by count); removals (a few, or a bundle's all) leave exactly the rest and keep the
  * count; entries put at kept numbers land in order, splitting a full bundle; a value that is not a
  * bundle is reported, passed and removable, and a put into its range replaces it; a version 2 index
- * (one entry a value) is converted in place with its values that are not entries dropped. */
+ * (one entry a value) becomes version 3 with nothing rewritten; and random mixes of all of these,
+ * checked against the model after every transaction. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,6 +358,93 @@ static void test_convert(void **state)
 	mdb_txn_abort(txn);
 }
 
+/* Random transactions of appends, kept puts (new numbers and replacements),
+ * removals by walks and by seeks, with keys of random lengths: after each one
+ * the index reads exactly as the model says. */
+static void test_random(void **state)
+{
+	struct unit_env *e = *state;
+	unsigned char buf[MCM_SEQ_VALUE_MAX];
+	unsigned seed = 12345;
+	uint64_t top = 0; /* the largest number ever given */
+
+	memset(present, 0, sizeof present);
+	memset(damaged, 0, sizeof damaged);
+	for (int round = 0; round < 300; round++) {
+		MDB_txn *txn = begin(e->st);
+		int ops = 1 + rand_r(&seed) % 6;
+
+		for (int o = 0; o < ops; o++) {
+			int r = rand_r(&seed) % 20, what = r < 6 ? 0 : r < 16 ? 1 : r < 17 ? 2 : 3;
+
+			if (what == 0 && top + 1 < N + 64) { /* appends above everything */
+				struct mcm_seqapp a;
+				unsigned n = 1 + rand_r(&seed) % 12;
+
+				mcm_seqapp_begin(&a, e->st, NULL);
+				for (unsigned i = 0; i < n && top + 1 < N + 64; i++) {
+					top += 1 + rand_r(&seed) % 3;
+					if (top >= N + 64)
+						break;
+					keylen[top] = rand_r(&seed) % 2 ? 9 + rand_r(&seed) % 32 : 9 + rand_r(&seed) % (MCM_ITEM_KEY_MAX - 8);
+					present[top] = 1;
+					assert_int_equal(mcm_seqapp_add(&a, txn, top, buf, entry_of(top, keylen[top], buf)), 0);
+				}
+				assert_int_equal(mcm_seqapp_end(&a, txn), 0);
+			} else if (what == 1 && top > 0) { /* a kept number, new or replacing */
+				uint64_t s = 1 + rand_r(&seed) % (top < N + 64 ? top : N + 63);
+				int replace = rand_r(&seed) % 2;
+				unsigned klen = rand_r(&seed) % 2 ? 9 + rand_r(&seed) % 32 : 9 + rand_r(&seed) % (MCM_ITEM_KEY_MAX - 8);
+				int rc = mcm_seqidx_put(e->st, txn, s, buf, entry_of(s, klen, buf), replace);
+
+				if (present[s] && !replace) {
+					assert_int_equal(rc, EEXIST);
+				} else {
+					assert_int_equal(rc, 0);
+					present[s] = 1;
+					keylen[s] = klen;
+				}
+			} else if (what == 2) { /* a walk removing some */
+				struct mcm_seqcur c;
+				struct mcm_seq_entry en;
+				uint64_t seq;
+				unsigned mod = 3 + rand_r(&seed) % 6, rest = rand_r(&seed) % mod;
+				int rc;
+
+				assert_int_equal(mcm_seqcur_open(e->st, txn, &c), 0);
+				while ((rc = mcm_seqcur_next(&c, &seq, &en)) == 0)
+					if (seq % mod == rest) {
+						assert_int_equal(mcm_seqcur_remove(&c), 0);
+						present[seq] = 0;
+					}
+				assert_int_equal(rc, MDB_NOTFOUND);
+				assert_int_equal(mcm_seqcur_close(&c), 0);
+			} else if (top > 0) { /* seeks, ascending, removing what they land on now and then */
+				struct mcm_seqcur c;
+				struct mcm_seq_entry en;
+				uint64_t seq, from = rand_r(&seed) % (top < N + 64 ? top : N + 63);
+				int rc;
+
+				assert_int_equal(mcm_seqcur_open(e->st, txn, &c), 0);
+				while ((rc = mcm_seqcur_seek(&c, from, &seq, &en)) == 0) {
+					assert_true(seq >= from && present[seq]);
+					for (uint64_t s = from; s < seq; s++)
+						assert_false(present[s]);
+					if (rand_r(&seed) % 6 == 0) {
+						assert_int_equal(mcm_seqcur_remove(&c), 0);
+						present[seq] = 0;
+					}
+					from = seq + 1 + rand_r(&seed) % 8;
+				}
+				assert_int_equal(rc, MDB_NOTFOUND);
+				assert_int_equal(mcm_seqcur_close(&c), 0);
+			}
+		}
+		commit(e->st, txn);
+		check(e->st);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +453,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_kept, unit_env_setup, unit_env_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged, unit_env_setup, unit_env_teardown),
 		cmocka_unit_test_setup_teardown(test_convert, unit_env_setup, unit_env_teardown),
+		cmocka_unit_test_setup_teardown(test_random, unit_env_setup, unit_env_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
