@@ -140,7 +140,6 @@ int mcm_seqcur_remove(struct mcm_seqcur *c);
 struct mcm_seqapp {
 	struct mcm_store *st;
 	MDB_cursor *cur;
-	unsigned flags;    /* of the puts: MDB_APPEND */
 	uint64_t last;     /* the number last added */
 	size_t len;
 	unsigned count;

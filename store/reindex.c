@@ -158,19 +158,19 @@ static int collect(struct mcm_store *st, MDB_txn *txn, uint64_t last, struct slo
 static int rewrite(struct mcm_store *st, MDB_txn *txn, struct slot *v, const struct mcm_rank *r, size_t n)
 {
 	unsigned char eb[MCM_SEQ_VALUE_MAX];
-	struct mcm_seqapp a;
+	struct mcm_seqapp app;
 	MDB_cursor *cur;
 	int rc;
 
-	for (size_t a0 = 0, b; a0 < n; a0 = b) { /* a number taken twice: some record's is wrong */
-		for (b = a0 + 1; b < n && r[b].rank == r[a0].rank; b++)
+	for (size_t a = 0, b; a < n; a = b) { /* a number taken twice: some record's is wrong */
+		for (b = a + 1; b < n && r[b].rank == r[a].rank; b++)
 			;
-		if (b > a0 + 1 && (rc = settle(v, r, a0, b)) != 0)
+		if (b > a + 1 && (rc = settle(v, r, a, b)) != 0)
 			return rc;
 	}
 	if ((rc = mcm_seqidx_clear(st, txn)) != 0 || (rc = mdb_cursor_open(txn, st->seq, &cur)) != 0)
 		return rc;
-	mcm_seqapp_begin(&a, st, cur);
+	mcm_seqapp_begin(&app, st, cur);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct slot *s = &v[r[i].index];
 		struct mcm_item it;
@@ -181,10 +181,10 @@ static int rewrite(struct mcm_store *st, MDB_txn *txn, struct slot *v, const str
 		it.kind = s->rec[1];
 		memcpy(&it.exptime, s->rec + 8, 8);
 		memcpy(&it.wtime_us, s->rec + 16, 8);
-		rc = mcm_seqapp_add(&a, txn, r[i].rank, eb, mcm_seq_entry_encode(&it, s->ikey, s->ikey_len, eb));
+		rc = mcm_seqapp_add(&app, txn, r[i].rank, eb, mcm_seq_entry_encode(&it, s->ikey, s->ikey_len, eb));
 	}
 	if (rc == 0)
-		rc = mcm_seqapp_end(&a, txn);
+		rc = mcm_seqapp_end(&app, txn);
 	mdb_cursor_close(cur);
 	return rc;
 }

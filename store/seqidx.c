@@ -66,6 +66,13 @@ unsigned mcm_seqidx_check(const unsigned char *val, size_t len, uint64_t key)
 	return off == len ? count : 0;
 }
 
+/* The entries a damaged value counted for in meta "entries": what it says it
+ * held, when that can be a bundle's count, else one. */
+static unsigned claimed(const unsigned char *val, size_t len)
+{
+	return len > 1 && val[1] >= 1 && val[1] <= MCM_BUNDLE_ENTRIES ? val[1] : 1;
+}
+
 /* The cursor's LMDB position moved (rc, k, v): take the value under it. */
 static int land(struct mcm_seqcur *c, int rc, const MDB_val *k, const MDB_val *v)
 {
@@ -264,8 +271,7 @@ int mcm_seqcur_remove(struct mcm_seqcur *c)
 	if (!c->on || c->removed)
 		return EINVAL;
 	if (c->bad || c->single) {
-		unsigned n = c->bad && !c->single && c->len > 1 && c->val[1] <= MCM_BUNDLE_ENTRIES
-				     ? c->val[1] : 1; /* (a damaged bundle: what it claimed to hold) */
+		unsigned n = c->single ? 1 : claimed(c->val, c->len);
 		int rc = mdb_cursor_del(c->cur, 0);
 
 		if (rc == 0) {
@@ -285,7 +291,6 @@ void mcm_seqapp_begin(struct mcm_seqapp *a, struct mcm_store *st, MDB_cursor *cu
 {
 	a->st = st;
 	a->cur = cur;
-	a->flags = MDB_APPEND;
 	a->last = 0;
 	a->len = MCM_BUNDLE_HEADER;
 	a->count = 0;
@@ -301,7 +306,7 @@ int mcm_seqapp_end(struct mcm_seqapp *a, MDB_txn *txn)
 		return 0;
 	put_head(a->buf, a->count);
 	mcm_put_be64(kb, a->last);
-	rc = a->cur ? mdb_cursor_put(a->cur, &k, &v, a->flags) : mdb_put(txn, a->st->seq, &k, &v, a->flags);
+	rc = a->cur ? mdb_cursor_put(a->cur, &k, &v, MDB_APPEND) : mdb_put(txn, a->st->seq, &k, &v, MDB_APPEND);
 	if (rc == 0)
 		a->st->seq_delta += a->count;
 	a->len = MCM_BUNDLE_HEADER;
@@ -336,7 +341,7 @@ static int rewrite_with(struct mcm_store *st, MDB_cursor *cur, uint64_t key, con
 {
 	unsigned char buf[2][MCM_BUNDLE_BYTES], kb[8];
 	size_t off[MCM_BUNDLE_ENTRIES + 2], n = 0, o = MCM_BUNDLE_HEADER, fill[2] = {MCM_BUNDLE_HEADER, MCM_BUNDLE_HEADER};
-	unsigned total = 0, split, cnt[2] = {0, 0};
+	unsigned split = 0, cnt[2] = {0, 0};
 	MDB_val k = {8, kb}, v;
 	int rc;
 
@@ -350,13 +355,11 @@ static int rewrite_with(struct mcm_store *st, MDB_cursor *cur, uint64_t key, con
 			off[n++] = o;
 		o += mcm_bundle_entry_size(val + o);
 	}
-	total = (unsigned)n;
 	/* one bundle when it fits, else the first half apart */
 	size_t bytes = MCM_BUNDLE_HEADER;
 	for (size_t i = 0; i < n; i++)
 		bytes += off[i] == SIZE_MAX ? MCM_BUNDLE_ENTRY_HEADER + len : mcm_bundle_entry_size(val + off[i]);
-	split = 0;
-	if (total > MCM_BUNDLE_ENTRIES || bytes > MCM_BUNDLE_BYTES) /* two, of about half the bytes each */
+	if (n > MCM_BUNDLE_ENTRIES || bytes > MCM_BUNDLE_BYTES) /* two, of about half the bytes each */
 		for (size_t i = 0, half = MCM_BUNDLE_HEADER; i + 1 < n && half < bytes / 2; i++) {
 			half += off[i] == SIZE_MAX ? MCM_BUNDLE_ENTRY_HEADER + len
 						   : mcm_bundle_entry_size(val + off[i]);
@@ -445,12 +448,11 @@ int mcm_seqidx_put(struct mcm_store *st, MDB_txn *txn, uint64_t seq, const unsig
 	if ((count = mcm_seqidx_check(v.mv_data, v.mv_size, mcm_get_be64(k.mv_data))) == 0) {
 		/* damaged (its entries unreadable anyway): a bundle of this entry alone
 		 * takes its place, under its key (at or above seq) */
-		const unsigned char *d = v.mv_data;
-		unsigned claimed = v.mv_size > 1 && d[1] >= 1 && d[1] <= MCM_BUNDLE_ENTRIES ? d[1] : 1;
+		unsigned n = claimed(v.mv_data, v.mv_size);
 
 		rc = rewrite_with(st, cur, mcm_get_be64(k.mv_data), NULL, 0, 0, 0, seq, entry, len);
 		if (rc == 0)
-			st->seq_delta += 1 - (int64_t)claimed;
+			st->seq_delta += 1 - (int64_t)n;
 		mdb_cursor_close(cur);
 		return rc;
 	}

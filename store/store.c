@@ -592,8 +592,8 @@ int mcm_store_drop_dead(struct mcm_store *st, MDB_txn *txn)
 {
 	struct mcm_seqcur c;
 	struct mcm_seq_entry e;
-	uint64_t at = 0;
-	int rc, prc = MDB_NOTFOUND; /* where the cursor stands: the entry numbered at (prc 0) */
+	uint64_t at;
+	int rc, prc;
 
 	if (st->ndead == 0)
 		return 0;
