@@ -1,5 +1,5 @@
-/* test_format.c - record format 2 as the store lives it: version 1 mirrors read
- * and marked version 2 by a writer, a flipped bit in data.mdb found and named
+/* test_format.c - the mirror's format as the store lives it: version 1 and 2
+ * mirrors read as they are and upgraded by a writer, a flipped bit in data.mdb found and named
  * by every reader without stopping it, writes over a damaged record, stale
  * entries of the seq index, damaged pool records, and the followers database. */
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mcm_record.h"
+#include "mcm_seqidx.h"
 #include "unit.h"
 
 static struct mcm_pool pool_a;
@@ -278,8 +279,8 @@ static unsigned raw_version(const char *dir, const char *key)
 }
 
 /* Version 1 mirrors are read as they are; the first writable open rewrites
- * them as the current version (records with their CRC, the seq entries in bundles) in its
- * own transaction. */
+ * their records with their CRC and their seq entries in the version 2 layout
+ * (which format 3 reads as bundles of one), in its own transaction. */
 static void test_version1_mirror(void **state)
 {
 	char dir[PATH_MAX];
@@ -494,6 +495,127 @@ static void test_free_tail_pages(void **state)
 	assert_int_equal(mcm_store_open(&st, dir, MCM_STORE_RDONLY, 0), MCM_ETRUNCATED);
 }
 
+#define V2_KEYS 300
+
+/* Turn the closed mirror in dir into what format 2 wrote: every seq entry a
+ * value of its own under its number, no meta "entries", meta/format 2. */
+static void make_v2(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi seq, meta;
+	MDB_cursor *cur;
+	MDB_val k, v, mk = {7, (void *)"entries"};
+	unsigned char *copy = malloc((size_t)V2_KEYS * 2 * (MCM_BUNDLE_ENTRY_HEADER + MCM_SEQ_VALUE_MAX));
+	size_t used = 0, n = 0;
+	uint32_t two = 2;
+
+	assert_non_null(copy);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "seq", 0, &seq), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_cursor_open(txn, seq, &cur), 0);
+	for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const unsigned char *b = v.mv_data;
+		size_t off = MCM_BUNDLE_HEADER;
+
+		assert_int_not_equal(mcm_seqidx_check(b, v.mv_size, mcm_get_be64(k.mv_data)), 0);
+		for (unsigned i = 0; i < b[1]; i++) { /* (number, length, entry), kept aside */
+			memcpy(copy + used, b + off, mcm_bundle_entry_size(b + off));
+			used += mcm_bundle_entry_size(b + off);
+			off += mcm_bundle_entry_size(b + off);
+			n++;
+		}
+	}
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_drop(txn, seq, 0), 0);
+	for (size_t off = 0; off < used; off += mcm_bundle_entry_size(copy + off)) {
+		unsigned char kb[8];
+		MDB_val ek = {8, kb}, ev = {mcm_bundle_get16(copy + off + 8), copy + off + MCM_BUNDLE_ENTRY_HEADER};
+
+		mcm_put_be64(kb, mcm_get_le64(copy + off));
+		assert_int_equal(mdb_put(txn, seq, &ek, &ev, MDB_APPEND), 0);
+	}
+	assert_int_equal(n, V2_KEYS + 1);
+	assert_int_equal(mdb_del(txn, meta, &mk, NULL), 0);
+	k.mv_size = 6;
+	k.mv_data = "format";
+	v.mv_size = 4;
+	v.mv_data = &two;
+	assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	free(copy);
+}
+
+/* Every record by number, in order: their count. */
+static size_t walk_by_number(struct mcm_store *st)
+{
+	struct mcm_iter *it;
+	struct mcm_item item;
+	uint64_t last = 0;
+	size_t n = 0;
+	int rc;
+
+	assert_int_equal(mcm_iter_open(st, MCM_ORDER_SEQ, 0, &it), 0);
+	while ((rc = mcm_iter_next(it, &item)) == 0) {
+		assert_true(item.seq > last);
+		last = item.seq;
+		n++;
+	}
+	assert_int_equal(rc, MCM_END);
+	mcm_iter_close(it);
+	return n;
+}
+
+/* A version 2 mirror (one seq entry a value) is read as it is; the first
+ * writable open makes it version 3 without rewriting the index: every record
+ * is still found by number, the count of entries is right, and writes go on
+ * (new entries in bundles after the old ones, an old entry superseded). */
+static void test_version2_mirror(void **state)
+{
+	char dir[PATH_MAX], key[32];
+	struct mcm_store *st;
+	struct mcm_store_info info;
+	struct mcm_item item;
+
+	snprintf(dir, sizeof dir, "%s/v2", (const char *)*state);
+	assert_int_equal(mcm_store_open(&st, dir, MCM_STORE_CREATE, 0), 0);
+	for (int i = 0; i < V2_KEYS; i++) {
+		snprintf(key, sizeof key, "v2key%03d", i);
+		put(st, key, "value");
+	}
+	put(st, "v2key007", "again"); /* (its first entry removed: the tools remove them one by one) */
+	put(st, "v2last", "x");
+	mcm_store_close(st);
+	make_v2(dir);
+
+	assert_int_equal(mcm_store_open(&st, dir, MCM_STORE_RDONLY, 0), 0);
+	assert_int_equal(mcm_store_info(st, &info), 0);
+	assert_int_equal(info.format_version, 2);
+	assert_int_equal(info.seq_entries, V2_KEYS + 1);
+	assert_int_equal(walk_by_number(st), V2_KEYS + 1);
+	mcm_store_close(st);
+
+	assert_int_equal(mcm_store_open(&st, dir, 0, 0), 0);
+	assert_int_equal(mcm_store_info(st, &info), 0);
+	assert_int_equal(info.format_version, MCM_FORMAT_VERSION);
+	assert_int_equal(info.seq_entries, V2_KEYS + 1);
+	assert_int_equal(walk_by_number(st), V2_KEYS + 1);
+	put(st, "v2key100", "newer");
+	put(st, "v2new", "y");
+	assert_int_equal(mcm_store_info(st, &info), 0);
+	assert_int_equal(info.seq_entries, V2_KEYS + 2);
+	assert_int_equal(walk_by_number(st), V2_KEYS + 2);
+	assert_int_equal(unit_get(st, &pool_a, "v2key100", &item), 0);
+	assert_memory_equal(item.value, "newer", 5);
+	assert_int_equal(item.seq, info.last_seq - 1);
+	mcm_store_close(st);
+}
+
 int main(void)
 {
 	unit_pool(&pool_a, "127.0.0.1:11211");
@@ -505,6 +627,7 @@ int main(void)
 		E(test_stale_seq_entries),
 		E(test_damaged_pool),
 		D(test_version1_mirror),
+		D(test_version2_mirror),
 		D(test_free_tail_pages),
 		E(test_followers),
 		D(test_origin),
