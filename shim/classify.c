@@ -188,6 +188,26 @@ static int classify_rest(const struct mcm_call *c, struct mcm_mutation *m, int64
 	return classify_failure(c, m);
 }
 
+int mcm_classify_expected(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
+{
+	switch (c->op) {
+	case MCM_CALL_SET:
+	case MCM_CALL_ADD:
+	case MCM_CALL_REPLACE:
+	case MCM_CALL_CAS:
+	case MCM_CALL_APPEND:
+	case MCM_CALL_PREPEND:
+	case MCM_CALL_TOUCH:
+	case MCM_CALL_DELETE:
+		break;
+	default:
+		return 0; /* an incr/decr's result comes with the reply; a flush is the whole pool's */
+	}
+	if (c->text | c->step || !mcm_reliable(c))
+		return 0;
+	return classify_success(c, m, now);
+}
+
 int mcm_classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
 {
 	if (__builtin_expect(!(c->text | c->step) && succeeded(c->rc) && mcm_reliable(c), 1))

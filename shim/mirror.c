@@ -9,6 +9,11 @@
  * appends it (writer.c), and notes a connection the call left out of step.
  * The drainer then knows which writes to a key overlapped in time, and drops
  * such keys (mcm_drain.h).
+ *
+ * One record a write: a call whose outcome is known in advance if it
+ * succeeds (a set, a delete...: mcm_classify_expected) is appended before it
+ * as that outcome; afterwards it is only resolved ("done as recorded"), or
+ * followed by its real outcome (mcm_journal_resolve).
  */
 #include <errno.h>
 #include <string.h>
@@ -54,11 +59,51 @@ static __attribute__((noinline)) void text_begin(struct mcm_call *c, unsigned k)
 	}
 }
 
+/* The mutation of call c, but for its op and value fields: its pool and
+ * wire key, as mcm_mirror_begin worked them out, at time now_us. */
+static void target(const struct mcm_call *c, struct mcm_mutation *m, uint64_t now_us)
+{
+	m->wtime_us = now_us;
+	m->pool = c->pool;
+	m->key = c->wire;
+	m->key_len = m->op == MCM_OP_FLUSH ? 0 : c->wire_len;
+	m->ns_len = c->ns_len;
+	m->group_mode = c->by_key ? MCM_GROUP_EXPLICIT : MCM_GROUP_KEY;
+	m->group = c->by_key && c->group ? c->group : "";
+	m->group_len = c->by_key && c->group ? c->group_len : 0;
+	if (!m->value)
+		m->value = "";
+}
+
+/* Record c as one journal record, the outcome it has if it succeeds, when
+ * that is known now: 1 when recorded so, -1 when the mirror is unusable (the
+ * call passes through), 0 to record an intent. */
+static int expected(struct mcm_call *c)
+{
+	struct mcm_mutation m;
+	uint64_t now_us = mcm_now_us(); /* the write's time, and "now" for its expiry: see mirror_end */
+	int rc;
+
+	memset(&m, 0, sizeof m);
+	if (!mcm_classify_expected(c, &m, (int64_t)(now_us / 1000000u)))
+		return 0;
+	target(c, &m, now_us);
+	if ((rc = mcm_writer_write(&m, &c->intent, &c->ticket)) > 0)
+		return 0;
+	if (rc < 0)
+		return -1;
+	c->one = 1;
+	c->expect = (uint8_t)m.op;
+	c->now_us = now_us;
+	return 1;
+}
+
 int mcm_mirror_begin(struct mcm_call *c)
 {
 	memcached_st *mc = c->mc;
 	size_t route_len;
 	const char *route_by;
+	int one;
 
 	if (depth > 0 || !mc || !mcm_config_get()->enabled)
 		return 0;
@@ -76,6 +121,10 @@ int mcm_mirror_begin(struct mcm_call *c)
 		if (k || (c->op == MCM_CALL_CAS && c->cas == 0))
 			text_begin(c, k);
 	}
+	if ((one = expected(c)) > 0)
+		return 1;
+	if (one < 0)
+		goto pass;
 	/* note the intent before the call is sent: the whole pool's when it may be forgotten */
 	if (mcm_writer_intent(c->pool, c->wire,
 			      c->text == MCM_TEXT_CALL_INJECTED || c->step == MCM_STEP_INJECTED ? 0 : c->wire_len,
@@ -154,22 +203,20 @@ void mcm_mirror_end(struct mcm_call *c)
 	struct mcm_mutation m;
 	size_t route_len;
 	const char *route_by;
-	uint64_t now_us = mcm_now_us(); /* the write's time, and "now" for its expiry: one clock read */
+	/* the write's time, and "now" for its expiry: one clock read. A write recorded
+	 * as one record keeps the time read before the call: its expiry and its time
+	 * are then no later than the server's (a flush marker may make it dead early,
+	 * never alive late) */
+	uint64_t now_us = c->one ? c->now_us : mcm_now_us();
 
 	memset(&m, 0, sizeof m);
 	if (!mcm_classify(c, &m, (int64_t)(now_us / 1000000u)))
 		m.op = MCM_OP_NONE;
-	m.wtime_us = now_us;
-	m.pool = c->pool;
-	m.key = c->wire;
-	m.key_len = m.op == MCM_OP_FLUSH ? 0 : c->wire_len;
-	m.ns_len = c->ns_len;
-	m.group_mode = c->by_key ? MCM_GROUP_EXPLICIT : MCM_GROUP_KEY;
-	m.group = c->by_key && c->group ? c->group : "";
-	m.group_len = c->by_key && c->group ? c->group_len : 0;
-	if (!m.value)
-		m.value = "";
-	mcm_writer_outcome(c->intent, &m);
+	target(c, &m, now_us);
+	if (c->one)
+		mcm_writer_resolve(c->intent, &c->ticket, &m, m.op == c->expect);
+	else
+		mcm_writer_outcome(c->intent, &m);
 	if (c->tok_len)
 		end_split_word(c, &m);
 	if (after > c->step) {

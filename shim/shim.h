@@ -22,6 +22,7 @@
 
 #include <libmemcached/memcached.h>
 
+#include "mcm_journal.h"
 #include "mcm_store.h"
 
 /** Marks the few symbols the library exports (the hooked libmemcached names
@@ -124,6 +125,10 @@ struct mcm_call {
 	uint64_t intent2;       /**< the journal intent of that word's key */
 	/* where the write goes, worked out before the call (mirror.c) */
 	uint64_t intent;        /**< journal intent id */
+	uint8_t one;            /**< recorded as one journal record (mcm_writer_write): resolved after */
+	uint8_t expect;         /**< then: the enum mcm_op it holds */
+	uint64_t now_us;        /**< then: the clock before the call (the write's time) */
+	struct mcm_jticket ticket; /**< then: where the record is */
 	const struct mcm_pool *pool; /**< the thread's description of mc's pool (pools.c) */
 	uint16_t ns_len;
 	size_t wire_len;
@@ -196,6 +201,12 @@ int mcm_pools_describe(memcached_st *mc, const struct mcm_pool **pool, char **wi
 /** What the call c did on the server, as the mutation m (op and its fields;
  * the key and pool are the caller's); 0 when the mirror stays as it is. */
 int mcm_classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now);
+
+/** Before the call: the mutation c makes if the server does as asked, for a
+ * call whose outcome is then known in advance but for its time (set, add,
+ * replace, cas, append, prepend, touch, delete, on a reliable connection in
+ * step, nothing odd in its key): 1, else 0 (m untouched). */
+int mcm_classify_expected(const struct mcm_call *c, struct mcm_mutation *m, int64_t now);
 
 /** Is c's return code the server's answer to it (not NOREPLY, not UDP, not
  * binary with BUFFER_REQUESTS)? */
@@ -320,6 +331,19 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 /** Append what the call did (m->op MCM_OP_NONE: nothing) and, with
  * MCMIRROR_SYNC=always, wait until it is on disk. */
 void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m);
+
+/** One record a write (mcm_journal_resolve), before the call: append m, the
+ * mutation the call makes if the server does as asked.
+ * @return 0 (*id, *t set), 1 when the write is to be recorded as an intent
+ * and an outcome instead (MCMIRROR_SYNC=always, a drainer of an older
+ * version may read the journal, a value too large), or -1 when the mirror
+ * is unusable (the call passes through). */
+int mcm_writer_write(const struct mcm_mutation *m, uint64_t *id, struct mcm_jticket *t);
+
+/** After the call recorded by mcm_writer_write: m is what it did;
+ * as_recorded when that is the mutation appended. Resolves the record, or
+ * appends an outcome (as mcm_writer_outcome). */
+void mcm_writer_resolve(uint64_t id, const struct mcm_jticket *t, const struct mcm_mutation *m, int as_recorded);
 
 /** Add one to a counter of the mirror (when it is open). */
 void mcm_writer_count(int which);

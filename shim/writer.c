@@ -274,12 +274,12 @@ static void count(enum mcm_op op)
 		mcm_counters_add(w.counters, MCM_CTR_RECORDED, 1);
 }
 
-void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
+/* The payload of an OUTCOME or WRITE record for m: *h and iov[0..n] (the
+ * value last, at iov[n]); returns n. */
+static int encode(const struct mcm_mutation *m, struct mcm_joutcome *hp, struct iovec *iov)
 {
 	struct mcm_joutcome h;
-	struct iovec iov[4];
-	uint64_t end;
-	int rc, n, always = mcm_config_get()->sync == MCM_SYNC_ALWAYS;
+	int n;
 
 	memset(&h, 0, sizeof h);
 	h.pool = m->pool ? m->pool->id : 0;
@@ -297,12 +297,23 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	h.group_mode = m->group_mode;
 	h.incr = m->incr;
 	h.with_initial = m->with_initial;
-	iov[0] = (struct iovec){&h, sizeof h};
+	*hp = h;
+	iov[0] = (struct iovec){hp, sizeof h};
 	iov[1] = (struct iovec){(void *)m->key, m->key_len};
 	n = 2;
 	if (m->group_len) /* (an empty piece is left out) */
 		iov[n++] = (struct iovec){(void *)m->group, m->group_len};
 	iov[n] = (struct iovec){(void *)m->value, m->value_len};
+	return n;
+}
+
+void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
+{
+	struct mcm_joutcome h;
+	struct iovec iov[4];
+	uint64_t end;
+	int rc, n = encode(m, &h, iov), always = mcm_config_get()->sync == MCM_SYNC_ALWAYS;
+
 	rc = mcm_journal_append(w.journal, MCM_J_OUTCOME, id, iov, n + 1, append_wait(), &end);
 	if (always)
 		mcm_journal_writing(w.journal, -1);
@@ -322,6 +333,43 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 		mcm_log_once(MCM_CAUSE_WRITE, "a write to '%s' is not on disk (MCMIRROR_SYNC=always): %s",
 			     mcm_config_get()->path, rc == ETIMEDOUT ? "the sync took over 5 s" : strerror(rc));
 	}
+}
+
+int mcm_writer_write(const struct mcm_mutation *m, uint64_t *id, struct mcm_jticket *t)
+{
+	struct mcm_joutcome h;
+	struct iovec iov[4];
+	int rc, n;
+
+	if (!journal_get()) {
+		mcm_counters_add(w.counters, MCM_CTR_SKIPPED, 1);
+		return -1;
+	}
+	/* always: the resolution is not synced with the record (an intent and an
+	 * outcome are); no MCM_JFEAT_WRITE: a drainer of an older version, which
+	 * skips such records, may still drain this journal */
+	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS || !(mcm_journal_features(w.journal) & MCM_JFEAT_WRITE))
+		return 1;
+	if (!pool_known(m->pool))
+		register_pool(m->pool);
+	n = encode(m, &h, iov);
+	*id = (uint64_t)w.pid << 32 | __atomic_add_fetch(&w.next_intent, 1, __ATOMIC_RELAXED);
+	rc = mcm_journal_append_write(w.journal, *id, iov, n + 1, append_wait(), t);
+	if (rc == EMSGSIZE)
+		return 1; /* an intent, then an outcome that drops the key */
+	if (rc != 0) {
+		report_lost(rc);
+		return -1;
+	}
+	return 0;
+}
+
+void mcm_writer_resolve(uint64_t id, const struct mcm_jticket *t, const struct mcm_mutation *m, int as_recorded)
+{
+	if (as_recorded && mcm_journal_resolve(w.journal, t) == 0)
+		count(m->op);
+	else
+		mcm_writer_outcome(id, m); /* the drainer takes the record for an intent */
 }
 
 /* At exit, give a drainer (ours or another process's) a moment to apply what

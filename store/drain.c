@@ -18,7 +18,13 @@
 #define POOLS_PER_STEP 64    /* pools a step may add (a record adds one at most): then it commits */
 #define MAX_POOLS (POOLS_KEPT + POOLS_PER_STEP)
 
-static const char META_JOURNAL[] = "journal";  /* instance, position, journal losses handled */
+#define CLOSES_AT (1ULL << 63) /* the id of an open entry that stands for a write applied already
+				  (one MCM_J_WRITE record, resolved): its call was in flight until the
+				  journal reached the position in the other bits, and the records on
+				  its key before that overlapped it (no writer's id has this bit) */
+#define KEY_BYTES (MCM_NAMESPACE_MAX + MCM_KEY_MAX)
+
+static const char META_JOURNAL[] = "journal";  /* instance, position, journal losses handled, blind_until */
 static const char META_INTENTS[] = "intents";  /* the open intents */
 
 /* An intent still waiting for its outcome. */
@@ -28,7 +34,7 @@ struct open_intent {
 	uint64_t opened_us;
 	uint16_t key_len;     /* 0: a flush of the whole pool */
 	uint8_t tainted;      /* overlapped another write: its outcome is unknown */
-	char key[MCM_NAMESPACE_MAX + MCM_KEY_MAX];
+	char key[KEY_BYTES];
 };
 
 struct mcm_drain {
@@ -43,6 +49,11 @@ struct mcm_drain {
 	struct open_intent *open;
 	size_t nopen;
 	int intents_dirty;
+	uint64_t next_close;    /* no CLOSES_AT entry closes before this (0: not known) */
+	uint64_t blind_until;   /* a resolved write's window that the open entries had no room for:
+				   every write read before this position is dropped */
+	char *drop_keys;        /* the keys of this step's drops of applied writes (MAX_OPEN of them) */
+	size_t ndrop_keys;
 	struct mcm_pool *pools; /* MAX_POOLS; mutations of a step point into it */
 	size_t npools;
 	struct mcm_mutation *batch; /* STEP_MAX: the current step's (each filled whole before use) */
@@ -106,18 +117,23 @@ static void load_intents(struct mcm_drain *d)
  * mcm_drain_reap drops their keys. */
 static void orphan_intents(struct mcm_drain *d)
 {
-	for (size_t i = 0; i < d->nopen; i++) {
+	for (size_t i = 0; i < d->nopen;) {
+		if (d->open[i].id & CLOSES_AT) { /* every record that overlapped it was read */
+			d->open[i] = d->open[--d->nopen];
+			continue;
+		}
 		d->open[i].id = 0;
 		d->open[i].opened_us = 0;
+		i++;
 	}
-	if (d->nopen)
-		d->intents_dirty = 1; /* (and it stays set if closing intents set it) */
+	d->next_close = 0;
+	d->intents_dirty = 1; /* (and it stays set if closing intents set it) */
 }
 
 int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_journal *j)
 {
 	struct mcm_drain *d = calloc(1, sizeof *d);
-	uint64_t saved[3] = {0, 0, 0};
+	uint64_t saved[4] = {0, 0, 0, 0};
 	size_t len;
 
 	*out = NULL;
@@ -132,12 +148,13 @@ int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_jour
 	d->j = j;
 	d->pos = mcm_journal_head(j);
 	if (mcm_store_meta_get(st, META_JOURNAL, saved, sizeof saved, &len) == 0 &&
-	    (len == sizeof saved || len == 2 * sizeof saved[0])) {
+	    len >= 2 * sizeof saved[0] && len <= sizeof saved && len % sizeof saved[0] == 0) {
 		uint64_t prev, recovered_at;
 
 		if (saved[0] == mcm_journal_instance(j) && saved[1] <= mcm_journal_tail(j)) {
 			d->pos = saved[1]; /* what was applied, even if the last drainer died before moving the head */
 			d->lost_handled = saved[2];
+			d->blind_until = saved[3];
 			load_intents(d);
 		} else if (mcm_journal_recovery(j, &prev, &recovered_at) && saved[0] == prev) {
 			d->lost_handled = saved[2]; /* the same file: its lost count goes on */
@@ -151,6 +168,9 @@ int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_jour
 	}
 	d->last_commit = d->pos;
 	mcm_journal_set_head(j, d->pos);
+	/* this drainer reads MCM_J_WRITE records, and no older one opens the mirror now */
+	if (!(mcm_store_flags(st) & MCM_STORE_RDONLY) && mcm_store_format(st) >= 4)
+		mcm_journal_add_features(j, MCM_JFEAT_WRITE);
 	*out = d;
 	return 0;
 }
@@ -160,6 +180,7 @@ void mcm_drain_close(struct mcm_drain *d)
 	if (!d)
 		return;
 	free(d->open);
+	free(d->drop_keys);
 	free(d->pools);
 	free(d->batch);
 	free(d);
@@ -192,7 +213,11 @@ void mcm_drain_on_tidy_error(struct mcm_drain *d, void (*report)(int rc))
 
 size_t mcm_drain_open_intents(const struct mcm_drain *d)
 {
-	return d->nopen;
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->nopen; i++)
+		n += !(d->open[i].id & CLOSES_AT);
+	return n;
 }
 
 /* The pool record a mutation refers to: from POOL records, else the store. */
@@ -232,52 +257,114 @@ static void remember_pool(struct mcm_drain *d, const unsigned char *payload, siz
 	d->pools[d->npools++] = p;
 }
 
-/* Do intents a and b concern the same key (a flush covers its whole pool)? */
-static int same_target(const struct open_intent *a, const struct open_intent *b)
+/* The key of the applied write e is dropped after all: a write on it (e2) came
+ * while its call was in flight. The drop's key is copied (the open entries
+ * move), into room for as many drops as entries may be open. */
+static void forget_pool(struct mcm_drain *d, uint64_t id);
+
+static void drop_applied(struct mcm_drain *d, const struct open_intent *e)
 {
-	if (a->pool != b->pool)
-		return 0;
-	if (a->key_len == 0 || b->key_len == 0)
-		return 1;
-	return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
+	struct mcm_mutation *m = &d->batch[d->nbatch];
+	char *key;
+
+	if (d->ndrop_keys == MAX_OPEN || (!d->drop_keys && !(d->drop_keys = malloc((size_t)MAX_OPEN * KEY_BYTES)))) {
+		forget_pool(d, e->pool); /* no room to name the key: the pool is forgotten */
+		return;
+	}
+	key = d->drop_keys + d->ndrop_keys++ * KEY_BYTES;
+	memcpy(key, e->key, e->key_len);
+	memset(m, 0, sizeof *m);
+	m->op = MCM_OP_DROP;
+	m->pool = pool_of(d, e->pool);
+	m->key = key;
+	m->key_len = e->key_len;
+	m->group = m->value = "";
+	d->nbatch++;
+	d->dropped++;
 }
 
-static void open_intent(struct mcm_drain *d, uint64_t id, const unsigned char *payload, size_t len)
+/* A write to (pool, key) is read (key_len 0: a flush of the pool): every open
+ * entry on that target was in flight at the same time (tainted: a drop, not
+ * its outcome, is what the mirror keeps; for a write applied already, a drop
+ * now). @return 1 when there was one. */
+static int taint_key(struct mcm_drain *d, uint64_t pool, const void *key, size_t key_len)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < d->nopen; i++) {
+		struct open_intent *e = &d->open[i];
+
+		if (e->pool != pool ||
+		    (key_len && e->key_len && (e->key_len != key_len || memcmp(e->key, key, key_len) != 0)))
+			continue;
+		if (!e->tainted && (e->id & CLOSES_AT))
+			drop_applied(d, e);
+		e->tainted = 1;
+		any = 1;
+	}
+	if (any)
+		d->intents_dirty = 1;
+	return any;
+}
+
+/* Open an entry for a write to (pool, key), appended at position at, with
+ * this id (tainted if it overlaps another): NULL, after tainting what it
+ * overlaps, when there is no room for it. */
+static struct open_intent *open_entry(struct mcm_drain *d, uint64_t id, uint64_t at, uint64_t pool,
+				      const void *key, size_t key_len, uint64_t opened_us)
+{
+	/* both were in flight at once; or in a window no entry could be kept for */
+	int tainted = taint_key(d, pool, key, key_len) || at < d->blind_until;
+	struct open_intent *in;
+
+	if (d->nopen == MAX_OPEN)
+		return NULL; /* cannot track it (an intent's outcome will be dropped: not found) */
+	in = &d->open[d->nopen++];
+	memset(in, 0, offsetof(struct open_intent, key));
+	in->id = id;
+	in->pool = pool;
+	in->opened_us = opened_us;
+	in->key_len = (uint16_t)key_len;
+	memcpy(in->key, key, key_len);
+	in->tainted = (uint8_t)tainted;
+	d->intents_dirty = 1;
+	return in;
+}
+
+static void open_intent(struct mcm_drain *d, uint64_t id, uint64_t at, const unsigned char *payload, size_t len)
 {
 	struct mcm_jintent h;
-	struct open_intent *in;
 
 	if (len < sizeof h)
 		return;
 	memcpy(&h, payload, sizeof h);
-	if (h.key_len > sizeof in->key || sizeof h + h.key_len > len)
+	if (h.key_len > KEY_BYTES || sizeof h + h.key_len > len)
 		return;
-	in = &d->open[d->nopen == MAX_OPEN ? MAX_OPEN - 1 : d->nopen];
-	if (d->nopen == MAX_OPEN) {
-		/* cannot track it (its outcome will be dropped: not found), but the
-		 * writes it overlaps must still learn of it */
-		struct open_intent probe;
+	/* (the shim leaves an intent's clock unread) */
+	open_entry(d, id, at, h.pool, payload + sizeof h, h.key_len, h.wtime_us ? h.wtime_us : d->step_us);
+}
 
-		probe.pool = h.pool;
-		probe.key_len = (uint16_t)h.key_len;
-		memcpy(probe.key, payload + sizeof h, h.key_len);
-		for (size_t i = 0; i < d->nopen; i++)
-			if (same_target(&d->open[i], &probe))
-				d->open[i].tainted = 1;
-		d->intents_dirty = 1;
+/* Before the record at pos: the applied writes whose calls had returned when
+ * it was appended no longer overlap anything. */
+static void close_applied(struct mcm_drain *d, uint64_t pos)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (d->next_close > pos)
 		return;
+	for (size_t i = 0; i < d->nopen;) {
+		uint64_t close = d->open[i].id & CLOSES_AT ? d->open[i].id & ~CLOSES_AT : UINT64_MAX;
+
+		if (close <= pos) {
+			if (i != --d->nopen)
+				d->open[i] = d->open[d->nopen];
+			d->intents_dirty = 1;
+			continue;
+		}
+		next = close < next ? close : next;
+		i++;
 	}
-	memset(in, 0, offsetof(struct open_intent, key));
-	in->id = id;
-	in->pool = h.pool;
-	in->opened_us = h.wtime_us ? h.wtime_us : d->step_us; /* (the shim leaves its clock unread) */
-	in->key_len = (uint16_t)h.key_len;
-	memcpy(in->key, payload + sizeof h, h.key_len);
-	for (size_t i = 0; i < d->nopen; i++)
-		if (same_target(&d->open[i], in))
-			d->open[i].tainted = in->tainted = 1; /* both were in flight at once */
-	d->nopen++;
-	d->intents_dirty = 1;
+	d->next_close = next;
 }
 
 /* Close the intent id; returns 1 if it was found untainted. */
@@ -345,17 +432,15 @@ static void forget_pool(struct mcm_drain *d, uint64_t id)
 	m->key = m->group = m->value = "";
 }
 
-/* Turn an OUTCOME record into a mutation of the batch. The mutation points
- * into the journal's map, which stays put until the head moves. */
-static void add_outcome(struct mcm_drain *d, uint64_t id, const unsigned char *payload, size_t len)
+/* Turn an outcome (h, read from payload, of an OUTCOME or WRITE record) into a
+ * mutation of the batch, a drop unless clean. The mutation points into the
+ * journal's map, which stays put until the head moves. */
+static void add_mutation(struct mcm_drain *d, const struct mcm_joutcome *hp, const unsigned char *payload,
+			 size_t len, int clean)
 {
-	struct mcm_joutcome h;
+	struct mcm_joutcome h = *hp;
 	struct mcm_mutation *m = &d->batch[d->nbatch];
-	int clean = close_intent(d, id);
 
-	if (len < sizeof h)
-		return;
-	memcpy(&h, payload, sizeof h);
 	if (sizeof h + h.key_len + h.group_len + h.value_len > len) {
 		d->invalid++; /* cut short: what it did is unknown, but not even its key can be named */
 		forget_pool(d, h.pool);
@@ -397,6 +482,59 @@ static void add_outcome(struct mcm_drain *d, uint64_t id, const unsigned char *p
 	d->nbatch++;
 }
 
+static void add_outcome(struct mcm_drain *d, uint64_t id, const unsigned char *payload, size_t len)
+{
+	struct mcm_joutcome h;
+	int clean = close_intent(d, id);
+
+	if (len < sizeof h)
+		return;
+	memcpy(&h, payload, sizeof h);
+	add_mutation(d, &h, payload, len, clean);
+}
+
+/* A WRITE record (mcm_journal_resolve), read at at up to end. Resolved: an
+ * intent open from at to the tail its writer saw when the call returned,
+ * and its outcome, applied now; an entry stays open until the drainer reaches
+ * that tail (close_applied), and a write read meanwhile on the same key
+ * drops it. Else an intent, whose OUTCOME follows. */
+static void add_write(struct mcm_drain *d, const struct mcm_jrec *r, uint64_t at, uint64_t end,
+		      const unsigned char *payload, size_t len)
+{
+	uint64_t closes;
+	int resolved = mcm_journal_settle(d->j, r, at, &closes); /* (first: a pending one is taken over) */
+	const void *key;
+	struct mcm_joutcome h;
+	struct open_intent *in;
+	int clean;
+
+	if (len < sizeof h)
+		return;
+	memcpy(&h, payload, sizeof h);
+	key = payload + sizeof h;
+	if (h.key_len > KEY_BYTES || sizeof h + h.key_len > len) {
+		d->invalid++; /* its key cannot be named */
+		forget_pool(d, h.pool);
+		return;
+	}
+	if (!resolved) {
+		open_entry(d, r->id, at, h.pool, key, h.key_len, h.wtime_us);
+		return;
+	}
+	if (closes <= end) { /* nothing was appended while the call was in flight */
+		clean = !taint_key(d, h.pool, key, h.key_len) && at >= d->blind_until;
+	} else if ((in = open_entry(d, CLOSES_AT | closes, at, h.pool, key, h.key_len, h.wtime_us))) {
+		clean = !in->tainted;
+		if (d->next_close > closes)
+			d->next_close = closes;
+	} else { /* no room to follow its window: every write read in it is dropped */
+		clean = 0;
+		if (d->blind_until < closes)
+			d->blind_until = closes;
+	}
+	add_mutation(d, &h, payload, len, clean);
+}
+
 /* An intent that will never see its outcome: its key is dropped; a flush whose
  * writer died may have reached some servers, so the mirror forgets the pool. */
 static void add_drop(struct mcm_drain *d, const struct open_intent *in)
@@ -431,7 +569,7 @@ static void forget_all(struct mcm_drain *d, uint64_t lost)
 /* Commit the batch, the new position and (if changed) the open intents. */
 static int commit(struct mcm_drain *d, uint64_t pos)
 {
-	uint64_t saved[3] = {mcm_journal_instance(d->j), pos, d->lost_handled};
+	uint64_t saved[4] = {mcm_journal_instance(d->j), pos, d->lost_handled, d->blind_until};
 	struct mcm_meta meta[2] = {{META_JOURNAL, saved, sizeof saved}, {META_INTENTS, NULL, 0}};
 	unsigned char *intents = NULL;
 	uint64_t n = d->nopen;
@@ -481,6 +619,7 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 	struct open_intent *saved_open = NULL;
 	size_t saved_nopen = d->nopen, n = 0;
 	uint64_t pos = d->pos, lost = mcm_journal_lost(d->j), lost_handled = d->lost_handled;
+	uint64_t blind_until = d->blind_until;
 	int rc = 0, at_end = 0, orphan_pending = d->orphan_pending;
 
 	*consumed = 0;
@@ -492,9 +631,11 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 		return ENOMEM;
 	memcpy(saved_open, d->open, d->nopen * sizeof *saved_open);
 	d->nbatch = 0;
+	d->ndrop_keys = 0;
 	if (d->npools > POOLS_KEPT)
 		d->npools = 0; /* between steps nothing points into the cache */
-	while (n < max && d->nbatch < STEP_MAX - 1 && d->npools < MAX_POOLS) {
+	/* a record adds a mutation, and a drop for each applied write it overlaps */
+	while (n < max && d->nbatch + d->nopen + 2 < STEP_MAX && d->npools < MAX_POOLS) {
 		const struct mcm_jrec *r;
 		const unsigned char *payload;
 		size_t len;
@@ -503,6 +644,7 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 			orphan_intents(d);
 			d->orphan_pending = 0;
 		}
+		close_applied(d, pos);
 		rc = mcm_journal_read(d->j, &pos, &r, &payload, &len);
 		if (rc == MCM_EFORMAT && mcm_journal_skip_damaged(d->j, &pos) == 0) {
 			d->damaged++; /* something wrote into the map: skip to the next whole record */
@@ -517,14 +659,17 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 		}
 		if (rc != 0)
 			break;
-		n++;
-		if (r->type == MCM_J_POOL)
-			remember_pool(d, payload, len);
-		else if (r->type == MCM_J_INTENT)
-			open_intent(d, r->id, payload, len);
+		n += r->type == MCM_J_WRITE ? 2 : 1; /* (a write, as an intent and an outcome would be) */
+		if (r->type == MCM_J_WRITE)
+			add_write(d, r, pos - r->len, pos, payload, len);
 		else if (r->type == MCM_J_OUTCOME)
 			add_outcome(d, r->id, payload, len);
+		else if (r->type == MCM_J_INTENT)
+			open_intent(d, r->id, pos - r->len, payload, len);
+		else if (r->type == MCM_J_POOL)
+			remember_pool(d, payload, len);
 	}
+	close_applied(d, pos);
 	if (rc == 0 && at_end && lost != d->lost_handled)
 		forget_all(d, lost);
 	/* pad records count as progress too: a pad can end what the journal holds (the record it
@@ -535,6 +680,8 @@ int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed)
 	if (rc != 0) {
 		memcpy(d->open, saved_open, saved_nopen * sizeof *saved_open);
 		d->nopen = saved_nopen;
+		d->next_close = 0;
+		d->blind_until = blind_until;
 		d->npools = 0;
 		d->lost_handled = lost_handled;
 		d->orphan_pending = orphan_pending;
@@ -572,8 +719,13 @@ static int reap_some(struct mcm_drain *d, unsigned max_age_s, size_t *n)
 	now_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	while (i < d->nopen) {
 		struct open_intent *in = &d->open[i];
+		int dead;
 
-		int dead = ngone < POOLS_PER_STEP && writer_gone(in->id);
+		if (in->id & CLOSES_AT) { /* an applied write: no writer to wait for */
+			i++;
+			continue;
+		}
+		dead = ngone < POOLS_PER_STEP && writer_gone(in->id);
 
 		if (dead)
 			mcm_journal_writing(d->j, -1); /* it may have been an always-writer in flight */
@@ -601,7 +753,8 @@ static int any_to_reap(const struct mcm_drain *d, unsigned max_age_s)
 	uint64_t now_us = mcm_now_us();
 
 	for (size_t i = 0; i < d->nopen; i++)
-		if (writer_gone(d->open[i].id) || now_us - d->open[i].opened_us > (uint64_t)max_age_s * 1000000u)
+		if (!(d->open[i].id & CLOSES_AT) &&
+		    (writer_gone(d->open[i].id) || now_us - d->open[i].opened_us > (uint64_t)max_age_s * 1000000u))
 			return 1;
 	return 0;
 }

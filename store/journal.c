@@ -84,7 +84,7 @@ static int record_at(const struct mcm_journal *j, uint64_t pos, const struct mcm
 		return 1;
 	}
 	if (r->len < sizeof *r || r->len % ALIGN != 0 || at + r->len > size || r->type < MCM_J_PAD ||
-	    r->type > MCM_J_OUTCOME || r->reserved >= ALIGN || r->len - sizeof *r < r->reserved)
+	    r->type > MCM_J_WRITE || r->reserved >= ALIGN || r->len - sizeof *r < r->reserved)
 		return 0;
 	crc = crc_of(j->seed, r, pos);
 	if (crc != r->crc && !(pos < j->recovered_at && crc_of(j->prev_seed, r, pos) == r->crc))
@@ -543,8 +543,9 @@ static inline void copy_piece(unsigned char *d, const void *src, size_t n)
 	}
 }
 
-int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, const struct iovec *iov,
-		       int iovcnt, unsigned wait_ms, uint64_t *end)
+/* Append a record; *at: its position, *end: just past it, *crc: its CRC. */
+static int put_record(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, const struct iovec *iov, int iovcnt,
+		      unsigned wait_ms, uint64_t *at, uint64_t *end, uint32_t *crc)
 {
 	size_t len = sizeof(struct mcm_jrec), need;
 	struct mcm_jrec hdr, *r;
@@ -593,8 +594,116 @@ int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, 
 	if (sleeping == 2 ||
 	    (sleeping == 1 && t + need - __atomic_load_n(&j->h->reclaim, __ATOMIC_RELAXED) > j->size / 2))
 		mcm_journal_wake_drainer(j);
+	*at = t;
 	*end = t + need;
+	*crc = hdr.crc;
 	return 0;
+}
+
+int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, const struct iovec *iov,
+		       int iovcnt, unsigned wait_ms, uint64_t *end)
+{
+	uint64_t at;
+	uint32_t crc;
+
+	return put_record(j, type, id, iov, iovcnt, wait_ms, &at, end, &crc);
+}
+
+int mcm_journal_append_write(struct mcm_journal *j, uint64_t id, const struct iovec *iov, int iovcnt,
+			     unsigned wait_ms, struct mcm_jticket *t)
+{
+	uint64_t end;
+
+	return put_record(j, MCM_J_WRITE, id, iov, iovcnt, wait_ms, &t->pos, &end, &t->crc);
+}
+
+/* The spare word of a MCM_J_WRITE record: 0 pending, SPARE_TAKEN, or resolved:
+ * SPARE_RESOLVED, 15 bits of its CRC (a word scribbled on passes for a
+ * resolution once in 65,536), and the 16-byte units appended from its
+ * position to the tail when its call returned (16 bits: up to 1 MiB; a call
+ * that saw more appended while in flight appends an outcome instead). */
+#define SPARE_TAKEN 1u
+#define SPARE_RESOLVED 0x80000000u
+#define SPARE_UNITS 0x0000ffffu
+
+static uint32_t resolved_tag(uint32_t crc)
+{
+	return SPARE_RESOLVED | (crc >> 17) << 16;
+}
+
+/* The CRC and spare words of r, as one 64-bit word (they are adjacent and
+ * 8-aligned: records start on 16 bytes). */
+static uint64_t *state_word(const struct mcm_jrec *r)
+{
+	return (uint64_t *)(void *)&((struct mcm_jrec *)r)->crc;
+}
+
+static uint64_t state_of(uint32_t crc, uint32_t spare)
+{
+	struct {
+		uint32_t crc, spare;
+	} w = {crc, spare};
+	uint64_t v;
+
+	memcpy(&v, &w, sizeof v);
+	return v;
+}
+
+static uint32_t spare_of(uint64_t state)
+{
+	uint32_t w[2];
+
+	memcpy(w, &state, sizeof w);
+	return w[1];
+}
+
+int mcm_journal_resolve(struct mcm_journal *j, const struct mcm_jticket *t)
+{
+	const struct mcm_jrec *r = (const struct mcm_jrec *)(j->ring + t->pos % j->size);
+	/* every record appended from here on was sent after this call returned: the
+	 * reply was read before this load (a system call orders them) */
+	uint64_t units = (__atomic_load_n(&j->h->tail, __ATOMIC_ACQUIRE) - t->pos) / ALIGN;
+	uint64_t pending = state_of(t->crc, 0);
+
+	if (units > SPARE_UNITS)
+		return E2BIG;
+	/* the CRC in the same word: if the drainer took the record over, applied it and
+	 * the room was reused, another record is there, with another CRC */
+	if (!__atomic_compare_exchange_n(state_word(r), &pending,
+					 state_of(t->crc, resolved_tag(t->crc) | (uint32_t)units), 0,
+					 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		return EALREADY;
+	return 0;
+}
+
+int mcm_journal_settle(struct mcm_journal *j, const struct mcm_jrec *r, uint64_t pos, uint64_t *close)
+{
+	uint64_t *word = state_word(r), state = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+
+	(void)j;
+	for (;;) {
+		uint32_t spare = spare_of(state);
+
+		if ((spare & ~SPARE_UNITS) == resolved_tag(r->crc)) {
+			*close = pos + (uint64_t)(spare & SPARE_UNITS) * ALIGN;
+			return 1;
+		}
+		if (spare != 0) /* taken over already (read again after a failed commit), or scribbled on */
+			return 0;
+		if (__atomic_compare_exchange_n(word, &state, state_of(r->crc, SPARE_TAKEN), 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return 0;
+	}
+}
+
+void mcm_journal_add_features(struct mcm_journal *j, uint32_t features)
+{
+	__atomic_fetch_or(&j->h->features, features, __ATOMIC_RELEASE);
+}
+
+uint32_t mcm_journal_features(const struct mcm_journal *j)
+{
+	return __atomic_load_n(&j->h->features, __ATOMIC_ACQUIRE);
 }
 
 void mcm_journal_prefault(struct mcm_journal *j, size_t ahead)

@@ -1,10 +1,12 @@
 /* mcm_drain.h - apply the write journal to the store, in order, one drainer at a time.
  *
  * The journal holds, for each intercepted write, an INTENT appended before the
- * call reached the server and an OUTCOME appended after it returned. Read in
- * journal order they tell which writes to a key overlapped in time: the
- * server may have applied overlapping writes in either order, so such a key
- * is dropped instead of guessed. An intent whose writer died before its
+ * call reached the server and an OUTCOME appended after it returned; or one
+ * WRITE record that stands for both (mcm_journal_resolve): the intent at its
+ * position, the outcome where the journal's tail was when the call returned.
+ * Read in journal order they tell which writes to a key overlapped in time:
+ * the server may have applied overlapping writes in either order, so such a
+ * key is dropped instead of guessed. An intent whose writer died before its
  * outcome (killed while its call was in flight) drops its key too.
  *
  * The journal position applied so far, and the intents still open, are
@@ -40,7 +42,10 @@ int mcm_drain_open(struct mcm_drain **out, struct mcm_store *st, struct mcm_jour
 void mcm_drain_close(struct mcm_drain *d);
 
 /** Apply up to max records in one transaction.
- * @param[out] consumed journal records consumed (0 when caught up)
+ * @param[out] consumed journal records consumed (0 when caught up); a
+ * MCM_J_WRITE record counts as two, the intent and the outcome it stands
+ * for: the size of a batch and the sweep's budget (one entry a record,
+ * shim/writer.c) stay what they are for the same writes
  * @return 0 or an error (nothing of this step was applied then). */
 int mcm_drain_step(struct mcm_drain *d, size_t max, size_t *consumed);
 

@@ -43,7 +43,9 @@ enum mcm_jtype {
 	MCM_J_PAD = 1,     /**< filler up to the end of the ring */
 	MCM_J_POOL = 2,    /**< a pool record (mcm_pool_encode) */
 	MCM_J_INTENT = 3,  /**< a write to (pool, key) is about to be sent */
-	MCM_J_OUTCOME = 4  /**< what that write did (an encoded mutation) */
+	MCM_J_OUTCOME = 4, /**< what that write did (an encoded mutation) */
+	MCM_J_WRITE = 5    /**< a write's intent and the outcome it has if the call does as asked
+			        (an encoded mutation): see mcm_journal_resolve */
 };
 
 /** The header every record starts with (24 bytes). */
@@ -55,7 +57,7 @@ struct mcm_jrec {
 	uint32_t crc;  /**< CRC-32C of the instance, the 16 bytes above, the payload and the
 			    record's position: a torn record, or one left from an earlier lap
 			    or an earlier instance, does not match */
-	uint32_t spare;
+	uint32_t spare; /**< MCM_J_WRITE: its state (mcm_journal_resolve), outside the CRC; else 0 */
 };
 
 /** The journal file's first page, in native byte order (JOURNAL_HEADER
@@ -84,7 +86,13 @@ struct mcm_jheader {
 	pthread_mutex_t sync_lock; /**< held by the producer running a group sync */
 	uint32_t applied_seq;   /**< futex word: bumped each time the drainer moves the head */
 	int32_t waiters;        /**< readers waiting on applied_seq (mcm_journal_wait_applied) */
+	uint32_t features;      /**< MCM_JFEAT_* (0 in a journal made before they existed) */
 };
+
+/** features: every drainer of this journal's mirror reads MCM_J_WRITE records
+ * (set by one that opened the mirror at format 4 or later: an older one
+ * refuses such a mirror; writers use MCM_J_WRITE only once it is set). */
+#define MCM_JFEAT_WRITE 1u
 
 #define MCM_JLOCK_WAITERS 0x80000000u /**< append_lock: someone sleeps on the word */
 
@@ -107,6 +115,41 @@ void mcm_journal_close(struct mcm_journal *j);
  * @return 0, ENOSPC (full; the record was not written) or EMSGSIZE (larger than a quarter of the ring). */
 int mcm_journal_append(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, const struct iovec *iov,
 		       int iovcnt, unsigned wait_ms, uint64_t *end);
+
+/** Where a MCM_J_WRITE record went: what mcm_journal_resolve needs. */
+struct mcm_jticket {
+	uint64_t pos; /**< the record's position */
+	uint32_t crc; /**< its CRC: a record written later at that place has another */
+};
+
+/** Append a MCM_J_WRITE record (as mcm_journal_append) and fill *t. */
+int mcm_journal_append_write(struct mcm_journal *j, uint64_t id, const struct iovec *iov, int iovcnt,
+			     unsigned wait_ms, struct mcm_jticket *t);
+
+/** One record a write. A MCM_J_WRITE record is appended before the call
+ * (pending): it opens the write, as an intent does, and holds the outcome
+ * the call has if the server does as asked. After the call, the writer
+ * resolves it here, at no other cost than a compare-and-swap of its spare
+ * word (with its CRC, in the same 8 bytes): "done as recorded, and the
+ * journal's tail was here when the call returned". The drainer then takes it
+ * for an intent open from its position to that tail, and its outcome.
+ * A drainer that reaches a record still pending takes it over instead
+ * (mcm_journal_settle): it is an intent from then on, and its writer, whose
+ * resolution then fails, appends an MCM_J_OUTCOME with its id, as does a
+ * writer whose call did something else.
+ * @return 0, or EALREADY: taken over (or the place reused since: the CRC
+ * differs), or E2BIG: more than 1 MiB appended during the call. */
+int mcm_journal_resolve(struct mcm_journal *j, const struct mcm_jticket *t);
+
+/** The drainer, at the MCM_J_WRITE record r read at pos: 1 when it was
+ * resolved (*close: the tail when its call returned; records from pos to
+ * there were appended while the call was in flight), 0 when it is an intent
+ * (taken over now, if it was still pending). */
+int mcm_journal_settle(struct mcm_journal *j, const struct mcm_jrec *r, uint64_t pos, uint64_t *close);
+
+/** features (MCM_JFEAT_*): set (by a drainer), and read (by writers). */
+void mcm_journal_add_features(struct mcm_journal *j, uint32_t features);
+uint32_t mcm_journal_features(const struct mcm_journal *j);
 
 /** Map, writable, this process's pages of the ring from the tail to ahead
  * bytes past it (MADV_POPULATE_WRITE; nothing on a kernel without it), so

@@ -29,9 +29,11 @@
 #include <stdint.h>
 
 /** The mirror's format version written by this build (docs/FORMAT.md §1.9):
- * 3 packs the seq index's entries in bundles. Versions 1 and 2 are read too;
- * the first writable open upgrades them. */
-#define MCM_FORMAT_VERSION 3
+ * 3 packs the seq index's entries in bundles; 4 (the same layout) has its
+ * journal's writers append one record a write (MCM_J_WRITE), which a drainer
+ * of format 3 would skip. Versions 1 to 3 are read too; the first writable
+ * open upgrades them. */
+#define MCM_FORMAT_VERSION 4
 /** The layout version of item and pool records (their first byte): 2 since
  * format 2 (version 1 records are read too). */
 #define MCM_RECORD_VERSION 2
@@ -186,6 +188,10 @@ struct mcm_store;
 
 /** The MCM_STORE_* flags st was opened with. */
 unsigned mcm_store_flags(const struct mcm_store *st);
+
+/** The mirror's format version as this handle reads it (MCM_FORMAT_VERSION
+ * once a writable open upgraded it). */
+unsigned mcm_store_format(const struct mcm_store *st);
 
 /** Open (and with MCM_STORE_CREATE, create) the environment in directory path.
  *

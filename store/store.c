@@ -106,14 +106,17 @@ static int check_meta(struct mcm_store *st, MDB_txn *txn)
 		return MCM_EFORMAT;
 	if (st->format < MCM_FORMAT_VERSION && !(st->flags & MCM_STORE_RDONLY)) {
 		/* an older mirror: rewritten as the current version in this transaction
-		 * (version 1: its records with checksums, then 2: the index in bundles) */
+		 * (version 1: its records with checksums, then 2: the index in bundles;
+		 * 3 to 4 changes only the journal's records, and nothing here) */
 		uint32_t version = MCM_FORMAT_VERSION;
 
 		if (st->format == 1 && (rc = mcm_store_upgrade_v1(st, txn)) != 0)
 			return rc;
-		st->format = 2;
-		if ((rc = mcm_seqidx_convert(st, txn)) != 0)
-			return rc;
+		if (st->format <= 2) {
+			st->format = 2;
+			if ((rc = mcm_seqidx_convert(st, txn)) != 0)
+				return rc;
+		}
 		v.mv_size = sizeof version;
 		v.mv_data = &version;
 		if ((rc = mdb_put(txn, st->meta, &k, &v, 0)) != 0)
@@ -472,6 +475,11 @@ void mcm_store_close(struct mcm_store *st)
 	free(st->ord_pending);
 	free(st->arena);
 	free(st);
+}
+
+unsigned mcm_store_format(const struct mcm_store *st)
+{
+	return st->format;
 }
 
 unsigned mcm_store_flags(const struct mcm_store *st)
@@ -1021,14 +1029,18 @@ void mcm_iter_close(struct mcm_iter *it)
 	free(it);
 }
 
-/* Does the mirror still have the format this handle opened it with? (An
- * upgrade by a writable open elsewhere changes the seq index's layout.) */
+/* Does the mirror still have the layout this handle opened it with? (An
+ * upgrade by a writable open elsewhere from format 2 or 1 changes the seq
+ * index's layout; one from 3 to 4 changes nothing an iterator reads.) */
 static int same_format(struct mcm_store *st, MDB_txn *txn)
 {
 	MDB_val k = {sizeof META_FORMAT - 1, (void *)META_FORMAT}, v;
+	unsigned now;
 
-	return mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 4 &&
-	       *(const unsigned char *)v.mv_data == st->format;
+	if (mdb_get(txn, st->meta, &k, &v) != 0 || v.mv_size != 4)
+		return 0;
+	now = *(const unsigned char *)v.mv_data;
+	return now == st->format || (now >= 3 && st->format >= 3 && now <= MCM_FORMAT_VERSION);
 }
 
 /* Is the iterator's snapshot to be renewed before the next step? Then do it

@@ -8,6 +8,9 @@
  *     mcm_journal_append, with fields the shim would never write (any op byte, group mode,
  *     namespace length, lengths that disagree with the payload), ids of this process, of a
  *     dead one and of none;
+ *   one-record write (MCM_J_WRITE, the same payloads as an outcome), resolved at once or left
+ *     pending; resolve: one of those pending, later (by then taken over, or its place in the
+ *     ring reused: the resolution must fail then);
  *   damage: bytes of the mapped ring overwritten (the host can scribble on the shared map);
  *   drain: one mcm_drain_step of a few records; sync: the store synced, the room reclaimed;
  *   reap: mcm_drain_reap of dead writers or of every open intent;
@@ -58,8 +61,11 @@ enum step {
 	S_REAP,
 	S_DRAINER,
 	S_REBOOT,
-	NSTEPS
+	S_ONE,    /* opcode bytes from 0xe0 (even): the steps above are the byte modulo S_ONE, */
+	S_RESOLVE /* as before these two came (the seeds keep their meaning); odd: this one */
 };
+
+#define TICKETS 8 /* one-record writes left pending at once */
 
 struct env {
 	char dir[4096];
@@ -68,6 +74,8 @@ struct env {
 	struct mcm_journal *j;
 	struct mcm_drain *d;
 	struct mcm_pool pools[3];
+	struct mcm_jticket tickets[TICKETS];
+	unsigned ntickets;
 };
 
 static const char *const servers[3] = {"127.0.0.1:11211", "127.0.0.1:11212", "127.0.0.1:11211,/run/mc.sock"};
@@ -164,7 +172,9 @@ static void intent(struct env *e, struct fuzz_in *in, uint64_t id, uint64_t pool
 	append(e, MCM_J_INTENT, id, iov, 2);
 }
 
-static void outcome(struct env *e, struct fuzz_in *in, uint64_t id, uint64_t pool, const uint8_t *key, size_t len)
+/* An OUTCOME record; or with t, a WRITE record (its ticket in *t, t->pos UINT64_MAX if not appended). */
+static void outcome_rec(struct env *e, struct fuzz_in *in, uint64_t id, uint64_t pool, const uint8_t *key,
+			size_t len, struct mcm_jticket *t)
 {
 	struct mcm_joutcome h;
 	size_t glen, vlen;
@@ -200,7 +210,58 @@ static void outcome(struct env *e, struct fuzz_in *in, uint64_t id, uint64_t poo
 	iov[1] = (struct iovec){(void *)key, len};
 	iov[2] = (struct iovec){(void *)group, glen};
 	iov[3] = (struct iovec){(void *)value, vlen};
+	if (t) {
+		int rc = mcm_journal_append_write(e->j, id, iov, 4, 0, t);
+
+		FUZZ_CHECK(rc == 0 || rc == ENOSPC || rc == EMSGSIZE, "append_write returned %d", rc);
+		if (rc != 0)
+			t->pos = UINT64_MAX;
+		return;
+	}
 	append(e, MCM_J_OUTCOME, id, iov, 4);
+}
+
+static void outcome(struct env *e, struct fuzz_in *in, uint64_t id, uint64_t pool, const uint8_t *key, size_t len)
+{
+	outcome_rec(e, in, id, pool, key, len, NULL);
+}
+
+static void resolve(struct env *e, const struct mcm_jticket *t)
+{
+	int rc = mcm_journal_resolve(e->j, t);
+
+	FUZZ_CHECK(rc == 0 || rc == EALREADY, "resolve returned %d", rc);
+}
+
+/* A one-record write: resolved at once, kept pending, or left for its outcome. */
+static void step_one(struct env *e, struct fuzz_in *in)
+{
+	uint64_t id = an_id(in), pool = e->pools[fuzz_u8(in) % 3].id;
+	uint8_t how = fuzz_u8(in);
+	struct mcm_jticket t;
+	size_t len;
+	const uint8_t *key = a_key(in, &len);
+
+	outcome_rec(e, in, id, pool, key, len, &t);
+	if (t.pos == UINT64_MAX)
+		return;
+	if (how % 3 == 0)
+		resolve(e, &t);
+	else if (how % 3 == 1 && e->ntickets < TICKETS)
+		e->tickets[e->ntickets++] = t;
+	else
+		outcome(e, in, id, pool, key, len); /* the call did something else */
+}
+
+static void step_resolve(struct env *e, struct fuzz_in *in)
+{
+	unsigned i;
+
+	if (e->ntickets == 0)
+		return;
+	i = fuzz_u8(in) % e->ntickets;
+	resolve(e, &e->tickets[i]);
+	e->tickets[i] = e->tickets[--e->ntickets];
 }
 
 static void step_write(struct env *e, struct fuzz_in *in, enum step s)
@@ -217,7 +278,7 @@ static void step_write(struct env *e, struct fuzz_in *in, enum step s)
 
 static void step_raw(struct env *e, struct fuzz_in *in)
 {
-	enum mcm_jtype type = (enum mcm_jtype)(fuzz_u8(in) % 6); /* 0 and 5 are no type */
+	enum mcm_jtype type = (enum mcm_jtype)(fuzz_u8(in) % 7); /* 0 and 6 are no type */
 	uint64_t id = an_id(in);
 	size_t len;
 	const uint8_t *payload = fuzz_bytes(in, fuzz_u8(in), &len);
@@ -373,7 +434,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mcm_journal_close(e.j);
 	open_all(&e);
 	for (int i = 0; i < MAX_STEPS && in.n > 0; i++) {
-		enum step s = (enum step)(fuzz_u8(&in) % NSTEPS);
+		uint8_t op = fuzz_u8(&in);
+		enum step s = op >= 0xe0 ? (op & 1 ? S_RESOLVE : S_ONE) : (enum step)(op % S_ONE);
 
 		switch (s) {
 		case S_POOL:
@@ -405,8 +467,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case S_REBOOT:
 			step_reboot(&e, &in);
+			e.ntickets = 0; /* (their writers are gone with the boot) */
 			break;
-		case NSTEPS:
+		case S_ONE:
+			step_one(&e, &in);
+			break;
+		case S_RESOLVE:
+			step_resolve(&e, &in);
 			break;
 		}
 	}

@@ -84,6 +84,7 @@ def record_seed(key, rec, fix=0):
 
 # --- fuzz_journal programs: opcodes and operands as fuzz_journal.c reads them ----------------
 S_POOL, S_INTENT, S_OUTCOME, S_WRITE, S_WRITE2, S_RAW, S_DAMAGE, S_DRAIN, S_SYNC, S_REAP, S_DRAINER, S_REBOOT = range(12)
+S_ONE, S_RESOLVE = 0xe0, 0xe1  # one-record writes (MCM_J_WRITE), and a later resolution
 OWN = 0x80  # an id of this process (0x40: of a dead one, 0: of none)
 OP_PUT, OP_APPEND, OP_DELTA, OP_TOUCH, OP_DELETE, OP_DROP, OP_FLUSH = 1, 2, 4, 5, 6, 7, 8
 
@@ -102,6 +103,17 @@ def j_write(counter, key=0, op=OP_PUT, value=b"v", group=b"", shape=0, step=S_WR
         out += struct.pack("<I", 42)  # flags
         out += bytes([0])  # exptime: 0
         out += bytes([1]) + struct.pack("<Q", 7) + bytes([0, 1])  # delta, result, initial, incr
+    return out
+
+
+def j_one(counter, how, key=0, value=b"v", who=OWN):
+    """A one-record write: how 0 resolves it at once, 1 keeps it pending, 2 appends an outcome too."""
+    out = bytes([S_ONE, who | counter, 0, how, key])
+    out += bytes([0, 0, len(value)]) + value + bytes([OP_PUT, 0]) + struct.pack("<I", 42) + bytes([0])
+    out += bytes([1]) + struct.pack("<Q", 7) + bytes([0, 1])
+    if how == 2:
+        out += bytes([0, 0, len(value)]) + value + bytes([OP_DELETE, 0]) + struct.pack("<I", 0) + bytes([0])
+        out += bytes([1]) + struct.pack("<Q", 7) + bytes([0, 1])
     return out
 
 
@@ -129,6 +141,11 @@ def journal_seeds():
         + writes + j_damage(200, b"\x00") + j_drain(),
         "reboot": bytes([0x01]) + j_pool() + writes + j_drain(3) + bytes([S_SYNC]) + writes + bytes([S_REBOOT, 1])
         + writes + bytes([S_DRAINER]) + j_drain(),
+        # one record a write: resolved, pending then resolved (before and after the drainer took
+        # it over), another call's outcome, overlapping writes on one key
+        "one_record": bytes([0x00]) + j_pool() + j_one(1, 0) + j_one(2, 1) + j_one(3, 1, key=1)
+        + bytes([S_RESOLVE, 0]) + j_drain(2) + bytes([S_RESOLVE, 0]) + j_one(4, 2) + j_one(5, 1, key=2)
+        + j_one(6, 0, key=2) + bytes([S_RESOLVE, 0]) + j_drain(),
         "ns_group": bytes([0x00]) + j_pool(1) + j_write(1, key=2, pool=1, group=b"grp", shape=0x10) + j_drain(),
         # found by a long run (minimized): a reboot tears the record a pad made room for, so the
         # recovered journal ends with the pad; the drain stopped before it (test_drain: pad_at_the_end)

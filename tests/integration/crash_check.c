@@ -17,7 +17,10 @@
  * the server holds the one in flight (docs/DURABILITY.md). That lasts until
  * the writer does that operation again: "power:A" says the power loss was
  * when A was the last acknowledged operation, and allows it while it still is.
- * Prints a summary on stdout; the failures on stderr; exits 1 on any failure.
+ * Prints a summary on stdout, with what the killed writer left unapplied in
+ * the journal: one-record writes (and how many of them unresolved: their
+ * calls were in flight, or did something else) and intents; the failures on
+ * stderr; exits 1 on any failure.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -62,6 +65,30 @@ static int64_t last_op_on(uint64_t k, int64_t a, uint64_t nkeys)
 		return -1;
 	j = a - (int64_t)(((uint64_t)a - k) % nkeys);
 	return j;
+}
+
+/* Before anything drains: the records from the journal's head to its tail, by
+ * kind. A write record is unresolved while bit 31 of its state word (bytes
+ * 20-23, docs/FORMAT.md §1.11) is clear. */
+static void journal_left(const char *dir, uint64_t *writes, uint64_t *unresolved, uint64_t *intents)
+{
+	struct mcm_journal *j;
+	const struct mcm_jrec *r;
+	const unsigned char *p;
+	size_t len;
+	uint64_t pos;
+
+	*writes = *unresolved = *intents = 0;
+	if (mcm_journal_open(&j, dir, 0, 0) != 0)
+		return;
+	for (pos = mcm_journal_head(j); mcm_journal_read(j, &pos, &r, &p, &len) == 0;) {
+		if (r->type == MCM_J_WRITE) {
+			(*writes)++;
+			*unresolved += !(__atomic_load_n(&r->spare, __ATOMIC_ACQUIRE) & 0x80000000u);
+		}
+		*intents += r->type == MCM_J_INTENT;
+	}
+	mcm_journal_close(j);
 }
 
 /* The journal is applied to its end and no intent is left open. */
@@ -217,7 +244,7 @@ int main(int argc, char **argv)
 	struct crash_state *s;
 	memcached_st *mc;
 	memcached_server_st *list;
-	uint64_t nkeys, records, live = 0, absent_inflight = 0;
+	uint64_t nkeys, records, live = 0, absent_inflight = 0, writes, unresolved, intents;
 	size_t npools = 0;
 	int64_t a;
 	int rc, power;
@@ -231,13 +258,15 @@ int main(int argc, char **argv)
 		return 2;
 	a = __atomic_load_n(&s->acked, __ATOMIC_ACQUIRE);
 	power = argc == 6 && (strcmp(argv[5], "power") == 0 || strtoll(argv[5] + 5 + (argv[5][5] == ':'), NULL, 10) == a);
+	journal_left(argv[1], &writes, &unresolved, &intents);
 	if ((rc = mcm_drain_catch_up(argv[1], 5000)) != 0) {
 		fprintf(stderr, "crash_check: catch-up: %s\n", mcm_strerror(rc));
 		return 1;
 	}
 	if ((rc = mcm_store_open(&st, argv[1], 0, 0)) == ENOENT && a < 0) {
 		/* killed before its first write (a loaded machine): nothing was acknowledged */
-		printf("acked=-1 live=0 records=0 dropped_in_flight=0 failures=0\n");
+		printf("acked=-1 live=0 records=0 dropped_in_flight=0 failures=0 writes_left=%" PRIu64
+		       " unresolved=%" PRIu64 " intents_left=%" PRIu64 "\n", writes, unresolved, intents);
 		return 0;
 	}
 	if (rc != 0) {
@@ -281,7 +310,8 @@ int main(int argc, char **argv)
 	records = check_listing(st, nkeys);
 	memcached_free(mc);
 	mcm_store_close(st);
-	printf("acked=%" PRId64 " live=%" PRIu64 " records=%" PRIu64 " dropped_in_flight=%" PRIu64 " failures=%d\n", a,
-	       live, records, absent_inflight, failures);
+	printf("acked=%" PRId64 " live=%" PRIu64 " records=%" PRIu64 " dropped_in_flight=%" PRIu64
+	       " failures=%d writes_left=%" PRIu64 " unresolved=%" PRIu64 " intents_left=%" PRIu64 "\n",
+	       a, live, records, absent_inflight, failures, writes, unresolved, intents);
 	return failures ? 1 : 0;
 }

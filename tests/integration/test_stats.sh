@@ -32,7 +32,7 @@ grep -q "mcmirror: stats: .*'$MCM_TMP/nothing-here'" "$MCM_TMP/err" || fail "mis
 "$MCM_BIN/mkmirror" "$MCM_TMP/m1" 127.0.0.1:11211 1500 100 || fail "mkmirror"
 "$MCM_TOOL" --mirror "$MCM_TMP/m1" stats >"$MCM_TMP/s1" || fail "stats failed"
 assert_eq "$(stat_of "$MCM_TMP/s1" mirror.path)" "$MCM_TMP/m1" "mirror.path"
-assert_eq "$(stat_of "$MCM_TMP/s1" mirror.format_version)" 3 "format version"
+assert_eq "$(stat_of "$MCM_TMP/s1" mirror.format_version)" 4 "format version"
 assert_eq "$(stat_of "$MCM_TMP/s1" mirror.entries)" 1500 "entries"
 assert_eq "$(stat_of "$MCM_TMP/s1" mirror.last_seq)" 1500 "last_seq"
 assert_eq "$(stat_of "$MCM_TMP/s1" mirror.pools)" 1 "pools"

@@ -351,7 +351,7 @@ static int read_header(struct reader *r, struct mcm_pool **pools, size_t *npools
 	if (strcmp(header_value(r, "version"), "1") != 0)
 		bad(r, "unknown version");
 	rf = header_value(r, "record_format"); /* (a dump's lines do not depend on it) */
-	if (strcmp(rf, "1") != 0 && strcmp(rf, "2") != 0 && strcmp(rf, "3") != 0)
+	if (strcmp(rf, "1") != 0 && strcmp(rf, "2") != 0 && strcmp(rf, "3") != 0 && strcmp(rf, "4") != 0)
 		bad(r, "unknown record format");
 	header_value(r, "created");
 	header_value(r, "mirror");

@@ -88,6 +88,23 @@ static void write_key(struct env *e, uint64_t id, enum mcm_op op, const char *ke
 	outcome(e, id, op, key, value);
 }
 
+/* One record a write (MCM_J_WRITE): appended pending, as the shim does before the call. */
+static struct mcm_jticket write_rec(struct env *e, uint64_t id, enum mcm_op op, const char *key, const char *value)
+{
+	struct mcm_joutcome h;
+	struct iovec iov[3] = {{&h, sizeof h}, {(void *)key, strlen(key)}, {(void *)value, strlen(value)}};
+	struct mcm_jticket t;
+
+	memset(&h, 0, sizeof h);
+	h.pool = e->pool.id;
+	h.wtime_us = mcm_now_us();
+	h.key_len = (uint16_t)strlen(key);
+	h.value_len = (uint32_t)strlen(value);
+	h.op = (uint8_t)op;
+	assert_int_equal(mcm_journal_append_write(e->j, id, iov, 3, 0, &t), 0);
+	return t;
+}
+
 /* Drain everything there is; returns the records consumed. */
 static size_t drain_all(struct env *e)
 {
@@ -294,6 +311,167 @@ static void test_overflow_still_taints(void **state)
 	outcome(e, alive | 5000, MCM_OP_PUT, "s", "second");
 	drain_all(e);
 	expect(e, "s", NULL, 0);
+}
+
+/* One record a write, resolved: applied as its outcome; one still pending when
+ * the drainer reaches it is taken over (an intent), and its writer's
+ * resolution then fails: the outcome it appends instead is applied. */
+static void test_one_record(void **state)
+{
+	struct env *e = *state;
+	struct mcm_jticket t;
+
+	assert_true(mcm_journal_features(e->j) & MCM_JFEAT_WRITE); /* a drainer of format 4 opened it */
+	add_pool(e);
+	t = write_rec(e, 1, MCM_OP_PUT, "a", "1");
+	assert_int_equal(mcm_journal_resolve(e->j, &t), 0);
+	assert_int_equal(mcm_journal_resolve(e->j, &t), EALREADY); /* (once) */
+	t = write_rec(e, 2, MCM_OP_PUT, "b", "2");
+	assert_int_equal(drain_all(e), 5); /* (a write record counts as two) */
+	expect(e, "a", "1", MCM_KIND_VALUE);
+	expect(e, "b", NULL, 0); /* in flight: not applied */
+	assert_int_equal(mcm_drain_open_intents(e->d), 1);
+	assert_int_equal(mcm_journal_resolve(e->j, &t), EALREADY);
+	outcome(e, 2, MCM_OP_PUT, "b", "two"); /* what the call did (a writer whose resolution failed) */
+	drain_all(e);
+	expect(e, "b", "two", MCM_KIND_VALUE);
+	assert_int_equal(mcm_drain_open_intents(e->d), 0);
+	/* a call that did something else: its writer leaves the record pending and appends the outcome */
+	write_rec(e, 3, MCM_OP_PUT, "a", "3");
+	outcome(e, 3, MCM_OP_DELETE, "a", "");
+	drain_all(e);
+	expect(e, "a", NULL, MCM_KIND_DELETED);
+	assert_int_equal(mcm_drain_open_intents(e->d), 0);
+	/* a ticket whose CRC is not the record's (the place reused since) resolves nothing */
+	t = write_rec(e, 4, MCM_OP_PUT, "c", "4");
+	t.crc ^= 1;
+	assert_int_equal(mcm_journal_resolve(e->j, &t), EALREADY);
+	t.crc ^= 1;
+	assert_int_equal(mcm_journal_resolve(e->j, &t), 0);
+	drain_all(e);
+	expect(e, "c", "4", MCM_KIND_VALUE);
+}
+
+/* Writes to one key whose calls overlapped (the second appended before the
+ * first resolved) are dropped, whatever records they are; a write appended
+ * after a resolution does not overlap it. */
+static void test_one_record_overlap(void **state)
+{
+	struct env *e = *state;
+	struct mcm_jticket t1, t2;
+
+	add_pool(e);
+	/* two one-record writes */
+	t1 = write_rec(e, 1, MCM_OP_PUT, "k", "1");
+	t2 = write_rec(e, 2, MCM_OP_PUT, "k", "2");
+	assert_int_equal(mcm_journal_resolve(e->j, &t1), 0);
+	assert_int_equal(mcm_journal_resolve(e->j, &t2), 0);
+	drain_all(e);
+	expect(e, "k", NULL, MCM_KIND_DROPPED);
+	/* in sequence: both applied, in order */
+	t1 = write_rec(e, 3, MCM_OP_PUT, "k", "3");
+	assert_int_equal(mcm_journal_resolve(e->j, &t1), 0);
+	t2 = write_rec(e, 4, MCM_OP_PUT, "k", "4");
+	assert_int_equal(mcm_journal_resolve(e->j, &t2), 0);
+	drain_all(e);
+	expect(e, "k", "4", MCM_KIND_VALUE);
+	/* an intent and its outcome inside a resolved write's window */
+	t1 = write_rec(e, 5, MCM_OP_PUT, "k", "5");
+	write_key(e, 6, MCM_OP_PUT, "k", "6");
+	assert_int_equal(mcm_journal_resolve(e->j, &t1), 0);
+	drain_all(e);
+	expect(e, "k", NULL, MCM_KIND_DROPPED);
+	/* a resolved write inside an intent's: the intent opened first */
+	write_key(e, 7, MCM_OP_PUT, "k", "7");
+	intent(e, 8, "k");
+	t1 = write_rec(e, 9, MCM_OP_PUT, "k", "9");
+	assert_int_equal(mcm_journal_resolve(e->j, &t1), 0);
+	outcome(e, 8, MCM_OP_PUT, "k", "8");
+	drain_all(e);
+	expect(e, "k", NULL, MCM_KIND_DROPPED);
+	/* other keys in the window change nothing; and once the drainer is past
+	 * the window, a write on the key is applied */
+	t1 = write_rec(e, 10, MCM_OP_PUT, "k", "10");
+	write_key(e, 11, MCM_OP_PUT, "other", "x");
+	assert_int_equal(mcm_journal_resolve(e->j, &t1), 0);
+	t2 = write_rec(e, 12, MCM_OP_PUT, "k", "12");
+	assert_int_equal(mcm_journal_resolve(e->j, &t2), 0);
+	drain_all(e);
+	expect(e, "k", "12", MCM_KIND_VALUE);
+	expect(e, "other", "x", MCM_KIND_VALUE);
+	/* a flush of the pool in the window covers the key */
+	t1 = write_rec(e, 13, MCM_OP_PUT, "k", "13");
+	intent(e, 14, "");
+	assert_int_equal(mcm_journal_resolve(e->j, &t1), 0);
+	drain_all(e);
+	expect(e, "k", NULL, MCM_KIND_DROPPED);
+	outcome(e, 14, MCM_OP_NONE, "", "");
+	drain_all(e);
+	assert_int_equal(mcm_drain_open_intents(e->d), 0);
+}
+
+/* A resolved write's window that a step ends inside, and a drainer that
+ * stops there: the next step, or the next drainer, still drops the key. */
+static void test_one_record_window_across_steps(void **state)
+{
+	struct env *e = *state;
+	struct mcm_jticket t1, t2;
+	size_t n;
+
+	add_pool(e);
+	drain_all(e);
+	for (int reopen = 0; reopen < 2; reopen++) {
+		write_key(e, 100 + reopen, MCM_OP_PUT, "k", "old");
+		drain_all(e);
+		t1 = write_rec(e, 1 + 10 * reopen, MCM_OP_PUT, "k", "1");
+		t2 = write_rec(e, 2 + 10 * reopen, MCM_OP_PUT, "k", "2");
+		assert_int_equal(mcm_journal_resolve(e->j, &t1), 0);
+		assert_int_equal(mcm_journal_resolve(e->j, &t2), 0);
+		assert_int_equal(mcm_drain_step(e->d, 1, &n), 0); /* the first write only */
+		assert_int_equal(n, 2);
+		expect(e, "k", "1", MCM_KIND_VALUE);
+		assert_int_equal(mcm_drain_open_intents(e->d), 0); /* (an applied write is no intent) */
+		if (reopen) {
+			mcm_drain_close(e->d);
+			assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+		}
+		drain_all(e);
+		expect(e, "k", NULL, MCM_KIND_DROPPED);
+	}
+}
+
+/* No room left to follow a resolved write's window (4,096 intents open): every
+ * write read in the window is dropped, of any key, even by the next drainer. */
+static void test_one_record_no_room(void **state)
+{
+	struct env *e = *state;
+	uint64_t alive = (uint64_t)getpid() << 32;
+	struct mcm_jticket t, t2;
+	char key[32];
+	size_t n;
+
+	add_pool(e);
+	write_key(e, alive | 6000, MCM_OP_PUT, "s", "old");
+	write_key(e, alive | 6001, MCM_OP_PUT, "c", "old");
+	for (unsigned i = 1; i <= 4096; i++) {
+		snprintf(key, sizeof key, "f%u", i);
+		intent(e, alive | i, key);
+	}
+	drain_all(e);
+	t = write_rec(e, alive | 5000, MCM_OP_PUT, "s", "1");
+	t2 = write_rec(e, alive | 5001, MCM_OP_PUT, "c", "x"); /* another key, in s's window */
+	assert_int_equal(mcm_journal_resolve(e->j, &t2), 0);
+	assert_int_equal(mcm_journal_resolve(e->j, &t), 0);
+	assert_int_equal(mcm_drain_step(e->d, 1, &n), 0);
+	expect(e, "s", NULL, MCM_KIND_DROPPED);
+	mcm_drain_close(e->d);
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+	drain_all(e);
+	expect(e, "c", NULL, MCM_KIND_DROPPED);
+	t = write_rec(e, alive | 5002, MCM_OP_PUT, "b", "y"); /* after the window */
+	assert_int_equal(mcm_journal_resolve(e->j, &t), 0);
+	drain_all(e);
+	expect(e, "b", "y", MCM_KIND_VALUE);
 }
 
 static void test_position_survives(void **state)
@@ -821,6 +999,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_dead_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow_still_taints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_record_overlap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_record_window_across_steps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_record_no_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_position_survives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_follows_disk, setup, teardown),

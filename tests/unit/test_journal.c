@@ -83,6 +83,71 @@ static void test_round_trip(void **state)
 	unit_rmtree(dir);
 }
 
+/* One record a write: a resolution says where the tail was when the call
+ * returned; a drainer that comes first takes the record over, and the
+ * writer's resolution then fails; so does one after more than 1 MiB was
+ * appended, or one whose CRC is not the record's; a spare word scribbled on
+ * reads as taken over, not as resolved. */
+static void test_resolve(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	struct mcm_jticket t[4];
+	const struct mcm_jrec *r;
+	const unsigned char *p;
+	size_t plen;
+	uint64_t pos = 0, at, close = 0, tail;
+	struct iovec iov = {"abc", 3};
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 8 << 20, 1), 0);
+	assert_int_equal(mcm_journal_features(j), 0); /* (no drainer said it reads them) */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(mcm_journal_append_write(j, (uint64_t)i, &iov, 1, 0, &t[i]), 0);
+	assert_int_equal(t[1].pos, 32);
+	assert_int_equal(append_fill(j, 9, 100, 1, 0), 0);
+	tail = mcm_journal_tail(j);
+	assert_int_equal(mcm_journal_resolve(j, &t[0]), 0);
+	assert_int_equal(mcm_journal_resolve(j, &t[0]), EALREADY);
+	at = pos;
+	assert_int_equal(mcm_journal_read(j, &pos, &r, &p, &plen), 0);
+	assert_int_equal(r->type, MCM_J_WRITE);
+	assert_memory_equal(p, "abc", 3);
+	assert_int_equal(mcm_journal_settle(j, r, at, &close), 1);
+	assert_int_equal(close, tail);
+	/* the drainer first */
+	at = pos;
+	assert_int_equal(mcm_journal_read(j, &pos, &r, &p, &plen), 0);
+	assert_int_equal(mcm_journal_settle(j, r, at, &close), 0);
+	assert_int_equal(mcm_journal_resolve(j, &t[1]), EALREADY);
+	assert_int_equal(mcm_journal_settle(j, r, at, &close), 0);
+	/* a CRC that is not the record's */
+	t[2].crc ^= 0x100;
+	assert_int_equal(mcm_journal_resolve(j, &t[2]), EALREADY);
+	t[2].crc ^= 0x100;
+	/* a scribble on the spare word: a resolution with the wrong tag */
+	at = pos;
+	assert_int_equal(mcm_journal_read(j, &pos, &r, &p, &plen), 0);
+	((struct mcm_jrec *)r)->spare = 0x80000000u | (~r->crc >> 17) << 16 | 2;
+	assert_int_equal(mcm_journal_settle(j, r, at, &close), 0);
+	/* more than 1 MiB appended while the call was in flight */
+	for (int i = 0; i < 140; i++)
+		assert_int_equal(append_fill(j, 10, 8000, 2, 0), 0);
+	assert_int_equal(mcm_journal_resolve(j, &t[3]), E2BIG);
+	at = pos;
+	assert_int_equal(mcm_journal_read(j, &pos, &r, &p, &plen), 0);
+	assert_int_equal(r->id, 3);
+	assert_int_equal(mcm_journal_settle(j, r, at, &close), 0);
+	mcm_journal_add_features(j, MCM_JFEAT_WRITE);
+	assert_int_equal(mcm_journal_features(j), MCM_JFEAT_WRITE);
+	mcm_journal_close(j);
+	assert_int_equal(mcm_journal_open(&j, dir, 0, 0), 0);
+	assert_int_equal(mcm_journal_features(j), MCM_JFEAT_WRITE); /* kept in the file */
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
 /* Many laps of a small ring whose old payloads are all 0xff bytes: every
  * record reads back whole, PAD records at the end of the ring are skipped. */
 static void test_wrap_around(void **state)
@@ -579,6 +644,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crcs),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_wrap_around),
 		cmocka_unit_test(test_full_ring),
 		cmocka_unit_test(test_too_large),
