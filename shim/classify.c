@@ -24,13 +24,6 @@
 #include "mcm_store.h"
 #include "shim.h"
 
-/* Return codes that mean "sent" and "stored/deleted/queued". */
-static int succeeded(memcached_return_t rc)
-{
-	return rc == MEMCACHED_SUCCESS || rc == MEMCACHED_STORED || rc == MEMCACHED_DELETED ||
-	       rc == MEMCACHED_BUFFERED;
-}
-
 static int is_unconditional(enum mcm_call_op op)
 {
 	return op == MCM_CALL_SET || op == MCM_CALL_DELETE || op == MCM_CALL_FLUSH;
@@ -175,7 +168,7 @@ static int classify_rest(const struct mcm_call *c, struct mcm_mutation *m, int64
 	if (c->text == MCM_TEXT_CALL_REFUSED)
 		return 0; /* refused before its data block: whatever the reply, nothing stored */
 	if (!mcm_reliable(c)) {
-		if (is_unconditional(c->op) && (succeeded(c->rc) || c->op != MCM_CALL_SET))
+		if (is_unconditional(c->op) && (mcm_succeeded(c->rc) || c->op != MCM_CALL_SET))
 			return classify_success(c, m, now);
 		if (is_delta(c->op))
 			return delta_unknown(c, m);
@@ -188,8 +181,12 @@ static int classify_rest(const struct mcm_call *c, struct mcm_mutation *m, int64
 	return classify_failure(c, m);
 }
 
-int mcm_classify_expected(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
+int mcm_classify_expectable(const struct mcm_call *c)
 {
+	if (c->text | c->step)
+		return 0;
+	if (!mcm_reliable(c)) /* only an unconditional write is recorded as sent (classify_rest) */
+		return c->op == MCM_CALL_SET || c->op == MCM_CALL_DELETE;
 	switch (c->op) {
 	case MCM_CALL_SET:
 	case MCM_CALL_ADD:
@@ -199,18 +196,20 @@ int mcm_classify_expected(const struct mcm_call *c, struct mcm_mutation *m, int6
 	case MCM_CALL_PREPEND:
 	case MCM_CALL_TOUCH:
 	case MCM_CALL_DELETE:
-		break;
+		return 1;
 	default:
 		return 0; /* an incr/decr's result comes with the reply; a flush is the whole pool's */
 	}
-	if (c->text | c->step || !mcm_reliable(c))
-		return 0;
-	return classify_success(c, m, now);
+}
+
+void mcm_classify_expected(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
+{
+	classify_success(c, m, now);
 }
 
 int mcm_classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now)
 {
-	if (__builtin_expect(!(c->text | c->step) && succeeded(c->rc) && mcm_reliable(c), 1))
+	if (__builtin_expect(!(c->text | c->step) && mcm_succeeded(c->rc) && mcm_reliable(c), 1))
 		return classify_success(c, m, now);
 	return classify_rest(c, m, now);
 }

@@ -81,12 +81,14 @@ static void target(const struct mcm_call *c, struct mcm_mutation *m, uint64_t no
 static int expected(struct mcm_call *c)
 {
 	struct mcm_mutation m;
-	uint64_t now_us = mcm_now_us(); /* the write's time, and "now" for its expiry: see mirror_end */
+	uint64_t now_us;
 	int rc;
 
-	memset(&m, 0, sizeof m);
-	if (!mcm_classify_expected(c, &m, (int64_t)(now_us / 1000000u)))
+	if (!mcm_writer_one_record() || !mcm_classify_expectable(c))
 		return 0;
+	now_us = mcm_now_us(); /* the write's time, and "now" for its expiry: see outcome_of */
+	memset(&m, 0, sizeof m);
+	mcm_classify_expected(c, &m, (int64_t)(now_us / 1000000u));
 	target(c, &m, now_us);
 	if ((rc = mcm_writer_write(&m, &c->intent, &c->ticket)) > 0)
 		return 0;
@@ -196,6 +198,36 @@ static void end_split_word(const struct mcm_call *c, const struct mcm_mutation *
 	mcm_writer_outcome(c->intent2, &w);
 }
 
+/* What the call did, as a mutation. */
+static void outcome_of(const struct mcm_call *c, struct mcm_mutation *m)
+{
+	/* the write's time, and "now" for its expiry: one clock read. A write recorded
+	 * as one record keeps the time read before the call: its expiry and its time
+	 * are then no later than the server's (a flush marker may make it dead early,
+	 * never alive late) */
+	uint64_t now_us = c->one ? c->now_us : mcm_now_us();
+
+	memset(m, 0, sizeof *m);
+	if (!mcm_classify(c, m, (int64_t)(now_us / 1000000u)))
+		m->op = MCM_OP_NONE;
+	target(c, m, now_us);
+}
+
+/* Record what call c did (*m, unless its one record says it): resolve its
+ * one record, or append its outcome. */
+static void record_outcome(struct mcm_call *c, struct mcm_mutation *m)
+{
+	int asked = c->one && mcm_classify_as_asked(c);
+
+	if (asked && mcm_writer_resolve(&c->ticket, c->expect) == 0)
+		return; /* (m is not needed: such a call has no split key, c->tok_len 0) */
+	outcome_of(c, m);
+	/* what its record says, though not as asked: a delete's "not found" */
+	if (c->one && !asked && m->op == c->expect && mcm_writer_resolve(&c->ticket, c->expect) == 0)
+		return;
+	mcm_writer_outcome(c->intent, m);
+}
+
 void mcm_mirror_end(struct mcm_call *c)
 {
 	int saved = errno, after = c->text || c->rc == MEMCACHED_ERROR || c->rc == MEMCACHED_CLIENT_ERROR
@@ -203,20 +235,8 @@ void mcm_mirror_end(struct mcm_call *c)
 	struct mcm_mutation m;
 	size_t route_len;
 	const char *route_by;
-	/* the write's time, and "now" for its expiry: one clock read. A write recorded
-	 * as one record keeps the time read before the call: its expiry and its time
-	 * are then no later than the server's (a flush marker may make it dead early,
-	 * never alive late) */
-	uint64_t now_us = c->one ? c->now_us : mcm_now_us();
 
-	memset(&m, 0, sizeof m);
-	if (!mcm_classify(c, &m, (int64_t)(now_us / 1000000u)))
-		m.op = MCM_OP_NONE;
-	target(c, &m, now_us);
-	if (c->one)
-		mcm_writer_resolve(c->intent, &c->ticket, &m, m.op == c->expect);
-	else
-		mcm_writer_outcome(c->intent, &m);
+	record_outcome(c, &m);
 	if (c->tok_len)
 		end_split_word(c, &m);
 	if (after > c->step) {

@@ -202,17 +202,35 @@ int mcm_pools_describe(memcached_st *mc, const struct mcm_pool **pool, char **wi
  * the key and pool are the caller's); 0 when the mirror stays as it is. */
 int mcm_classify(const struct mcm_call *c, struct mcm_mutation *m, int64_t now);
 
-/** Before the call: the mutation c makes if the server does as asked, for a
- * call whose outcome is then known in advance but for its time (set, add,
- * replace, cas, append, prepend, touch, delete, on a reliable connection in
- * step, nothing odd in its key): 1, else 0 (m untouched). */
-int mcm_classify_expected(const struct mcm_call *c, struct mcm_mutation *m, int64_t now);
+/** Before the call: is its outcome known in advance, if the server does as
+ * asked, but for its time? A set, add, replace, cas, append, prepend, touch
+ * or delete on a reliable connection (a set or a delete on another), in
+ * step, nothing odd in its key. */
+int mcm_classify_expectable(const struct mcm_call *c);
+
+/** The mutation of such a call if the server does as asked (m zeroed before). */
+void mcm_classify_expected(const struct mcm_call *c, struct mcm_mutation *m, int64_t now);
 
 /** Is c's return code the server's answer to it (not NOREPLY, not UDP, not
  * binary with BUFFER_REQUESTS)? */
 static inline int mcm_reliable(const struct mcm_call *c)
 {
 	return !c->noreply && !c->udp && !(c->binary && c->buffered);
+}
+
+/** Return codes that mean "sent" and "stored/deleted/queued". */
+static inline int mcm_succeeded(memcached_return_t rc)
+{
+	return rc == MEMCACHED_SUCCESS || rc == MEMCACHED_STORED || rc == MEMCACHED_DELETED ||
+	       rc == MEMCACHED_BUFFERED;
+}
+
+/** For a call mcm_classify_expectable accepted: did it do as asked (then
+ * its mutation is mcm_classify_expected's, but for its time: mcm_classify
+ * says so too)? */
+static inline int mcm_classify_as_asked(const struct mcm_call *c)
+{
+	return !(c->text | c->step) && mcm_succeeded(c->rc);
 }
 
 /** An error libmemcached returns before sending anything: the server is unchanged. */
@@ -333,17 +351,24 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m);
 
 /** One record a write (mcm_journal_resolve), before the call: append m, the
- * mutation the call makes if the server does as asked.
+ * mutation the call makes if the server does as asked (written to the journal
+ * as the call's id *id: the outcome that may have to follow carries it).
+ * Only while mcm_writer_one_record() says so.
  * @return 0 (*id, *t set), 1 when the write is to be recorded as an intent
- * and an outcome instead (MCMIRROR_SYNC=always, a drainer of an older
- * version may read the journal, a value too large), or -1 when the mirror
- * is unusable (the call passes through). */
+ * and an outcome instead (a value too large for one record), or -1 when the
+ * mirror is unusable (the call passes through). */
 int mcm_writer_write(const struct mcm_mutation *m, uint64_t *id, struct mcm_jticket *t);
 
-/** After the call recorded by mcm_writer_write: m is what it did;
- * as_recorded when that is the mutation appended. Resolves the record, or
- * appends an outcome (as mcm_writer_outcome). */
-void mcm_writer_resolve(uint64_t id, const struct mcm_jticket *t, const struct mcm_mutation *m, int as_recorded);
+/** Are writes recorded as one record now (the journal is open, a drainer of
+ * format 4 said it reads them, and MCMIRROR_SYNC is not always)? */
+int mcm_writer_one_record(void);
+
+/** After the call recorded by mcm_writer_write, which made the mutation
+ * appended (of op op): resolve its record.
+ * @return 0, or -1 when the record was taken over by the drainer meanwhile
+ * (or the call took too long): the caller appends the outcome
+ * (mcm_writer_outcome with the record's id). */
+int mcm_writer_resolve(const struct mcm_jticket *t, enum mcm_op op);
 
 /** Add one to a counter of the mirror (when it is open). */
 void mcm_writer_count(int which);

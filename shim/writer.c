@@ -276,29 +276,28 @@ static void count(enum mcm_op op)
 
 /* The payload of an OUTCOME or WRITE record for m: *h and iov[0..n] (the
  * value last, at iov[n]); returns n. */
-static int encode(const struct mcm_mutation *m, struct mcm_joutcome *hp, struct iovec *iov)
+static inline __attribute__((always_inline)) int encode(const struct mcm_mutation *m, struct mcm_joutcome *h,
+							 struct iovec *iov)
 {
-	struct mcm_joutcome h;
 	int n;
 
-	memset(&h, 0, sizeof h);
-	h.pool = m->pool ? m->pool->id : 0;
-	h.exptime = m->exptime;
-	h.wtime_us = m->wtime_us ? m->wtime_us : mcm_now_us();
-	h.delta = m->delta;
-	h.result = m->result;
-	h.initial = m->initial;
-	h.flags = m->flags;
-	h.value_len = (uint32_t)m->value_len;
-	h.key_len = (uint16_t)m->key_len;
-	h.group_len = (uint16_t)m->group_len;
-	h.ns_len = m->ns_len;
-	h.op = (uint8_t)m->op;
-	h.group_mode = m->group_mode;
-	h.incr = m->incr;
-	h.with_initial = m->with_initial;
-	*hp = h;
-	iov[0] = (struct iovec){hp, sizeof h};
+	memset(h, 0, sizeof *h);
+	h->pool = m->pool ? m->pool->id : 0;
+	h->exptime = m->exptime;
+	h->wtime_us = m->wtime_us ? m->wtime_us : mcm_now_us();
+	h->delta = m->delta;
+	h->result = m->result;
+	h->initial = m->initial;
+	h->flags = m->flags;
+	h->value_len = (uint32_t)m->value_len;
+	h->key_len = (uint16_t)m->key_len;
+	h->group_len = (uint16_t)m->group_len;
+	h->ns_len = m->ns_len;
+	h->op = (uint8_t)m->op;
+	h->group_mode = m->group_mode;
+	h->incr = m->incr;
+	h->with_initial = m->with_initial;
+	iov[0] = (struct iovec){h, sizeof *h};
 	iov[1] = (struct iovec){(void *)m->key, m->key_len};
 	n = 2;
 	if (m->group_len) /* (an empty piece is left out) */
@@ -335,6 +334,17 @@ void mcm_writer_outcome(uint64_t id, const struct mcm_mutation *m)
 	}
 }
 
+int mcm_writer_one_record(void)
+{
+	struct mcm_journal *j = __atomic_load_n(&w.journal, __ATOMIC_ACQUIRE);
+
+	/* always: the resolution is not synced with the record (an intent and an
+	 * outcome are); no MCM_JFEAT_WRITE: a drainer of an older version, which
+	 * skips such records, may still drain this journal (and before the
+	 * journal is open, this process's first write opens it as an intent) */
+	return j && mcm_config_get()->sync != MCM_SYNC_ALWAYS && (mcm_journal_features(j) & MCM_JFEAT_WRITE);
+}
+
 int mcm_writer_write(const struct mcm_mutation *m, uint64_t *id, struct mcm_jticket *t)
 {
 	struct mcm_joutcome h;
@@ -345,11 +355,6 @@ int mcm_writer_write(const struct mcm_mutation *m, uint64_t *id, struct mcm_jtic
 		mcm_counters_add(w.counters, MCM_CTR_SKIPPED, 1);
 		return -1;
 	}
-	/* always: the resolution is not synced with the record (an intent and an
-	 * outcome are); no MCM_JFEAT_WRITE: a drainer of an older version, which
-	 * skips such records, may still drain this journal */
-	if (mcm_config_get()->sync == MCM_SYNC_ALWAYS || !(mcm_journal_features(w.journal) & MCM_JFEAT_WRITE))
-		return 1;
 	if (!pool_known(m->pool))
 		register_pool(m->pool);
 	n = encode(m, &h, iov);
@@ -364,12 +369,12 @@ int mcm_writer_write(const struct mcm_mutation *m, uint64_t *id, struct mcm_jtic
 	return 0;
 }
 
-void mcm_writer_resolve(uint64_t id, const struct mcm_jticket *t, const struct mcm_mutation *m, int as_recorded)
+int mcm_writer_resolve(const struct mcm_jticket *t, enum mcm_op op)
 {
-	if (as_recorded && mcm_journal_resolve(w.journal, t) == 0)
-		count(m->op);
-	else
-		mcm_writer_outcome(id, m); /* the drainer takes the record for an intent */
+	if (mcm_journal_resolve(w.journal, t) != 0)
+		return -1; /* the drainer takes the record for an intent */
+	count(op);
+	return 0;
 }
 
 /* At exit, give a drainer (ours or another process's) a moment to apply what

@@ -66,6 +66,40 @@ static uint32_t crc_of(uint32_t seed, const struct mcm_jrec *r, uint64_t pos)
 	return record_crc(seed, r, r + 1, r->type == MCM_J_PAD ? 0 : r->len - sizeof *r - r->reserved, pos);
 }
 
+/* The CRC and spare words of r, as one 64-bit word (they are adjacent and
+ * 8-aligned: records start on 16 bytes). A writer resolves its MCM_J_WRITE
+ * record with a compare-and-swap of it while the drainer may read the
+ * record: everything reads those two words through it. */
+static uint64_t *state_word(const struct mcm_jrec *r)
+{
+	return (uint64_t *)(void *)&((struct mcm_jrec *)r)->crc;
+}
+
+static uint64_t state_of(uint32_t crc, uint32_t spare)
+{
+	struct {
+		uint32_t crc, spare;
+	} w = {crc, spare};
+	uint64_t v;
+
+	memcpy(&v, &w, sizeof v);
+	return v;
+}
+
+static uint32_t half_of(uint64_t state, int i)
+{
+	uint32_t w[2];
+
+	memcpy(w, &state, sizeof w);
+	return w[i];
+}
+
+/* The CRC r carries. */
+static uint32_t stored_crc(const struct mcm_jrec *r)
+{
+	return half_of(__atomic_load_n(state_word(r), __ATOMIC_RELAXED), 0);
+}
+
 /* Is the record at pos whole, and does it belong there? *len is its length.
  * A record before recovered_at was written before the last recovery, under
  * the instance before it (or sealed again under the current one). The last
@@ -87,7 +121,7 @@ static int record_at(const struct mcm_journal *j, uint64_t pos, const struct mcm
 	    r->type > MCM_J_WRITE || r->reserved >= ALIGN || r->len - sizeof *r < r->reserved)
 		return 0;
 	crc = crc_of(j->seed, r, pos);
-	if (crc != r->crc && !(pos < j->recovered_at && crc_of(j->prev_seed, r, pos) == r->crc))
+	if (crc != stored_crc(r) && !(pos < j->recovered_at && crc_of(j->prev_seed, r, pos) == stored_crc(r)))
 		return 0;
 	*out = r;
 	*len = r->len;
@@ -544,8 +578,10 @@ static inline void copy_piece(unsigned char *d, const void *src, size_t n)
 }
 
 /* Append a record; *at: its position, *end: just past it, *crc: its CRC. */
-static int put_record(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, const struct iovec *iov, int iovcnt,
-		      unsigned wait_ms, uint64_t *at, uint64_t *end, uint32_t *crc)
+static inline __attribute__((always_inline)) int put_record(struct mcm_journal *j, enum mcm_jtype type,
+							     uint64_t id, const struct iovec *iov, int iovcnt,
+							     unsigned wait_ms, uint64_t *at, uint64_t *end,
+							     uint32_t *crc)
 {
 	size_t len = sizeof(struct mcm_jrec), need;
 	struct mcm_jrec hdr, *r;
@@ -631,32 +667,6 @@ static uint32_t resolved_tag(uint32_t crc)
 	return SPARE_RESOLVED | (crc >> 17) << 16;
 }
 
-/* The CRC and spare words of r, as one 64-bit word (they are adjacent and
- * 8-aligned: records start on 16 bytes). */
-static uint64_t *state_word(const struct mcm_jrec *r)
-{
-	return (uint64_t *)(void *)&((struct mcm_jrec *)r)->crc;
-}
-
-static uint64_t state_of(uint32_t crc, uint32_t spare)
-{
-	struct {
-		uint32_t crc, spare;
-	} w = {crc, spare};
-	uint64_t v;
-
-	memcpy(&v, &w, sizeof v);
-	return v;
-}
-
-static uint32_t spare_of(uint64_t state)
-{
-	uint32_t w[2];
-
-	memcpy(w, &state, sizeof w);
-	return w[1];
-}
-
 int mcm_journal_resolve(struct mcm_journal *j, const struct mcm_jticket *t)
 {
 	const struct mcm_jrec *r = (const struct mcm_jrec *)(j->ring + t->pos % j->size);
@@ -682,15 +692,15 @@ int mcm_journal_settle(struct mcm_journal *j, const struct mcm_jrec *r, uint64_t
 
 	(void)j;
 	for (;;) {
-		uint32_t spare = spare_of(state);
+		uint32_t crc = half_of(state, 0), spare = half_of(state, 1);
 
-		if ((spare & ~SPARE_UNITS) == resolved_tag(r->crc)) {
+		if ((spare & ~SPARE_UNITS) == resolved_tag(crc)) {
 			*close = pos + (uint64_t)(spare & SPARE_UNITS) * ALIGN;
 			return 1;
 		}
 		if (spare != 0) /* taken over already (read again after a failed commit), or scribbled on */
 			return 0;
-		if (__atomic_compare_exchange_n(word, &state, state_of(r->crc, SPARE_TAKEN), 0, __ATOMIC_ACQ_REL,
+		if (__atomic_compare_exchange_n(word, &state, state_of(crc, SPARE_TAKEN), 0, __ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))
 			return 0;
 	}

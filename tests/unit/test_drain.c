@@ -66,11 +66,9 @@ static void intent(struct env *e, uint64_t id, const char *key)
 	assert_int_equal(mcm_journal_append(e->j, MCM_J_INTENT, id, iov, 2, 0, &end), 0);
 }
 
-static void outcome(struct env *e, uint64_t id, enum mcm_op op, const char *key, const char *value)
+static struct mcm_joutcome raw_header(struct env *e, enum mcm_op op, const char *key, const char *value)
 {
 	struct mcm_joutcome h;
-	struct iovec iov[3] = {{&h, sizeof h}, {(void *)key, strlen(key)}, {(void *)value, strlen(value)}};
-	uint64_t end;
 
 	memset(&h, 0, sizeof h);
 	h.pool = e->pool.id;
@@ -78,6 +76,15 @@ static void outcome(struct env *e, uint64_t id, enum mcm_op op, const char *key,
 	h.key_len = (uint16_t)strlen(key);
 	h.value_len = (uint32_t)strlen(value);
 	h.op = (uint8_t)op;
+	return h;
+}
+
+static void outcome(struct env *e, uint64_t id, enum mcm_op op, const char *key, const char *value)
+{
+	struct mcm_joutcome h = raw_header(e, op, key, value);
+	struct iovec iov[3] = {{&h, sizeof h}, {(void *)key, strlen(key)}, {(void *)value, strlen(value)}};
+	uint64_t end;
+
 	assert_int_equal(mcm_journal_append(e->j, MCM_J_OUTCOME, id, iov, 3, 0, &end), 0);
 }
 
@@ -91,16 +98,10 @@ static void write_key(struct env *e, uint64_t id, enum mcm_op op, const char *ke
 /* One record a write (MCM_J_WRITE): appended pending, as the shim does before the call. */
 static struct mcm_jticket write_rec(struct env *e, uint64_t id, enum mcm_op op, const char *key, const char *value)
 {
-	struct mcm_joutcome h;
+	struct mcm_joutcome h = raw_header(e, op, key, value);
 	struct iovec iov[3] = {{&h, sizeof h}, {(void *)key, strlen(key)}, {(void *)value, strlen(value)}};
 	struct mcm_jticket t;
 
-	memset(&h, 0, sizeof h);
-	h.pool = e->pool.id;
-	h.wtime_us = mcm_now_us();
-	h.key_len = (uint16_t)strlen(key);
-	h.value_len = (uint32_t)strlen(value);
-	h.op = (uint8_t)op;
 	assert_int_equal(mcm_journal_append_write(e->j, id, iov, 3, 0, &t), 0);
 	return t;
 }
@@ -764,19 +765,6 @@ static void raw_outcome(struct env *e, uint64_t id, const struct mcm_joutcome *h
 	uint64_t end;
 
 	assert_int_equal(mcm_journal_append(e->j, MCM_J_OUTCOME, id, iov, 3, 0, &end), 0);
-}
-
-static struct mcm_joutcome raw_header(struct env *e, enum mcm_op op, const char *key, const char *value)
-{
-	struct mcm_joutcome h;
-
-	memset(&h, 0, sizeof h);
-	h.pool = e->pool.id;
-	h.wtime_us = mcm_now_us();
-	h.key_len = (uint16_t)strlen(key);
-	h.value_len = (uint32_t)strlen(value);
-	h.op = (uint8_t)op;
-	return h;
 }
 
 /* Records whose CRC matches but that no shim writes (an unknown op, a
