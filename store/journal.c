@@ -529,7 +529,7 @@ static void unlock(struct mcm_journal *j)
 
 /* Room for need bytes at the tail, writing a PAD to the ring's end if the
  * record would straddle it. Called with the lock held. */
-static int make_room(struct mcm_journal *j, size_t need, uint64_t *tail)
+static inline __attribute__((always_inline)) int make_room(struct mcm_journal *j, size_t need, uint64_t *tail)
 {
 	uint64_t t = j->h->tail, reclaim = __atomic_load_n(&j->h->reclaim, __ATOMIC_ACQUIRE);
 	size_t at = (size_t)(t % j->size), pad = at + need > j->size ? j->size - at : 0;
@@ -578,10 +578,8 @@ static inline void copy_piece(unsigned char *d, const void *src, size_t n)
 }
 
 /* Append a record; *at: its position, *end: just past it, *crc: its CRC. */
-static inline __attribute__((always_inline)) int put_record(struct mcm_journal *j, enum mcm_jtype type,
-							     uint64_t id, const struct iovec *iov, int iovcnt,
-							     unsigned wait_ms, uint64_t *at, uint64_t *end,
-							     uint32_t *crc)
+static int put_record(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, const struct iovec *iov, int iovcnt,
+		      unsigned wait_ms, uint64_t *at, uint64_t *end, uint32_t *crc)
 {
 	size_t len = sizeof(struct mcm_jrec), need;
 	struct mcm_jrec hdr, *r;

@@ -14,8 +14,11 @@ target_link_libraries(shim_title PRIVATE PkgConfig::LIBMEMCACHED)
 # shim_every: every call at random in threads and processes, restored exactly after a crash
 add_executable(shim_every ${shim_dir}/shim_every.c ${shim_dir}/shim_raw.c)
 target_link_libraries(shim_every PRIVATE PkgConfig::LIBMEMCACHED Threads::Threads)
-set_target_properties(shim_drive mirror_check shim_title shim_every PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+# journal_taker: a drainer faster than every call (takes over each one-record write in flight)
+add_executable(journal_taker ${shim_dir}/journal_taker.c)
+target_link_libraries(journal_taker PRIVATE mcm_store)
+set_target_properties(shim_drive mirror_check shim_title shim_every journal_taker PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
 
-foreach(t ascii binary edge answers desync desync_random every threads forks disabled unusable once title memcheck)
+foreach(t ascii binary edge answers desync desync_random every threads forks disabled unusable once title memcheck takeover)
   mcm_shell_test(shim_${t} ${shim_dir}/test_shim_${t}.sh integration)
 endforeach()
