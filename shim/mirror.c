@@ -61,7 +61,8 @@ static __attribute__((noinline)) void text_begin(struct mcm_call *c, unsigned k)
 
 /* The mutation of call c, but for its op and value fields: its pool and
  * wire key, as mcm_mirror_begin worked them out, at time now_us. */
-static void target(const struct mcm_call *c, struct mcm_mutation *m, uint64_t now_us)
+static inline __attribute__((always_inline)) void target(const struct mcm_call *c, struct mcm_mutation *m,
+							 uint64_t now_us)
 {
 	m->wtime_us = now_us;
 	m->pool = c->pool;

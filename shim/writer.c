@@ -116,16 +116,14 @@ static void start_drainer(void)
 	pthread_attr_destroy(&attr);
 }
 
-/* The journal, mapped at the first write; NULL while the mirror is unusable. */
-static struct mcm_journal *journal_get(void)
+/* journal_get's first call in a process (and after a fork, or while the mirror is unusable). */
+static __attribute__((noinline)) struct mcm_journal *journal_open(void)
 {
 	const struct mcm_config *cfg;
 	struct mcm_journal *j;
 	time_t now;
 	int rc;
 
-	if ((j = __atomic_load_n(&w.journal, __ATOMIC_ACQUIRE)) && __atomic_load_n(&w.drainer_started, __ATOMIC_ACQUIRE))
-		return j;
 	cfg = mcm_config_get();
 	pthread_mutex_lock(&w.lock);
 	if (!w.pid) {
@@ -154,6 +152,14 @@ out:
 	j = __atomic_load_n(&w.journal, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&w.lock);
 	return j;
+}
+
+/* The journal, mapped at the first write; NULL while the mirror is unusable. */
+static inline struct mcm_journal *journal_get(void)
+{
+	struct mcm_journal *j = __atomic_load_n(&w.journal, __ATOMIC_ACQUIRE);
+
+	return j && __atomic_load_n(&w.drainer_started, __ATOMIC_ACQUIRE) ? j : journal_open();
 }
 
 /* When the journal was last found full: for a second after that, appends do
@@ -264,7 +270,7 @@ void mcm_writer_count(int which)
 	mcm_counters_add(w.counters, (enum mcm_counter)which, 1);
 }
 
-static void count(enum mcm_op op)
+static inline void count(enum mcm_op op)
 {
 	if (op == MCM_OP_DROP)
 		mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, 1);

@@ -512,7 +512,7 @@ static __attribute__((noinline)) void lock_slow(struct mcm_journal *j, uint64_t 
 	}
 }
 
-static void lock(struct mcm_journal *j)
+static inline __attribute__((always_inline)) void lock(struct mcm_journal *j)
 {
 	uint64_t me = self_id(), v = 0;
 
@@ -521,7 +521,7 @@ static void lock(struct mcm_journal *j)
 		lock_slow(j, me);
 }
 
-static void unlock(struct mcm_journal *j)
+static inline __attribute__((always_inline)) void unlock(struct mcm_journal *j)
 {
 	if (__atomic_exchange_n(&j->h->append_lock, 0, __ATOMIC_RELEASE) & MCM_JLOCK_WAITERS)
 		futex((uint32_t *)&j->h->append_lock, FUTEX_WAKE, 1, 0);
@@ -578,8 +578,10 @@ static inline void copy_piece(unsigned char *d, const void *src, size_t n)
 }
 
 /* Append a record; *at: its position, *end: just past it, *crc: its CRC. */
-static int put_record(struct mcm_journal *j, enum mcm_jtype type, uint64_t id, const struct iovec *iov, int iovcnt,
-		      unsigned wait_ms, uint64_t *at, uint64_t *end, uint32_t *crc)
+static inline __attribute__((always_inline)) int put_record(struct mcm_journal *j, enum mcm_jtype type,
+							     uint64_t id, const struct iovec *iov, int iovcnt,
+							     unsigned wait_ms, uint64_t *at, uint64_t *end,
+							     uint32_t *crc)
 {
 	size_t len = sizeof(struct mcm_jrec), need;
 	struct mcm_jrec hdr, *r;

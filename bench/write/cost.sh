@@ -6,8 +6,9 @@
 # MODES ("base none everysec always": base is no shim), MIRRORS ("fresh reused"), N1 (8000),
 # N2 (40000), KEYS (10000: the keys a reused mirror holds), VALUE (100 bytes), WARMUP (4096 writes
 # before the counted ones, in every run: one full drain batch), STEP_RECORDS (the journal records
-# the drainer applies per transaction at most; default its own cap, 8,192: see "batch" below),
-# MEMCACHED_BINARY, TMPDIR.
+# the drainer applies per transaction at most; default its own cap, 8,192: see "batch" below; a
+# one-record write counts as two), TRIES (1: how many times each case with the shim is counted,
+# the median printed; base is always counted three times), MEMCACHED_BINARY, TMPDIR.
 #
 # The window starts at N1 = 8000 writes, not earlier: in a shorter one (2000 to 4000, the default
 # until 2026-12-05) the drainer's sweep had not yet reached its steady pace and batches were
@@ -21,7 +22,11 @@
 # worker: the application's thread (the calls) and the shim's drainer thread (LMDB). The start-up,
 # the warm-up write and the exit cancel out in the difference. The worker waits, before it exits,
 # until the drainer has applied every write of its run, so the drainer's count holds all of them.
-#   fresh:  an empty mirror, every write a new key (keys drawn from 10^8);
+#   fresh:  a mirror holding one key, every write a new key (keys drawn from 10^8); made, as a
+#           host's first writes make it, by a process whose drainer opened it (a drainer of format 4
+#           is what lets the shim record a write as one journal record: docs/FORMAT.md §1.11; the
+#           runs hold the drain lock until their writes are done, so a mirror no drainer ever
+#           opened would be counted with two records a write);
 #   reused: a mirror that already holds every one of KEYS keys (filled once, without valgrind, and
 #           copied for each run), every write an overwrite: the steady state of a host.
 # "added" is the count minus the application thread's count without the shim (base) for the same
@@ -51,6 +56,7 @@ keys=${KEYS:-10000}
 value=${VALUE:-100}
 warmup=${WARMUP:-4096}
 step=${STEP_RECORDS:-}
+tries=${TRIES:-1}
 memcached=${MEMCACHED_BINARY:-$(command -v memcached || true)}
 
 [ -x "$load" ] || { echo "cost: no '$load': build first (cmake --build $build)" >&2; exit 1; }
@@ -120,7 +126,7 @@ count() {
 	rm -rf "$dir" "$tmp"/cg.*
 	[ "$mirror" = fresh ] && k=99999999
 	if [ "$mode" != base ]; then
-		if [ "$mirror" = reused ]; then cp -a "$tmp/filled.$client.$mode" "$dir"; fi
+		cp -a "$tmp/filled.$client.$mode.$mirror" "$dir"
 		env=(LD_PRELOAD="$shim" MCMIRROR_PATH="$dir" MCMIRROR_SYNC="$mode" MCM_LOAD_HOLD=1 MCM_LOAD_WARMUP="$warmup"
 			${step:+MCMIRROR_TEST_DRAIN_STEP="$step"})
 	else
@@ -141,8 +147,10 @@ count() {
 
 # per CLIENT MODE MIRROR: "APP DRAINER HOOKS" per write, the difference of the two lengths. The
 # application thread's count without the shim moves by a few hundred instructions from run to
-# run (libmemcached waits for the reply in poll() more or less often): base is the median of
-# three differences.
+# run (libmemcached waits for the reply in poll() more or less often), with the shim as without
+# it: base is the median of three differences, each case with the shim of TRIES (the "app added"
+# of one count of a blocking client moved between 1,407 and 1,523 over four runs of one build;
+# "hooks" is exact).
 # The drainer's count leaves out its bulk rebuilds of the seq index (they fall in one run or the
 # other); REBUILD is their cost spread over the writes that make one due: the instructions of a
 # rebuild divided by 2 * KEYS + 4096 (store/reindex.c rebuilds once there are MCM_REINDEX_RATIO, 2,
@@ -150,15 +158,15 @@ count() {
 # bound). "-" when
 # neither run rebuilt (a fresh mirror never does; a reused one of more keys than N2 writes).
 per() {
-	local tries=1 i a1 d1 h1 r1 c1 s1 a2 d2 h2 r2 c2 s2 k=$keys
-	[ "$2" = base ] && tries=3
-	for i in $(seq 1 "$tries"); do
+	local n=$tries i a1 d1 h1 r1 c1 s1 a2 d2 h2 r2 c2 s2 k=$keys
+	[ "$2" = base ] && [ "$n" -lt 3 ] && n=3
+	for i in $(seq 1 "$n"); do
 		read -r a1 d1 h1 r1 c1 s1 < <(count "$@" "$n1")
 		read -r a2 d2 h2 r2 c2 s2 < <(count "$@" "$n2")
 		echo "$(((a2 - a1) / (n2 - n1))) $(((d2 - r2 - d1 + r1) / (n2 - n1))) $(((h2 - h1) / (n2 - n1)))" \
 			"$([ $((c1 + c2)) -gt 0 ] && echo $(((r1 + r2) / (c1 + c2) / (2 * k + 4096))) || echo -)" \
 			"$([ "$s2" -gt "$s1" ] && echo $(((n2 - n1) / (s2 - s1))) || echo -)"
-	done | sort -n | sed -n "$(((tries + 1) / 2))p"
+	done | sort -n | sed -n "$(((n + 1) / 2))p"
 }
 
 echo "cost: N1=$n1 N2=$n2 KEYS=$keys VALUE=$value${step:+ STEP_RECORDS=$step}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -169,10 +177,12 @@ for client in $clients; do
 	for mode in $modes; do
 		for mirror in $mirrors; do
 			[ "$mode" = base ] && [ "$mirror" != "${mirrors%% *}" ] && continue
-			if [ "$mode" != base ] && [ "$mirror" = reused ] && [ ! -d "$tmp/filled.$client.$mode" ]; then
-				# the mirror a host reuses: every key written once (blocking sets), then drained
-				LD_PRELOAD=$shim MCMIRROR_PATH=$tmp/filled.$client.$mode MCMIRROR_SYNC=$mode \
-					"$load" "$server" 1 1 fill "$value" "$keys" >/dev/null
+			if [ "$mode" != base ] && [ ! -d "$tmp/filled.$client.$mode.$mirror" ]; then
+				# the mirror a host reuses: every key written once (blocking sets), then drained;
+				# a fresh one: one key
+				LD_PRELOAD=$shim MCMIRROR_PATH=$tmp/filled.$client.$mode.$mirror MCMIRROR_SYNC=$mode \
+					"$load" "$server" 1 1 fill "$value" "$([ "$mirror" = reused ] && echo "$keys" || echo 1)" \
+					>/dev/null
 			fi
 			read -r app drn hk rb bt < <(per "$client" "$mode" "$mirror")
 			[ "$mode" = base ] && base_app=$app
