@@ -1,13 +1,15 @@
 /* drain_bench.c - how many writes a second the drainer applies to LMDB: the
  * sustained write rate a mirror can follow (above it the journal fills).
  *
- * usage: mcm-drain-bench [WRITES [VALUE_SIZE [KEYS]]]   (defaults 200000 100 10000)
+ * usage: mcm-drain-bench [WRITES [VALUE_SIZE [KEYS [one|two]]]]   (defaults 200000 100 10000 one)
  * For each commit mode the drainer uses (MDB_NOSYNC for MCMIRROR_SYNC=none,
  * MDB_NOMETASYNC for everysec and always), in a fresh mirror under $TMPDIR:
- * appends WRITES intent/outcome pairs (sets of VALUE_SIZE bytes over KEYS
- * keys) to the journal as the shim does, then times applying them in the
- * drainer's batches (up to 8,192 records). Prints one line per mode:
- *   mode=M writes=N secs=S writes_per_s=R reindexes=K longest_step_ms=L
+ * appends WRITES sets of VALUE_SIZE bytes over KEYS keys to the journal as the
+ * shim does (one: a resolved one-record write each, as in none and everysec;
+ * two: an intent and an outcome, as in always and before format 4), then
+ * times applying them in the drainer's batches (up to 8,192 records, a
+ * one-record write counting as two). Prints one line per mode:
+ *   mode=M records=one|two writes=N secs=S writes_per_s=R reindexes=K longest_step_ms=L
  * (K: bulk rebuilds of the seq index; L: the longest drain step, a batch's
  * transaction and the rebuild that may follow it: the drainer's longest pause)
  */
@@ -31,7 +33,7 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void fill(struct mcm_journal *j, const struct mcm_pool *pool, long writes, size_t vsize, long keys)
+static void fill(struct mcm_journal *j, const struct mcm_pool *pool, long writes, size_t vsize, long keys, int one)
 {
 	unsigned char pbuf[MCM_POOL_HEADER + MCM_SERVERS_MAX];
 	struct iovec piov[2] = {{(void *)&pool->id, 8}, {pbuf, mcm_pool_size(pool)}};
@@ -54,6 +56,14 @@ static void fill(struct mcm_journal *j, const struct mcm_pool *pool, long writes
 		out.key_len = (uint16_t)klen;
 		out.value_len = (uint32_t)vsize;
 		out.op = MCM_OP_PUT;
+		if (one) {
+			struct mcm_jticket t;
+
+			iov[0] = (struct iovec){&out, sizeof out};
+			if (mcm_journal_append_write(j, id, iov, 3, 0, &t) != 0 || mcm_journal_resolve(j, &t) != 0)
+				break;
+			continue;
+		}
 		if (mcm_journal_append(j, MCM_J_INTENT, id, iov, 2, 0, &end) != 0)
 			break;
 		iov[0] = (struct iovec){&out, sizeof out};
@@ -76,7 +86,7 @@ static void remove_mirror(const char *dir)
 	rmdir(dir);
 }
 
-static int run(const char *mode, unsigned flags, size_t step, long writes, size_t vsize, long keys)
+static int run(const char *mode, unsigned flags, size_t step, long writes, size_t vsize, long keys, int one)
 {
 	char dir[PATH_MAX];
 	struct mcm_journal *j;
@@ -96,7 +106,7 @@ static int run(const char *mode, unsigned flags, size_t step, long writes, size_
 	memset(&pool, 0, sizeof pool);
 	strcpy(pool.servers, "127.0.0.1:11211");
 	pool.id = mcm_pool_id_of(pool.servers, strlen(pool.servers));
-	fill(j, &pool, writes, vsize, keys);
+	fill(j, &pool, writes, vsize, keys, one);
 	t0 = now();
 	do {
 		double s0 = now();
@@ -110,13 +120,15 @@ static int run(const char *mode, unsigned flags, size_t step, long writes, size_
 	} while (n > 0);
 	mcm_store_sync(st);
 	secs = now() - t0;
-	if (total != 2 * (size_t)writes + 1) { /* the pool, then an intent and an outcome per write */
+	if (total != 2 * (size_t)writes + 1) { /* the pool, then an intent and an outcome per write (or one
+						  record counting as both) */
 		fprintf(stderr, "mcm-drain-bench: drained %zu records, expected %ld\n", total, 2 * writes + 1);
 		return 1;
 	}
 	mcm_store_info(st, &info);
-	printf("mode=%s writes=%ld secs=%.3f writes_per_s=%.0f reindexes=%llu longest_step_ms=%.1f\n", mode, writes,
-	       secs, (double)writes / secs, (unsigned long long)info.reindexes, longest * 1000);
+	printf("mode=%s records=%s writes=%ld secs=%.3f writes_per_s=%.0f reindexes=%llu longest_step_ms=%.1f\n", mode,
+	       one ? "one" : "two", writes, secs, (double)writes / secs, (unsigned long long)info.reindexes,
+	       longest * 1000);
 	mcm_drain_close(d);
 	mcm_store_close(st);
 	mcm_journal_close(j);
@@ -128,12 +140,14 @@ int main(int argc, char **argv)
 {
 	long writes = argc > 1 ? atol(argv[1]) : 200000, keys = argc > 3 ? atol(argv[3]) : 10000;
 	size_t vsize = argc > 2 ? (size_t)atol(argv[2]) : 100;
+	int one = argc <= 4 || strcmp(argv[4], "one") == 0;
 
-	if (writes <= 0 || keys <= 0 || writes > 2000000) {
-		fprintf(stderr, "usage: mcm-drain-bench [WRITES (max 2000000) [VALUE_SIZE [KEYS]]]\n");
+	if (writes <= 0 || keys <= 0 || writes > 2000000 || (argc > 4 && !one && strcmp(argv[4], "two") != 0)) {
+		fprintf(stderr, "usage: mcm-drain-bench [WRITES (max 2000000) [VALUE_SIZE [KEYS [one|two]]]]\n");
 		return 2;
 	}
 	/* the flags the shim's drainer opens the mirror with (shim/writer.c) */
-	return run("none", MCM_STORE_CREATE | MCM_STORE_BULKSEQ | MCM_STORE_NOSYNC, 8192, writes, vsize, keys) ||
-	       run("everysec", MCM_STORE_CREATE | MCM_STORE_BULKSEQ | MCM_STORE_NOMETASYNC, 8192, writes, vsize, keys);
+	return run("none", MCM_STORE_CREATE | MCM_STORE_BULKSEQ | MCM_STORE_NOSYNC, 8192, writes, vsize, keys, one) ||
+	       run("everysec", MCM_STORE_CREATE | MCM_STORE_BULKSEQ | MCM_STORE_NOMETASYNC, 8192, writes, vsize, keys,
+		   one);
 }

@@ -70,6 +70,9 @@ rc=0; "$MCM_TOOL" --mirror "$M" snapshot "$MCM_TMP/s1" 2>"$MCM_TMP/err" >/dev/nu
 assert_eq "$rc" 1 "snapshot over an existing OUT"
 grep -q "'$MCM_TMP/s1' already exists: give --force" "$MCM_TMP/err" || fail "message: $(cat "$MCM_TMP/err")"
 assert_eq "$(cat "$MCM_TMP/s1/CHECKSUM")" "$sum" "refused snapshot changed OUT"
+# (a write after s1, so that the replacement differs: the writers may all have finished, and been
+# applied, before s1 was taken, on a fast machine)
+under_shim "$M" "$MCM_BIN/replay_client" set "$CONF" 10 "after-s1:" >/dev/null || fail "the write after s1"
 "$MCM_TOOL" -q --mirror "$M" snapshot --force "$MCM_TMP/s1" >/dev/null || fail "snapshot --force"
 [ "$(cat "$MCM_TMP/s1/CHECKSUM")" != "$sum" ] || fail "--force did not replace OUT"
 (cd "$MCM_TMP/s1" && sha256sum --quiet -c CHECKSUM) || fail "replaced snapshot: bad checksum"
