@@ -234,6 +234,20 @@ static __attribute__((noinline)) void register_pool(const struct mcm_pool *p)
 	pthread_mutex_unlock(&w.lock);
 }
 
+/* What every write's first record needs: the journal (0; -1 when the mirror
+ * is unusable), pool described in it, and a new intent id in *id. */
+static inline int start_write(const struct mcm_pool *pool, uint64_t *id)
+{
+	if (!journal_get()) {
+		mcm_counters_add(w.counters, MCM_CTR_SKIPPED, 1);
+		return -1;
+	}
+	if (!pool_known(pool))
+		register_pool(pool);
+	*id = (uint64_t)w.pid << 32 | __atomic_add_fetch(&w.next_intent, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
 int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_len, uint64_t *id)
 {
 	struct mcm_jintent h;
@@ -241,12 +255,8 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 	uint64_t end;
 	int always = mcm_config_get()->sync == MCM_SYNC_ALWAYS;
 
-	if (!journal_get()) {
-		mcm_counters_add(w.counters, MCM_CTR_SKIPPED, 1);
+	if (start_write(pool, id) != 0)
 		return -1;
-	}
-	if (!pool_known(pool))
-		register_pool(pool);
 	memset(&h, 0, sizeof h);
 	h.pool = pool->id;
 	h.key_len = (uint32_t)key_len;
@@ -254,7 +264,6 @@ int mcm_writer_intent(const struct mcm_pool *pool, const char *key, size_t key_l
 	iov[0].iov_len = sizeof h;
 	iov[1].iov_base = (void *)key;
 	iov[1].iov_len = key_len;
-	*id = (uint64_t)w.pid << 32 | __atomic_add_fetch(&w.next_intent, 1, __ATOMIC_RELAXED);
 	if (always)
 		mcm_journal_writing(w.journal, 1);
 	if (append(MCM_J_INTENT, *id, iov, 2, &end) != 0) {
@@ -357,14 +366,9 @@ int mcm_writer_write(const struct mcm_mutation *m, uint64_t *id, struct mcm_jtic
 	struct iovec iov[4];
 	int rc, n;
 
-	if (!journal_get()) {
-		mcm_counters_add(w.counters, MCM_CTR_SKIPPED, 1);
+	if (start_write(m->pool, id) != 0)
 		return -1;
-	}
-	if (!pool_known(m->pool))
-		register_pool(m->pool);
 	n = encode(m, &h, iov);
-	*id = (uint64_t)w.pid << 32 | __atomic_add_fetch(&w.next_intent, 1, __ATOMIC_RELAXED);
 	rc = mcm_journal_append_write(w.journal, *id, iov, n + 1, append_wait(), t);
 	if (rc == EMSGSIZE)
 		return 1; /* an intent, then an outcome that drops the key */

@@ -257,10 +257,11 @@ static void remember_pool(struct mcm_drain *d, const unsigned char *payload, siz
 	d->pools[d->npools++] = p;
 }
 
-/* The key of the applied write e is dropped after all: a write on it (e2) came
+static void forget_pool(struct mcm_drain *d, uint64_t id);
+
+/* The key of the applied write e is dropped after all: a write on it came
  * while its call was in flight. The drop's key is copied (the open entries
  * move), into room for as many drops as entries may be open. */
-static void forget_pool(struct mcm_drain *d, uint64_t id);
 
 static void drop_applied(struct mcm_drain *d, const struct open_intent *e)
 {

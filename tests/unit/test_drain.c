@@ -12,6 +12,7 @@
 #include "mcm_drain.h"
 #include "mcm_journal.h"
 #include "mcm_record.h"
+#include "store_internal.h"
 #include "unit.h"
 
 struct env {
@@ -473,6 +474,42 @@ static void test_one_record_no_room(void **state)
 	assert_int_equal(mcm_journal_resolve(e->j, &t), 0);
 	drain_all(e);
 	expect(e, "b", "y", MCM_KIND_VALUE);
+}
+
+/* A mirror and a journal of the release before format 4: meta/format 3, no
+ * feature bit in the journal, intents and outcomes. A writable open upgrades
+ * the mirror, the journal's records apply as they are, and the first drainer
+ * of format 4 sets the bit that lets writers append one record a write. */
+static void test_upgrade_from_format3(void **state)
+{
+	struct env *e = *state;
+	uint32_t three = 3;
+	MDB_val k = {6, (void *)"format"}, v = {4, &three};
+	struct mcm_jheader *h;
+	MDB_txn *txn;
+
+	mcm_drain_close(e->d);
+	e->d = NULL;
+	add_pool(e);
+	write_key(e, 1, MCM_OP_PUT, "a", "old-writer");
+	assert_int_equal(mdb_txn_begin(e->st->env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_put(txn, e->st->meta, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mcm_store_close(e->st);
+	h = unit_jheader_map(e->dir);
+	h->features = 0;
+	unit_jheader_unmap(h);
+	assert_int_equal(mcm_journal_features(e->j), 0);
+	assert_int_equal(mcm_store_open(&e->st, e->dir, MCM_STORE_RDONLY, 0), 0);
+	assert_int_equal(mcm_store_format(e->st), 3); /* read as it is */
+	mcm_store_close(e->st);
+	assert_int_equal(mcm_store_open(&e->st, e->dir, MCM_STORE_CREATE | MCM_STORE_NOSYNC, 0), 0);
+	assert_int_equal(mcm_store_format(e->st), MCM_FORMAT_VERSION);
+	assert_int_equal(mcm_journal_features(e->j), 0);
+	assert_int_equal(mcm_drain_open(&e->d, e->st, e->j), 0);
+	assert_true(mcm_journal_features(e->j) & MCM_JFEAT_WRITE);
+	assert_int_equal(drain_all(e), 3);
+	expect(e, "a", "old-writer", MCM_KIND_VALUE);
 }
 
 static void test_position_survives(void **state)
@@ -991,6 +1028,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_record_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_record_window_across_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_record_no_room, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_from_format3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_position_survives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_follows_disk, setup, teardown),
