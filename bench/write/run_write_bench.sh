@@ -13,10 +13,13 @@
 # runs, filled before the first one with every key the case writes (so its writes
 # overwrite, as on a host that has run for a while). Prints per case and arm the
 # median ops/s, median p50 and p99 latency (µs), the median of the paired ratios
-# arm ops/s / base ops/s of the same round, and the CPU per operation (µs, user +
-# system, every thread of the client processes: the calls and the shim's drainer)
-# read once the drainer has applied the whole run, with its paired ratio
-# arm / base (1.40: the shim costs the client's CPU 40 % more). Nothing is asserted.
+# arm ops/s / base ops/s of the same round with their spread (the lowest, the first
+# quartile, the third and the highest of those ratios: on a shared machine one run's
+# ratio says little), and the CPU per operation (µs, user + system, every thread of
+# the client processes: the calls and the shim's drainer) read once the drainer has
+# applied the whole run, with its paired ratio arm / base (1.40: the shim costs the
+# client's CPU 40 % more). RESULTS=FILE keeps every run's line ("case arm round ops/s
+# p50 p99 cpu_us"). Nothing is asserted.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -101,13 +104,19 @@ run_one() {
 	echo "$out" | sed -E 's/.*ops_per_s=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*cpu_us=([0-9.]+).*/\1 \2 \3 \4/'
 }
 
+# quartiles: "MIN Q1 Q3 MAX" of the numbers on stdin (nearest rank), "-" without any.
+quartiles() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
+		q1 = int((NR + 3) / 4); q3 = int((3 * NR + 3) / 4); printf "%.3f-%.3f-%.3f-%.3f\n", v[1], v[q1], v[q3], v[NR] }'
+}
+
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 echo "run_write_bench: $rounds rounds, $ops ops per process ($ops_always with sync=always), cases: $cases, $mirror_kind mirrors" >&2
 echo "run_write_bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg), CPUs: $(nproc)" >&2
-results=$tmp/results # lines: case arm round ops_per_s p50 p99 cpu_us
+results=${RESULTS:-$tmp/results} # lines: case arm round ops_per_s p50 p99 cpu_us
 : >"$results"
 set -- $arms
 for r in $(seq 1 "$rounds"); do
@@ -121,13 +130,19 @@ for r in $(seq 1 "$rounds"); do
 done
 echo "run_write_bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-# pair CASE ARM FIELD: the median over rounds of arm / base of that field in the same round.
-pair() {
+# ratios CASE ARM FIELD: arm / base of that field in each round.
+ratios() {
 	awk -v c="$1" -v a="$2" -v f="$3" '$1 == c && $2 == "base" { b[$3] = $f } $1 == c && $2 == a { x[$3] = $f }
-		END { for (r in x) if (b[r] > 0) printf "%.4f\n", x[r] / b[r] }' "$results" | median
+		END { for (r in x) if (b[r] > 0) printf "%.4f\n", x[r] / b[r] }' "$results"
 }
 
-printf '%-7s %-9s %12s %9s %9s %12s %9s %10s\n' case arm ops/s p50_us p99_us ratio_vs_base cpu_us cpu_ratio
+# pair CASE ARM FIELD: the median over rounds of arm / base of that field in the same round.
+pair() {
+	ratios "$@" | median
+}
+
+printf '%-7s %-9s %12s %9s %9s %12s %23s %9s %10s\n' case arm ops/s p50_us p99_us ratio_vs_base \
+	"ratio min-q1-q3-max" cpu_us cpu_ratio
 for c in $cases; do
 	for arm in $arms; do
 		ops_med=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == a { print $4 }' "$results" | median)
@@ -136,6 +151,8 @@ for c in $cases; do
 		cpu=$(awk -v c="$c" -v a="$arm" '$1 == c && $2 == a { print $7 }' "$results" | median)
 		ratio=$(pair "$c" "$arm" 4)
 		cpu_ratio=$(pair "$c" "$arm" 7)
-		printf '%-7s %-9s %12.0f %9s %9s %12s %9s %10s\n' "$c" "$arm" "$ops_med" "$p50" "$p99" "$ratio" "$cpu" "$cpu_ratio"
+		spread=$(ratios "$c" "$arm" 4 | quartiles)
+		printf '%-7s %-9s %12.0f %9s %9s %12s %23s %9s %10s\n' "$c" "$arm" "$ops_med" "$p50" "$p99" "$ratio" "$spread" \
+			"$cpu" "$cpu_ratio"
 	done
 done
