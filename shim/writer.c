@@ -438,6 +438,41 @@ static size_t drain_step_records(void)
 	return n >= 16 && n < STEP ? n : STEP;
 }
 
+/* Milliseconds on the monotonic clock. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* What the drainer counted since the last look: into the shim's counters, and logged once. */
+struct drain_seen {
+	uint64_t dropped, damaged, invalid;
+};
+
+static void report_counts(struct mcm_drain *d, struct drain_seen *seen)
+{
+	if (mcm_drain_damaged(d) != seen->damaged) {
+		mcm_counters_add(w.counters, MCM_CTR_FAILED, mcm_drain_damaged(d) - seen->damaged);
+		seen->damaged = mcm_drain_damaged(d);
+		mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' was damaged (something wrote into its "
+			     "shared memory): skipped the damaged records; the mirror forgets what it held",
+			     mcm_config_get()->path);
+	}
+	if (mcm_drain_invalid(d) != seen->invalid) {
+		mcm_counters_add(w.counters, MCM_CTR_FAILED, mcm_drain_invalid(d) - seen->invalid);
+		seen->invalid = mcm_drain_invalid(d);
+		mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' holds records that make no sense (another "
+			     "program wrote into it?): skipped them and dropped their keys", mcm_config_get()->path);
+	}
+	if (mcm_drain_dropped(d) != seen->dropped) {
+		mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, mcm_drain_dropped(d) - seen->dropped);
+		seen->dropped = mcm_drain_dropped(d);
+	}
+}
+
 /* Drain with the lock held, until an error needs a pause. */
 static void drain_session(struct mcm_store *st)
 {
@@ -445,8 +480,9 @@ static void drain_session(struct mcm_store *st)
 	int durable = mcm_config_get()->sync != MCM_SYNC_NONE;
 	unsigned nap = durable ? DURABLE_NAP_MS : NAP_MS, idle_naps = durable ? DURABLE_IDLE_NAPS : IDLE_NAPS;
 	time_t synced = time(NULL), reaped = 0;
-	uint64_t dropped = 0, damaged = 0, invalid = 0;
-	int dirty = 0, idle = 0, rc;
+	struct drain_seen seen = {0};
+	struct mcm_drain_pace pace = {0};
+	int dirty = 0, idle = 0, woken = 0, hold, rc;
 	size_t n = 0, step = drain_step_records();
 
 	struct mcm_sweep_policy sweep = {.enabled = 1,
@@ -462,55 +498,47 @@ static void drain_session(struct mcm_store *st)
 	for (;;) {
 		time_t now;
 
-		/* (used by the next transaction that commits) */
-		mcm_store_sweep_next(st, n < SWEEP_PER_STEP ? n : SWEEP_PER_STEP);
-		if ((rc = mcm_drain_step(d, step, &n)) != 0) {
-			mcm_counters_add(w.counters, MCM_CTR_FAILED, 1);
-			mcm_log_once(MCM_CAUSE_WRITE, "cannot write to mirror '%s': %s; keeping writes in the journal "
-				     "until it works again", mcm_config_get()->path, mcm_strerror(rc));
-			break;
+		/* a burst of writes is let pass before it is applied (store/pace.c) */
+		hold = mcm_drain_pace(&pace, woken, now_ms(), mcm_journal_tail(w.journal) - mcm_drain_position(d),
+				      mcm_journal_size(w.journal)) == MCM_PACE_HOLD;
+		woken = 0;
+		if (!hold) {
+			/* (used by the next transaction that commits) */
+			mcm_store_sweep_next(st, n < SWEEP_PER_STEP ? n : SWEEP_PER_STEP);
+			if ((rc = mcm_drain_step(d, step, &n)) != 0) {
+				mcm_counters_add(w.counters, MCM_CTR_FAILED, 1);
+				mcm_log_once(MCM_CAUSE_WRITE, "cannot write to mirror '%s': %s; keeping writes in the "
+					     "journal until it works again", mcm_config_get()->path, mcm_strerror(rc));
+				break;
+			}
+			mcm_drain_paced(&pace, n == step, now_ms());
+			dirty |= n > 0;
 		}
-		dirty |= n > 0;
 		now = time(NULL);
-		if (mcm_drain_damaged(d) != damaged) {
-			mcm_counters_add(w.counters, MCM_CTR_FAILED, mcm_drain_damaged(d) - damaged);
-			damaged = mcm_drain_damaged(d);
-			mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' was damaged (something wrote into its "
-				     "shared memory): skipped the damaged records; the mirror forgets what it held",
-				     mcm_config_get()->path);
-		}
-		if (mcm_drain_invalid(d) != invalid) {
-			mcm_counters_add(w.counters, MCM_CTR_FAILED, mcm_drain_invalid(d) - invalid);
-			invalid = mcm_drain_invalid(d);
-			mcm_log_once(MCM_CAUSE_WRITE, "the journal of '%s' holds records that make no sense (another "
-				     "program wrote into it?): skipped them and dropped their keys", mcm_config_get()->path);
-		}
-		if (mcm_drain_dropped(d) != dropped) {
-			mcm_counters_add(w.counters, MCM_CTR_UNCERTAIN, mcm_drain_dropped(d) - dropped);
-			dropped = mcm_drain_dropped(d);
-		}
+		report_counts(d, &seen);
 		if (dirty && sync_due(synced, now) && mcm_store_sync(st) == 0) {
 			mcm_drain_synced(d);
 			synced = now;
 			dirty = 0;
 		}
-		if (n == step)
+		if (!hold && n == step)
 			continue; /* more is waiting */
 		if (now != reaped) {
 			mcm_drain_reap(d, REAP_AGE);
 			reaped = now;
 		}
-		if (n == 0 && now - swept >= SWEEP_IDLE_S) { /* idle: expired records still go */
+		if (!hold && n == 0 && now - swept >= SWEEP_IDLE_S) { /* idle: expired records still go */
 			if (mcm_store_sweep(st, SWEEP_IDLE) == 0)
 				dirty = 1;
 			swept = now;
 		}
-		idle = n > 0 ? 0 : idle + 1;
+		idle = hold || n > 0 ? 0 : idle + 1;
 		/* this process's writers then find the next pages mapped: no page fault in their calls */
 		mcm_journal_prefault(w.journal, PREFAULT_AHEAD);
 		/* while writes flow, nap and batch them; once idle, wait to be woken
 		 * (every second at least, for the everysec sync and the reaping) */
-		mcm_journal_wait_records(w.journal, mcm_drain_position(d), idle < (int)idle_naps ? nap : 1000);
+		woken = mcm_journal_wait_records(w.journal, mcm_drain_position(d),
+						 hold ? MCM_PACE_NAP_MS : idle < (int)idle_naps ? nap : 1000);
 	}
 	mcm_drain_close(d);
 }

@@ -824,7 +824,7 @@ void mcm_journal_wait_applied(struct mcm_journal *j, uint32_t seen, unsigned tim
 	__atomic_fetch_sub(&j->h->waiters, 1, __ATOMIC_SEQ_CST);
 }
 
-void mcm_journal_wait_records(struct mcm_journal *j, uint64_t seen_tail, unsigned timeout_ms)
+int mcm_journal_wait_records(struct mcm_journal *j, uint64_t seen_tail, unsigned timeout_ms)
 {
 	uint32_t seq = j->wake_seen; /* a wake since the last wait (while draining) ends this one at once */
 	int nap = timeout_ms <= NAP_MS;
@@ -836,6 +836,7 @@ void mcm_journal_wait_records(struct mcm_journal *j, uint64_t seen_tail, unsigne
 		futex(&j->h->wake_seq, FUTEX_WAIT, seq, timeout_ms);
 	__atomic_store_n(&j->h->drainer_sleeping, 0, __ATOMIC_SEQ_CST);
 	j->wake_seen = __atomic_load_n(&j->h->wake_seq, __ATOMIC_ACQUIRE);
+	return nap && j->wake_seen != seq;
 }
 
 void mcm_journal_set_reclaim(struct mcm_journal *j, uint64_t pos)

@@ -101,6 +101,44 @@ int mcm_drain_catch_up(const char *dir, unsigned timeout_ms);
  * @return 0, ETIMEDOUT, or an error. */
 int mcm_drain_wait_live(const char *dir, unsigned timeout_ms);
 
+/** The drainer's pace (store/pace.c). Before each step the drainer asks
+ * whether to apply now (MCM_PACE_STEP) or to nap MCM_PACE_NAP_MS first
+ * (MCM_PACE_HOLD). A burst, MCM_PACE_BURST_BYTES or more of journal not
+ * applied after MCM_PACE_QUIET_MS without a full step, is held for
+ * MCM_PACE_BURST_MS at most, then applied step after step until a step is
+ * not full (mcm_drain_paced). Nothing is held once the journal holds
+ * 1 / MCM_PACE_BURST_SHARE of its ring unapplied, nor after a wake (a process
+ * exiting, a tool waiting for the mirror, a ring half full:
+ * mcm_journal_wait_records) until the drainer has caught up. The mirror's
+ * lag grows by at most MCM_PACE_BURST_MS in a burst (docs/DURABILITY.md). */
+#define MCM_PACE_BURST_BYTES (1u << 20)
+#define MCM_PACE_BURST_MS 100
+#define MCM_PACE_QUIET_MS 1000
+#define MCM_PACE_BURST_SHARE 2
+#define MCM_PACE_NAP_MS 50
+
+enum {
+	MCM_PACE_STEP = 0, /**< apply a step now */
+	MCM_PACE_HOLD = 1, /**< let the burst pass: nap MCM_PACE_NAP_MS, then ask again */
+};
+
+struct mcm_drain_pace {
+	int state;         /**< (store/pace.c) */
+	int busy;          /**< a step was ever full */
+	uint64_t since_ms; /**< when the burst held began */
+	uint64_t busy_ms;  /**< when the last full step was applied */
+};
+
+/** Before a step. p starts zeroed.
+ * @param woken  the last wait was ended by a wake (mcm_journal_wait_records)
+ * @param now_ms a monotonic clock, in milliseconds
+ * @param backlog journal bytes not applied yet; ring: the ring's size
+ * @return MCM_PACE_STEP or MCM_PACE_HOLD. */
+int mcm_drain_pace(struct mcm_drain_pace *p, int woken, uint64_t now_ms, uint64_t backlog, uint64_t ring);
+
+/** After a step, at now_ms: full when it applied as many records as it could (more waits). */
+void mcm_drain_paced(struct mcm_drain_pace *p, int full, uint64_t now_ms);
+
 /* Encoding of journal payloads (host-local: native byte order). */
 
 /** The fixed part of an OUTCOME payload; key, group key and value follow. */

@@ -217,8 +217,10 @@ int mcm_journal_recovery(const struct mcm_journal *j, uint64_t *prev_instance, u
 /** Drainer: sleep until timeout_ms passes. A timeout of 50 ms or less is a nap
  * (to batch what arrives meanwhile) that appends end only once the ring is half
  * full; a longer one is an idle wait that the next append ends (seen_tail: the
- * tail the drainer has seen; if it moved, an idle wait returns at once). */
-void mcm_journal_wait_records(struct mcm_journal *j, uint64_t seen_tail, unsigned timeout_ms);
+ * tail the drainer has seen; if it moved, an idle wait returns at once).
+ * @return 1 when a nap was ended (or not begun) by a wake: the ring is half
+ * full, or mcm_journal_wake_drainer() was called since the last wait; else 0. */
+int mcm_journal_wait_records(struct mcm_journal *j, uint64_t seen_tail, unsigned timeout_ms);
 
 /** Make every record before end durable in the journal file (msync), at most
  * timeout_ms. Group commit: one caller syncs everything appended so far while

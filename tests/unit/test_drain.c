@@ -1014,6 +1014,61 @@ static void test_pad_at_the_end(void **state)
 	assert_int_equal(mcm_journal_head(e->j), mcm_journal_tail(e->j));
 }
 
+/* The drainer's pace: a burst (a megabyte or more not applied, after a quiet spell) is held for
+ * MCM_PACE_BURST_MS at most, then applied until a step is not full; never held once half the ring waits,
+ * after a wake, or under a steady rate the drainer follows only with full steps. */
+static void test_pace(void **state)
+{
+	struct mcm_drain_pace p = {0};
+	const uint64_t ring = 64u << 20, burst = MCM_PACE_BURST_BYTES, half = ring / MCM_PACE_BURST_SHARE;
+	uint64_t t;
+	(void)state;
+
+	/* writes at a pace the drainer follows in naps: applied at once */
+	assert_int_equal(mcm_drain_pace(&p, 0, 1000, 0, ring), MCM_PACE_STEP);
+	assert_int_equal(mcm_drain_pace(&p, 0, 1000, burst - 1, ring), MCM_PACE_STEP);
+	mcm_drain_paced(&p, 0, 1000);
+	/* a burst: held, for MCM_PACE_BURST_MS from when it was seen, while half the ring is free */
+	assert_int_equal(mcm_drain_pace(&p, 0, 2000, burst, ring), MCM_PACE_HOLD);
+	assert_int_equal(mcm_drain_pace(&p, 0, 2050, half - 1, ring), MCM_PACE_HOLD);
+	assert_int_equal(mcm_drain_pace(&p, 0, 2000 + MCM_PACE_BURST_MS - 1, burst, ring), MCM_PACE_HOLD);
+	assert_int_equal(mcm_drain_pace(&p, 0, 2000 + MCM_PACE_BURST_MS, burst, ring), MCM_PACE_STEP);
+	/* then applied step after step, however little waits, until a step is not full */
+	mcm_drain_paced(&p, 1, 2101);
+	assert_int_equal(mcm_drain_pace(&p, 0, 2102, 2 * burst, ring), MCM_PACE_STEP);
+	mcm_drain_paced(&p, 1, 2110);
+	assert_int_equal(mcm_drain_pace(&p, 0, 2111, burst, ring), MCM_PACE_STEP);
+	mcm_drain_paced(&p, 0, 2120);
+	/* the next burst within MCM_PACE_QUIET_MS of the last full step: a steady rate, applied at once */
+	t = 2110 + MCM_PACE_QUIET_MS - 1;
+	assert_int_equal(mcm_drain_pace(&p, 0, t, burst, ring), MCM_PACE_STEP);
+	mcm_drain_paced(&p, 0, t);
+	/* after a quiet spell it is held again, timed from its own start */
+	t = 2110 + MCM_PACE_QUIET_MS;
+	assert_int_equal(mcm_drain_pace(&p, 0, t, burst, ring), MCM_PACE_HOLD);
+	assert_int_equal(mcm_drain_pace(&p, 0, t + MCM_PACE_BURST_MS - 1, burst, ring), MCM_PACE_HOLD);
+	/* half the ring waits: applied at once */
+	assert_int_equal(mcm_drain_pace(&p, 0, t + 1, half, ring), MCM_PACE_STEP);
+	mcm_drain_paced(&p, 0, t + 2);
+	memset(&p, 0, sizeof p);
+	assert_int_equal(mcm_drain_pace(&p, 0, 6000, half, ring), MCM_PACE_STEP);
+	mcm_drain_paced(&p, 0, 6000);
+	/* a wake (a process exits, a tool waits, the ring is half full): at once, and on until caught up */
+	assert_int_equal(mcm_drain_pace(&p, 0, 7000, burst, ring), MCM_PACE_HOLD);
+	assert_int_equal(mcm_drain_pace(&p, 1, 7001, burst, ring), MCM_PACE_STEP);
+	mcm_drain_paced(&p, 0, 7002); /* (not full: it had applied the burst) */
+	assert_int_equal(mcm_drain_pace(&p, 0, 7003, burst, ring), MCM_PACE_HOLD);
+	memset(&p, 0, sizeof p);
+	assert_int_equal(mcm_drain_pace(&p, 0, 8000, burst, ring), MCM_PACE_HOLD);
+	assert_int_equal(mcm_drain_pace(&p, 1, 8001, burst, ring), MCM_PACE_STEP);
+	mcm_drain_paced(&p, 1, 8002);
+	assert_int_equal(mcm_drain_pace(&p, 0, 8003, burst, ring), MCM_PACE_STEP);
+	/* a clock at 0 still holds a burst */
+	memset(&p, 0, sizeof p);
+	assert_int_equal(mcm_drain_pace(&p, 0, 0, burst, ring), MCM_PACE_HOLD);
+	assert_int_equal(mcm_drain_pace(&p, 0, MCM_PACE_BURST_MS, burst, ring), MCM_PACE_STEP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1043,6 +1098,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reap_reads_outcomes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pad_at_the_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tidy_error_reported_before_publishing, setup, teardown),
+		cmocka_unit_test(test_pace),
 	};
 
 	return cmocka_run_group_tests_name("drain", tests, NULL, NULL);

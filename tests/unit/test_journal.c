@@ -639,6 +639,33 @@ static void test_wait_applied(void **state)
 	unit_rmtree(dir);
 }
 
+/* The drainer's waits tell whether a wake ended them: what lets it stop
+ * letting a burst pass (mcm_drain_pace) when a process exits or a tool waits. */
+static void test_wait_records_woken(void **state)
+{
+	char dir[PATH_MAX];
+	struct mcm_journal *j;
+	struct timespec t0, t1;
+	(void)state;
+
+	unit_tmpdir(dir);
+	assert_int_equal(mcm_journal_open(&j, dir, 1 << 20, 1), 0);
+	assert_int_equal(mcm_journal_wait_records(j, 0, 5), 0); /* a nap that timed out */
+	mcm_journal_wake_drainer(j);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(mcm_journal_wait_records(j, 0, 50), 1); /* woken before it began: at once */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 2);
+	assert_int_equal(mcm_journal_wait_records(j, 0, 5), 0); /* that wake is spent */
+	assert_int_equal(append_fill(j, 1, 100, 'a', 0), 0);
+	/* an idle wait that the tail ended (it had moved past seen_tail): no wake, not a nap */
+	assert_int_equal(mcm_journal_wait_records(j, 0, 1000), 0);
+	mcm_journal_wake_drainer(j);
+	assert_int_equal(mcm_journal_wait_records(j, 0, 1000), 0); /* a wake ends an idle wait: not reported */
+	mcm_journal_close(j);
+	unit_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_recover_twice),
 		cmocka_unit_test(test_damaged_record),
 		cmocka_unit_test(test_wait_applied),
+		cmocka_unit_test(test_wait_records_woken),
 	};
 
 	return cmocka_run_group_tests_name("journal", tests, NULL, NULL);
