@@ -44,6 +44,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 build=${1:-$here/../../build}
 load=$build/bench/write/mcm-load
 shim=$build/shim/libmcmirror.so
@@ -73,20 +74,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for i in $(seq 1 20); do
-	port=$((20000 + RANDOM % 40000))
-	"$memcached" -l 127.0.0.1 -p "$port" -U 0 -u "$(id -un)" -m 256 >/dev/null 2>&1 &
-	mcpid=$!
-	for _ in $(seq 1 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break 2
-		kill -0 "$mcpid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill "$mcpid" 2>/dev/null || true
-	mcpid=
-done
-[ -n "$mcpid" ] || { echo "cost: cannot start memcached" >&2; exit 1; }
-server=127.0.0.1:$port
+mc_start cost
+mcpid=$MC_PID
+server=127.0.0.1:$MC_PORT
 
 # total FILE: the instructions a callgrind output file counted.
 total() {

@@ -23,6 +23,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 build=${1:-$here/../../build}
 load=$build/bench/write/mcm-load
 shim=$build/shim/libmcmirror.so
@@ -49,33 +50,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_mc PREFIX... : a memcached on a free loopback port; sets started_port. (Not called in
-# $(...): a subshell's pids+= would not reach the cleanup trap, and the servers would outlive us.)
-start_mc() {
-	local port i
-	for i in $(seq 1 20); do
-		port=$((20000 + RANDOM % 40000))
-		"$@" "$memcached" -l 127.0.0.1 -p "$port" -U 0 -u "$(id -un)" -m 256 >/dev/null 2>&1 &
-		local pid=$!
-		for _ in $(seq 1 100); do
-			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-				pids+=("$pid")
-				started_port=$port
-				return 0
-			fi
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill "$pid" 2>/dev/null || true
-	done
-	echo "run_write_bench: cannot start memcached" >&2
-	exit 1
-}
-
-start_mc env
-port=$started_port
+mc_start run_write_bench
+pids+=("$MC_PID")
+port=$MC_PORT
 pinned_port=
-case " $cases " in *" pinned "*) start_mc taskset -c 0; pinned_port=$started_port ;; esac
+case " $cases " in *" pinned "*) mc_start run_write_bench taskset -c 0; pids+=("$MC_PID"); pinned_port=$MC_PORT ;; esac
 
 # run_one CASE ARM: one mcm-load run; prints "ops_per_s p50 p99 cpu_us".
 run_one() {
