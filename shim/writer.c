@@ -4,7 +4,10 @@
  * LMDB work, no system call on the common path. Every process running the
  * shim also has a drainer thread, started at its first write; the one that
  * holds the mirror's drain lock applies the journal to LMDB in batches
- * (mcm_drain.h), the others wait for the lock and take over if it dies.
+ * (mcm_drain.h), the others wait for the lock and take over if it dies. A
+ * burst of writes waits in the journal up to 100 ms before it is applied,
+ * so that the drainer does not take a CPU from the writers meanwhile
+ * (store/pace.c).
  *
  * MCMIRROR_SYNC (docs/DURABILITY.md): with none the drainer commits without
  * fsync and syncs LMDB only when the journal needs the room; with everysec
