@@ -4,8 +4,8 @@
  * napping between them while writes flow. During a burst (a pipelining
  * client, a bulk load: a megabyte or more of journal in one nap) applying
  * at once puts it on a CPU the writers and their server want: on two CPUs a
- * pipelining client measured 0.79 of no shim with the drainer working during
- * its bursts, 0.95 with the drainer held off (docs/PERFORMANCE.md). The
+ * pipelining client measured 0.83 of no shim with the drainer working during
+ * its bursts, 0.94 with the drainer held off (docs/PERFORMANCE.md). The
  * journal is there to absorb such bursts: the drainer holds a burst there for
  * MCM_PACE_BURST_MS at most, then applies it in full steps, which also cost
  * less a write than small ones. It stops holding at once when asked (a wake:
