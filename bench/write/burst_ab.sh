@@ -31,15 +31,8 @@ done
 a=$(cd "$1" && pwd) b=$(cd "$2" && pwd)
 load=$a/bench/write/mcm-load
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcmburst.XXXXXX")
-mcpid=
-cleanup() {
-	[ -n "$mcpid" ] && kill "$mcpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+bench_tmp mcmburst
 mc_start burst_ab
-mcpid=$MC_PID
 server=127.0.0.1:$MC_PORT
 
 # burst BUILD MIRROR [HOLD]: ops/s of one burst under BUILD's shim (BUILD "": no shim)

@@ -66,16 +66,8 @@ memcached=${MEMCACHED_BINARY:-$(command -v memcached || true)}
 command -v valgrind >/dev/null || { echo "cost: valgrind is not installed" >&2; exit 1; }
 [ "$n2" -gt "$n1" ] || { echo "cost: N2 must be larger than N1" >&2; exit 2; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcmcost.XXXXXX")
-mcpid=
-cleanup() {
-	[ -n "$mcpid" ] && kill "$mcpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
+bench_tmp mcmcost
 mc_start cost
-mcpid=$MC_PID
 server=127.0.0.1:$MC_PORT
 
 # total FILE: the instructions a callgrind output file counted.

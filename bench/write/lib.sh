@@ -1,10 +1,27 @@
-# lib.sh - what the write benchmarks share (sourced): a throwaway memcached on a free loopback port.
+# lib.sh - what the write benchmarks share (sourced): a scratch directory and throwaway memcacheds on
+# free loopback ports, both gone when the script exits.
 #
-# Needs $memcached (the binary). Not to be called in $(...): the caller's cleanup must see MC_PID.
+# Needs $memcached (the binary). mc_start is not to be called in $(...): the exit trap must see the
+# servers it started.
+
+MC_PIDS=()
+
+# bench_tmp PREFIX: make the scratch directory $tmp (under $TMPDIR) and remove it, and stop every
+# memcached mc_start started, when the script exits.
+bench_tmp() {
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+	trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+	local p
+	for p in "${MC_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
 
 # mc_start NAME [PREFIX...]: start memcached (-m 256, no UDP) on a free port of 127.0.0.1, run under
 # the command PREFIX when one is given (taskset -c 0); sets MC_PORT and MC_PID once it accepts
-# connections. Exits 1 with a message naming NAME when it cannot.
+# connections (stopped at exit). Exits 1 with a message naming NAME when it cannot.
 mc_start() {
 	local name=$1 pid
 	shift
@@ -15,6 +32,7 @@ mc_start() {
 		for _ in $(seq 1 100); do
 			if (exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null; then
 				MC_PID=$pid
+				MC_PIDS+=("$pid")
 				return 0
 			fi
 			kill -0 "$pid" 2>/dev/null || break

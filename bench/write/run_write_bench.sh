@@ -41,20 +41,11 @@ arms="base none everysec always"
 [ -n "$memcached" ] || { echo "run_write_bench: no memcached binary (set MEMCACHED_BINARY)" >&2; exit 1; }
 command -v taskset >/dev/null || cases=${cases/pinned/}
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mcmbench.XXXXXX")
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
+bench_tmp mcmbench
 mc_start run_write_bench
-pids+=("$MC_PID")
 port=$MC_PORT
 pinned_port=
-case " $cases " in *" pinned "*) mc_start run_write_bench taskset -c 0; pids+=("$MC_PID"); pinned_port=$MC_PORT ;; esac
+case " $cases " in *" pinned "*) mc_start run_write_bench taskset -c 0; pinned_port=$MC_PORT ;; esac
 
 # run_one CASE ARM: one mcm-load run; prints "ops_per_s p50 p99 cpu_us".
 run_one() {
